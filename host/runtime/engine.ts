@@ -1,0 +1,39 @@
+// What every inference engine (the direct whole-layer executor, the chip
+// controller) offers the rest of the host: one preprocessed frame in, the
+// probability map, the mask and the four attention maps out.
+import type { Arch } from '../../models/graph.js';
+
+/** An 8-bit single-channel map: value v means probability v / 256. */
+export interface ProbabilityMap {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+export interface InferenceResult {
+  /** per-pixel lesion probability at the model's input size */
+  prob: ProbabilityMap;
+  /** 1 where prob > 0.5 (data > 128), else 0 */
+  mask: Uint8Array;
+  /** attention maps a1..a4 at their native resolution (H/16, H/8, H/4, H/2) */
+  attention: [ProbabilityMap, ProbabilityMap, ProbabilityMap, ProbabilityMap];
+  /** chip-model cycles for this frame, when the engine models a chip */
+  cycles?: number;
+}
+
+export interface Engine {
+  readonly name: string;
+  readonly arch: Arch;
+  /** bytes of the activation arena planned at load (no growth per frame) */
+  readonly peakBytes: number;
+  /**
+   * Run one frame. `input` is the preprocessed model input: height*width*channels
+   * 8-bit pixels, NHWC (grey replicated for 3 channels); int8 input is pixel - 128.
+   */
+  run(input: Uint8Array): InferenceResult;
+  /**
+   * Optional: the int8 output of every op of the last run, by tensor name
+   * (for fidelity tools and debugging).
+   */
+  tensor?(name: string): Int8Array;
+}
