@@ -1,0 +1,135 @@
+// Source specs -> frame sources. A spec is `scheme:target[?key=value&...]`, e.g.
+//   phantom:?size=320x240&fps=30&seed=7&frames=300
+//   folder:../shared/data/busi     file:clip.mp4     v4l2:/dev/video0
+//   dicom:cine.dcm                 rec:session.aurec
+// A bare path is accepted too and its scheme guessed from what it is.
+// Each scheme is one factory in SOURCES (shape of MQTT.js connect/index.ts),
+// imported lazily so that opening a folder never loads ffmpeg or DICOM code.
+import { statSync } from 'node:fs';
+import { extname } from 'node:path';
+import { UsageError } from '../host/errors.js';
+import type { FrameSource } from './frame.js';
+
+export type SourceFactory = (target: string, options: SourceOptions, spec: string) => Promise<FrameSource>;
+
+const SOURCES: Record<string, { load: () => Promise<SourceFactory>; help: string }> = {
+  phantom: { load: async () => (await import('./sources/phantom.js')).openPhantom, help: 'phantom:[?size=WxH&fps=N&seed=S&frames=N]' },
+  folder: { load: async () => (await import('./sources/folder.js')).openFolder, help: 'folder:DIR[?fps=N]' },
+  file: { load: async () => (await import('./sources/ffmpeg.js')).openVideoFile, help: 'file:PATH' },
+  v4l2: { load: async () => (await import('./sources/v4l2.js')).openV4l2, help: 'v4l2:/dev/videoN[?size=WxH&fps=N&input_format=F&queue=N]' },
+  dicom: { load: async () => (await import('./sources/dicom.js')).openDicom, help: 'dicom:PATH' },
+  rec: { load: async () => (await import('./sources/recording.js')).openRecording, help: 'rec:PATH' },
+};
+
+export const SOURCE_HELP = Object.values(SOURCES)
+  .map((s) => s.help)
+  .join(', ');
+
+export interface ParsedSpec {
+  scheme: string;
+  target: string;
+  options: SourceOptions;
+}
+
+/** Split a spec into scheme, target and options; throws UsageError naming what is wrong. */
+export function parseSpec(spec: string): ParsedSpec {
+  if (!spec) throw new UsageError(`empty source spec; use one of ${SOURCE_HELP}`);
+  const m = /^([a-z][a-z0-9]+):(.*)$/s.exec(spec);
+  let scheme: string;
+  let rest: string;
+  if (m) {
+    scheme = m[1];
+    rest = m[2];
+    if (!(scheme in SOURCES)) throw new UsageError(`unknown source scheme "${scheme}:" in "${spec}"; use one of ${SOURCE_HELP}`);
+  } else {
+    scheme = guessScheme(spec);
+    rest = spec;
+  }
+  const q = rest.lastIndexOf('?');
+  const target = q >= 0 ? rest.slice(0, q) : rest;
+  const query = q >= 0 ? rest.slice(q + 1) : '';
+  const options = new SourceOptions(spec, new URLSearchParams(query));
+  if (!target && scheme !== 'phantom') throw new UsageError(`source "${spec}": missing path after "${scheme}:"`);
+  return { scheme, target, options };
+}
+
+/** Open the frame source a spec names. */
+export async function openSource(spec: string): Promise<FrameSource> {
+  const { scheme, target, options } = parseSpec(spec);
+  const factory = await SOURCES[scheme].load();
+  const src = await factory(target, options, spec);
+  options.assertAllUsed();
+  return src;
+}
+
+function guessScheme(path: string): string {
+  if (path.startsWith('/dev/video')) return 'v4l2';
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    /* missing files get their error from the factory */
+  }
+  if (isDir) return 'folder';
+  const ext = extname(path).toLowerCase();
+  if (ext === '.dcm' || ext === '.dicom') return 'dicom';
+  if (ext === '.aurec') return 'rec';
+  if (['.mp4', '.mkv', '.avi', '.mov', '.webm', '.m4v', '.mpg', '.ts', '.nut', '.y4m'].includes(ext)) return 'file';
+  throw new UsageError(`cannot tell what kind of source "${path}" is; write it as one of ${SOURCE_HELP}`);
+}
+
+/** The `?key=value` options of a spec, read with type checks; unknown keys are an error. */
+export class SourceOptions {
+  readonly #used = new Set<string>();
+  constructor(readonly spec: string, private readonly params: URLSearchParams) {}
+
+  has(key: string): boolean {
+    this.#used.add(key);
+    return this.params.has(key);
+  }
+
+  string(key: string): string | undefined {
+    this.#used.add(key);
+    return this.params.get(key) ?? undefined;
+  }
+
+  int(key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.string(key);
+    if (raw === undefined) return fallback;
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < min || v > max) throw this.bad(key, raw, `an integer from ${min} to ${max}`);
+    return v;
+  }
+
+  number(key: string, fallback: number | undefined, min: number, max: number): number | undefined {
+    const raw = this.string(key);
+    if (raw === undefined) return fallback;
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < min || v > max) throw this.bad(key, raw, `a number from ${min} to ${max}`);
+    return v;
+  }
+
+  size(key: string): { width: number; height: number } | undefined {
+    const raw = this.string(key);
+    if (raw === undefined) return undefined;
+    const m = /^(\d+)x(\d+)$/.exec(raw);
+    const width = m ? Number(m[1]) : 0;
+    const height = m ? Number(m[2]) : 0;
+    if (!m || width < 8 || height < 8 || width > 8192 || height > 8192) throw this.bad(key, raw, 'WxH, 8 to 8192 each (e.g. 320x240)');
+    return { width, height };
+  }
+
+  /** Throws if the spec carries a key no-one read (a typo, or an option of another scheme). */
+  assertAllUsed(): void {
+    for (const key of this.params.keys()) {
+      if (!this.#used.has(key)) {
+        const known = [...this.#used].join(', ') || 'none';
+        throw new UsageError(`source "${this.spec}": unknown option "${key}" (options here: ${known})`);
+      }
+    }
+  }
+
+  private bad(key: string, raw: string, want: string): UsageError {
+    return new UsageError(`source "${this.spec}": option ${key}=${raw} must be ${want}`);
+  }
+}

@@ -1,0 +1,180 @@
+// The host side of the serial protocol: commands with timeouts and retries,
+// and the windowed, resumable image transfer (docs/serial-protocol.md).
+import { createHash } from 'node:crypto';
+import { parseHead } from './image.js';
+import { COMMANDS, DeviceError, STATUS, checkStatus, commandName } from './protocol.js';
+import { REQUEST, type Packet } from './packet.js';
+import type { PacketLink } from './link.js';
+
+export const DEFAULTS = {
+  commandTimeoutMs: 2000,
+  commandAttempts: 5,
+  dataTimeoutMs: 1000,
+  writeBlockAttempts: 8,
+  endTimeoutMs: 3000,
+  endTimeoutPerMiBMs: 2000,
+};
+export type FlashTimeouts = typeof DEFAULTS;
+
+export interface FlashProgress {
+  acked: number;
+  chunks: number;
+  resumedFrom: number;
+  retransmissions: number;
+}
+
+export interface FlashResult {
+  slot: string;
+  version: string;
+  resumedFrom: number;
+  chunks: number;
+  dataFramesSent: number;
+  retransmissions: number;
+}
+
+export class DeviceClient {
+  private seq = 0;
+  private readonly t: FlashTimeouts;
+
+  constructor(private link: PacketLink, timeouts: Partial<FlashTimeouts> = {}) {
+    this.t = { ...DEFAULTS, ...timeouts };
+  }
+
+  /** Send a request and wait for its response (matched by sequence number); retry on silence. */
+  async command(command: number, payload: Uint8Array = new Uint8Array(0), opts: { timeoutMs?: number; attempts?: number } = {}): Promise<Uint8Array> {
+    const attempts = opts.attempts ?? this.t.commandAttempts;
+    const timeoutMs = opts.timeoutMs ?? this.t.commandTimeoutMs;
+    for (let i = 0; i < attempts; i++) {
+      const seq = this.nextSeq();
+      const res = await this.exchange({ direction: REQUEST, command, seq, payload }, timeoutMs);
+      if (res) return checkStatus(command, res.payload);
+    }
+    throw new DeviceError('UNKNOWN', commandName(command), `no response after ${attempts} attempts of ${timeoutMs} ms (is the agent running on the other end of the port?)`);
+  }
+
+  async info(): Promise<Record<string, unknown>> {
+    return JSON.parse(new TextDecoder().decode(await this.command(COMMANDS.STATUS))) as Record<string, unknown>;
+  }
+
+  /** Transfer, verify and optionally activate an image. Resumes from the box's journal. */
+  async flash(image: Uint8Array, opts: { activate?: boolean; reboot?: boolean; onProgress?: (p: FlashProgress) => void } = {}): Promise<FlashResult> {
+    const head = parseHead(image);
+    const hello = JSON.parse(new TextDecoder().decode(await this.command(COMMANDS.HELLO))) as { window: number };
+    const window = Math.max(1, hello.window);
+    const headBytes = image.subarray(0, head.signedLength);
+    const begin = async () => JSON.parse(new TextDecoder().decode(await this.command(COMMANDS.BEGIN, headBytes))) as { nextChunk: number; chunks: number; chunkSize: number; slot: string };
+    let plan = await begin();
+    const { chunks, chunkSize } = plan;
+    const resumedFrom = plan.nextChunk;
+    let base = plan.nextChunk;
+    let next = base;
+    let sent = 0;
+    let retransmissions = 0;
+    const tries = new Map<number, number>();
+    const progress = () => opts.onProgress?.({ acked: base, chunks, resumedFrom, retransmissions });
+    progress();
+
+    await new Promise<void>((resolve, reject) => {
+      let stall: NodeJS.Timeout | undefined;
+      let done = false;
+      let rebeginning = false;
+      const finish = (err?: Error) => {
+        if (done) return;
+        done = true;
+        clearTimeout(stall);
+        off();
+        if (err) reject(err);
+        else resolve();
+      };
+      const armStall = () => {
+        clearTimeout(stall);
+        stall = setTimeout(onStall, this.t.dataTimeoutMs);
+      };
+      const pump = () => {
+        while (next < chunks && next < base + window) {
+          const payload = new Uint8Array(4 + Math.min(chunkSize, image.length - next * chunkSize));
+          new DataView(payload.buffer).setUint32(0, next, true);
+          payload.set(image.subarray(next * chunkSize, (next + 1) * chunkSize), 4);
+          this.link.send({ direction: REQUEST, command: COMMANDS.DATA, seq: this.nextSeq(), payload });
+          sent++;
+          next++;
+        }
+      };
+      const onStall = () => {
+        const n = (tries.get(base) ?? 0) + 1;
+        tries.set(base, n);
+        if (n >= this.t.writeBlockAttempts) return finish(new DeviceError('UNKNOWN', 'DATA', `chunk ${base} unacknowledged after ${n} attempts`));
+        retransmissions += next - base;
+        next = base; // go-back-N
+        armStall();
+        pump();
+      };
+      const off = this.link.onPacket((p: Packet) => {
+        if (p.command !== COMMANDS.DATA || done) return;
+        if (p.payload[0] === STATUS.BAD_STATE) {
+          // The box suspended the transfer (input timeout or reboot): BEGIN again, resume from its journal.
+          if (rebeginning) return;
+          rebeginning = true;
+          clearTimeout(stall);
+          begin().then((b) => {
+            rebeginning = false;
+            plan = b;
+            base = next = b.nextChunk;
+            armStall();
+            pump();
+          }, finish);
+          return;
+        }
+        if (p.payload[0] !== STATUS.OK) {
+          try {
+            checkStatus(COMMANDS.DATA, p.payload);
+          } catch (e) {
+            return finish(e as Error);
+          }
+        }
+        if (p.payload.length < 5) return;
+        const ack = new DataView(p.payload.buffer, p.payload.byteOffset + 1, 4).getUint32(0, true);
+        if (ack > base) {
+          base = ack;
+          if (next < base) next = base;
+          progress();
+          armStall();
+        }
+        if (base >= chunks) return finish();
+        pump();
+      });
+      armStall();
+      pump();
+    });
+
+    const sha = createHash('sha256').update(image).digest();
+    const endTimeout = this.t.endTimeoutMs + (this.t.endTimeoutPerMiBMs * image.length) / (1 << 20);
+    const end = JSON.parse(new TextDecoder().decode(await this.command(COMMANDS.END, sha, { timeoutMs: endTimeout }))) as { slot: string; version: string };
+    if (opts.activate) {
+      await this.command(COMMANDS.ACTIVATE);
+      if (opts.reboot) await this.command(COMMANDS.REBOOT, new Uint8Array(0), { attempts: 1 });
+    }
+    return { slot: end.slot, version: end.version, resumedFrom, chunks, dataFramesSent: sent, retransmissions };
+  }
+
+  private nextSeq(): number {
+    this.seq = (this.seq + 1) & 0xffff;
+    return this.seq;
+  }
+
+  private exchange(req: Packet, timeoutMs: number): Promise<Packet | null> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        off();
+        resolve(null);
+      }, timeoutMs);
+      const off = this.link.onPacket((p) => {
+        if (p.seq !== req.seq || p.command !== req.command) return;
+        clearTimeout(timer);
+        off();
+        resolve(p);
+      });
+      this.link.send(req);
+    });
+  }
+}

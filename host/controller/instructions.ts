@@ -1,0 +1,105 @@
+// The controller's instruction set. The compiler emits one flat stream; each
+// instruction names the layer (graph op) it belongs to and the unit or DMA
+// engine that runs it. Addresses are byte offsets inside the engine's heap
+// region: SRAM is [0, sram.bytes), DRAM follows (see dram.ts, sram.ts).
+//
+//   LOAD    DRAM -> SRAM: an input tile with its halo, or a layer's weights/params
+//   STORE   SRAM -> DRAM: an output tile
+//   SPILL   SRAM -> DRAM: a whole resident tensor (skip tensor, attention map,
+//           other feature map) whose SRAM is needed before its next use
+//   FETCH   DRAM -> SRAM: a spilled tensor brought back whole before its next use
+//   COMPUTE one kernel call on SRAM operands only
+//   SYNC    barrier: the layer's instructions complete before the next layer starts
+//
+// Every data instruction lists the SRAM buffers it reads and writes (ids local
+// to a layer); the timing model derives the dependencies (and so the overlap of
+// double-buffered loads with compute) from them.
+import type { Op, Unit } from '../../models/graph.js';
+
+/**
+ * A strided copy: for i < n1, j < n2: copy `len` bytes from src + i*s1 + j*s2
+ * to dst + i*d1 + j*d2. One rectangle of an NHWC tensor: rows x pixels x channels.
+ */
+export interface Box {
+  src: number;
+  dst: number;
+  n1: number;
+  s1: number;
+  d1: number;
+  n2: number;
+  s2: number;
+  d2: number;
+  len: number;
+}
+
+export type DmaOpcode = 'LOAD' | 'STORE' | 'SPILL' | 'FETCH';
+
+export interface DmaInstr {
+  op: DmaOpcode;
+  layer: number;
+  /** the DRAM-side object: a tensor name, or `<op>:params` for weights */
+  tensor: string;
+  box: Box;
+  bytes: number;
+  reads: number[];
+  writes: number[];
+}
+
+export interface ComputeInstr {
+  op: 'COMPUTE';
+  layer: number;
+  unit: Unit;
+  kind: Op['kind'];
+  /** kernel arguments: pointers (SRAM offsets) and geometry, by kind (see machine.ts) */
+  a: ComputeArgs;
+  macs: number;
+  /** element-wise operations (0 for convs) */
+  elements: number;
+  /** cycles on the unit (filled by the compiler from units.ts) */
+  cycles: number;
+  reads: number[];
+  writes: number[];
+}
+
+/** Operands of one kernel call. Unused fields are 0. */
+export interface ComputeArgs {
+  in: number;
+  in2: number;
+  out: number;
+  /** params in SRAM: weights, bias, multiplier, shift, lookup table */
+  w: number;
+  bias: number;
+  mult: number;
+  shift: number;
+  lut: number;
+  inH: number;
+  inW: number;
+  outH: number;
+  outW: number;
+  /** channels of the (first) input */
+  c: number;
+  /** channels of the second input (concat) */
+  c2: number;
+  /** output channels computed (conv: the group) */
+  cout: number;
+  outPixelStride: number;
+  padTop: number;
+  padLeft: number;
+  /** pixels for pointwise kernels */
+  pixels: number;
+}
+
+export interface SyncInstr {
+  op: 'SYNC';
+  layer: number;
+}
+
+export type Instr = DmaInstr | ComputeInstr | SyncInstr;
+
+export function emptyArgs(): ComputeArgs {
+  return { in: 0, in2: 0, out: 0, w: 0, bias: 0, mult: 0, shift: 0, lut: 0, inH: 0, inW: 0, outH: 0, outW: 0, c: 0, c2: 0, cout: 0, outPixelStride: 0, padTop: 0, padLeft: 0, pixels: 0 };
+}
+
+export function boxRuns(b: Box): number {
+  return b.n1 * b.n2;
+}

@@ -1,0 +1,90 @@
+// Evaluation of a model on a BUSI-layout folder with the study's metrics, per
+// image, at the ORIGINAL image size (the predicted mask resized back with
+// nearest neighbour), exactly as the ground truth was drawn.
+import cliProgress from 'cli-progress';
+import { listBusi, filterSplit, readBusiImage, readBusiMask, type BusiClass, type BusiEntry, type Split } from '../../models/datasets/busi.js';
+import { confusion, metricsOf, mean, EMPTY_AREA, type ImageMetrics } from '../../models/datasets/metrics.js';
+import { preprocess, resizeBack } from '../../camera/preprocess.js';
+import { UsageError } from '../errors.js';
+import type { Predictor } from './predictor.js';
+
+export interface ImageResult extends ImageMetrics {
+  entry: BusiEntry;
+  width: number;
+  height: number;
+}
+
+export interface LesionClassSummary {
+  n: number;
+  dice: number;
+  iou: number;
+  accuracy: number;
+  sensitivity: number;
+  specificity: number;
+}
+
+/** The JSON `aunet eval --json` prints (the issue's schema). */
+export interface EvalSummary {
+  model: string;
+  images: number;
+  classes: { benign: LesionClassSummary; malignant: LesionClassSummary; normal: { n: number; emptyRate: number } };
+  lesion: { n: number; dice: number; iou: number };
+}
+
+export interface EvalOptions {
+  dataset: string;
+  split: Split | 'all';
+  progress?: boolean;
+  /** called for each image after scoring (reports keep a few) */
+  onImage?: (r: ImageResult, pixels: { image: Uint8Array; truth: Uint8Array; pred: Uint8Array }, attention?: { width: number; height: number; data: Uint8Array }[]) => void;
+}
+
+export async function evaluate(modelName: string, predictor: Predictor, o: EvalOptions): Promise<{ summary: EvalSummary; results: ImageResult[] }> {
+  const entries = filterSplit(listBusi(o.dataset), o.split);
+  if (entries.length === 0) throw new UsageError(`no images in split '${o.split}' of ${o.dataset}`);
+  const bar = o.progress
+    ? new cliProgress.SingleBar({ format: 'eval {bar} {value}/{total} images | {name}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic)
+    : undefined;
+  bar?.start(entries.length, 0, { name: '' });
+  const results: ImageResult[] = [];
+  try {
+    for (const e of entries) {
+      const img = readBusiImage(e);
+      const truth = readBusiMask(e, img.width, img.height);
+      const input = preprocess(img, predictor.size, predictor.preprocessing);
+      const p = await predictor.predict(input.data);
+      const pred = resizeBack(p.mask, predictor.size.width, predictor.size.height, input.placement);
+      const r: ImageResult = { entry: e, width: img.width, height: img.height, ...metricsOf(confusion(truth.data, pred.data)) };
+      results.push(r);
+      o.onImage?.(r, { image: img.data, truth: truth.data, pred: pred.data }, p.attention);
+      bar?.increment(1, { name: e.name });
+    }
+  } finally {
+    bar?.stop();
+  }
+  return { summary: summarize(modelName, results), results };
+}
+
+export function summarize(modelName: string, results: ImageResult[]): EvalSummary {
+  const of = (cls: BusiClass) => results.filter((r) => r.entry.cls === cls);
+  const lesionRow = (rs: ImageResult[]): LesionClassSummary => ({
+    n: rs.length,
+    dice: mean(rs.map((r) => r.dice)),
+    iou: mean(rs.map((r) => r.iou)),
+    accuracy: mean(rs.map((r) => r.accuracy)),
+    sensitivity: mean(rs.map((r) => r.sensitivity)),
+    specificity: mean(rs.map((r) => r.specificity)),
+  });
+  const normal = of('normal');
+  const lesion = [...of('benign'), ...of('malignant')];
+  return {
+    model: modelName,
+    images: results.length,
+    classes: {
+      benign: lesionRow(of('benign')),
+      malignant: lesionRow(of('malignant')),
+      normal: { n: normal.length, emptyRate: normal.length ? normal.filter((r) => r.predictedArea < EMPTY_AREA).length / normal.length : NaN },
+    },
+    lesion: { n: lesion.length, dice: mean(lesion.map((r) => r.dice)), iou: mean(lesion.map((r) => r.iou)) },
+  };
+}

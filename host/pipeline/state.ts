@@ -1,0 +1,82 @@
+// The pipeline's one state, with its transitions written out (docs/mqtt.md,
+// status.state). `degraded` carries the reasons that hold it there; the state
+// returns to `live` when the last reason clears. `stopped` is final.
+import { EventEmitter } from 'node:events';
+
+export type PipelineState = 'warming' | 'live' | 'degraded' | 'stopped';
+
+/** Why the pipeline is degraded; several can hold at once. */
+export type DegradedReason = 'source-lost' | 'falling-behind' | 'engine-fallback' | 'broker-offline';
+
+const TRANSITIONS: Record<PipelineState, readonly PipelineState[]> = {
+  warming: ['live', 'degraded', 'stopped'],
+  live: ['degraded', 'stopped'],
+  degraded: ['live', 'stopped'],
+  stopped: [],
+};
+
+export interface StateChange {
+  state: PipelineState;
+  previous: PipelineState;
+  /** wall ms of the change */
+  since: number;
+  reasons: DegradedReason[];
+}
+
+export class StateMachine extends EventEmitter<{ change: [StateChange] }> {
+  #state: PipelineState = 'warming';
+  #since: number;
+  #warm = false;
+  readonly #reasons = new Set<DegradedReason>();
+
+  constructor(private readonly now: () => number = Date.now) {
+    super();
+    this.#since = now();
+  }
+
+  get state(): PipelineState {
+    return this.#state;
+  }
+  get since(): number {
+    return this.#since;
+  }
+  get reasons(): DegradedReason[] {
+    return [...this.#reasons];
+  }
+
+  /** The warm-up frames are through: latencies are meaningful from here. */
+  warmedUp(): void {
+    this.#warm = true;
+    this.#update();
+  }
+
+  degrade(reason: DegradedReason): void {
+    this.#reasons.add(reason);
+    this.#update();
+  }
+
+  recover(reason: DegradedReason): void {
+    this.#reasons.delete(reason);
+    this.#update();
+  }
+
+  stop(): void {
+    this.#go('stopped');
+  }
+
+  #update(): void {
+    if (this.#state === 'stopped') return;
+    // a fault during warm-up is reported at once; live waits for the warm-up
+    const target: PipelineState = this.#reasons.size > 0 ? 'degraded' : this.#warm ? 'live' : 'warming';
+    if (target !== this.#state) this.#go(target);
+  }
+
+  #go(next: PipelineState): void {
+    if (next === this.#state) return;
+    if (!TRANSITIONS[this.#state].includes(next)) throw new Error(`pipeline state: no transition ${this.#state} -> ${next}`);
+    const previous = this.#state;
+    this.#state = next;
+    this.#since = this.now();
+    this.emit('change', { state: next, previous, since: this.#since, reasons: this.reasons });
+  }
+}

@@ -1,0 +1,248 @@
+// Post-training int8 quantization of a FloatModel (docs/quantization.md):
+// BatchNorm folded into the attention gates' affine ops, per-channel symmetric
+// int8 weights with int32 biases, per-tensor asymmetric int8 activations whose
+// ranges come from the float reference over calibration frames (min/max or a
+// percentile of the values seen), every range widened to include 0 so that
+// zero padding and ReLU are exact. Fixed params: input (pixel - 128), sigmoid
+// outputs (1/256, -128); max-pool and upsample outputs reuse their input's.
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import type { FloatModel } from './float-model.js';
+import { FloatReference, foldBatchNorm } from './float-reference.js';
+import type { Graph } from './graph.js';
+import { INPUT_PARAMS, SIGMOID_OUTPUT, type QModel, type QOpParams, type QuantParams } from './qmodel.js';
+import { quantizeAddParams, quantizeMultiplier, sigmoidLut } from './quant-math.js';
+import { validateQModel } from './qmodel-check.js';
+
+export type CalibrationMethod = 'minmax' | 'percentile';
+
+export interface QuantizeOptions {
+  method?: CalibrationMethod;
+  /** for 'percentile': keep values between the (100-p)th and the pth percentile; default 99.99 */
+  percentile?: number;
+  onProgress?: (done: number, total: number) => void;
+  /** what the calibration frames were (recorded in meta.provenance.calibration), e.g. { source: 'phantom', seed: 1 } */
+  calibration?: Record<string, unknown>;
+  /** ISO date recorded in the provenance (default: now); fixed in tests for reproducible files */
+  date?: string;
+  /** optional metrics recorded in meta.metrics */
+  metrics?: Record<string, unknown>;
+}
+
+export const DEFAULT_PERCENTILE = 99.99;
+/** values kept per tensor for percentile calibration (reservoir sample) */
+const RESERVOIR = 1 << 17;
+
+export function quantizeModel(model: FloatModel, calibration: Uint8Array[], options: QuantizeOptions = {}): QModel {
+  const method = options.method ?? 'minmax';
+  const percentile = options.percentile ?? DEFAULT_PERCENTILE;
+  if (method !== 'minmax' && method !== 'percentile') throw new RangeError(`quantize: unknown calibration method '${String(method)}' (minmax or percentile)`);
+  if (method === 'percentile' && !(percentile > 50 && percentile <= 100)) throw new RangeError(`quantize: percentile must be in (50, 100], got ${percentile}`);
+  if (calibration.length === 0) throw new RangeError('quantize: at least one calibration frame is needed');
+  const ref = new FloatReference(model);
+  const g = ref.graph;
+  const fixed = fixedTensors(g);
+  const stats = new Map<string, TensorStats>();
+  for (const name of g.tensors.keys()) if (!fixed.has(name)) stats.set(name, new TensorStats(method === 'percentile', hashSeed(name)));
+  const frameHash = createHash('sha256');
+  calibration.forEach((frame, i) => {
+    frameHash.update(frame);
+    ref.run(frame, { keep: () => false, onTensor: (name, data) => stats.get(name)?.add(data) });
+    options.onProgress?.(i + 1, calibration.length);
+  });
+
+  const tensors: Record<string, QuantParams> = {};
+  for (const [name, s] of stats) {
+    const [lo, hi] = method === 'percentile' ? s.percentileRange(percentile) : [s.min, s.max];
+    tensors[name] = asymmetricParams(lo, hi);
+  }
+  tensors.input = { ...INPUT_PARAMS };
+  for (const op of g.ops) {
+    if (op.kind === 'sigmoid') tensors[op.output] = { ...SIGMOID_OUTPUT };
+    // graph order: a pool/upsample input is always set before its output
+    if (op.kind === 'maxpool' || op.kind === 'upsample') tensors[op.output] = { ...tensors[op.input] };
+  }
+
+  const ops: Record<string, QOpParams> = {};
+  for (const op of g.ops) {
+    const out = tensors[op.output];
+    switch (op.kind) {
+      case 'conv': {
+        const c = model.convs[op.name];
+        const inp = tensors[op.input];
+        const q = quantizeChannels(c.weights, c.bias, op.cout, inp.scale, out.scale);
+        ops[op.name] = {
+          kind: 'conv', ...q, pads: [...(c.pads ?? op.pads)] as unknown as typeof op.pads,
+          actMin: op.relu ? Math.max(-128, out.zeroPoint) : -128, actMax: 127,
+        };
+        break;
+      }
+      case 'affine': {
+        // BatchNorm folded: a per-channel weight (one value per channel) and a bias
+        const { a, b } = foldBatchNorm(model, op.name, op.channels);
+        const q = quantizeChannels(a, b, op.channels, tensors[op.input].scale, out.scale);
+        ops[op.name] = { kind: 'affine', ...q, actMin: -128, actMax: 127 };
+        break;
+      }
+      case 'add': {
+        const p = quantizeAddParams(tensors[op.inputs[0]].scale, tensors[op.inputs[1]].scale, out.scale);
+        ops[op.name] = { kind: 'add', leftShift: p.leftShift, inputA: p.inputA, inputB: p.inputB, output: p.output, actMin: -128, actMax: 127 };
+        break;
+      }
+      case 'concat':
+        ops[op.name] = {
+          kind: 'concat',
+          inputA: quantizeMultiplier(tensors[op.inputs[0]].scale / out.scale),
+          inputB: quantizeMultiplier(tensors[op.inputs[1]].scale / out.scale),
+        };
+        break;
+      case 'sigmoid':
+        ops[op.name] = { kind: 'sigmoid', lut: sigmoidLut(tensors[op.input].scale, tensors[op.input].zeroPoint) };
+        break;
+      case 'gatemul':
+        // real product = (a+128)/256 * skipScale*(skip - skipZp)
+        ops[op.name] = { kind: 'gatemul', requant: quantizeMultiplier((tensors[op.skip].scale * SIGMOID_OUTPUT.scale) / out.scale), actMin: -128, actMax: 127 };
+        break;
+      case 'maxpool':
+      case 'upsample':
+        break;
+    }
+  }
+
+  const q: QModel = {
+    arch: { ...model.arch },
+    preprocessing: model.preprocessing,
+    tensors,
+    ops,
+    meta: {
+      provenance: {
+        source: model.source ?? { format: 'unknown' },
+        calibration: {
+          frames: calibration.length,
+          framesSha256: frameHash.digest('hex'),
+          method,
+          ...(method === 'percentile' ? { percentile } : {}),
+          ...options.calibration,
+        },
+        tool: { name: 'aunet-edge', version: toolVersion() },
+        date: options.date ?? new Date().toISOString(),
+      },
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+    },
+  };
+  validateQModel(q);
+  return q;
+}
+
+/** Asymmetric int8 params for the real range [lo, hi], widened to include 0 (so 0 is exact). */
+export function asymmetricParams(lo: number, hi: number): QuantParams {
+  lo = Math.min(lo, 0);
+  hi = Math.max(hi, 0);
+  // a tensor that never left 0 during calibration: any scale represents it; use [0, 1]
+  if (!(hi - lo > 1e-12) || !Number.isFinite(hi - lo)) {
+    if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new RangeError(`quantize: non-finite activation range [${lo}, ${hi}]`);
+    hi = lo + 1;
+  }
+  const scale = (hi - lo) / 255;
+  const zeroPoint = Math.max(-128, Math.min(127, Math.round(-128 - lo / scale)));
+  return { scale, zeroPoint };
+}
+
+/**
+ * Per-output-channel symmetric int8 weights (scale = max|w| / 127), int32 bias
+ * in units of inputScale * weightScale, and the per-channel requantization.
+ * `weights` holds `channels` equal, contiguous slices (OHWI conv or one value per channel).
+ */
+export function quantizeChannels(weights: Float32Array, bias: Float32Array, channels: number, inputScale: number, outputScale: number) {
+  const per = weights.length / channels;
+  const q = new Int8Array(weights.length);
+  const weightScales = new Float32Array(channels);
+  const qBias = new Int32Array(channels);
+  const multiplier = new Int32Array(channels);
+  const shift = new Int32Array(channels);
+  for (let o = 0; o < channels; o++) {
+    let m = 0;
+    for (let i = 0; i < per; i++) m = Math.max(m, Math.abs(weights[o * per + i]));
+    // an all-zero channel: any scale works, the bias alone carries the output
+    const s = Math.fround(m > 0 ? m / 127 : 1);
+    weightScales[o] = s;
+    for (let i = 0; i < per; i++) q[o * per + i] = Math.max(-127, Math.min(127, Math.round(weights[o * per + i] / s)));
+    const accScale = inputScale * s;
+    qBias[o] = Math.max(-2147483647, Math.min(2147483647, Math.round(bias[o] / accScale)));
+    const r = quantizeMultiplier(accScale / outputScale);
+    multiplier[o] = r.multiplier;
+    shift[o] = r.shift;
+  }
+  return { weights: q, weightScales, bias: qBias, multiplier, shift };
+}
+
+/** Tensors whose params are fixed or inherited, so never calibrated. */
+function fixedTensors(g: Graph): Set<string> {
+  const s = new Set<string>(['input']);
+  for (const op of g.ops) if (op.kind === 'sigmoid' || op.kind === 'maxpool' || op.kind === 'upsample') s.add(op.output);
+  return s;
+}
+
+/** Running min/max, and a reservoir sample of the values for percentiles. */
+class TensorStats {
+  min = Infinity;
+  max = -Infinity;
+  private seen = 0;
+  private readonly sample: Float32Array | null;
+  private rng: number;
+  constructor(keepSample: boolean, seed: number) {
+    this.sample = keepSample ? new Float32Array(RESERVOIR) : null;
+    this.rng = seed || 1;
+  }
+  add(data: Float32Array): void {
+    let lo = this.min;
+    let hi = this.max;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    this.min = lo;
+    this.max = hi;
+    const s = this.sample;
+    if (!s) return;
+    // Algorithm R with a deterministic xorshift32, so a file is reproducible
+    for (let i = 0; i < data.length; i++, this.seen++) {
+      if (this.seen < RESERVOIR) {
+        s[this.seen] = data[i];
+        continue;
+      }
+      let x = this.rng;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      this.rng = x >>> 0;
+      const j = this.rng % (this.seen + 1);
+      if (j < RESERVOIR) s[j] = data[i];
+    }
+  }
+  percentileRange(p: number): [number, number] {
+    const n = Math.min(this.seen, RESERVOIR);
+    const sorted = this.sample!.slice(0, n).sort();
+    const at = (q: number) => sorted[Math.min(n - 1, Math.max(0, Math.round((q / 100) * (n - 1))))];
+    return [at(100 - p), at(p)];
+  }
+}
+
+function hashSeed(name: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+let cachedVersion: string | undefined;
+export function toolVersion(): string {
+  if (!cachedVersion) {
+    try {
+      cachedVersion = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      cachedVersion = 'unknown';
+    }
+  }
+  return cachedVersion;
+}

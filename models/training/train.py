@@ -1,0 +1,268 @@
+#!/usr/bin/python3
+"""Train the study's Attention U-Net on a dataset exported by `aunet dataset export`.
+
+Run with Debian's PyTorch: /usr/bin/python3 models/training/train.py --data DIR --out RUN_DIR [...]
+Reads only the exported .npy (so training sees exactly the box's preprocessing).
+Recipe: BCE + per-image soft Dice, Adam with warm-up + cosine decay, augmentation
+(horizontal flip, small affine, gain/gamma and speckle jitter, 8-bit rounding),
+an exponential moving average (EMA) of the weights that is what gets validated
+and shipped (it damps BUSI's large epoch-to-epoch swings), early stopping on
+validation lesion Dice (per image, threshold 0.5, as `aunet eval` computes it),
+fixed seed, a checkpoint every epoch (resume with --resume), ONNX export of the
+best model (opset 13, eval mode) and run.json with the per-epoch history.
+"""
+import argparse
+import copy
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import AttentionUNet, count_macs  # noqa: E402
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--data', required=True, help='folder written by aunet dataset export')
+    p.add_argument('--out', required=True, help='run folder (checkpoints, log, run.json, best.onnx)')
+    p.add_argument('--filters', type=int, default=16)
+    p.add_argument('--epochs', type=int, default=120)
+    p.add_argument('--batch', type=int, default=8)
+    p.add_argument('--lr', type=float, default=1e-3)
+    p.add_argument('--min-lr', type=float, default=1e-5)
+    p.add_argument('--warmup', type=int, default=2, help='warm-up epochs')
+    p.add_argument('--weight-decay', type=float, default=1e-4)
+    p.add_argument('--ema', type=float, default=0.995, help='EMA decay per step (0 = off)')
+    p.add_argument('--patience', type=int, default=40, help='epochs without a better val Dice before stopping')
+    p.add_argument('--max-minutes', type=float, default=0, help='stop after this wall time (0 = no limit)')
+    p.add_argument('--seed', type=int, default=1234)
+    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--min-empty-rate', type=float, default=0.6, help='best-model selection needs this emptyRate on normal images')
+    p.add_argument('--resume', action='store_true', help='continue from OUT/last.pt')
+    return p.parse_args()
+
+
+def load(data, split):
+    x = np.load(os.path.join(data, f'{split}_images.npy'))  # N H W C uint8
+    m = np.load(os.path.join(data, f'{split}_masks.npy'))  # N H W 1, 0/1
+    x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+    m = torch.from_numpy(m).permute(0, 3, 1, 2).contiguous()
+    return x, m
+
+
+def augment(x, m, g):
+    """x float N C H W in [0,1], m float N 1 H W; g a torch.Generator. Returns augmented copies."""
+    n = x.shape[0]
+    r = lambda *s: torch.rand(*s, generator=g)  # noqa: E731
+    # horizontal flip only: ultrasound has a fixed top (skin) to bottom (depth) direction
+    flip = r(n) < 0.5
+    x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    m = torch.where(flip[:, None, None, None], m.flip(3), m)
+    # small affine: rotation +-10 deg, scale 0.85..1.15, shift +-8%, applied to 80% of images
+    on = (r(n) < 0.8).float()
+    ang = (r(n) * 2 - 1) * math.radians(10) * on
+    sc = 1 + (r(n) * 2 - 1) * 0.15 * on
+    tx = (r(n) * 2 - 1) * 0.16 * on
+    ty = (r(n) * 2 - 1) * 0.16 * on
+    cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
+    m = (F.grid_sample(m, grid, mode='bilinear', padding_mode='zeros', align_corners=False) >= 0.5).float()
+    # gain 0.75..1.25 and gamma 0.8..1.25 (scanner gain / TGC differences)
+    gain = 0.75 + 0.5 * r(n, 1, 1, 1)
+    gamma = torch.exp((r(n, 1, 1, 1) * 2 - 1) * math.log(1.25))
+    x = x.clamp(0, 1).pow(gamma) * gain
+    # multiplicative speckle, sigma 0..0.15, on 70% of images
+    sigma = 0.15 * r(n, 1, 1, 1) * (r(n, 1, 1, 1) < 0.7).float()
+    x = x * (1 + sigma * torch.randn(x.shape, generator=g))
+    # the box sees 8-bit pixels
+    x = torch.round(x.clamp(0, 1) * 255) / 255
+    return x, m
+
+
+def loss_fn(logits, m):
+    bce = F.binary_cross_entropy_with_logits(logits, m)
+    p = torch.sigmoid(logits)
+    inter = (p * m).sum((1, 2, 3))
+    denom = p.sum((1, 2, 3)) + m.sum((1, 2, 3))
+    dice = (2 * inter + 1) / (denom + 1)
+    lesion = m.sum((1, 2, 3)) > 0
+    # per-image soft Dice on lesion images (as eval averages Dice per image); BCE alone teaches empty outputs
+    dl = (1 - dice[lesion]).mean() if lesion.any() else logits.sum() * 0
+    return bce + dl
+
+
+@torch.no_grad()
+def evaluate(model, x, m, batch=25):
+    model.eval()
+    dices, empties = [], []
+    bce = 0.0
+    for i in range(0, x.shape[0], batch):
+        xb = x[i:i + batch].float() / 255
+        mb = m[i:i + batch].float()
+        logits = model.forward_logits(xb)
+        bce += F.binary_cross_entropy_with_logits(logits, mb, reduction='sum').item()
+        pred = (logits > 0).float()  # sigmoid > 0.5
+        for j in range(xb.shape[0]):
+            gt, pr = mb[j], pred[j]
+            if gt.sum() > 0:
+                tp = (gt * pr).sum().item()
+                dices.append(2 * tp / (gt.sum().item() + pr.sum().item()))
+            else:
+                empties.append(1.0 if pr.mean().item() < 0.005 else 0.0)
+    return {
+        'dice': float(np.mean(dices)) if dices else 0.0,
+        'emptyRate': float(np.mean(empties)) if empties else 1.0,
+        'bce': bce / m.numel(),
+    }
+
+
+def lr_at(step, steps_per_epoch, a):
+    total = a.epochs * steps_per_epoch
+    warm = a.warmup * steps_per_epoch
+    if step < warm:
+        return a.lr * (step + 1) / warm
+    t = (step - warm) / max(1, total - warm)
+    return a.min_lr + 0.5 * (a.lr - a.min_lr) * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def init_weights(model):
+    # He init keeps activations alive through the BatchNorm-free conv stack
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(mod.weight, nonlinearity='relu')
+            torch.nn.init.zeros_(mod.bias)
+
+
+def export_onnx(model, path, channels, size):
+    model.eval()
+    dummy = torch.zeros(1, channels, size, size)
+    torch.onnx.export(model, dummy, path, opset_version=13, input_names=['input'], output_names=['prob'],
+                      do_constant_folding=True)
+
+
+def main():
+    a = parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    np.random.seed(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    index = json.load(open(os.path.join(a.data, 'index.json')))
+    xt, mt = load(a.data, 'train')
+    xv, mv = load(a.data, 'val')
+    channels, size = xt.shape[1], xt.shape[2]
+    model = AttentionUNet(a.filters, channels)
+    init_weights(model)
+    ema = copy.deepcopy(model) if a.ema > 0 else model
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
+    g = torch.Generator().manual_seed(a.seed)
+    steps_per_epoch = math.ceil(xt.shape[0] / a.batch)
+    state = {'epoch': 0, 'step': 0, 'history': [], 'best': None, 'since_best': 0, 'seconds': 0.0}
+    last = os.path.join(a.out, 'last.pt')
+    if a.resume and os.path.exists(last):
+        ck = torch.load(last)
+        model.load_state_dict(ck['model'])
+        ema.load_state_dict(ck['ema'])
+        opt.load_state_dict(ck['opt'])
+        g.set_state(ck['gen'])
+        torch.set_rng_state(ck['torch_rng'])
+        state = ck['state']
+        print(f"resumed at epoch {state['epoch']}", flush=True)
+    macs = count_macs(a.filters, size, channels)
+    print(f'data {a.data}: train {xt.shape[0]}, val {xv.shape[0]}, {size}x{size}x{channels}; '
+          f'F={a.filters}, {macs / 1e9:.3f} GMAC/frame; {a.epochs} epochs, batch {a.batch}', flush=True)
+    t_start = time.time() - state['seconds']
+    while state['epoch'] < a.epochs:
+        ep = state['epoch'] + 1
+        t0 = time.time()
+        model.train()
+        perm = torch.randperm(xt.shape[0], generator=g)
+        total = 0.0
+        for b in range(steps_per_epoch):
+            idx = perm[b * a.batch:(b + 1) * a.batch]
+            xb, mb = augment(xt[idx].float() / 255, mt[idx].float(), g)
+            for group in opt.param_groups:
+                group['lr'] = lr_at(state['step'], steps_per_epoch, a)
+            opt.zero_grad()
+            loss = loss_fn(model.forward_logits(xb), mb)
+            loss.backward()
+            opt.step()
+            state['step'] += 1
+            if ema is not model:
+                d = min(a.ema, (1 + state['step']) / (10 + state['step']))
+                with torch.no_grad():
+                    for pe, pm in zip(ema.parameters(), model.parameters()):
+                        pe.mul_(d).add_(pm, alpha=1 - d)
+                    for be, bm in zip(ema.buffers(), model.buffers()):
+                        be.copy_(bm)
+            total += loss.item() * idx.numel()
+        v = evaluate(ema, xv, mv)
+        rec = {'epoch': ep, 'lr': opt.param_groups[0]['lr'], 'trainLoss': total / xt.shape[0],
+               'valDice': v['dice'], 'valEmptyRate': v['emptyRate'], 'valBce': v['bce'], 'seconds': time.time() - t0}
+        state['history'].append(rec)
+        state['epoch'] = ep
+        state['seconds'] = time.time() - t_start
+        ok = v['emptyRate'] >= a.min_empty_rate
+        best = state['best']
+        better = best is None or (ok and (not best['ok'] or v['dice'] > best['valDice'])) or (not ok and not best['ok'] and v['dice'] > best['valDice'])
+        if better:
+            state['best'] = {'epoch': ep, 'valDice': v['dice'], 'valEmptyRate': v['emptyRate'], 'ok': ok}
+            state['since_best'] = 0
+            torch.save({'model': ema.state_dict(), 'filters': a.filters, 'in_channels': channels, 'size': size, 'epoch': ep},
+                       os.path.join(a.out, 'best.pt'))
+        else:
+            state['since_best'] += 1
+        print(f"epoch {ep:3d}/{a.epochs} loss {rec['trainLoss']:.4f} lr {rec['lr']:.2e} val Dice {v['dice']:.4f} "
+              f"emptyRate {v['emptyRate']:.3f} bce {v['bce']:.4f} | best {state['best']['valDice']:.4f} @ {state['best']['epoch']}"
+              f" | {rec['seconds']:.0f}s, total {state['seconds'] / 60:.1f} min", flush=True)
+        torch.save({'model': model.state_dict(), 'ema': ema.state_dict(), 'opt': opt.state_dict(), 'gen': g.get_state(),
+                    'torch_rng': torch.get_rng_state(), 'state': state, 'args': vars(a)}, last + '.tmp')
+        os.replace(last + '.tmp', last)
+        write_summary(a, index, state, macs, size, channels, final=False)
+        if state['since_best'] >= a.patience:
+            print(f"early stop: no better val Dice for {a.patience} epochs", flush=True)
+            break
+        if a.max_minutes and state['seconds'] > a.max_minutes * 60:
+            print(f'stopping: wall-time limit of {a.max_minutes} min reached', flush=True)
+            break
+    finish(a, index, state, macs, size, channels)
+
+
+def finish(a, index, state, macs, size, channels):
+    ck = torch.load(os.path.join(a.out, 'best.pt'))
+    model = AttentionUNet(ck['filters'], ck['in_channels'])
+    model.load_state_dict(ck['model'])
+    export_onnx(model, os.path.join(a.out, 'best.onnx'), channels, size)
+    write_summary(a, index, state, macs, size, channels, final=True)
+    print(f"best val Dice {state['best']['valDice']:.4f} at epoch {state['best']['epoch']}; wrote {a.out}/best.onnx and run.json", flush=True)
+
+
+def write_summary(a, index, state, macs, size, channels, final):
+    summary = {
+        'final': final,
+        'data': {'export': os.path.abspath(a.data), 'dataset': index['dataset'], 'preprocessing': index['preprocessing'],
+                 'size': size, 'channels': channels},
+        'split': {'method': 'per class, the round(20%) file names with the smallest SHA-256 (models/datasets/busi.ts)',
+                  'train': len(index['splits']['train']['entries']), 'val': len(index['splits']['val']['entries'])},
+        'model': {'arch': 'AttentionUNet', 'filters': a.filters, 'inChannels': channels, 'macs': macs},
+        'recipe': {k: v for k, v in vars(a).items() if k not in ('data', 'out', 'resume')},
+        'epochs': state['epoch'],
+        'best': state['best'],
+        'minutes': state['seconds'] / 60,
+        'torch': torch.__version__,
+        'history': state['history'],
+    }
+    with open(os.path.join(a.out, 'run.json.tmp'), 'w') as f:
+        json.dump(summary, f, indent=1)
+    os.replace(os.path.join(a.out, 'run.json.tmp'), os.path.join(a.out, 'run.json'))
+
+
+if __name__ == '__main__':
+    main()
