@@ -72,6 +72,8 @@ export interface SourceInfo {
 export interface FrameSource extends AsyncIterable<Frame> {
   readonly info: SourceInfo;
   readonly state: SourceState;
+  /** frames a live source dropped in its own newest-wins queue because the consumer was slower */
+  readonly dropped?: number;
   on(event: 'state', listener: (change: StateChange) => void): this;
   off(event: 'state', listener: (change: StateChange) => void): this;
   close(): Promise<void>;
@@ -96,7 +98,7 @@ export abstract class BaseSource extends EventEmitter<SourceEvents> implements F
   }
 
   protected setState(state: SourceState, reason?: string, attempt?: number): void {
-    if (state === this.#state) return;
+    if (state === this.#state || this.#state === 'ended') return; // ended is final
     const previous = this.#state;
     this.#state = state;
     this.emit('state', { state, previous, reason, attempt });
@@ -107,13 +109,15 @@ export abstract class BaseSource extends EventEmitter<SourceEvents> implements F
   async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
     if (this.#iterated) throw new Error(`${this.info.spec}: a frame source can be iterated only once`);
     this.#iterated = true;
+    let finished = false;
     try {
       for await (const f of this.frames()) {
         if (this.closed) break;
         yield f;
       }
+      finished = !this.closed;
     } finally {
-      this.setState('ended', this.closed ? 'closed' : 'end of stream');
+      this.setState('ended', finished ? 'end of stream' : 'closed');
       await this.close();
     }
   }

@@ -16,7 +16,7 @@ const SOURCES: Record<string, { load: () => Promise<SourceFactory>; help: string
   phantom: { load: async () => (await import('./sources/phantom.js')).openPhantom, help: 'phantom:[?size=WxH&fps=N&seed=S&frames=N]' },
   folder: { load: async () => (await import('./sources/folder.js')).openFolder, help: 'folder:DIR[?fps=N]' },
   file: { load: async () => (await import('./sources/ffmpeg.js')).openVideoFile, help: 'file:PATH' },
-  v4l2: { load: async () => (await import('./sources/v4l2.js')).openV4l2, help: 'v4l2:/dev/videoN[?size=WxH&fps=N&input_format=F&queue=N]' },
+  v4l2: { load: async () => (await import('./sources/v4l2.js')).openV4l2, help: 'v4l2:/dev/videoN[?size=WxH&fps=N&input_format=F&queue=N&retry_min_ms=N&retry_max_ms=N&stall_ms=N]' },
   dicom: { load: async () => (await import('./sources/dicom.js')).openDicom, help: 'dicom:PATH' },
   rec: { load: async () => (await import('./sources/recording.js')).openRecording, help: 'rec:PATH' },
 };

@@ -34,15 +34,16 @@ export function randomQModel(arch: Arch, options: RandomQModelOptions = {}): QMo
         const weights = new Int8Array(op.cout * fanIn);
         for (let i = 0; i < weights.length; i++) weights[i] = int(-127, 127);
         const inQ = q(op.input);
-        // |x - zp| ~ 60 and |w| ~ 73 give an accumulator of ~ 4400 sqrt(fanIn); aim the output spread at ~ 50 LSB.
+        // |x - zp| ~ 35 and |w| ~ 73 give an accumulator of ~ 2500 sqrt(fanIn); aim the output spread at ~ 50 LSB.
         // Logits (no ReLU) get a scale that makes that spread a few units, so sigmoids see both tails.
-        const accStd = 4400 * Math.sqrt(fanIn);
+        const accStd = 2500 * Math.sqrt(fanIn);
         const outZp = op.relu ? int(-128, -100) : int(-20, 20);
         const outScale = op.relu ? between(0.01, 0.1) : between(0.04, 0.12);
         const wBase = (outScale * between(40, 70)) / (inQ.scale * accStd);
         const weightScales = new Float32Array(op.cout).map(() => wBase * between(0.5, 1.5));
         tensors[op.output] = { scale: outScale, zeroPoint: outZp };
-        const bias = new Int32Array(op.cout).map(() => Math.round(accStd * between(-0.3, 0.5)));
+        // ReLU convs lean positive so fewer channels die; logits stay centred so sigmoids see both sides
+        const bias = new Int32Array(op.cout).map(() => Math.round(accStd * (op.relu ? between(-0.3, 0.5) : between(-0.2, 0.2))));
         const multiplier = new Int32Array(op.cout);
         const shift = new Int32Array(op.cout);
         for (let o = 0; o < op.cout; o++) {
@@ -61,7 +62,7 @@ export function randomQModel(arch: Arch, options: RandomQModelOptions = {}): QMo
         break;
       case 'add': {
         const [a, b] = op.inputs.map(q);
-        const outScale = 2 * Math.max(a.scale, b.scale) * between(0.6, 1.2);
+        const outScale = Math.max(a.scale, b.scale) * between(0.7, 1.2);
         const outZp = int(-128, -60);
         tensors[op.output] = { scale: outScale, zeroPoint: outZp };
         ops[op.name] = {

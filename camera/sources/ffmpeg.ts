@@ -136,16 +136,19 @@ export function runFfmpeg(inputArgs: string[], label: string, live = false): Ffm
         await new Promise<void>((r) => (wake = r));
       }
     } finally {
-      if (!exit) child.kill('SIGTERM');
+      kill();
     }
   }
 
-  return {
-    frames: frames(),
-    kill: () => {
-      if (!exit) child.kill('SIGTERM');
-    },
+  // SIGTERM lets ffmpeg stop cleanly; one blocked opening a device or FIFO may ignore it.
+  const kill = () => {
+    if (exit) return;
+    child.kill('SIGTERM');
+    setTimeout(() => {
+      if (!exit) child.kill('SIGKILL');
+    }, 1000).unref();
   };
+  return { frames: frames(), kill };
 }
 
 export interface ProbeInfo {

@@ -10,6 +10,7 @@ import { UsageError } from '../errors.js';
 import { listBusi, readBusiImage, readBusiMask, filterSplit, VAL_FRACTION, type Split } from '../../models/datasets/busi.js';
 import { preprocess, preprocessMask } from '../../camera/preprocess.js';
 import { NpyWriter } from '../../models/datasets/npy.js';
+import { writeGreyPng } from '../imaging/image-io.js';
 import type { Preprocessing } from '../../models/float-model.js';
 
 export interface ExportOptions {
@@ -19,6 +20,8 @@ export interface ExportOptions {
   preprocessing: Preprocessing;
   out: string;
   progress?: boolean;
+  /** also write this many training-split model inputs as PNG under calib/ (quantizer calibration) */
+  calib?: number;
 }
 
 export interface ExportIndex {
@@ -55,9 +58,17 @@ export function exportDataset(o: ExportOptions): ExportIndex {
       const images = new NpyWriter(join(o.out, `${split}_images.npy`), [list.length, o.size, o.size, o.channels]);
       const masks = new NpyWriter(join(o.out, `${split}_masks.npy`), [list.length, o.size, o.size, 1]);
       const meta: ExportIndex['splits'][Split]['entries'] = [];
-      for (const e of list) {
+      const calibEvery = split === 'train' && o.calib ? Math.max(1, Math.floor(list.length / o.calib)) : 0;
+      if (calibEvery) mkdirSync(join(o.out, 'calib'), { recursive: true });
+      for (const [i, e] of list.entries()) {
         const img = readBusiImage(e);
-        images.write(preprocess(img, size, o.preprocessing).data);
+        const input = preprocess(img, size, o.preprocessing);
+        images.write(input.data);
+        if (calibEvery && i % calibEvery === 0 && i / calibEvery < o.calib!) {
+          // grey model inputs: the quantizer's own preprocessing of a model-size image is the identity
+          const grey = o.channels === 1 ? input.data : input.data.filter((_, k) => k % o.channels === 0);
+          writeGreyPng(join(o.out, 'calib', e.name.replace(/\.(png|jpe?g)$/i, '.png')), { width: o.size, height: o.size, data: grey });
+        }
         masks.write(preprocessMask(readBusiMask(e, img.width, img.height), size, o.preprocessing));
         meta.push({ name: e.name, cls: e.cls, width: img.width, height: img.height });
         bar?.update(++done, { split });
@@ -86,6 +97,12 @@ export function parsePreprocessing(resize: string, claheSpec: string | boolean |
   return pre;
 }
 
+function parseCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--calib must be a count >= 0, got '${v}'`);
+  return n;
+}
+
 export function register(program: Command): void {
   const ds = program.command('dataset').description('export preprocessed model inputs for training');
   ds.command('export')
@@ -95,8 +112,9 @@ export function register(program: Command): void {
     .option('--channels <n>', '1 (grey) or 3 (grey replicated)', '1')
     .option('--resize <mode>', 'stretch (the study) or letterbox', 'stretch')
     .option('--clahe [clip:tiles]', 'CLAHE before resizing (default 3:8, the study)')
+    .option('--calib <n>', 'also write n training-split model inputs as PNG to OUT/calib/ for quantizer calibration', '0')
     .requiredOption('--out <dir>', 'output folder')
-    .action((opts: { dataset: string; size: string; channels: string; resize: string; clahe?: string | boolean; out: string }) => {
+    .action((opts: { dataset: string; size: string; channels: string; resize: string; clahe?: string | boolean; out: string; calib: string }) => {
       const size = Number(opts.size);
       if (!Number.isInteger(size) || size < 16 || size % 16 !== 0) throw new UsageError(`--size must be a positive multiple of 16, got '${opts.size}'`);
       const channels = Number(opts.channels);
@@ -107,6 +125,7 @@ export function register(program: Command): void {
         channels,
         preprocessing: parsePreprocessing(opts.resize, opts.clahe),
         out: opts.out,
+        calib: parseCount(opts.calib),
         progress: process.stderr.isTTY,
       });
       const n = (s: Split) => index.splits[s].entries.length;

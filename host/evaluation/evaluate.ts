@@ -4,7 +4,7 @@
 import cliProgress from 'cli-progress';
 import { listBusi, filterSplit, readBusiImage, readBusiMask, type BusiClass, type BusiEntry, type Split } from '../../models/datasets/busi.js';
 import { confusion, metricsOf, mean, EMPTY_AREA, type ImageMetrics } from '../../models/datasets/metrics.js';
-import { preprocess, resizeBack } from '../../camera/preprocess.js';
+import { preprocess, resizeBack, type Placement } from '../../camera/preprocess.js';
 import { UsageError } from '../errors.js';
 import type { Predictor } from './predictor.js';
 
@@ -31,12 +31,25 @@ export interface EvalSummary {
   lesion: { n: number; dice: number; iou: number };
 }
 
+/** What a report may draw for one image: all at the original size, attention maps at their native size. */
+export interface ImageViews {
+  image: Uint8Array;
+  truth: Uint8Array;
+  pred: Uint8Array;
+  /** model-size probability map (probability * 256) */
+  prob: Uint8Array;
+  placement: Placement;
+  modelWidth: number;
+  modelHeight: number;
+  attention?: { width: number; height: number; data: Uint8Array }[];
+}
+
 export interface EvalOptions {
   dataset: string;
   split: Split | 'all';
   progress?: boolean;
   /** called for each image after scoring (reports keep a few) */
-  onImage?: (r: ImageResult, pixels: { image: Uint8Array; truth: Uint8Array; pred: Uint8Array }, attention?: { width: number; height: number; data: Uint8Array }[]) => void;
+  onImage?: (r: ImageResult, views: ImageViews) => void;
 }
 
 export async function evaluate(modelName: string, predictor: Predictor, o: EvalOptions): Promise<{ summary: EvalSummary; results: ImageResult[] }> {
@@ -56,7 +69,7 @@ export async function evaluate(modelName: string, predictor: Predictor, o: EvalO
       const pred = resizeBack(p.mask, predictor.size.width, predictor.size.height, input.placement);
       const r: ImageResult = { entry: e, width: img.width, height: img.height, ...metricsOf(confusion(truth.data, pred.data)) };
       results.push(r);
-      o.onImage?.(r, { image: img.data, truth: truth.data, pred: pred.data }, p.attention);
+      o.onImage?.(r, { image: img.data, truth: truth.data, pred: pred.data, prob: p.prob, placement: input.placement, modelWidth: input.width, modelHeight: input.height, attention: p.attention });
       bar?.increment(1, { name: e.name });
     }
   } finally {

@@ -11,7 +11,7 @@ export type DegradedReason = 'source-lost' | 'falling-behind' | 'engine-fallback
 const TRANSITIONS: Record<PipelineState, readonly PipelineState[]> = {
   warming: ['live', 'degraded', 'stopped'],
   live: ['degraded', 'stopped'],
-  degraded: ['live', 'stopped'],
+  degraded: ['live', 'warming', 'stopped'],
   stopped: [],
 };
 

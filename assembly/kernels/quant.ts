@@ -1,0 +1,90 @@
+// The one requantization helper every kernel uses (docs/quantization.md).
+// Rule (TFLite single rounding): total = 31 - shift,
+//   r = (i64(acc) * M + (1 << (total - 1))) >> total   (arithmetic: round half up)
+//   out = clamp(r + outZp, actMin, actMax)
+// Input ranges: acc any i32; M in [0, 2^31); shift in [-31, 30]; outZp, actMin,
+// actMax in [-128, 127] with actMin <= actMax (checked by the kernels' callers).
+// see: tensorflow/lite/kernels/internal/common.h (MultiplyByQuantizedMultiplier, single rounding)
+
+/** Exact scalar product-and-shift (no clamping); any i32 acc. */
+// @ts-ignore: decorator
+@inline export function mulByQuantizedMultiplier(acc: i32, M: i32, shift: i32): i64 {
+  const total = 31 - shift;
+  return (i64(acc) * i64(M) + (i64(1) << i64(total - 1))) >> i64(total);
+}
+
+/** Scalar requantize + zero point + clamp: the specification the vector path must match. */
+// @ts-ignore: decorator
+@inline export function requantize(acc: i32, M: i32, shift: i32, outZp: i32, actMin: i32, actMax: i32): i32 {
+  let v = mulByQuantizedMultiplier(acc, M, shift) + i64(outZp);
+  if (v < i64(actMin)) v = i64(actMin);
+  if (v > i64(actMax)) v = i64(actMax);
+  return i32(v);
+}
+
+/**
+ * Vector form of one (M, shift) pair, precomputed once per channel or per call.
+ * The 4-lane path computes floor((acc*M + 2^(t-1) + 2^62) / 2^t) with a LOGICAL
+ * shift (x64 has no 64-bit arithmetic vector shift) and removes the 2^(62-t) bias
+ * in 32-bit wrapping arithmetic; floors compose exactly, so this equals the
+ * arithmetic shift whenever the result fits in i32. To guarantee that when
+ * shift > 0, acc is first clamped to +-bound, chosen so that any larger |acc|
+ * gives |r| >= 2^16 anyway: the result then saturates to the same int8 value.
+ */
+@final export class VRequant {
+  mult: v128 = i32x4.splat(0);
+  round: v128 = i64x2.splat(0);
+  bias: v128 = i32x4.splat(0);
+  hiBound: v128 = i32x4.splat(0);
+  loBound: v128 = i32x4.splat(0);
+  total: i32 = 31;
+}
+
+/** Fill `q` for (M, shift); `bias` is added to the value being requantized first (an i32 wrap-around add). */
+// @ts-ignore: decorator
+@inline export function setVRequant(q: VRequant, M: i32, shift: i32): void {
+  const total = 31 - shift;
+  q.total = total;
+  q.mult = i32x4.splat(M);
+  q.round = i64x2.splat((i64(1) << i64(total - 1)) + (i64(1) << 62));
+  q.bias = i32x4.splat(total >= 30 ? 0 : i32(i64(1) << i64(62 - total)));
+  const bound: i32 = shift <= 0 ? 0x7fffffff : shift >= 17 ? 1 : 1 << (17 - shift);
+  q.hiBound = i32x4.splat(bound);
+  q.loBound = i32x4.splat(-bound);
+}
+
+/** Four lanes sharing one (M, shift): exact when shift <= 0, saturation-preserving otherwise. */
+// @ts-ignore: decorator
+@inline export function mulByQuantizedMultiplier4(acc: v128, mult: v128, round: v128, total: i32, bias: v128, lo: v128, hi: v128): v128 {
+  const a = i32x4.min_s(i32x4.max_s(acc, lo), hi);
+  const l = i64x2.shr_u(i64x2.add(i64x2.extmul_low_i32x4_s(a, mult), round), total);
+  const h = i64x2.shr_u(i64x2.add(i64x2.extmul_high_i32x4_s(a, mult), round), total);
+  return i32x4.sub(v128.shuffle<i32>(l, h, 0, 2, 4, 6), bias);
+}
+
+// @ts-ignore: decorator
+@inline export function requant4(acc: v128, q: VRequant): v128 {
+  return mulByQuantizedMultiplier4(acc, q.mult, q.round, q.total, q.bias, q.loBound, q.hiBound);
+}
+
+/**
+ * Two vectors of requantized i32 values to eight int8 lanes (lanes 0..7, repeated in 8..15):
+ * saturate to i16, add the zero point (saturating), clamp, narrow. Equal to
+ * clamp(r + zp) for any i32 r because the clamp range lies inside [-128, 127].
+ */
+// @ts-ignore: decorator
+@inline export function finish8(r0: v128, r1: v128, zp: v128, mn: v128, mx: v128): v128 {
+  let s = i16x8.add_sat_s(i16x8.narrow_i32x4_s(r0, r1), zp);
+  s = i16x8.min_s(i16x8.max_s(s, mn), mx);
+  return i8x16.narrow_i16x8_s(s, s);
+}
+
+/** Sixteen lanes: four requantized i32 vectors to one int8 vector. */
+// @ts-ignore: decorator
+@inline export function finish16(r0: v128, r1: v128, r2: v128, r3: v128, zp: v128, mn: v128, mx: v128): v128 {
+  let s0 = i16x8.add_sat_s(i16x8.narrow_i32x4_s(r0, r1), zp);
+  let s1 = i16x8.add_sat_s(i16x8.narrow_i32x4_s(r2, r3), zp);
+  s0 = i16x8.min_s(i16x8.max_s(s0, mn), mx);
+  s1 = i16x8.min_s(i16x8.max_s(s1, mn), mx);
+  return i8x16.narrow_i16x8_s(s0, s1);
+}

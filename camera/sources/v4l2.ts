@@ -1,0 +1,148 @@
+// v4l2:/dev/videoN — a capture card through ffmpeg's v4l2 demuxer. A live source:
+//  - frames are drained from ffmpeg as they come and go through a newest-wins
+//    queue (camera/queue.ts), so a slow consumer drops old frames (counted in
+//    `dropped`) instead of building latency;
+//  - when the device disappears, ffmpeg fails or the stream stalls (watchdog),
+//    the source goes 'lost' and reconnects with capped exponential backoff
+//    ('connecting' -> 'live'); frame ids keep increasing across reconnects.
+// Test rigs: when the path is a FIFO instead of a character device, ffmpeg reads
+// whatever stream is written into it (e.g. NUT from an ffmpeg lavfi generator)
+// standing in for the card; everything else is the same code path.
+import { statSync } from 'node:fs';
+import type { Frame } from '../frame.js';
+import { BaseSource, monoNowNs } from '../frame.js';
+import type { SourceOptions } from '../source.js';
+import { NewestWinsQueue } from '../queue.js';
+import { runFfmpeg, type FfmpegRun } from './ffmpeg.js';
+
+export interface V4l2Options {
+  size?: { width: number; height: number };
+  fps?: number;
+  inputFormat?: string;
+  queue: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+  /** no frame for this long while live counts as lost */
+  stallMs: number;
+}
+
+/** Backoff before reconnect attempt n (1, 2, ...): min * 2^(n-1), capped at max. */
+export function backoffMs(attempt: number, minMs: number, maxMs: number): number {
+  return Math.min(maxMs, minMs * 2 ** Math.max(0, attempt - 1));
+}
+
+class V4l2Source extends BaseSource {
+  #queue: NewestWinsQueue<Frame>;
+  #run: FfmpegRun | undefined;
+  #cancelSleep: (() => void) | undefined;
+
+  constructor(spec: string, private readonly device: string, private readonly o: V4l2Options) {
+    super({ spec, kind: 'v4l2', live: true, fps: o.fps, width: o.size?.width, height: o.size?.height }, 'connecting');
+    this.#queue = new NewestWinsQueue<Frame>(o.queue);
+  }
+
+  get dropped(): number {
+    return this.#queue.dropped;
+  }
+
+  protected async *frames(): AsyncGenerator<Frame> {
+    void this.#supervise();
+    for await (const f of this.#queue) yield f;
+  }
+
+  async #supervise(): Promise<void> {
+    let id = 0;
+    let attempt = 0;
+    let reason = 'starting';
+    while (!this.closed) {
+      this.setState('connecting', reason, attempt || undefined);
+      const args = this.#inputArgs();
+      if (typeof args === 'string') {
+        reason = args;
+      } else {
+        const run = (this.#run = runFfmpeg(args, this.device, true));
+        let lastFrame = 0;
+        const watchdog = setInterval(() => {
+          if (this.state === 'live' && performance.now() - lastFrame > this.o.stallMs) run.kill();
+        }, Math.min(500, this.o.stallMs));
+        try {
+          for await (const raw of run.frames) {
+            if (this.closed) break;
+            lastFrame = performance.now();
+            if (this.state !== 'live') {
+              this.setState('live', 'receiving frames');
+              attempt = 0;
+            }
+            this.#queue.push({
+              id: id++,
+              captureTime: { monoNs: monoNowNs(), wallMs: Date.now() },
+              width: raw.width,
+              height: raw.height,
+              pixels: raw.pixels,
+              meta: { source: 'v4l2', device: this.device, ...(raw.ptsTime !== undefined ? { ptsTime: raw.ptsTime } : {}) },
+            });
+          }
+          reason = lastFrame && performance.now() - lastFrame > this.o.stallMs ? 'stream stalled' : 'stream ended';
+        } catch (e) {
+          reason = (e as Error).message;
+        } finally {
+          clearInterval(watchdog);
+          this.#run = undefined;
+        }
+      }
+      if (this.closed) break;
+      attempt++;
+      if (this.state === 'live') this.setState('lost', reason);
+      await this.#sleep(backoffMs(attempt, this.o.retryMinMs, this.o.retryMaxMs));
+    }
+    this.#queue.close();
+  }
+
+  /** ffmpeg input arguments, or why the device cannot be opened now. */
+  #inputArgs(): string[] | string {
+    let st;
+    try {
+      st = statSync(this.device);
+    } catch {
+      return `${this.device} is not present`;
+    }
+    const lowLatency = ['-fflags', 'nobuffer', '-probesize', '32768', '-analyzeduration', '0'];
+    if (st.isFIFO()) return [...lowLatency, '-i', this.device];
+    if (!st.isCharacterDevice()) return `${this.device} is not a video device`;
+    const o = this.o;
+    return [...lowLatency, '-f', 'v4l2',
+      ...(o.inputFormat ? ['-input_format', o.inputFormat] : []),
+      ...(o.size ? ['-video_size', `${o.size.width}x${o.size.height}`] : []),
+      ...(o.fps ? ['-framerate', String(o.fps)] : []),
+      '-i', this.device];
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.#cancelSleep = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    this.#run?.kill();
+    this.#cancelSleep?.();
+    this.#queue.close();
+  }
+}
+
+export async function openV4l2(device: string, opts: SourceOptions, spec: string): Promise<V4l2Source> {
+  return new V4l2Source(spec, device, {
+    size: opts.size('size'),
+    fps: opts.number('fps', undefined, 0.1, 1000),
+    inputFormat: opts.string('input_format'),
+    queue: opts.int('queue', 2, 1, 1000),
+    retryMinMs: opts.int('retry_min_ms', 250, 1, 60000),
+    retryMaxMs: opts.int('retry_max_ms', 5000, 1, 600000),
+    stallMs: opts.int('stall_ms', 3000, 50, 600000),
+  });
+}

@@ -1,0 +1,71 @@
+// `aunet eval`: the study's metrics of a model (int8 .aunet, or float .onnx for
+// the int8-versus-float gap) on a BUSI-layout folder, per image at the original
+// image size; a table or the issue's JSON; optionally an HTML report.
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import { openPredictor } from '../evaluation/predictor.js';
+import { evaluate, type EvalSummary } from '../evaluation/evaluate.js';
+import { EvalReport } from '../evaluation/report.js';
+import { parsePreprocessing } from './dataset.js';
+
+interface EvalFlags {
+  model: string;
+  dataset: string;
+  split: string;
+  json?: boolean;
+  report?: string;
+  engine: string;
+  resize: string;
+  clahe?: string | boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description("evaluate a model on a BUSI-layout dataset with the study's metrics (at the original image size)")
+    .requiredOption('--model <file>', '.aunet (int8) or .onnx (float, run by onnxruntime-node)')
+    .requiredOption('--dataset <dir>', 'BUSI-layout folder (benign/, malignant/, normal/)')
+    .option('--split <split>', 'val (the fixed validation split), train or all', 'val')
+    .option('--json', 'print one JSON object instead of a table')
+    .option('--report <dir>', 'write an HTML report with overlays, attention maps and Dice histograms')
+    .option('--engine <engine>', 'int8 engine: direct or chip', 'direct')
+    .option('--resize <mode>', '.onnx only (an .aunet records its own): stretch or letterbox', 'stretch')
+    .option('--clahe [clip:tiles]', '.onnx only: CLAHE before resizing (default 3:8)')
+    .action(async (o: EvalFlags) => {
+      if (o.split !== 'val' && o.split !== 'train' && o.split !== 'all') throw new UsageError(`--split must be val, train or all, got '${o.split}'`);
+      if (o.engine !== 'direct' && o.engine !== 'chip') throw new UsageError(`--engine must be direct or chip, got '${o.engine}'`);
+      const predictor = await openPredictor(o.model, { engine: o.engine, preprocessing: parsePreprocessing(o.resize, o.clahe) });
+      const report = o.report ? new EvalReport(o.report) : undefined;
+      try {
+        const { summary, results } = await evaluate(o.model, predictor, {
+          dataset: o.dataset,
+          split: o.split,
+          progress: process.stderr.isTTY,
+          onImage: report ? (r, v) => report.add(r, v) : undefined,
+        });
+        if (report) {
+          const file = report.write(summary, results, `aunet eval: ${o.model} (${predictor.kind}) on ${resolve(o.dataset)}, split ${o.split}`);
+          process.stderr.write(`report: ${file}\n`);
+        }
+        process.stdout.write(o.json ? JSON.stringify(summary) + '\n' : table(summary, predictor.kind, o.split));
+      } finally {
+        await predictor.close();
+      }
+    });
+}
+
+function table(s: EvalSummary, kind: string, split: string): string {
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : '  n/a ');
+  const lines = [
+    `${s.model} (${kind}), ${s.images} images, split ${split}; metrics per image at the original size, then averaged`,
+    'class        n    Dice    IoU     accuracy sensitivity specificity',
+  ];
+  for (const k of ['benign', 'malignant'] as const) {
+    const c = s.classes[k];
+    lines.push(`${k.padEnd(10)} ${String(c.n).padStart(3)}  ${f(c.dice)}  ${f(c.iou)}  ${f(c.accuracy)}   ${f(c.sensitivity)}      ${f(c.specificity)}`);
+  }
+  lines.push(`${'lesion'.padEnd(10)} ${String(s.lesion.n).padStart(3)}  ${f(s.lesion.dice)}  ${f(s.lesion.iou)}`);
+  lines.push(`${'normal'.padEnd(10)} ${String(s.classes.normal.n).padStart(3)}  emptyRate ${f(s.classes.normal.emptyRate)} (predicted lesion area < 0.5% of the image)`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,31 @@
+// `aunet probe SOURCE [--json] [--count N]`: frame count, size, fps and a sha256
+// over all decoded grey frames in order (so testers can check that a recording
+// replays bit-exactly).
+import type { Command } from 'commander';
+import { openSource, SOURCE_HELP } from '../../camera/source.js';
+import { probeSource } from '../../camera/probe.js';
+import { RecordingSource } from '../../camera/sources/recording.js';
+import { parseCount } from '../../camera/cli-options.js';
+
+export function register(program: Command): void {
+  program
+    .command('probe')
+    .description('count and hash the frames of a source')
+    .argument('<source>', `frame source: ${SOURCE_HELP}`)
+    .option('--json', 'print one JSON object {"frames","width","height","fps","sha256"}')
+    .option('--count <n>', 'stop after N frames (needed for endless sources)')
+    .action(async (spec: string, o: { json?: boolean; count?: string }) => {
+      const count = parseCount(o.count);
+      const src = await openSource(spec);
+      if (src.info.live && count === undefined) process.stderr.write(`aunet: ${spec} is live; probing until it ends or Ctrl-C (use --count N)\n`);
+      const r = await probeSource(src, { count });
+      if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
+      else {
+        const size = r.sizesVary ? `sizes vary, first ${r.width}x${r.height}` : `${r.width}x${r.height}`;
+        process.stdout.write(`${spec}: ${r.frames} frames, ${size}, ${r.fps ?? '?'} fps\nsha256 ${r.sha256}\n`);
+      }
+      if (src instanceof RecordingSource && src.status.recovered) {
+        process.stderr.write(`aunet: note: ${spec} was cut short (no clean end); ${src.status.frames} frames recovered, ${src.status.ignoredBytes} trailing bytes ignored\n`);
+      }
+    });
+}

@@ -1,0 +1,66 @@
+// aunet quantize: float model (ONNX or Keras) -> int8 .aunet, calibrated on
+// an image folder or on synthetic phantom frames, with a progress bar.
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import { quantizeModel, DEFAULT_PERCENTILE, type CalibrationMethod } from '../../models/quantizer.js';
+import { writeModel } from '../../models/format.js';
+import { UsageError } from '../errors.js';
+import { imageCalibration, loadFloatModel, phantomCalibration, positiveInt } from './support/models.js';
+
+interface Options {
+  from: string;
+  calib?: string;
+  calibPhantom?: string;
+  calibLimit?: string;
+  method: string;
+  percentile?: string;
+  out: string;
+  progress: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('quantize')
+    .description('quantize an ONNX or Keras float model to an int8 .aunet file')
+    .requiredOption('--from <model>', 'float model: .onnx or .h5')
+    .option('--calib <dir>', 'calibration images (PNG/JPEG, searched recursively; *_mask* files skipped)')
+    .option('--calib-phantom <n>', 'calibrate on N synthetic phantom frames instead of images')
+    .option('--calib-limit <n>', 'with --calib: use N evenly spaced images of the folder')
+    .option('--method <m>', 'activation range: minmax or percentile', 'minmax')
+    .option('--percentile <p>', `with --method percentile: keep values up to the p-th percentile (default ${DEFAULT_PERCENTILE})`)
+    .requiredOption('--out <file>', 'output .aunet file')
+    .option('--no-progress', 'no progress bar')
+    .action(async (o: Options) => {
+      if ((o.calib === undefined) === (o.calibPhantom === undefined)) throw new UsageError('give exactly one of --calib DIR or --calib-phantom N');
+      if (o.method !== 'minmax' && o.method !== 'percentile') throw new UsageError(`--method must be minmax or percentile, got '${o.method}'`);
+      const percentile = o.percentile === undefined ? undefined : Number(o.percentile);
+      if (percentile !== undefined && !(percentile > 50 && percentile <= 100)) throw new UsageError(`--percentile must be in (50, 100], got '${o.percentile}'`);
+      if (percentile !== undefined && o.method !== 'percentile') throw new UsageError('--percentile needs --method percentile');
+      const model = await loadFloatModel(o.from);
+      const { arch, preprocessing } = model;
+      let frames: Uint8Array[];
+      let calibration: Record<string, unknown>;
+      if (o.calib !== undefined) {
+        const limit = positiveInt('--calib-limit', o.calibLimit);
+        const c = imageCalibration(o.calib, arch, preprocessing, limit);
+        frames = c.frames;
+        calibration = { source: 'images', dir: resolve(o.calib), images: c.files.length };
+      } else {
+        const n = positiveInt('--calib-phantom', o.calibPhantom)!;
+        frames = await phantomCalibration(n, arch, preprocessing);
+        calibration = { source: 'phantom', seeds: `1..${n}` };
+      }
+      const bar = o.progress ? new cliProgress.SingleBar({ format: 'calibrating [{bar}] {value}/{total} frames | {eta_formatted} left', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      bar?.start(frames.length, 0);
+      const q = quantizeModel(model, frames, {
+        method: o.method as CalibrationMethod,
+        percentile,
+        calibration,
+        onProgress: (done) => bar?.update(done),
+      });
+      bar?.stop();
+      writeModel(o.out, q);
+      process.stdout.write(`wrote ${o.out}: F=${arch.filters} ${arch.height}x${arch.width}x${arch.channels}, ${frames.length} calibration frames (${o.method})\n`);
+    });
+}
