@@ -31,7 +31,11 @@ export interface Frame {
   meta: FrameMeta;
 }
 
-/** connecting -> live -> (lost -> connecting -> live)* -> ended. Files go straight to live, then ended. */
+/**
+ * Live sources: connecting -> live, and after a loss lost -> connecting -> (live | lost) with one
+ * lost/connecting pair per failed reconnect attempt; ended is final (close or end of stream).
+ * Files start live and end ended.
+ */
 export type SourceState = 'connecting' | 'live' | 'lost' | 'ended';
 
 export interface StateChange {
@@ -109,21 +113,25 @@ export abstract class BaseSource extends EventEmitter<SourceEvents> implements F
   async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
     if (this.#iterated) throw new Error(`${this.info.spec}: a frame source can be iterated only once`);
     this.#iterated = true;
-    let finished = false;
+    let reason = 'closed';
     try {
       for await (const f of this.frames()) {
         if (this.closed) break;
         yield f;
       }
-      finished = !this.closed;
+      if (!this.closed) reason = 'end of stream';
+    } catch (e) {
+      reason = `error: ${(e as Error).message}`;
+      throw e;
     } finally {
-      this.setState('ended', finished ? 'end of stream' : 'closed');
+      this.setState('ended', reason);
       await this.close();
     }
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.setState('ended', 'closed');
   }
 }
 

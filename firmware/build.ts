@@ -14,7 +14,7 @@ import { GOLDEN_FRAME, selfTestHash } from './self-test.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DEFAULT_HARDWARE_ID = 'aunet-edge-1';
-export const DEFAULT_RUNTIME = `${ROOT}build/aunet-simd.wasm`;
+export const DEFAULT_RUNTIME = `${ROOT}build/kernels.simd.wasm`;
 export const DEFAULT_MODEL = `${ROOT}models/busi-lite.aunet`;
 export const DEFAULT_MONITOR = `${ROOT}monitor/dist`;
 

@@ -74,7 +74,8 @@ export class DeviceClient {
     const progress = () => opts.onProgress?.({ acked: base, chunks, resumedFrom, retransmissions });
     progress();
 
-    await new Promise<void>((resolve, reject) => {
+    // A resumed transfer may already hold every chunk: then only END remains.
+    if (base < chunks) await new Promise<void>((resolve, reject) => {
       let stall: NodeJS.Timeout | undefined;
       let done = false;
       let rebeginning = false;

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Arch } from '../models/graph.js';
 import { decodeModel } from '../models/format.js';
 import { createDirectEngine } from '../host/runtime/executor.js';
-import { instantiateKernels } from '../host/wasm.js';
+import { createWasmKernels } from '../host/wasm.js';
 import type { InferenceResult } from '../host/runtime/engine.js';
 import type { SelfTestResult } from './boot.js';
 import { section, type ParsedImage } from './image.js';
@@ -46,7 +46,7 @@ export function hashOutputs(r: InferenceResult): string {
 /** Run the golden frame through a runtime module and a model file; return the output hash. */
 export async function selfTestHash(runtimeWasm: Uint8Array, modelBytes: Uint8Array): Promise<string> {
   const model = decodeModel(modelBytes, 'model section');
-  const kernels = await instantiateKernels(runtimeWasm);
+  const kernels = createWasmKernels({ bytes: runtimeWasm, build: 'simd' });
   const engine = createDirectEngine(model, kernels);
   return hashOutputs(engine.run(goldenFrame(model.arch)));
 }

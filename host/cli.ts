@@ -30,10 +30,11 @@ const COMMANDS: Record<string, { file: string; summary: string }> = {
 async function main(argv: string[]): Promise<void> {
   const program = new Command('aunet')
     .description('aunet-edge: int8 Attention U-Net for breast ultrasound at the edge')
-    .version(await version(), '-V, --version')
     .showHelpAfterError();
   const name = argv[2];
   const entry = name ? COMMANDS[name] : undefined;
+  // Only at the top level: `aunet firmware build --version 1.2.3` means the image's version.
+  if (!entry) program.version(await version(), '-V, --version');
   if (entry) {
     const mod = (await import(`./commands/${entry.file}.ts`)) as { register(p: Command): void };
     mod.register(program);

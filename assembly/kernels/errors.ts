@@ -36,3 +36,6 @@ export function fail(code: i32): void {
   if (M < 0) fail(ERR_MULTIPLIER);
   if (shift < -31 || shift > 30) fail(ERR_SHIFT);
 }
+
+/** Reset the recorded code (the host calls this after reading it). */
+export function clearError(): void { lastErr = ERR_NONE; }

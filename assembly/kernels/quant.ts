@@ -22,49 +22,41 @@
   return i32(v);
 }
 
-/**
- * Vector form of one (M, shift) pair, precomputed once per channel or per call.
- * The 4-lane path computes floor((acc*M + 2^(t-1) + 2^62) / 2^t) with a LOGICAL
- * shift (x64 has no 64-bit arithmetic vector shift) and removes the 2^(62-t) bias
- * in 32-bit wrapping arithmetic; floors compose exactly, so this equals the
- * arithmetic shift whenever the result fits in i32. To guarantee that when
- * shift > 0, acc is first clamped to +-bound, chosen so that any larger |acc|
- * gives |r| >= 2^16 anyway: the result then saturates to the same int8 value.
+/*
+ * Vector form. The 4-lane path computes floor((acc*M + 2^(t-1) + 2^62) / 2^t)
+ * with a LOGICAL 64-bit shift (x64 has no 64-bit arithmetic vector shift) and
+ * removes the 2^(62-t) offset in 32-bit wrap-around arithmetic; floors compose
+ * exactly, so this equals the arithmetic shift whenever the result fits in i32,
+ * which holds for shift <= 0. When shift > 0, acc is first clamped to
+ * +-accBound(shift), chosen so that any larger |acc| gives |r| >= 2^16 anyway:
+ * after the i16 saturation in finish8/finish16 the int8 result is the same.
+ * Per (M, shift) the caller precomputes: mult = splat(M), round = splat64(roundConst),
+ * total, unbias = splat(unbiasConst), lo/hi = splat(-+accBound).
  */
-@final export class VRequant {
-  mult: v128 = i32x4.splat(0);
-  round: v128 = i64x2.splat(0);
-  bias: v128 = i32x4.splat(0);
-  hiBound: v128 = i32x4.splat(0);
-  loBound: v128 = i32x4.splat(0);
-  total: i32 = 31;
+
+// @ts-ignore: decorator
+@inline export function roundConst(shift: i32): i64 {
+  return (i64(1) << i64(30 - shift)) + (i64(1) << 62);
 }
 
-/** Fill `q` for (M, shift); `bias` is added to the value being requantized first (an i32 wrap-around add). */
+/** 2^(62 - total) modulo 2^32 */
 // @ts-ignore: decorator
-@inline export function setVRequant(q: VRequant, M: i32, shift: i32): void {
-  const total = 31 - shift;
-  q.total = total;
-  q.mult = i32x4.splat(M);
-  q.round = i64x2.splat((i64(1) << i64(total - 1)) + (i64(1) << 62));
-  q.bias = i32x4.splat(total >= 30 ? 0 : i32(i64(1) << i64(62 - total)));
-  const bound: i32 = shift <= 0 ? 0x7fffffff : shift >= 17 ? 1 : 1 << (17 - shift);
-  q.hiBound = i32x4.splat(bound);
-  q.loBound = i32x4.splat(-bound);
+@inline export function unbiasConst(shift: i32): i32 {
+  return i32(i64(1) << i64(31 + shift));
 }
 
-/** Four lanes sharing one (M, shift): exact when shift <= 0, saturation-preserving otherwise. */
 // @ts-ignore: decorator
-@inline export function mulByQuantizedMultiplier4(acc: v128, mult: v128, round: v128, total: i32, bias: v128, lo: v128, hi: v128): v128 {
+@inline export function accBound(shift: i32): i32 {
+  return shift <= 0 ? 0x7fffffff : shift >= 17 ? 1 : 1 << (17 - shift);
+}
+
+/** Four lanes sharing one (M, shift). */
+// @ts-ignore: decorator
+@inline export function mulByQuantizedMultiplier4(acc: v128, mult: v128, round: v128, total: i32, unbias: v128, lo: v128, hi: v128): v128 {
   const a = i32x4.min_s(i32x4.max_s(acc, lo), hi);
   const l = i64x2.shr_u(i64x2.add(i64x2.extmul_low_i32x4_s(a, mult), round), total);
   const h = i64x2.shr_u(i64x2.add(i64x2.extmul_high_i32x4_s(a, mult), round), total);
-  return i32x4.sub(v128.shuffle<i32>(l, h, 0, 2, 4, 6), bias);
-}
-
-// @ts-ignore: decorator
-@inline export function requant4(acc: v128, q: VRequant): v128 {
-  return mulByQuantizedMultiplier4(acc, q.mult, q.round, q.total, q.bias, q.loBound, q.hiBound);
+  return i32x4.sub(v128.shuffle<i32>(l, h, 0, 2, 4, 6), unbias);
 }
 
 /**

@@ -124,7 +124,7 @@ export function runFfmpeg(inputArgs: string[], label: string, live = false): Ffm
           continue;
         }
         if (exit) {
-          if (exit.signal && exit.signal !== 'SIGTERM' && exit.signal !== 'SIGKILL') {
+          if (exit.signal && !killedByUs) {
             throw new FileError(label, `ffmpeg crashed (signal ${exit.signal}) after ${n} frames: ${stderrTail.join(' | ')}`, 'FFMPEG_CRASH');
           }
           if (exit.code !== 0 && exit.code !== null) {
@@ -141,8 +141,10 @@ export function runFfmpeg(inputArgs: string[], label: string, live = false): Ffm
   }
 
   // SIGTERM lets ffmpeg stop cleanly; one blocked opening a device or FIFO may ignore it.
+  let killedByUs = false;
   const kill = () => {
     if (exit) return;
+    killedByUs = true;
     child.kill('SIGTERM');
     setTimeout(() => {
       if (!exit) child.kill('SIGKILL');
@@ -191,7 +193,21 @@ class VideoFileSource extends BaseSource {
     const fps = this.info.fps ?? 30;
     let first: number | undefined;
     let id = 0;
-    for await (const raw of this.#run.frames) {
+    const expected = this.info.frameCount;
+    const frames = this.#run.frames;
+    for (;;) {
+      let next: IteratorResult<RawFrame>;
+      try {
+        next = await frames.next();
+      } catch (e) {
+        // ffmpeg gave up part-way through a file that lists more frames: say truncated.
+        if (e instanceof FileError && e.code === 'FFMPEG_FAILED' && expected !== undefined && id < expected) {
+          throw new FileError(this.path, `truncated or damaged: decoded ${id} of the ${expected} frames the container lists (${e.message.slice(this.path.length + 2)})`, 'TRUNCATED');
+        }
+        throw e;
+      }
+      if (next.done) break;
+      const raw = next.value;
       // Timeline from the stream's pts, starting at 0; a frame without pts gets the nominal one.
       const t = raw.ptsTime ?? (first ?? 0) + id / fps;
       first ??= t;
@@ -206,7 +222,6 @@ class VideoFileSource extends BaseSource {
       };
       id++;
     }
-    const expected = this.info.frameCount;
     if (expected !== undefined && id < expected) {
       throw new FileError(this.path, `truncated or damaged: decoded ${id} of the ${expected} frames the container lists`, 'TRUNCATED');
     }

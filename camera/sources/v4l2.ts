@@ -92,7 +92,7 @@ class V4l2Source extends BaseSource {
       }
       if (this.closed) break;
       attempt++;
-      if (this.state === 'live') this.setState('lost', reason);
+      this.setState('lost', reason); // every failed attempt is published, with its reason
       await this.#sleep(backoffMs(attempt, this.o.retryMinMs, this.o.retryMaxMs));
     }
     this.#queue.close();

@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'output .aufw file')
     .option('--model <file>', 'model .aunet (default: models/busi-lite.aunet)')
     .option('--config <file>', 'device configuration, JSON or YAML')
-    .option('--runtime <file>', 'runtime WebAssembly module (default: build/aunet-simd.wasm)')
+    .option('--runtime <file>', 'runtime WebAssembly module (default: build/kernels.simd.wasm)')
     .option('--monitor <dir>', 'monitor bundle folder (default: monitor/dist)')
     .option('--security-counter <n>', 'anti-rollback counter', '0')
     .option('--hardware-id <id>', 'hardware the image is for', 'aunet-edge-1')

@@ -19,8 +19,10 @@ export function register(program: Command): void {
     .option('--reboot', 'reboot the box into the new image after activation')
     .option('--trace', 'print every frame in hex with time deltas')
     .option('--data-timeout <ms>', 'acknowledgement stall before retransmitting', '1000')
+    .option('--timeout <ms>', 'wait for each command response', '2000')
+    .option('--retries <n>', 'attempts per command before giving up', '5')
     .option('--no-progress', 'no progress bar')
-    .action(async (file: string, o: { port: string; baud: string; activate: boolean; reboot?: boolean; trace?: boolean; dataTimeout: string; progress: boolean }) => {
+    .action(async (file: string, o: { port: string; baud: string; activate: boolean; reboot?: boolean; trace?: boolean; dataTimeout: string; timeout: string; retries: string; progress: boolean }) => {
       let image: Uint8Array;
       try {
         image = readFileSync(file);
@@ -31,7 +33,7 @@ export function register(program: Command): void {
       }
       const port = await openSerial(o.port, Number(o.baud));
       const link = new PacketLink(port, { trace: o.trace ? (l) => process.stderr.write(`${l}\n`) : undefined });
-      const client = new DeviceClient(link, { dataTimeoutMs: Number(o.dataTimeout) });
+      const client = new DeviceClient(link, { dataTimeoutMs: Number(o.dataTimeout), commandTimeoutMs: Number(o.timeout), commandAttempts: Number(o.retries) });
       const bar = o.progress && process.stderr.isTTY !== undefined ? new SingleBar({ format: 'flashing [{bar}] {percentage}% | {value}/{total} chunks | resent {resent}', hideCursor: true }, Presets.shades_classic) : null;
       let started = false;
       try {

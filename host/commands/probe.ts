@@ -18,7 +18,10 @@ export function register(program: Command): void {
       const count = parseCount(o.count);
       const src = await openSource(spec);
       if (src.info.live && count === undefined) process.stderr.write(`aunet: ${spec} is live; probing until it ends or Ctrl-C (use --count N)\n`);
-      const r = await probeSource(src, { count });
+      // Ctrl-C on a live source ends the probe with what was counted so far.
+      const stop = () => void src.close();
+      process.once('SIGINT', stop);
+      const r = await probeSource(src, { count }).finally(() => process.off('SIGINT', stop));
       if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
       else {
         const size = r.sizesVary ? `sizes vary, first ${r.width}x${r.height}` : `${r.width}x${r.height}`;

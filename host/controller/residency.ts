@@ -12,7 +12,7 @@
 //      (the rest is for the working tiles): over that, spill the one whose next
 //      use is farthest (Belady);
 //   3. place the on-chip tensors with the greedy memory planner; if they do not
-//      fit, spill (or move to DRAM) the one placed highest;
+//      fit, spill (or move to DRAM) the largest one alive with the one placed highest;
 //   4. every layer must tile in the largest free gap of SRAM at its op; if it
 //      does not, spill held tensors (farthest next use first), then move the
 //      layer's own largest resident operand to DRAM.
@@ -126,8 +126,11 @@ export function planResidency(g: Graph, geoms: LayerGeom[], sramBytes: number): 
     for (const h of holdings) planner.addBuffer(h.bytes, h.first, h.last);
     if (planner.maxSize() > sramBytes) {
       holdings.forEach((h, k) => (h.offset = planner.offsetOf(k)));
+      // the highest-placed holding overflows; free the most space where it lives:
+      // the largest holding alive at the same time as it
       const top = holdings.reduce((a, b) => (b.offset + b.bytes > a.offset + a.bytes ? b : a));
-      evictHolding(lives.get(top.tensor)!, top);
+      const victim = holdings.filter((h) => h.first <= top.last && top.first <= h.last).reduce((a, b) => (b.bytes > a.bytes ? b : a));
+      evictHolding(lives.get(victim.tensor)!, victim);
       continue;
     }
     holdings.forEach((h, k) => (h.offset = planner.offsetOf(k)));
@@ -161,7 +164,7 @@ export function planResidency(g: Graph, geoms: LayerGeom[], sramBytes: number): 
     const need = minimumWorkingSet(geoms[i]);
     const op = g.ops[i];
     throw new ChipConfigError(
-      `sram.bytes: ${sramBytes} bytes cannot hold one tile of layer ${op.name} (${op.kind}); its smallest tile needs ${need} bytes`,
+      `sram.bytes: ${sramBytes} bytes cannot hold one tile of layer ${op.name} (${op.kind}); its smallest tile needs ${need} bytes (this model needs sram.bytes >= ${minimumSramBytes(geoms)})`,
       'sram.bytes',
     );
   }

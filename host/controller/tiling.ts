@@ -139,11 +139,15 @@ export function tileBuffers(L: LayerGeom, res: Residency, R: number, Wt: number,
   return { inBytes, outBytes };
 }
 
+/** Params buffers: two when they change between computes (several groups) and the tiling is double-buffered. */
+export function paramBuffers(L: LayerGeom, g: number, _order: LoopOrder, db: boolean): number {
+  return db && Math.ceil(L.out.c / g) > 1 ? 2 : 1;
+}
+
 function workingSet(L: LayerGeom, res: Residency, R: number, Wt: number, g: number, order: LoopOrder, db: boolean): number {
   const { inBytes, outBytes } = tileBuffers(L, res, R, Wt, g);
   const k = db ? 2 : 1;
-  const p = L.paramBytes(g);
-  return (order === 'spatial-outer' ? k * p : p) + k * inBytes.reduce((s, b) => s + b, 0) + k * outBytes;
+  return paramBuffers(L, g, order, db) * L.paramBytes(g) + k * inBytes.reduce((s, b) => s + b, 0) + k * outBytes;
 }
 
 function traffic(L: LayerGeom, res: Residency, R: number, Wt: number, g: number, order: LoopOrder): number {
@@ -183,7 +187,8 @@ function options(n: number, alignTo: number): number[] {
 
 /**
  * The tiling that fits `budget` SRAM bytes and moves the fewest DRAM bytes
- * (ties: fewer tiles, then double-buffered); null when even the smallest tile does not fit.
+ * (ties: fewer tiles, then double-buffered; a double-buffered tiling within DB_SLACK of
+ * the fewest bytes is preferred); null when even the smallest tile does not fit.
  * A resident operand is addressed in place, which needs whole-width bands.
  */
 export function chooseTiling(L: LayerGeom, res: Residency, budget: number): Tiling | null {
@@ -191,6 +196,8 @@ export function chooseTiling(L: LayerGeom, res: Residency, budget: number): Tili
   const colOpts = anyResident ? [L.out.w] : options(L.out.w, L.colAlign);
   const groupOpts = L.groupable ? options(L.out.c, 1) : [L.out.c];
   let best: Tiling | null = null;
+  let bestDb: Tiling | null = null;
+  const better = (t: Tiling, b: Tiling) => t.traffic < b.traffic || (t.traffic === b.traffic && (t.tiles < b.tiles || (t.tiles === b.tiles && t.doubleBuffered && !b.doubleBuffered)));
   for (const Wt of colOpts) {
     for (const g of groupOpts) {
       const orders: LoopOrder[] = g < L.out.c ? ['group-outer', 'spatial-outer'] : ['group-outer'];
@@ -202,13 +209,19 @@ export function chooseTiling(L: LayerGeom, res: Residency, budget: number): Tili
           const useDb = db && tiles > 1;
           if (db && !useDb) continue; // a single tile needs no second buffer: the single-buffered entry covers it
           const t: Tiling = { rows: R, cols: Wt, group: g, order, doubleBuffered: useDb, bytes: workingSet(L, res, R, Wt, g, order, useDb), traffic: traffic(L, res, R, Wt, g, order), tiles };
-          if (!best || t.traffic < best.traffic || (t.traffic === best.traffic && (t.tiles < best.tiles || (t.tiles === best.tiles && t.doubleBuffered && !best.doubleBuffered)))) best = t;
+          if (!best || better(t, best)) best = t;
+          if (useDb && (!bestDb || better(t, bestDb))) bestDb = t;
         }
       }
     }
   }
+  // overlap is worth a little traffic: a double-buffered tiling within DB_SLACK of the fewest bytes wins
+  if (best && bestDb && best.tiles > 1 && !best.doubleBuffered && bestDb.traffic <= best.traffic * (1 + DB_SLACK)) return bestDb;
   return best;
 }
+
+/** extra DRAM traffic (fraction) accepted to double-buffer a layer */
+export const DB_SLACK = 0.05;
 
 function maxRows(L: LayerGeom, res: Residency, Wt: number, g: number, order: LoopOrder, db: boolean, budget: number): number {
   const a = L.rowAlign;

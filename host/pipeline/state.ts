@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 export type PipelineState = 'warming' | 'live' | 'degraded' | 'stopped';
 
 /** Why the pipeline is degraded; several can hold at once. */
-export type DegradedReason = 'source-lost' | 'falling-behind' | 'engine-fallback' | 'broker-offline';
+export type DegradedReason = 'source-lost' | 'source-ended' | 'falling-behind' | 'engine-fallback';
 
 const TRANSITIONS: Record<PipelineState, readonly PipelineState[]> = {
   warming: ['live', 'degraded', 'stopped'],

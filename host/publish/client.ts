@@ -133,6 +133,12 @@ export class Publisher extends EventEmitter<PublisherEvents> {
     });
   }
 
+  /** Packets waiting inside mqtt.js (its offline queue and unacknowledged QoS 1): stays 0 offline. */
+  get pending(): { queued: number; inflight: number; socketBytes: number } {
+    const c = this.#client as unknown as { queue?: unknown[]; outgoing?: Record<string, unknown>; stream?: { writableLength?: number } } | null;
+    return { queued: c?.queue?.length ?? 0, inflight: Object.keys(c?.outgoing ?? {}).length, socketBytes: c?.stream?.writableLength ?? 0 };
+  }
+
   /** Subscribe now and after every reconnect. */
   subscribe(topic: string): void {
     this.#subscriptions.add(topic);

@@ -27,6 +27,10 @@ export function createReferenceKernels(initialBytes = 0): KernelSet {
   const perChannel = (op: string, bias: number, mult: number, shift: number, n: number) => {
     span(`${op} bias`, bias, 4 * n); span(`${op} multiplier`, mult, 4 * n); span(`${op} shift`, shift, 4 * n);
   };
+  const act = (op: string, outZp: number, actMin: number, actMax: number) => {
+    if (!(outZp >= -128 && outZp <= 127)) throw new RangeError(`${op}: output zero point ${outZp} outside [-128, 127]`);
+    if (!(actMin >= -128 && actMax <= 127 && actMin <= actMax)) throw new RangeError(`${op}: activation range [${actMin}, ${actMax}] not within [-128, 127]`);
+  };
   const outSpan = (pixels: number, pixelStride: number, c: number) => (pixels > 0 ? (pixels - 1) * pixelStride + c : 0);
 
   return {
@@ -54,6 +58,8 @@ export function createReferenceKernels(initialBytes = 0): KernelSet {
       span('conv3x3 output', outPtr, outSpan(outH * outW, outPixelStride, cout));
       span('conv3x3 weights', wPtr, 9 * cin * cout);
       perChannel('conv3x3', biasPtr, multPtr, shiftPtr, cout);
+      act('conv3x3', outZp, actMin, actMax);
+      if (stride !== 1 && stride !== 2) throw new RangeError(`conv3x3: stride must be 1 or 2, got ${stride}`);
       conv3x3(views, inPtr, inH, inW, cin, inZp, outPtr, outH, outW, outPixelStride, cout, stride, padTop, padLeft,
         wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax);
     },
@@ -62,6 +68,7 @@ export function createReferenceKernels(initialBytes = 0): KernelSet {
       span('conv1x1 output', outPtr, outSpan(pixels, outPixelStride, cout));
       span('conv1x1 weights', wPtr, cin * cout);
       perChannel('conv1x1', biasPtr, multPtr, shiftPtr, cout);
+      act('conv1x1', outZp, actMin, actMax);
       conv1x1(views, inPtr, pixels, cin, inZp, outPtr, outPixelStride, cout, wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax);
     },
     maxpool2x2(inPtr, inH, inW, c, outPtr) {
@@ -80,6 +87,10 @@ export function createReferenceKernels(initialBytes = 0): KernelSet {
       requantCopy(views, inPtr, pixels, c, inZp, mult, shift, outZp, outPtr, outPixelStride);
     },
     add(aPtr, bPtr, n, aZp, bZp, leftShift, aMult, aShift, bMult, bShift, outMult, outShift, outZp, actMin, actMax, outPtr) {
+      if (!(leftShift >= 0 && leftShift <= 23) || aShift > 0 || bShift > 0) {
+        throw new RangeError(`add: leftShift must be in [0, 23] and input shifts <= 0, got ${leftShift}, ${aShift}, ${bShift}`);
+      }
+      act('add', outZp, actMin, actMax);
       span('add input a', aPtr, n); span('add input b', bPtr, n); span('add output', outPtr, n);
       add(views, aPtr, bPtr, n, aZp, bZp, leftShift, aMult, aShift, bMult, bShift, outMult, outShift, outZp, actMin, actMax, outPtr);
     },
@@ -89,12 +100,14 @@ export function createReferenceKernels(initialBytes = 0): KernelSet {
     },
     gateMul(aPtr, skipPtr, h, w, c, skipZp, mult, shift, outZp, actMin, actMax, outPtr) {
       span('gateMul gate', aPtr, ((h + 1) >> 1) * ((w + 1) >> 1));
+      act('gateMul', outZp, actMin, actMax);
       span('gateMul skip', skipPtr, h * w * c); span('gateMul output', outPtr, h * w * c);
       gateMul(views, aPtr, skipPtr, h, w, c, skipZp, mult, shift, outZp, actMin, actMax, outPtr);
     },
     affine(inPtr, pixels, c, inZp, wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax, outPtr) {
       span('affine input', inPtr, pixels * c); span('affine weights', wPtr, c); span('affine output', outPtr, pixels * c);
       perChannel('affine', biasPtr, multPtr, shiftPtr, c);
+      act('affine', outZp, actMin, actMax);
       affine(views, inPtr, pixels, c, inZp, wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax, outPtr);
     },
   };

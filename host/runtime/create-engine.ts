@@ -33,12 +33,8 @@ export async function createEngine(model: QModel, options: CreateEngineOptions =
   return createChipEngine(model, kernels, { chip: options.chip, sramBytes: options.sramBytes });
 }
 
-/** The best kernel build this Node offers (relaxed SIMD, else SIMD), as a new instance. */
+/** The best kernel build this Node offers (relaxed SIMD where validated, else SIMD), as a new instance. */
 export async function defaultKernels(): Promise<KernelSet> {
-  const wasm = (await import('../wasm.js')) as unknown as Record<string, unknown>;
-  for (const name of ['loadKernels', 'createWasmKernels', 'loadWasmKernels', 'instantiateKernels']) {
-    const f = wasm[name];
-    if (typeof f === 'function') return (await (f as () => Promise<KernelSet> | KernelSet)()) as KernelSet;
-  }
-  throw new Error('host/wasm.ts exports no kernel loader (expected loadKernels())');
+  const { createWasmKernels } = await import('../wasm.js');
+  return createWasmKernels();
 }

@@ -43,8 +43,11 @@ export interface DirectEngine extends Engine {
   readonly steps: readonly EngineStep[];
   /** bytes held by category: weights, params, activations */
   readonly memory: MemoryRecording;
-  /** run one frame, adding each step's milliseconds into `times[i]` (length steps.length) */
-  runProfiled(input: Uint8Array, times: Float64Array): InferenceResult;
+  /**
+   * Run one frame, adding each step's wall milliseconds into `times[i]` and, when
+   * given, its process CPU milliseconds into `cpuTimes[i]` (both length steps.length).
+   */
+  runProfiled(input: Uint8Array, times: Float64Array, cpuTimes?: Float64Array): InferenceResult;
 }
 
 /** A model or frame the engine cannot run; the message names the field. */
@@ -176,13 +179,20 @@ export function createDirectEngine(model: QModel, kernels: KernelSet, options: D
       for (let i = 0; i < calls.length; i++) calls[i]();
       return result();
     },
-    runProfiled(input, times) {
-      if (times.length < calls.length) throw new RangeError(`times needs ${calls.length} entries, got ${times.length}`);
+    runProfiled(input, times, cpuTimes) {
+      if (times.length < calls.length || (cpuTimes && cpuTimes.length < calls.length)) {
+        throw new RangeError(`profile arrays need ${calls.length} entries`);
+      }
       writeInput(input);
       for (let i = 0; i < calls.length; i++) {
+        const c0 = cpuTimes ? process.cpuUsage() : undefined;
         const t0 = performance.now();
         calls[i]();
         times[i] += performance.now() - t0;
+        if (cpuTimes && c0) {
+          const c = process.cpuUsage(c0);
+          cpuTimes[i] += (c.user + c.system) / 1000;
+        }
       }
       return result();
     },

@@ -76,7 +76,7 @@ export function importOnnxWithInfo(pathOrBytes: string | Uint8Array, options: On
   const layout = inputLayout(w, input.name!, dim(1), dim(3));
   const size = (axis: 'H' | 'W', given: number | undefined) => {
     const v = dim(layout.indexOf(axis)) ?? given;
-    if (!v) throw new FileError(file, `input '${input.name}' has a symbolic ${axis === 'H' ? 'height' : 'width'}; give the input size explicitly`);
+    if (!v) throw new FileError(file, `input '${input.name}' has a symbolic ${axis === 'H' ? 'height' : 'width'}; give the input size explicitly (option height/width; aunet: --input-size HxW)`);
     return v;
   };
   const c = dim(layout.indexOf('C'));
@@ -95,7 +95,7 @@ export function importOnnxWithInfo(pathOrBytes: string | Uint8Array, options: On
   let found = false;
   for (const o of graph.output ?? []) {
     const r = w.resolve(o.name ?? '');
-    if (!r) w.fail(`graph output '${o.name}' (from ${w.origin(o.name ?? '')}) is not a tensor of the network`);
+    if (!r) return w.fail(`graph output '${o.name}' (from ${w.origin(o.name ?? '')}) is not a tensor of the network`);
     w.mark(r.path);
     if (r.t.tensor === matched.graph.output) found = true;
   }

@@ -137,11 +137,20 @@ export class NetworkMatcher {
     let outValue = this.w.output(idx);
     let layout = r.layout;
     if (op.relu) {
-      const rr = this.w.claim(outValue, layout, isRelu, `Relu after ${what}`);
+      const rr = this.w.claim(outValue, layout, (n) => n.opType === 'Relu' || n.opType === 'Clip', `Relu after ${what}`);
+      if (this.w.node(rr.node).opType === 'Clip') this.clipIsRelu(rr.node);
       outValue = this.w.output(rr.node);
       layout = rr.layout;
     }
     this.trackTensor(outValue, op.output, layout);
+  }
+
+  /** Clip(min 0, no max) is a ReLU (some exporters write it so); Clip with a max (ReLU6) is not the network's. */
+  private clipIsRelu(index: number): void {
+    const n = this.w.node(index);
+    const lo = this.opset < 11 ? attrFloat(n, 'min', -Infinity) : (this.w.constInput(index, 1, 'min')?.data[0] ?? -Infinity);
+    const hi = this.opset < 11 ? attrFloat(n, 'max', Infinity) : (this.w.constInput(index, 2, 'max')?.data[0] ?? Infinity);
+    if (lo !== 0 || hi !== Infinity) this.w.fail(`${this.w.describe(index)} clips to [${lo}, ${hi}]; the network's activation is ReLU (clip to [0, inf))`);
   }
 
   /** A Conv's own padding: explicit pads or auto_pad (SAME_UPPER puts the odd pixel at the end). */
@@ -337,7 +346,7 @@ export class NetworkMatcher {
       };
       const bn: FloatBatchNorm = {
         gamma: get(1, 'scale'), beta: get(2, 'bias'), mean: get(3, 'mean'), variance: get(4, 'variance'),
-        epsilon: attrFloat(n, 'epsilon', 1e-5),
+        epsilon: shortestFloat32(attrFloat(n, 'epsilon', 1e-5)),
       };
       const a = new Float64Array(c);
       const b = new Float64Array(c);
@@ -384,7 +393,7 @@ export class NetworkMatcher {
     const ins = (n.input ?? []).map((v) => this.w.resolve(v));
     const names = ins.map((x) => x?.t.tensor ?? '?');
     if (names.length !== 2 || names[0] !== first || names[1] !== second) {
-      this.w.fail(`${d} concatenates [${names.join(', ')}], but ${what} concatenates [${first}, ${second}] in that order (channel order matters to the next conv)`);
+      this.w.fail(`${d} concatenates [${names.join(', ')}], but ${op.block} concatenates [${first}, ${second}] (upsampled coarse path first, gated skip second; the order fixes the next conv's channels)`);
     }
     const axis = attrInt(n, 'axis', 1);
     const ax = axis < 0 ? axis + 4 : axis;
@@ -396,17 +405,6 @@ export class NetworkMatcher {
   }
 }
 
-function isRelu(n: NodeProto): boolean {
-  if (n.opType === 'Relu') return true;
-  // Clip(min 0, no max) is a ReLU too (some exporters write ReLU that way)
-  if (n.opType === 'Clip') {
-    const lo = attr(n, 'min');
-    const hi = attr(n, 'max');
-    if (lo || hi) return (lo?.f ?? 0) === 0 && !hi;
-  }
-  return false;
-}
-
 /** Per-channel values of a constant broadcast against a tensor of the given layout, or null when it varies along another axis. */
 function perChannel(k: Const, layout: Layout, c: number): Float64Array | null {
   if (k.dims.length > 4) return null;
@@ -415,6 +413,18 @@ function perChannel(k: Const, layout: Layout, c: number): Float64Array | null {
   for (let i = 0; i < 4; i++) if (i !== ci && dims[i] !== 1) return null;
   if (dims[ci] !== 1 && dims[ci] !== c) return null;
   return Float64Array.from({ length: c }, (_, i) => k.data[dims[ci] === 1 ? 0 : i]);
+}
+
+/**
+ * ONNX stores float attributes as float32: 1e-3 comes back as 0.0010000000474974513.
+ * Take the shortest decimal that rounds to the same float32 (what the exporter was given).
+ */
+function shortestFloat32(x: number): number {
+  for (let p = 1; p <= 9; p++) {
+    const d = Number(x.toPrecision(p));
+    if (Math.fround(d) === Math.fround(x)) return d;
+  }
+  return x;
 }
 
 /** ONNX OIHW conv weights to the project's OHWI. */

@@ -8,6 +8,12 @@ export type ModelProto = onnxProto.onnx.ModelProto;
 export type NodeProto = onnxProto.onnx.INodeProto;
 export type TensorProto = onnxProto.onnx.ITensorProto;
 export type AttributeProto = onnxProto.onnx.IAttributeProto;
+export type GraphProto = onnxProto.onnx.IGraphProto;
+/** the generated message classes (what decode returns, create builds) */
+export type NodeMessage = onnxProto.onnx.NodeProto;
+export type TensorMessage = onnxProto.onnx.TensorProto;
+export type ValueInfoMessage = onnxProto.onnx.ValueInfoProto;
+export type GraphMessage = onnxProto.onnx.GraphProto;
 
 export const DataType = onnx.TensorProto.DataType;
 export const AttrType = onnx.AttributeProto.AttributeType;

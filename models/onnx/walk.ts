@@ -6,7 +6,7 @@
 // every conv all reduce to the same network.
 import { FileError } from '../../host/errors.js';
 import { ConstantFolder } from './constants.js';
-import { attrInts, describeNode, NodeProto, onnx, TensorProto } from './proto.js';
+import { attrInts, describeNode, type GraphProto, type NodeProto, type TensorProto } from './proto.js';
 
 export type Axis = 'N' | 'C' | 'H' | 'W';
 export type Layout = readonly Axis[];
@@ -45,7 +45,7 @@ export class OnnxWalk {
 
   constructor(
     readonly file: string,
-    graph: onnx.IGraphProto,
+    graph: GraphProto,
     initializers: Map<string, TensorProto>,
   ) {
     this.nodes = graph.node ?? [];

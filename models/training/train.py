@@ -40,10 +40,9 @@ def parse_args():
     p.add_argument('--weight-decay', type=float, default=1e-4)
     p.add_argument('--ema', type=float, default=0.995, help='EMA decay per step (0 = off)')
     p.add_argument('--patience', type=int, default=40, help='epochs without a better val Dice before stopping')
-    p.add_argument('--max-minutes', type=float, default=0, help='stop after this wall time (0 = no limit)')
+    p.add_argument('--max-minutes', type=float, default=0, help='wall-time budget: the cosine schedule anneals by then at the latest, training stops there (0 = none)')
     p.add_argument('--seed', type=int, default=1234)
     p.add_argument('--threads', type=int, default=2)
-    p.add_argument('--min-empty-rate', type=float, default=0.6, help='best-model selection needs this emptyRate on normal images')
     p.add_argument('--resume', action='store_true', help='continue from OUT/last.pt')
     return p.parse_args()
 
@@ -124,12 +123,22 @@ def evaluate(model, x, m, batch=25):
     }
 
 
-def lr_at(step, steps_per_epoch, a):
+def progress(step, steps_per_epoch, a, elapsed):
+    """Fraction of training done: by steps, or by wall time when --max-minutes runs out first
+    (the CPU is shared, so epochs may be slower than planned; the schedule still anneals on time)."""
     total = a.epochs * steps_per_epoch
+    warm = a.warmup * steps_per_epoch
+    t = (step - warm) / max(1, total - warm)
+    if a.max_minutes:
+        t = max(t, elapsed / (a.max_minutes * 60))
+    return t
+
+
+def lr_at(step, steps_per_epoch, a, elapsed=0.0):
     warm = a.warmup * steps_per_epoch
     if step < warm:
         return a.lr * (step + 1) / warm
-    t = (step - warm) / max(1, total - warm)
+    t = progress(step, steps_per_epoch, a, elapsed)
     return a.min_lr + 0.5 * (a.lr - a.min_lr) * (1 + math.cos(math.pi * min(1.0, t)))
 
 
@@ -174,6 +183,9 @@ def main():
         g.set_state(ck['gen'])
         torch.set_rng_state(ck['torch_rng'])
         state = ck['state']
+        if state['best'] is not None and 'ok' in state['best']:
+            state['best'] = None  # a run started with the older emptyRate-gated selection: select afresh
+            state['since_best'] = 0
         print(f"resumed at epoch {state['epoch']}", flush=True)
     macs = count_macs(a.filters, size, channels)
     print(f'data {a.data}: train {xt.shape[0]}, val {xv.shape[0]}, {size}x{size}x{channels}; '
@@ -189,7 +201,7 @@ def main():
             idx = perm[b * a.batch:(b + 1) * a.batch]
             xb, mb = augment(xt[idx].float() / 255, mt[idx].float(), g)
             for group in opt.param_groups:
-                group['lr'] = lr_at(state['step'], steps_per_epoch, a)
+                group['lr'] = lr_at(state['step'], steps_per_epoch, a, time.time() - t_start)
             opt.zero_grad()
             loss = loss_fn(model.forward_logits(xb), mb)
             loss.backward()
@@ -209,16 +221,19 @@ def main():
         state['history'].append(rec)
         state['epoch'] = ep
         state['seconds'] = time.time() - t_start
-        ok = v['emptyRate'] >= a.min_empty_rate
+        # early stopping / best model on validation lesion Dice alone; the emptyRate bar on normal
+        # images is met afterwards by calibrate.py (output bias) over the per-epoch EMA snapshots
         best = state['best']
-        better = best is None or (ok and (not best['ok'] or v['dice'] > best['valDice'])) or (not ok and not best['ok'] and v['dice'] > best['valDice'])
-        if better:
-            state['best'] = {'epoch': ep, 'valDice': v['dice'], 'valEmptyRate': v['emptyRate'], 'ok': ok}
+        if best is None or v['dice'] > best['valDice']:
+            state['best'] = {'epoch': ep, 'valDice': v['dice'], 'valEmptyRate': v['emptyRate']}
             state['since_best'] = 0
             torch.save({'model': ema.state_dict(), 'filters': a.filters, 'in_channels': channels, 'size': size, 'epoch': ep},
                        os.path.join(a.out, 'best.pt'))
         else:
             state['since_best'] += 1
+        os.makedirs(os.path.join(a.out, 'snapshots'), exist_ok=True)
+        torch.save({'model': ema.state_dict(), 'filters': a.filters, 'in_channels': channels, 'size': size, 'epoch': ep},
+                   os.path.join(a.out, 'snapshots', f'ep{ep:03d}.pt'))
         print(f"epoch {ep:3d}/{a.epochs} loss {rec['trainLoss']:.4f} lr {rec['lr']:.2e} val Dice {v['dice']:.4f} "
               f"emptyRate {v['emptyRate']:.3f} bce {v['bce']:.4f} | best {state['best']['valDice']:.4f} @ {state['best']['epoch']}"
               f" | {rec['seconds']:.0f}s, total {state['seconds'] / 60:.1f} min", flush=True)
@@ -229,7 +244,7 @@ def main():
         if state['since_best'] >= a.patience:
             print(f"early stop: no better val Dice for {a.patience} epochs", flush=True)
             break
-        if a.max_minutes and state['seconds'] > a.max_minutes * 60:
+        if a.max_minutes and state['seconds'] >= a.max_minutes * 60 - 0.5 * rec['seconds']:
             print(f'stopping: wall-time limit of {a.max_minutes} min reached', flush=True)
             break
     finish(a, index, state, macs, size, channels)

@@ -61,7 +61,7 @@ for (const point of POINTS) {
     const root = join(dir, `box-${point.replace('@', '-')}`);
     cpSync(baseline, root, { recursive: true });
     const agent = await startAgent(pty.b, root, pub, { AUNET_FAULT: point });
-    const flash = await run(['flash', '--port', pty.a, '--reboot', '--no-progress', '--data-timeout', '300', v2], { timeoutMs: 30_000 });
+    const flash = await run(['flash', '--port', pty.a, '--reboot', '--no-progress', '--data-timeout', '300', '--timeout', '500', '--retries', '2', v2], { timeoutMs: 30_000 });
     // Boot-time points fire after the host is done; give the reboot a moment.
     const killed = await Promise.race([agent.exited.then(() => true), sleep(5_000).then(() => false)]);
     assert.ok(killed, `the agent never reached ${point} (flash: ${flash.stdout}${flash.stderr})`);

@@ -101,3 +101,29 @@ export function positiveInt(name: string, v: string | undefined): number | undef
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got '${v}'`);
   return n;
 }
+
+export type KernelsName = 'wasm' | 'reference';
+
+/**
+ * An engine for a loaded model: `engine` picks the direct executor or the chip
+ * model (host/runtime/create-engine.ts); `kernels` 'reference' runs the plain
+ * TypeScript integer kernels (slow, for checking), 'wasm' the best WASM build.
+ * `keepTensors` (direct engine only) keeps every tensor readable after a run.
+ */
+export async function openEngine(
+  model: import('../../../models/qmodel.js').QModel,
+  opts: { engine?: string; kernels?: string; keepTensors?: boolean } = {},
+): Promise<import('../../runtime/engine.js').Engine> {
+  const kernelsName = opts.kernels ?? 'wasm';
+  if (kernelsName !== 'wasm' && kernelsName !== 'reference') throw new UsageError(`--kernels must be wasm or reference, got '${kernelsName}'`);
+  const engineName = opts.engine ?? 'direct';
+  if (engineName !== 'direct' && engineName !== 'chip') throw new UsageError(`--engine must be direct or chip, got '${engineName}'`);
+  const { createEngine, defaultKernels } = await import('../../runtime/create-engine.js');
+  const kernels = kernelsName === 'reference' ? (await import('../../reference/index.js')).createReferenceKernels() : await defaultKernels();
+  if (opts.keepTensors) {
+    if (engineName !== 'direct') throw new UsageError('per-tensor outputs need --engine direct');
+    const { createDirectEngine } = await import('../../runtime/executor.js');
+    return createDirectEngine(model, kernels, { keepTensors: true });
+  }
+  return createEngine(model, { engine: engineName, kernels });
+}

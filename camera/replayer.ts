@@ -1,0 +1,160 @@
+// Paces a source's frames for replay: at the recorded timestamps (realtime), a
+// speed factor of them, a fixed fps, or as fast as possible. The anchors (Holoscan's
+// replayer, PLUS's saved-data source, DeepStream) get three things wrong that we
+// get right here:
+//  - loops: each pass re-opens the source and re-anchors the clock, so the first
+//    frame of a pass comes one frame interval after the last one of the previous
+//    pass (no burst), and output ids keep counting up (no reuse, no gap);
+//  - lateness: a frame whose slot passed more than `dropAfterMs` ago is dropped
+//    (counted) instead of delivered late, so latency cannot creep; a frame late by
+//    less is delivered and counted as behind;
+//  - ids: every scheduled frame takes the next id, so gaps in delivered ids are
+//    exactly the dropped frames.
+import type { Frame } from './frame.js';
+import { openSource } from './source.js';
+import { UsageError } from '../host/errors.js';
+
+export type Pace =
+  | { mode: 'realtime' }
+  | { mode: 'speed'; factor: number }
+  | { mode: 'fps'; fps: number }
+  | { mode: 'afap' };
+
+export interface ReplayOptions {
+  pace: Pace;
+  loop?: boolean;
+  /** source frame indices [start, end) of every pass; end undefined = to the end */
+  range?: { start: number; end?: number };
+  /** stop after this many scheduled frames (delivered + dropped) */
+  count?: number;
+  /** drop a frame this late (ms); default: one frame interval, at least 5 ms */
+  dropAfterMs?: number;
+  signal?: AbortSignal;
+  /** clock in ms (tests may inject one; default performance.now) */
+  now?: () => number;
+}
+
+export interface ReplayedFrame {
+  /** the frame, with `id` replaced by the replay's own running id */
+  frame: Frame;
+  /** index of the frame in its source (0-based, before --range) */
+  sourceIndex: number;
+  /** the id the source gave it */
+  sourceId: number;
+  /** 0 for the first pass, 1 after the first loop, ... */
+  pass: number;
+  /** when it was due and when it was released, on the replay clock (ms) */
+  dueMs: number;
+  releasedMs: number;
+}
+
+export interface ReplayStats {
+  /** frames delivered */
+  delivered: number;
+  /** frames skipped because they were too late */
+  dropped: number;
+  /** frames delivered late (but within the drop limit) */
+  behind: number;
+  passes: number;
+  /** drops by a live source's own queue (frames that never reached the replayer) */
+  sourceDropped: number;
+}
+
+export function parseRange(raw: string): { start: number; end?: number } {
+  const m = /^(\d*):(\d*)$/.exec(raw);
+  if (!m || (m[1] === '' && m[2] === '')) throw new UsageError(`--range must be A:B, A: or :B with frame indices (end exclusive), got "${raw}"`);
+  const start = m[1] === '' ? 0 : Number(m[1]);
+  const end = m[2] === '' ? undefined : Number(m[2]);
+  if (end !== undefined && end <= start) throw new UsageError(`--range ${raw}: end must be after start`);
+  return { start, end };
+}
+
+/** Replays `spec` with the given pacing; `stats` is updated as frames flow. */
+export async function* replay(spec: string, o: ReplayOptions, stats: ReplayStats = newStats()): AsyncGenerator<ReplayedFrame, ReplayStats> {
+  const now = o.now ?? (() => performance.now());
+  let nextId = 0;
+  let passStart = now();
+  let scheduled = 0;
+  for (let pass = 0; ; pass++) {
+    const src = await openSource(spec);
+    if (src.info.live && o.loop) {
+      await src.close();
+      throw new UsageError(`${spec} is live: --loop only applies to recorded sources`);
+    }
+    // A live source is paced by the world; only recorded ones are paced here.
+    const pace: Pace = src.info.live ? { mode: 'afap' } : o.pace;
+    const nominalMs = pace.mode === 'fps' ? 1000 / pace.fps : 1000 / (src.info.fps ?? 30) / (pace.mode === 'speed' ? pace.factor : 1);
+    const dropAfter = o.dropAfterMs ?? Math.max(5, nominalMs);
+    stats.passes = pass + 1;
+    let firstMono: bigint | undefined;
+    let k = 0; // frames of this pass
+    let lastDue = passStart;
+    let sourceIndex = -1;
+    let delivered = 0;
+    try {
+      for await (const f of src) {
+        sourceIndex++;
+        if (o.range && sourceIndex < o.range.start) continue;
+        if (o.range?.end !== undefined && sourceIndex >= o.range.end) break;
+        if (o.signal?.aborted) return stats;
+        if (firstMono === undefined) {
+          firstMono = f.captureTime.monoNs;
+          // Opening a source (starting ffmpeg) takes time: anchor at its first frame.
+          passStart = Math.max(passStart, now());
+        }
+        const offset =
+          pace.mode === 'realtime' ? Number(f.captureTime.monoNs - firstMono) / 1e6
+          : pace.mode === 'speed' ? Number(f.captureTime.monoNs - firstMono) / 1e6 / pace.factor
+          : pace.mode === 'fps' ? (k * 1000) / pace.fps
+          : 0;
+        k++;
+        const due = passStart + offset;
+        lastDue = due;
+        const id = nextId++;
+        scheduled++;
+        if (pace.mode !== 'afap') {
+          let wait = due - now();
+          if (wait > 0) {
+            // timers may fire a fraction of a millisecond early: wait until due
+            while (wait > 0 && !o.signal?.aborted) {
+              await sleep(wait, o.signal);
+              wait = due - now();
+            }
+          } else if (-wait > dropAfter) {
+            stats.dropped++;
+            if (o.count !== undefined && scheduled >= o.count) return stats;
+            continue;
+          } else if (-wait > 1) stats.behind++;
+        }
+        stats.delivered++;
+        delivered++;
+        stats.sourceDropped = src.dropped ?? stats.sourceDropped;
+        yield { frame: { ...f, id }, sourceIndex, sourceId: f.id, pass, dueMs: due, releasedMs: now() };
+        if (o.count !== undefined && scheduled >= o.count) return stats;
+      }
+    } finally {
+      await src.close();
+    }
+    if (!o.loop) return stats;
+    if (k === 0 && delivered === 0) throw new UsageError(`${spec}: no frames in ${o.range ? 'the --range' : 'the source'}, nothing to loop`);
+    // Re-anchor: the next pass starts one interval after this pass's last frame,
+    // or now if we are already past that (never a burst of catch-up frames).
+    passStart = lastDue + nominalMs;
+  }
+}
+
+export function newStats(): ReplayStats {
+  return { delivered: 0, dropped: 0, behind: 0, passes: 0, sourceDropped: 0 };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,198 @@
+// Whole-network benchmark: the bench variants, their deterministic models
+// (random He-normal floats quantized by the real quantizer, cached on disk
+// because calibrating the float reference takes a while), the timing loop with
+// a per-layer profile, and the machine description every figure is printed with.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { buildGraph, graphMacs, type Arch } from '../../models/graph.js';
+import type { FloatModel } from '../../models/float-model.js';
+import type { QModel } from '../../models/qmodel.js';
+import { randomFloatModel, syntheticFrames } from '../../models/random-model.js';
+import { quantizeModel } from '../../models/quantizer.js';
+import { decodeModel, encodeModel } from '../../models/format.js';
+import type { DirectEngine } from '../runtime/executor.js';
+import type { Engine } from '../runtime/engine.js';
+
+export const VARIANTS = {
+  seed: { filters: 32, height: 256, width: 256, channels: 3 },
+  mid: { filters: 16, height: 256, width: 256, channels: 1 },
+  lite: { filters: 8, height: 128, width: 128, channels: 1 },
+} as const satisfies Record<string, Arch>;
+export type Variant = keyof typeof VARIANTS;
+export const VARIANT_NAMES = Object.keys(VARIANTS) as Variant[];
+
+/** frames timed by default: about 5 s of work per variant at the target speed */
+export const DEFAULT_FRAMES: Record<Variant, number> = { seed: 10, mid: 30, lite: 200 };
+
+const WEIGHT_SEED = 2024;
+const CALIBRATION_FRAMES = 2;
+
+export interface BenchModels {
+  arch: Arch;
+  float: FloatModel;
+  quantized: QModel;
+  /** frames to run (synthetic ultrasound-like, not the calibration frames) */
+  frames: Uint8Array[];
+  /** true when the quantized model came from the cache */
+  cached: boolean;
+}
+
+/**
+ * The variant's float model and its int8 quantization. The quantized model is
+ * cached under `cacheDir` keyed by the sources that determine it, so editing
+ * the quantizer or the random model invalidates it.
+ */
+export function benchModels(variant: Variant, cacheDir: string | null, onProgress?: (done: number, total: number) => void): BenchModels {
+  const arch: Arch = { ...VARIANTS[variant] };
+  const float = randomFloatModel(arch, WEIGHT_SEED);
+  const frames = syntheticFrames(arch, 4, 99);
+  const file = cacheDir && join(cacheDir, `${variant}-${sourceKey(variant)}.aunet`);
+  if (file && existsSync(file)) {
+    try {
+      return { arch, float, quantized: decodeModel(readFileSync(file), file), frames, cached: true };
+    } catch {
+      // unreadable cache entry (format changed): quantize again below
+    }
+  }
+  const calibration = syntheticFrames(arch, CALIBRATION_FRAMES, 1);
+  const quantized = quantizeModel(float, calibration, {
+    onProgress,
+    calibration: { source: 'synthetic', frames: CALIBRATION_FRAMES, seed: 1 },
+    date: '2026-01-01T00:00:00Z',
+  });
+  if (file && cacheDir) {
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(`${file}.part`, encodeModel(quantized));
+    renameSync(`${file}.part`, file);
+  }
+  return { arch, float, quantized, frames, cached: false };
+}
+
+function sourceKey(variant: Variant): string {
+  const h = createHash('sha256').update(`${variant}:${WEIGHT_SEED}:${CALIBRATION_FRAMES}`);
+  for (const f of ['quantizer.ts', 'quant-math.ts', 'float-reference.ts', 'random-model.ts', 'graph.ts', 'format.ts']) {
+    h.update(readFileSync(new URL(`../../models/${f}`, import.meta.url)));
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+export interface LayerRow {
+  name: string;
+  kind: string;
+  block: string;
+  macs: number;
+  /** median wall milliseconds over the timed frames */
+  ms: number;
+  gmacPerSec: number | null;
+  /** median process CPU milliseconds (not inflated by waiting for a core on a shared machine) */
+  cpuMs: number;
+  gmacPerCpuSec: number | null;
+}
+
+export interface Timing {
+  frames: number;
+  /** median whole-frame milliseconds (input in, all ops, outputs out) */
+  msPerFrame: number;
+  p90Ms: number;
+  minMs: number;
+  gmacPerSec: number;
+  /**
+   * CPU time of this process per frame over the timed loop (process.cpuUsage).
+   * On a shared machine wall time includes waiting for a core; CPU time does not.
+   */
+  cpuMsPerFrame: number;
+  /** GMAC/s over CPU time */
+  gmacPerCpuSec: number;
+  layers: LayerRow[];
+}
+
+/**
+ * Time `engine` on `frames` (cycled): `warmup` untimed frames, then `n` timed
+ * ones. Engines with a per-step profile (the direct executor) also get per-layer rows.
+ */
+export function timeEngine(engine: Engine, frames: Uint8Array[], n: number, warmup = 2, onFrame?: (i: number) => void): Timing {
+  const direct = 'runProfiled' in engine ? (engine as DirectEngine) : null;
+  const steps = direct?.steps ?? [];
+  const scratch = new Float64Array(steps.length);
+  const cpuScratch = new Float64Array(steps.length);
+  for (let i = 0; i < warmup; i++) engine.run(frames[i % frames.length]);
+  const frameMs: number[] = [];
+  const perLayer: number[][] = steps.map(() => []);
+  const perLayerCpu: number[][] = steps.map(() => []);
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    const frame = frames[i % frames.length];
+    scratch.fill(0);
+    cpuScratch.fill(0);
+    const t0 = performance.now();
+    if (direct) direct.runProfiled(frame, scratch, cpuScratch);
+    else engine.run(frame);
+    frameMs.push(performance.now() - t0);
+    for (let s = 0; s < steps.length; s++) {
+      perLayer[s].push(scratch[s]);
+      perLayerCpu[s].push(cpuScratch[s]);
+    }
+    onFrame?.(i + 1);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMsPerFrame = (cpu.user + cpu.system) / 1000 / n;
+  const macs = graphMacs(buildGraph(engine.arch));
+  const med = median(frameMs);
+  return {
+    frames: n,
+    msPerFrame: med,
+    p90Ms: quantile(frameMs, 0.9),
+    minMs: Math.min(...frameMs),
+    gmacPerSec: macs / (med * 1e6),
+    cpuMsPerFrame,
+    gmacPerCpuSec: macs / (cpuMsPerFrame * 1e6),
+    layers: steps.map((st, s) => {
+      const ms = median(perLayer[s]);
+      const cpuMs = median(perLayerCpu[s]);
+      const rate = (t: number) => (st.macs > 0 && t > 0 ? st.macs / (t * 1e6) : null);
+      return { name: st.name, kind: st.kind, block: st.block, macs: st.macs, ms, gmacPerSec: rate(ms), cpuMs, gmacPerCpuSec: rate(cpuMs) };
+    }),
+  };
+}
+
+export function median(xs: number[]): number {
+  return quantile(xs, 0.5);
+}
+
+/** linear-interpolated quantile */
+export function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  node: string;
+  v8: string;
+  os: string;
+  /** the kernel build timed, e.g. 'wasm-simd' */
+  kernelBuild?: string;
+}
+
+export function machineInfo(kernelBuild?: string): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model?.trim() ?? 'unknown',
+    cores: cpus.length,
+    node: process.version,
+    v8: process.versions.v8,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    kernelBuild,
+  };
+}
+
+export function variantMacs(variant: Variant): number {
+  return graphMacs(buildGraph({ ...VARIANTS[variant] }));
+}

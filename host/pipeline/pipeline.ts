@@ -1,0 +1,225 @@
+// The live pipeline: source -> preprocessing + inference -> post-processing +
+// publish, as three loops joined by one-slot newest-wins hand-offs
+// (camera/queue.ts). Whatever stage is slow, the next one always takes the
+// newest item and the replaced one is counted as dropped, so latency cannot
+// creep. In lossless mode (replays as fast as possible) each loop waits for
+// the next slot to empty instead, so every frame is processed.
+import { EventEmitter } from 'node:events';
+import type { Frame, FrameSource, StateChange as SourceStateChange } from '../../camera/frame.js';
+import { NewestWinsQueue } from '../../camera/queue.js';
+import type { Engine } from '../runtime/engine.js';
+import { encodeFrameMessage, type ContentRect, type FrameState, type GateMaps } from '../publish/payload.js';
+import { pacedFrames, wallNow } from './pacer.js';
+import { postprocess } from './postprocess.js';
+import { StateMachine } from './state.js';
+import { ThreadedSource } from './threaded-source.js';
+import { PipelineStats, type FrameTimes } from './stats.js';
+
+/** The model input for one frame and where the image lies in it. */
+export interface Prepared {
+  /** H*W*C bytes, what Engine.run takes */
+  data: Uint8Array;
+  content: ContentRect;
+}
+
+export type Preprocessor = (frame: Frame) => Prepared;
+
+/** Sends one encoded frame message; false = dropped (offline, backed up). */
+export type FrameSink = (bytes: Uint8Array, meta: { frameId: number }) => boolean;
+
+export interface PipelineOptions {
+  /** pace recorded sources in real time (true) or run them losslessly as fast as possible */
+  realtime: boolean;
+  warmupFrames: number;
+  /** 0..255: mask = prob > threshold */
+  threshold: number;
+  /** attention maps to publish, 1..4 */
+  gates: number[];
+  /** latency window (frames) for percentiles */
+  window?: number;
+}
+
+interface Captured {
+  frame: Frame;
+}
+
+interface Inferred {
+  frame: Frame;
+  grey: Uint8Array;
+  content: ContentRect;
+  prob: Uint8Array;
+  attention: GateMaps;
+  cycles: number;
+  threshold: number;
+  times: Omit<FrameTimes, 'postprocessed' | 'published'>;
+}
+
+export interface PipelineEvents {
+  /** the source ended (finite sources) */
+  ended: [];
+  /** a stage failed (the pipeline stops) */
+  error: [Error];
+}
+
+const nextMacrotask = () => new Promise<void>((r) => setImmediate(r));
+
+export class Pipeline extends EventEmitter<PipelineEvents> {
+  readonly state: StateMachine;
+  readonly stats: PipelineStats;
+  paused = false;
+  threshold: number;
+  gates: Set<number>;
+  #capture = new NewestWinsQueue<Captured>(1);
+  #results = new NewestWinsQueue<Inferred>(1);
+  #running: Promise<void> | null = null;
+  #stopping = false;
+  readonly #onSourceState = (c: SourceStateChange) => {
+    if (c.state === 'lost') this.state.degrade('source-lost');
+    else if (c.state === 'live') this.state.recover('source-lost');
+  };
+
+  constructor(
+    readonly source: FrameSource,
+    readonly preprocess: Preprocessor,
+    readonly engine: Engine,
+    readonly sink: FrameSink,
+    readonly options: PipelineOptions,
+  ) {
+    super();
+    this.state = new StateMachine();
+    this.stats = new PipelineStats(options.warmupFrames, options.window ?? 1024);
+    this.threshold = options.threshold;
+    this.gates = new Set(options.gates);
+    if (options.warmupFrames === 0) this.state.warmedUp();
+  }
+
+  /** Start the three loops; resolves when the source has ended and the last frame is out, or after stop(). */
+  run(): Promise<void> {
+    if (this.#running) return this.#running;
+    this.source.on('state', this.#onSourceState);
+    // frames a capture thread dropped because this one was busy count as source drops
+    if (this.source instanceof ThreadedSource) this.source.on('drop', (n) => (this.stats.dropped.source += n));
+    const loops = Promise.all([this.#sourceLoop(), this.#inferenceLoop(), this.#publishLoop()]);
+    this.#running = loops.then(
+      () => {
+        this.source.off('state', this.#onSourceState);
+        if (!this.#stopping) this.emit('ended');
+      },
+      (e: Error) => {
+        this.source.off('state', this.#onSourceState);
+        this.#capture.close();
+        this.#results.close();
+        void this.source.close();
+        this.emit('error', e);
+        throw e;
+      },
+    );
+    return this.#running;
+  }
+
+  /** Stop taking frames, let the one in flight finish, close the source. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.source.close();
+    this.#capture.close();
+    if (this.#running) await this.#running.catch(() => {});
+    this.state.stop();
+  }
+
+  async #sourceLoop(): Promise<void> {
+    const lossless = !this.options.realtime && !this.source.info.live;
+    try {
+      const paced = (this.source as { paced?: boolean }).paced === true;
+      const frames = paced ? this.source : pacedFrames(this.source, this.options.realtime);
+      for await (const frame of frames) {
+        if (this.#stopping) break;
+        this.stats.framesIn++;
+        if (this.paused) {
+          await nextMacrotask();
+          continue;
+        }
+        if (lossless) while (this.#capture.length > 0 && !this.#capture.closed) await nextMacrotask();
+        if (this.#capture.push({ frame })) this.stats.drop('source');
+        // frames can come from a generator that never waits on I/O: let the other stages run
+        await nextMacrotask();
+      }
+    } finally {
+      this.#capture.close();
+    }
+  }
+
+  async #inferenceLoop(): Promise<void> {
+    const lossless = !this.options.realtime && !this.source.info.live;
+    try {
+      for await (const { frame } of this.#capture) {
+        const inferenceStart = wallNow();
+        const prepared = this.preprocess(frame);
+        const preprocessed = wallNow();
+        const r = this.engine.run(prepared.data);
+        const inferred = wallNow();
+        const { width: W, height: H } = this.engine.arch;
+        const C = this.engine.arch.channels;
+        // outputs may live in the engine's heap until the next run: copy what is published
+        const grey = C === 1 ? prepared.data.slice() : channel0(prepared.data, C);
+        const attention = [0, 1, 2, 3].map((i) => (this.gates.has(i + 1) ? r.attention[i].data.slice() : null)) as GateMaps;
+        if (r.prob.width !== W || r.prob.height !== H) throw new Error(`engine returned a ${r.prob.width}x${r.prob.height} map for a ${W}x${H} model`);
+        const item: Inferred = {
+          frame,
+          grey,
+          content: prepared.content,
+          prob: r.prob.data.slice(),
+          attention,
+          cycles: r.cycles ?? 0,
+          threshold: this.threshold,
+          times: { capture: frame.captureTime.wallMs, inferenceStart, preprocessed, inferred, cycles: r.cycles },
+        };
+        if (lossless) while (this.#results.length > 0 && !this.#results.closed) await nextMacrotask();
+        if (this.#results.push(item)) this.stats.drop('inference');
+        await nextMacrotask();
+      }
+    } finally {
+      this.#results.close();
+    }
+  }
+
+  async #publishLoop(): Promise<void> {
+    const { width: W, height: H } = this.engine.arch;
+    for await (const it of this.#results) {
+      const lesions = postprocess(it.prob, W, H, { threshold: it.threshold });
+      const postprocessed = wallNow();
+      const state = this.state.state;
+      const bytes = encodeFrameMessage({
+        frameId: it.frame.id,
+        captureTime: it.frame.captureTime.wallMs,
+        publishTime: wallNow(),
+        cycles: it.cycles,
+        lesionArea: lesions.area,
+        meanConfidence: lesions.meanConfidence,
+        width: W,
+        height: H,
+        threshold: it.threshold,
+        state: (state === 'stopped' ? 'live' : state) as FrameState,
+        content: it.content,
+        frame: it.grey,
+        mask: lesions.mask,
+        prob: it.prob,
+        attention: it.attention,
+        contours: lesions.contours,
+      });
+      const ok = this.sink(bytes, { frameId: it.frame.id });
+      const published = wallNow();
+      if (!ok) {
+        this.stats.drop('publish');
+        continue;
+      }
+      this.stats.published({ ...it.times, postprocessed, published });
+      if (this.stats.completed === this.options.warmupFrames) this.state.warmedUp();
+    }
+  }
+}
+
+function channel0(data: Uint8Array, c: number): Uint8Array {
+  const out = new Uint8Array(data.length / c);
+  for (let i = 0; i < out.length; i++) out[i] = data[i * c];
+  return out;
+}

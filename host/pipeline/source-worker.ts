@@ -1,0 +1,64 @@
+// Worker thread side of ThreadedSource: opens the source, paces it and posts
+// frames to the main thread. Capture (decoding, generating the phantom) then
+// runs beside inference instead of between frames, as a capture card would.
+import { parentPort, workerData } from 'node:worker_threads';
+import { openSource } from '../../camera/source.js';
+import type { Frame } from '../../camera/frame.js';
+import { pacedFrames } from './pacer.js';
+import type { FromWorker, ToWorker, WorkerInit } from './threaded-source.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+let inflight = 0;
+let credits = init.lossless ? init.prefetch : 0;
+let closing = false;
+let wake: (() => void) | null = null;
+let close: () => void = () => {};
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'ack') inflight--;
+  else if (m.type === 'credit') credits++;
+  else if (m.type === 'close') {
+    closing = true;
+    close();
+  }
+  wake?.();
+  wake = null;
+});
+
+async function main(): Promise<void> {
+  const src = await openSource(init.spec);
+  close = () => void src.close();
+  if (closing) close();
+  post({ type: 'info', info: src.info, state: src.state });
+  src.on('state', (change) => post({ type: 'state', change }));
+  let dropped = 0;
+  for await (const f of pacedFrames(src, init.realtime && !init.lossless)) {
+    if (closing) break;
+    if (init.lossless) {
+      while (credits === 0 && !closing) await new Promise<void>((r) => (wake = r));
+      if (closing) break;
+      credits--;
+    } else if (inflight >= init.maxInflight) {
+      // the main thread is not taking frames (busy or blocked): a camera does not wait
+      dropped++;
+      continue;
+    }
+    inflight++;
+    // copy: a source may hand out views into buffers it reuses
+    const pixels = f.pixels.slice();
+    const frame: Frame = { ...f, pixels, groundTruth: undefined };
+    post({ type: 'frame', frame, dropped }, [pixels.buffer]);
+    dropped = 0;
+  }
+  post({ type: 'end', dropped });
+}
+
+main()
+  .catch((e: Error & { code?: string; exitCode?: number }) => {
+    post({ type: 'error', name: e.name, message: e.message, code: e.code, exitCode: e.exitCode });
+  })
+  // nothing more to send; the thread ends here (tsx's compiler service would keep it alive)
+  .finally(() => setImmediate(() => process.exit(0)));

@@ -1,0 +1,119 @@
+// Uncompressed multi-frame DICOM paths the shared data does not cover: grey
+// 8-bit cine with an irregular Frame Time Vector, 16-bit MONOCHROME1, planar RGB.
+// The files are written here byte by byte (explicit VR little endian, Part 10).
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSource } from '../../camera/source.js';
+import type { Frame } from '../../camera/frame.js';
+import { tempDir } from './helpers.js';
+
+const tmp = tempDir('dicom');
+after(() => tmp.remove());
+
+type El = [group: number, element: number, vr: string, value: Buffer | string | number];
+
+function element([g, e, vr, v]: El): Buffer {
+  let val: Buffer;
+  if (typeof v === 'number') {
+    val = Buffer.alloc(2);
+    val.writeUInt16LE(v);
+  } else if (typeof v === 'string') {
+    val = Buffer.from(v.length % 2 ? v + (vr === 'UI' ? '\0' : ' ') : v, 'latin1');
+  } else val = v.length % 2 ? Buffer.concat([v, Buffer.alloc(1)]) : v;
+  const long = ['OB', 'OW', 'UN', 'SQ', 'UT'].includes(vr);
+  const head = Buffer.alloc(long ? 12 : 8);
+  head.writeUInt16LE(g, 0);
+  head.writeUInt16LE(e, 2);
+  head.write(vr, 4, 'latin1');
+  if (long) head.writeUInt32LE(val.length, 8);
+  else head.writeUInt16LE(val.length, 6);
+  return Buffer.concat([head, val]);
+}
+
+function dicomFile(elements: El[]): Buffer {
+  const meta = Buffer.concat([
+    element([0x0002, 0x0001, 'OB', Buffer.from([0, 1])]),
+    element([0x0002, 0x0002, 'UI', '1.2.840.10008.5.1.4.1.1.3.1']),
+    element([0x0002, 0x0003, 'UI', '1.2.3.4']),
+    element([0x0002, 0x0010, 'UI', '1.2.840.10008.1.2.1']),
+  ]);
+  const gl = Buffer.alloc(4);
+  gl.writeUInt32LE(meta.length);
+  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), element([0x0002, 0x0000, 'UL', gl]), meta, ...elements.map(element)]);
+}
+
+async function frames(file: string): Promise<Frame[]> {
+  const out: Frame[] = [];
+  for await (const f of await openSource(`dicom:${file}`)) out.push(f);
+  return out;
+}
+
+describe('uncompressed DICOM', () => {
+  it('8-bit MONOCHROME2 cine: every frame, timestamps from the Frame Time Vector', async () => {
+    const w = 5, h = 4, n = 3;
+    const px = Buffer.alloc(w * h * n);
+    px.forEach((_, i) => (px[i] = (i * 7) & 255));
+    const file = join(tmp.dir, 'cine.dcm');
+    writeFileSync(file, dicomFile([
+      [0x0018, 0x1065, 'DS', '0\\50\\100'],
+      [0x0028, 0x0002, 'US', 1],
+      [0x0028, 0x0004, 'CS', 'MONOCHROME2'],
+      [0x0028, 0x0008, 'IS', String(n)],
+      [0x0028, 0x0010, 'US', h],
+      [0x0028, 0x0011, 'US', w],
+      [0x0028, 0x0100, 'US', 8],
+      [0x0028, 0x0101, 'US', 8],
+      [0x0028, 0x0103, 'US', 0],
+      [0x7fe0, 0x0010, 'OB', px],
+    ]));
+    const fr = await frames(file);
+    assert.equal(fr.length, 3);
+    fr.forEach((f, i) => assert.deepEqual(Buffer.from(f.pixels), px.subarray(i * w * h, (i + 1) * w * h)));
+    assert.deepEqual(fr.map((f) => Number(f.captureTime.monoNs) / 1e6), [0, 50, 150]);
+  });
+
+  it('16-bit MONOCHROME1 (12 bits stored) is scaled to 8 bits and inverted', async () => {
+    const vals = [0, 4095, 2048, 16];
+    const px = Buffer.alloc(8);
+    vals.forEach((v, i) => px.writeUInt16LE(v, i * 2));
+    const file = join(tmp.dir, 'mono1.dcm');
+    writeFileSync(file, dicomFile([
+      [0x0018, 0x1063, 'DS', '40'],
+      [0x0028, 0x0002, 'US', 1],
+      [0x0028, 0x0004, 'CS', 'MONOCHROME1'],
+      [0x0028, 0x0010, 'US', 2],
+      [0x0028, 0x0011, 'US', 2],
+      [0x0028, 0x0100, 'US', 16],
+      [0x0028, 0x0101, 'US', 12],
+      [0x0028, 0x0103, 'US', 0],
+      [0x7fe0, 0x0010, 'OW', px],
+    ]));
+    const src = await openSource(`dicom:${file}`);
+    assert.equal(src.info.fps, 25);
+    const [f] = await frames(file);
+    assert.deepEqual([...f.pixels], vals.map((v) => 255 - (v >> 4)));
+  });
+
+  it('planar RGB uses BT.601 luma; a short Pixel Data is reported as truncated', async () => {
+    // 2 pixels, planes R R G G B B
+    const px = Buffer.from([255, 0, 0, 255, 0, 0]);
+    const base: El[] = [
+      [0x0028, 0x0002, 'US', 3],
+      [0x0028, 0x0004, 'CS', 'RGB'],
+      [0x0028, 0x0006, 'US', 1],
+      [0x0028, 0x0010, 'US', 1],
+      [0x0028, 0x0011, 'US', 2],
+      [0x0028, 0x0100, 'US', 8],
+      [0x0028, 0x0101, 'US', 8],
+    ];
+    const file = join(tmp.dir, 'rgb.dcm');
+    writeFileSync(file, dicomFile([...base, [0x7fe0, 0x0010, 'OB', px]]));
+    const [f] = await frames(file);
+    assert.deepEqual([...f.pixels], [(77 * 255 + 128) >> 8, (150 * 255 + 128) >> 8]);
+    const short = join(tmp.dir, 'short.dcm');
+    writeFileSync(short, dicomFile([...base, [0x0028, 0x0008, 'IS', '4'], [0x7fe0, 0x0010, 'OB', px]].sort((a, b) => a[0] - b[0] || a[1] - b[1]) as El[]));
+    await assert.rejects(openSource(`dicom:${short}`), /truncated: Pixel Data holds 6 bytes, 4 frame\(s\) of 2x1x3 need 24/);
+  });
+});
