@@ -25,11 +25,15 @@ export interface QuantizeOptions {
   calibration?: Record<string, unknown>;
   /** ISO date recorded in the provenance (default: now); fixed in tests for reproducible files */
   date?: string;
+  /** clip the calibrated range of every sigmoid input to +-ln(511), where the int8 sigmoid saturates (default true) */
+  clipSigmoidInputs?: boolean;
   /** optional metrics recorded in meta.metrics */
   metrics?: Record<string, unknown>;
 }
 
 export const DEFAULT_PERCENTILE = 99.99;
+/** |logit| beyond which the int8 sigmoid (output scale 1/256) saturates: sigmoid(x) * 256 rounds to 0 or 256 */
+export const SIGMOID_SATURATION = Math.log(511);
 /** values kept per tensor for percentile calibration (reservoir sample) */
 const RESERVOIR = 1 << 17;
 
@@ -51,9 +55,17 @@ export function quantizeModel(model: FloatModel, calibration: Uint8Array[], opti
     options.onProgress?.(i + 1, calibration.length);
   });
 
+  const sigmoidInputs = new Set(g.ops.flatMap((op) => (op.kind === 'sigmoid' ? [op.input] : [])));
+  const clip = options.clipSigmoidInputs ?? true;
   const tensors: Record<string, QuantParams> = {};
   for (const [name, s] of stats) {
-    const [lo, hi] = method === 'percentile' ? s.percentileRange(percentile) : [s.min, s.max];
+    let [lo, hi] = method === 'percentile' ? s.percentileRange(percentile) : [s.min, s.max];
+    if (clip && sigmoidInputs.has(name)) {
+      // Outside +-ln(511) the int8 sigmoid output (scale 1/256) is already 0 or 255/256,
+      // so a wider logit range only coarsens the steps where the output does change.
+      lo = Math.max(lo, -SIGMOID_SATURATION);
+      hi = Math.min(hi, SIGMOID_SATURATION);
+    }
     tensors[name] = asymmetricParams(lo, hi);
   }
   tensors.input = { ...INPUT_PARAMS };
@@ -122,6 +134,7 @@ export function quantizeModel(model: FloatModel, calibration: Uint8Array[], opti
           framesSha256: frameHash.digest('hex'),
           method,
           ...(method === 'percentile' ? { percentile } : {}),
+          clipSigmoidInputs: clip,
           ...options.calibration,
         },
         tool: { name: 'aunet-edge', version: toolVersion() },

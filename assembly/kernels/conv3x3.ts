@@ -14,7 +14,7 @@
 // Loop order: band of rows (input widened once) -> channel pair (weights stay in
 // L1) -> row -> 4 pixels. Lanes of the reduced sums are the 4 pixels of one
 // channel, so one (M, shift) applies to the whole vector.
-import { roundConst, unbiasConst, accBound, mulByQuantizedMultiplier4, finish8 } from './quant';
+import { roundConst, unbiasConst, accBound, mulByQuantizedMultiplier2x2, pair, finish8 } from './quant';
 import { fail, checkZp, checkAct, checkRequant, ERR_STRIDE, ERR_PADDING, ERR_SHAPE, ERR_SCRATCH, ERR_CHANNELS } from './errors';
 import { scratchBase, scratchSize } from './scratch';
 
@@ -109,104 +109,116 @@ export function conv3x3(
         widenRow(sbase + usize(r * rowBytes), inPtr, iy0 + r, inH, inW, cin, inZp, ix0, cols, rowBytes);
       }
 
-      for (let o = 0; o < cout; o += 6) {
-        const o0 = o;
-        const w0 = wPtr + usize(o0 * wBytes);
-        const s0 = load<i32>(shiftPtr + usize(o0 << 2));
-        const b0 = i32x4.splat(load<i32>(biasPtr + usize(o0 << 2)));
-        const mult0 = i32x4.splat(load<i32>(multPtr + usize(o0 << 2)));
-        const rnd0 = i64x2.splat(roundConst(s0)), t0 = 31 - s0, ub0 = i32x4.splat(unbiasConst(s0));
-        const hi0 = i32x4.splat(accBound(s0)), lo0 = i32x4.neg(hi0);
-        const o1 = min(o + 1, cout - 1);
-        const w1 = wPtr + usize(o1 * wBytes);
-        const s1 = load<i32>(shiftPtr + usize(o1 << 2));
-        const b1 = i32x4.splat(load<i32>(biasPtr + usize(o1 << 2)));
-        const mult1 = i32x4.splat(load<i32>(multPtr + usize(o1 << 2)));
-        const rnd1 = i64x2.splat(roundConst(s1)), t1 = 31 - s1, ub1 = i32x4.splat(unbiasConst(s1));
-        const hi1 = i32x4.splat(accBound(s1)), lo1 = i32x4.neg(hi1);
-        const o2 = min(o + 2, cout - 1);
-        const w2 = wPtr + usize(o2 * wBytes);
-        const s2 = load<i32>(shiftPtr + usize(o2 << 2));
-        const b2 = i32x4.splat(load<i32>(biasPtr + usize(o2 << 2)));
-        const mult2 = i32x4.splat(load<i32>(multPtr + usize(o2 << 2)));
-        const rnd2 = i64x2.splat(roundConst(s2)), t2 = 31 - s2, ub2 = i32x4.splat(unbiasConst(s2));
-        const hi2 = i32x4.splat(accBound(s2)), lo2 = i32x4.neg(hi2);
-        const o3 = min(o + 3, cout - 1);
-        const w3 = wPtr + usize(o3 * wBytes);
-        const s3 = load<i32>(shiftPtr + usize(o3 << 2));
-        const b3 = i32x4.splat(load<i32>(biasPtr + usize(o3 << 2)));
-        const mult3 = i32x4.splat(load<i32>(multPtr + usize(o3 << 2)));
-        const rnd3 = i64x2.splat(roundConst(s3)), t3 = 31 - s3, ub3 = i32x4.splat(unbiasConst(s3));
-        const hi3 = i32x4.splat(accBound(s3)), lo3 = i32x4.neg(hi3);
-        const o4 = min(o + 4, cout - 1);
-        const w4 = wPtr + usize(o4 * wBytes);
-        const s4 = load<i32>(shiftPtr + usize(o4 << 2));
-        const b4 = i32x4.splat(load<i32>(biasPtr + usize(o4 << 2)));
-        const mult4 = i32x4.splat(load<i32>(multPtr + usize(o4 << 2)));
-        const rnd4 = i64x2.splat(roundConst(s4)), t4 = 31 - s4, ub4 = i32x4.splat(unbiasConst(s4));
-        const hi4 = i32x4.splat(accBound(s4)), lo4 = i32x4.neg(hi4);
-        const o5 = min(o + 5, cout - 1);
-        const w5 = wPtr + usize(o5 * wBytes);
-        const s5 = load<i32>(shiftPtr + usize(o5 << 2));
-        const b5 = i32x4.splat(load<i32>(biasPtr + usize(o5 << 2)));
-        const mult5 = i32x4.splat(load<i32>(multPtr + usize(o5 << 2)));
-        const rnd5 = i64x2.splat(roundConst(s5)), t5 = 31 - s5, ub5 = i32x4.splat(unbiasConst(s5));
-        const hi5 = i32x4.splat(accBound(s5)), lo5 = i32x4.neg(hi5);
-        const nCh = min(6, cout - o);
+      for (let o = 0; o < cout; o += 4) {
+        // channels o..o+3 (past cout: the last channel again, computed but not stored)
+        const o1 = min(o + 1, cout - 1), o2 = min(o + 2, cout - 1), o3 = min(o + 3, cout - 1);
+        const nCh = min(4, cout - o);
+        const w0 = wPtr + usize(o * wBytes), w1 = wPtr + usize(o1 * wBytes);
+        const w2 = wPtr + usize(o2 * wBytes), w3 = wPtr + usize(o3 * wBytes);
+        // requantization of lanes [p0 c, p1 c, p0 c', p1 c'] for the pairs (o, o1) and (o2, o3)
+        const s0 = load<i32>(shiftPtr + usize(o << 2)), s1 = load<i32>(shiftPtr + usize(o1 << 2));
+        const s2 = load<i32>(shiftPtr + usize(o2 << 2)), s3 = load<i32>(shiftPtr + usize(o3 << 2));
+        const biasA = pair(load<i32>(biasPtr + usize(o << 2)), load<i32>(biasPtr + usize(o1 << 2)));
+        const biasB = pair(load<i32>(biasPtr + usize(o2 << 2)), load<i32>(biasPtr + usize(o3 << 2)));
+        const multA = pair(load<i32>(multPtr + usize(o << 2)), load<i32>(multPtr + usize(o1 << 2)));
+        const multB = pair(load<i32>(multPtr + usize(o2 << 2)), load<i32>(multPtr + usize(o3 << 2)));
+        const rnd0 = i64x2.splat(roundConst(s0)), rnd1 = i64x2.splat(roundConst(s1));
+        const rnd2 = i64x2.splat(roundConst(s2)), rnd3 = i64x2.splat(roundConst(s3));
+        const ubA = pair(unbiasConst(s0), unbiasConst(s1)), ubB = pair(unbiasConst(s2), unbiasConst(s3));
+        const hiA = pair(accBound(s0), accBound(s1)), hiB = pair(accBound(s2), accBound(s3));
+        const loA = i32x4.neg(hiA), loB = i32x4.neg(hiB);
+        const t0 = 31 - s0, t1 = 31 - s1, t2 = 31 - s2, t3 = 31 - s3;
+
         for (let y = y0; y < y1; y++) {
           const rowBase = sbase + usize(y - y0) * rowStep;
           const outRow = outPtr + usize(y * outW * outPixelStride + o);
           for (let x = x0; x < x1; x += 2) {
-            const nValid = min(2, x1 - x);
+            const second = x + 1 < x1;
             const p0 = rowBase + usize(x - x0) * pxStep;
-            const p1 = rowBase + usize(min(x + 1, x1 - 1) - x0) * pxStep;
-            let a00 = i32x4.splat(0); let a01 = i32x4.splat(0); let a02 = i32x4.splat(0); let a03 = i32x4.splat(0); let a04 = i32x4.splat(0); let a05 = i32x4.splat(0);
-            let a10 = i32x4.splat(0); let a11 = i32x4.splat(0); let a12 = i32x4.splat(0); let a13 = i32x4.splat(0); let a14 = i32x4.splat(0); let a15 = i32x4.splat(0);
-            for (let ky = 0; ky < 3; ky++) {
-              const ro = usize(ky * rowBytes);
-              const wo = usize(ky * runBytes);
-              const q0 = p0 + ro; const q1 = p1 + ro;
-              const v0 = w0 + wo; const v1 = w1 + wo; const v2 = w2 + wo; const v3 = w3 + wo; const v4 = w4 + wo; const v5 = w5 + wo;
+            const p1 = second ? p0 + pxStep : p0;
+            let a00 = i32x4.splat(0), a01 = i32x4.splat(0), a02 = i32x4.splat(0), a03 = i32x4.splat(0);
+            let a10 = i32x4.splat(0), a11 = i32x4.splat(0), a12 = i32x4.splat(0), a13 = i32x4.splat(0);
+            // the three kernel rows, unrolled; one induction variable, every address is base + j
+            { // kernel row 0
+              const q0 = p0 + 0, q1 = p1 + 0;
+              const v0 = w0 + 0, v1 = w1 + 0, v2 = w2 + 0, v3 = w3 + 0;
               for (let j: usize = 0; j < usize(runBytes); j += 16) {
-                const iv0 = v128.load(q0 + j);
-                const iv1 = v128.load(q1 + j);
+                const i0 = v128.load(q0 + j);
+                const i1 = v128.load(q1 + j);
                 let wv = v128.load(v0 + j);
-                a00 = i32x4.add(a00, i32x4.dot_i16x8_s(iv0, wv));
-                a10 = i32x4.add(a10, i32x4.dot_i16x8_s(iv1, wv));
+                a00 = i32x4.add(a00, i32x4.dot_i16x8_s(i0, wv));
+                a10 = i32x4.add(a10, i32x4.dot_i16x8_s(i1, wv));
                 wv = v128.load(v1 + j);
-                a01 = i32x4.add(a01, i32x4.dot_i16x8_s(iv0, wv));
-                a11 = i32x4.add(a11, i32x4.dot_i16x8_s(iv1, wv));
+                a01 = i32x4.add(a01, i32x4.dot_i16x8_s(i0, wv));
+                a11 = i32x4.add(a11, i32x4.dot_i16x8_s(i1, wv));
                 wv = v128.load(v2 + j);
-                a02 = i32x4.add(a02, i32x4.dot_i16x8_s(iv0, wv));
-                a12 = i32x4.add(a12, i32x4.dot_i16x8_s(iv1, wv));
+                a02 = i32x4.add(a02, i32x4.dot_i16x8_s(i0, wv));
+                a12 = i32x4.add(a12, i32x4.dot_i16x8_s(i1, wv));
                 wv = v128.load(v3 + j);
-                a03 = i32x4.add(a03, i32x4.dot_i16x8_s(iv0, wv));
-                a13 = i32x4.add(a13, i32x4.dot_i16x8_s(iv1, wv));
-                wv = v128.load(v4 + j);
-                a04 = i32x4.add(a04, i32x4.dot_i16x8_s(iv0, wv));
-                a14 = i32x4.add(a14, i32x4.dot_i16x8_s(iv1, wv));
-                wv = v128.load(v5 + j);
-                a05 = i32x4.add(a05, i32x4.dot_i16x8_s(iv0, wv));
-                a15 = i32x4.add(a15, i32x4.dot_i16x8_s(iv1, wv));
+                a03 = i32x4.add(a03, i32x4.dot_i16x8_s(i0, wv));
+                a13 = i32x4.add(a13, i32x4.dot_i16x8_s(i1, wv));
               }
             }
-            const r0_0 = mulByQuantizedMultiplier4(i32x4.add(hsum4(a00, a10, i32x4.splat(0), i32x4.splat(0)), b0), mult0, rnd0, t0, ub0, lo0, hi0);
-            const r1_0 = mulByQuantizedMultiplier4(i32x4.add(hsum4(a01, a11, i32x4.splat(0), i32x4.splat(0)), b1), mult1, rnd1, t1, ub1, lo1, hi1);
-            const r2_0 = mulByQuantizedMultiplier4(i32x4.add(hsum4(a02, a12, i32x4.splat(0), i32x4.splat(0)), b2), mult2, rnd2, t2, ub2, lo2, hi2);
-            const r3_0 = mulByQuantizedMultiplier4(i32x4.add(hsum4(a03, a13, i32x4.splat(0), i32x4.splat(0)), b3), mult3, rnd3, t3, ub3, lo3, hi3);
-            const r4_0 = mulByQuantizedMultiplier4(i32x4.add(hsum4(a04, a14, i32x4.splat(0), i32x4.splat(0)), b4), mult4, rnd4, t4, ub4, lo4, hi4);
-            const r5_0 = mulByQuantizedMultiplier4(i32x4.add(hsum4(a05, a15, i32x4.splat(0), i32x4.splat(0)), b5), mult5, rnd5, t5, ub5, lo5, hi5);
-            const ps = usize(outPixelStride);
-            const d = outRow + usize(x) * ps;
-            const q0_0 = finish8(r0_0, r1_0, zpv, mnv, mxv);
-            if (true) { v128.store8_lane(d + 0 * ps + 0, q0_0, 0); if (nCh > 1) v128.store8_lane(d + 0 * ps + 1, q0_0, 4); }
-            if (nValid > 1) { v128.store8_lane(d + 1 * ps + 0, q0_0, 1); if (nCh > 1) v128.store8_lane(d + 1 * ps + 1, q0_0, 5); }
-            const q2_0 = finish8(r2_0, r3_0, zpv, mnv, mxv);
-            if (true) { if (nCh > 2) v128.store8_lane(d + 0 * ps + 2, q2_0, 0); if (nCh > 3) v128.store8_lane(d + 0 * ps + 3, q2_0, 4); }
-            if (nValid > 1) { if (nCh > 2) v128.store8_lane(d + 1 * ps + 2, q2_0, 1); if (nCh > 3) v128.store8_lane(d + 1 * ps + 3, q2_0, 5); }
-            const q4_0 = finish8(r4_0, r5_0, zpv, mnv, mxv);
-            if (true) { if (nCh > 4) v128.store8_lane(d + 0 * ps + 4, q4_0, 0); if (nCh > 5) v128.store8_lane(d + 0 * ps + 5, q4_0, 4); }
-            if (nValid > 1) { if (nCh > 4) v128.store8_lane(d + 1 * ps + 4, q4_0, 1); if (nCh > 5) v128.store8_lane(d + 1 * ps + 5, q4_0, 5); }
+            { // kernel row 1
+              const q0 = p0 + usize(rowBytes), q1 = p1 + usize(rowBytes);
+              const v0 = w0 + usize(runBytes), v1 = w1 + usize(runBytes), v2 = w2 + usize(runBytes), v3 = w3 + usize(runBytes);
+              for (let j: usize = 0; j < usize(runBytes); j += 16) {
+                const i0 = v128.load(q0 + j);
+                const i1 = v128.load(q1 + j);
+                let wv = v128.load(v0 + j);
+                a00 = i32x4.add(a00, i32x4.dot_i16x8_s(i0, wv));
+                a10 = i32x4.add(a10, i32x4.dot_i16x8_s(i1, wv));
+                wv = v128.load(v1 + j);
+                a01 = i32x4.add(a01, i32x4.dot_i16x8_s(i0, wv));
+                a11 = i32x4.add(a11, i32x4.dot_i16x8_s(i1, wv));
+                wv = v128.load(v2 + j);
+                a02 = i32x4.add(a02, i32x4.dot_i16x8_s(i0, wv));
+                a12 = i32x4.add(a12, i32x4.dot_i16x8_s(i1, wv));
+                wv = v128.load(v3 + j);
+                a03 = i32x4.add(a03, i32x4.dot_i16x8_s(i0, wv));
+                a13 = i32x4.add(a13, i32x4.dot_i16x8_s(i1, wv));
+              }
+            }
+            { // kernel row 2
+              const q0 = p0 + usize(2 * rowBytes), q1 = p1 + usize(2 * rowBytes);
+              const v0 = w0 + usize(2 * runBytes), v1 = w1 + usize(2 * runBytes), v2 = w2 + usize(2 * runBytes), v3 = w3 + usize(2 * runBytes);
+              for (let j: usize = 0; j < usize(runBytes); j += 16) {
+                const i0 = v128.load(q0 + j);
+                const i1 = v128.load(q1 + j);
+                let wv = v128.load(v0 + j);
+                a00 = i32x4.add(a00, i32x4.dot_i16x8_s(i0, wv));
+                a10 = i32x4.add(a10, i32x4.dot_i16x8_s(i1, wv));
+                wv = v128.load(v1 + j);
+                a01 = i32x4.add(a01, i32x4.dot_i16x8_s(i0, wv));
+                a11 = i32x4.add(a11, i32x4.dot_i16x8_s(i1, wv));
+                wv = v128.load(v2 + j);
+                a02 = i32x4.add(a02, i32x4.dot_i16x8_s(i0, wv));
+                a12 = i32x4.add(a12, i32x4.dot_i16x8_s(i1, wv));
+                wv = v128.load(v3 + j);
+                a03 = i32x4.add(a03, i32x4.dot_i16x8_s(i0, wv));
+                a13 = i32x4.add(a13, i32x4.dot_i16x8_s(i1, wv));
+              }
+            }
+            // lanes [p0 o, p1 o, p0 o1, p1 o1] and [p0 o2, p1 o2, p0 o3, p1 o3]
+            const rA = mulByQuantizedMultiplier2x2(i32x4.add(hsum4(a00, a10, a01, a11), biasA), multA, rnd0, t0, rnd1, t1, ubA, loA, hiA);
+            const rB = mulByQuantizedMultiplier2x2(i32x4.add(hsum4(a02, a12, a03, a13), biasB), multB, rnd2, t2, rnd3, t3, ubB, loB, hiB);
+            // int8 lanes [p0 o..o3, p1 o..o3]
+            const q = i8x16.shuffle(finish8(rA, rB, zpv, mnv, mxv), zpv, 0, 2, 4, 6, 1, 3, 5, 7, 0, 0, 0, 0, 0, 0, 0, 0);
+            const d = outRow + usize(x * outPixelStride);
+            const d1 = d + usize(outPixelStride);
+            if (nCh == 4) {
+              v128.store32_lane(d, q, 0);
+              if (second) v128.store32_lane(d1, q, 1);
+            } else {
+              v128.store8_lane(d, q, 0);
+              if (nCh > 1) v128.store8_lane(d + 1, q, 1);
+              if (nCh > 2) v128.store8_lane(d + 2, q, 2);
+              if (second) {
+                v128.store8_lane(d1, q, 4);
+                if (nCh > 1) v128.store8_lane(d1 + 1, q, 5);
+                if (nCh > 2) v128.store8_lane(d1 + 2, q, 6);
+              }
+            }
           }
         }
       }

@@ -80,3 +80,22 @@
   s1 = i16x8.min_s(i16x8.max_s(s1, mn), mx);
   return i8x16.narrow_i16x8_s(s0, s1);
 }
+
+/**
+ * Four lanes holding two (M, shift) pairs: lanes 0-1 use (roundLo, tLo), lanes 2-3
+ * (roundHi, tHi); mult, unbias, lo and hi carry each lane's own value. Each 64-bit
+ * half keeps one shift, so the vector shifts stay uniform per half.
+ */
+// @ts-ignore: decorator
+@inline export function mulByQuantizedMultiplier2x2(acc: v128, mult: v128, roundLo: v128, tLo: i32, roundHi: v128, tHi: i32, unbias: v128, lo: v128, hi: v128): v128 {
+  const a = i32x4.min_s(i32x4.max_s(acc, lo), hi);
+  const l = i64x2.shr_u(i64x2.add(i64x2.extmul_low_i32x4_s(a, mult), roundLo), tLo);
+  const h = i64x2.shr_u(i64x2.add(i64x2.extmul_high_i32x4_s(a, mult), roundHi), tHi);
+  return i32x4.sub(v128.shuffle<i32>(l, h, 0, 2, 4, 6), unbias);
+}
+
+/** [x, x, y, y] */
+// @ts-ignore: decorator
+@inline export function pair(x: i32, y: i32): v128 {
+  return v128.shuffle<i32>(i32x4.splat(x), i32x4.splat(y), 0, 1, 4, 5);
+}

@@ -130,6 +130,7 @@ export function runFfmpeg(inputArgs: string[], label: string, live = false): Ffm
           if (exit.code !== 0 && exit.code !== null) {
             throw new FileError(label, `ffmpeg failed (exit ${exit.code}) after ${n} frames: ${stderrTail.slice(-3).join(' | ')}`, 'FFMPEG_FAILED');
           }
+          if (!size && pendingBytes > 0) throw new FileError(label, `cannot tell the frame size: ffmpeg printed no "Output ... gray, WxH" stream line (${ffmpegPath()} too old or too new?)`, 'FFMPEG_OUTPUT');
           if (pendingBytes > 0) throw new FileError(label, `truncated: stream ended inside frame ${n} (${pendingBytes} stray bytes)`, 'TRUNCATED');
           return;
         }

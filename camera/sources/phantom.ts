@@ -132,7 +132,8 @@ export class PhantomGenerator {
       const att = Math.exp(-1.1 * (y / h)); // attenuation left after TGC
       for (let x = 0; x < w; x++) {
         const i = y * w + x;
-        const speckle = Math.hypot(this.#re[i], this.#im[i]);
+        const re = this.#re[i], im = this.#im[i];
+        const speckle = Math.sqrt(re * re + im * im);
         const amp = echo[i] * posterior[i] * att * speckle + 0.004; // + noise floor
         const db = 20 * Math.log10(amp / ref);
         const v = Math.round(255 * (1 + db / dynamicRangeDb));
@@ -191,21 +192,20 @@ export class PhantomGenerator {
       raw[i] = m * Math.cos(2 * Math.PI * v);
       if (i + 1 < raw.length) raw[i + 1] = m * Math.sin(2 * Math.PI * v);
     }
-    // [1 2 3 2 1] lateral and [1 2 1] axial smoothing, renormalised to unit variance
+    // [1 2 3 2 1] lateral then [1 2 1] axial smoothing (separable), renormalised to unit variance
     const norm = scale / Math.sqrt((1 + 4 + 9 + 4 + 1) * (1 + 4 + 1)); // sum of squared weights
+    const lat = new Float32Array(w * h);
     for (let y = 0; y < h; y++) {
+      const r0 = y * w;
       for (let x = 0; x < w; x++) {
-        let s = 0;
-        for (let dy = -1; dy <= 1; dy++) {
-          const yy = Math.min(h - 1, Math.max(0, y + dy));
-          const wy = dy === 0 ? 2 : 1;
-          for (let dx = -2; dx <= 2; dx++) {
-            const xx = Math.min(w - 1, Math.max(0, x + dx));
-            s += wy * (3 - Math.abs(dx)) * raw[yy * w + xx];
-          }
-        }
-        out[y * w + x] = s * norm;
+        const xm2 = x >= 2 ? x - 2 : 0, xm1 = x >= 1 ? x - 1 : 0;
+        const xp1 = x + 1 < w ? x + 1 : w - 1, xp2 = x + 2 < w ? x + 2 : w - 1;
+        lat[r0 + x] = raw[r0 + xm2] + 2 * raw[r0 + xm1] + 3 * raw[r0 + x] + 2 * raw[r0 + xp1] + raw[r0 + xp2];
       }
+    }
+    for (let y = 0; y < h; y++) {
+      const up = (y > 0 ? y - 1 : 0) * w, mid = y * w, down = (y + 1 < h ? y + 1 : h - 1) * w;
+      for (let x = 0; x < w; x++) out[mid + x] = (lat[up + x] + 2 * lat[mid + x] + lat[down + x]) * norm;
     }
   }
 

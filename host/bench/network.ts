@@ -64,8 +64,9 @@ export function benchModels(variant: Variant, cacheDir: string | null, onProgres
   });
   if (file && cacheDir) {
     mkdirSync(cacheDir, { recursive: true });
-    writeFileSync(`${file}.part`, encodeModel(quantized));
-    renameSync(`${file}.part`, file);
+    const part = `${file}.${process.pid}.part`; // concurrent benches never see half a file
+    writeFileSync(part, encodeModel(quantized));
+    renameSync(part, file);
   }
   return { arch, float, quantized, frames, cached: false };
 }
@@ -106,6 +107,8 @@ export interface Timing {
   /** GMAC/s over CPU time */
   gmacPerCpuSec: number;
   layers: LayerRow[];
+  /** chip-model cycles of the last frame, for engines that model a chip */
+  cycles?: number;
 }
 
 /**
@@ -121,14 +124,15 @@ export function timeEngine(engine: Engine, frames: Uint8Array[], n: number, warm
   const frameMs: number[] = [];
   const perLayer: number[][] = steps.map(() => []);
   const perLayerCpu: number[][] = steps.map(() => []);
+  let cycles: number | undefined;
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < n; i++) {
     const frame = frames[i % frames.length];
     scratch.fill(0);
     cpuScratch.fill(0);
     const t0 = performance.now();
-    if (direct) direct.runProfiled(frame, scratch, cpuScratch);
-    else engine.run(frame);
+    const result = direct ? direct.runProfiled(frame, scratch, cpuScratch) : engine.run(frame);
+    cycles = result.cycles;
     frameMs.push(performance.now() - t0);
     for (let s = 0; s < steps.length; s++) {
       perLayer[s].push(scratch[s]);
@@ -148,6 +152,7 @@ export function timeEngine(engine: Engine, frames: Uint8Array[], n: number, warm
     gmacPerSec: macs / (med * 1e6),
     cpuMsPerFrame,
     gmacPerCpuSec: macs / (cpuMsPerFrame * 1e6),
+    ...(cycles === undefined ? {} : { cycles }),
     layers: steps.map((st, s) => {
       const ms = median(perLayer[s]);
       const cpuMs = median(perLayerCpu[s]);

@@ -186,7 +186,8 @@ function formatReport(r: BenchReport): string {
   lines.push('');
   for (const b of runs) {
     lines.push(`${b.engine}: ${b.frames} frames, median ${b.msPerFrame.toFixed(1)} ms, p90 ${b.p90Ms.toFixed(1)} ms, min ${b.minMs.toFixed(1)} ms, ${b.gmacPerSec.toFixed(1)} GMAC/s` +
-      ` (CPU time ${b.cpuMsPerFrame.toFixed(1)} ms/frame, ${b.gmacPerCpuSec.toFixed(1)} GMAC/CPU-s)`);
+      ` (CPU time ${b.cpuMsPerFrame.toFixed(1)} ms/frame, ${b.gmacPerCpuSec.toFixed(1)} GMAC/CPU-s)` +
+      (b.cycles === undefined ? '' : `; chip model: ${b.cycles.toLocaleString('en-US')} cycles/frame`));
   }
   const o = r.onnxruntimeWeb;
   if (o) {

@@ -187,8 +187,7 @@ function options(n: number, alignTo: number): number[] {
 
 /**
  * The tiling that fits `budget` SRAM bytes and moves the fewest DRAM bytes
- * (ties: fewer tiles, then double-buffered; a double-buffered tiling within DB_SLACK of
- * the fewest bytes is preferred); null when even the smallest tile does not fit.
+ * (within SLACK of the fewest bytes: double-buffered first, then fewest tiles); null when even the smallest tile does not fit.
  * A resident operand is addressed in place, which needs whole-width bands.
  */
 export function chooseTiling(L: LayerGeom, res: Residency, budget: number): Tiling | null {
@@ -196,7 +195,7 @@ export function chooseTiling(L: LayerGeom, res: Residency, budget: number): Tili
   const colOpts = anyResident ? [L.out.w] : options(L.out.w, L.colAlign);
   const groupOpts = L.groupable ? options(L.out.c, 1) : [L.out.c];
   let best: Tiling | null = null;
-  let bestDb: Tiling | null = null;
+  const all: Tiling[] = [];
   const better = (t: Tiling, b: Tiling) => t.traffic < b.traffic || (t.traffic === b.traffic && (t.tiles < b.tiles || (t.tiles === b.tiles && t.doubleBuffered && !b.doubleBuffered)));
   for (const Wt of colOpts) {
     for (const g of groupOpts) {
@@ -209,19 +208,22 @@ export function chooseTiling(L: LayerGeom, res: Residency, budget: number): Tili
           const useDb = db && tiles > 1;
           if (db && !useDb) continue; // a single tile needs no second buffer: the single-buffered entry covers it
           const t: Tiling = { rows: R, cols: Wt, group: g, order, doubleBuffered: useDb, bytes: workingSet(L, res, R, Wt, g, order, useDb), traffic: traffic(L, res, R, Wt, g, order), tiles };
+          all.push(t);
           if (!best || better(t, best)) best = t;
-          if (useDb && (!bestDb || better(t, bestDb))) bestDb = t;
         }
       }
     }
   }
-  // overlap is worth a little traffic: a double-buffered tiling within DB_SLACK of the fewest bytes wins
-  if (best && bestDb && best.tiles > 1 && !best.doubleBuffered && bestDb.traffic <= best.traffic * (1 + DB_SLACK)) return bestDb;
-  return best;
+  if (!best || best.tiles === 1) return best;
+  // Overlap and fewer, larger tiles are worth a little traffic: among the tilings within
+  // SLACK of the fewest bytes, take a double-buffered one, then the fewest tiles.
+  const near = all.filter((t) => t.traffic <= best!.traffic * (1 + SLACK));
+  near.sort((a, b) => Number(b.doubleBuffered) - Number(a.doubleBuffered) || a.tiles - b.tiles || a.traffic - b.traffic);
+  return near[0];
 }
 
-/** extra DRAM traffic (fraction) accepted to double-buffer a layer */
-export const DB_SLACK = 0.05;
+/** extra DRAM traffic (fraction) accepted for double buffering and fewer tiles */
+export const SLACK = 0.05;
 
 function maxRows(L: LayerGeom, res: Residency, Wt: number, g: number, order: LoopOrder, db: boolean, budget: number): number {
   const a = L.rowAlign;

@@ -7,9 +7,11 @@ import type { FrameSource } from '../../camera/frame.js';
 import { preprocess } from '../../camera/preprocess.js';
 import type { RunConfig } from '../config.js';
 import type { KernelSet } from '../runtime/kernel-set.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../publish/broker.js';
+import { BrokerError, startEmbeddedBroker, type EmbeddedBroker } from '../publish/broker.js';
+import { FileError, UsageError } from '../errors.js';
 import { Publisher, redact } from '../publish/client.js';
 import { topicsFor, type Topics } from '../publish/topics.js';
+import { frameMessageBytes, MAX_CONTOUR_POINTS, MAX_POLYGONS } from '../publish/payload.js';
 import { parseCommand, thresholdByte, type Command } from '../publish/validations.js';
 import { createPipelineEngine, loadModel, type EngineChoice, type LoadedModel } from './model-loader.js';
 import { Pipeline, type Preprocessor } from './pipeline.js';
@@ -57,9 +59,12 @@ export class Runtime {
 
   static async start(o: RuntimeOptions): Promise<Runtime> {
     const { config, log } = o;
+    const ca = config.broker.tls.ca ? readCa(config.broker.tls.ca) : undefined;
     const model = await loadModel(config.model);
     const arch = model.model.arch;
     log.info({ model: model.name, sha256: model.sha256, arch }, 'model loaded');
+    const largest = frameMessageBytes(arch.width, arch.height, [1, 2, 3, 4].map((k) => config.publish.gates.includes(k)), 2 + MAX_POLYGONS * 2 + MAX_CONTOUR_POINTS * 4);
+    if (largest > 65536) log.warn({ bytes: largest }, `frame messages can reach ${largest} bytes at ${arch.width}x${arch.height}, over the 64 KiB budget; publish fewer gates`);
     const engine = await createPipelineEngine(model.model, {
       engine: config.engine,
       preset: config.chip.preset,
@@ -84,13 +89,18 @@ export class Runtime {
     let username = config.broker.username;
     let password = config.broker.password;
     if (url === 'embedded') {
-      broker = await startEmbeddedBroker({
-        port: config.broker.port,
-        httpPort: config.broker.httpPort,
-        users: config.broker.users,
-        device: config.device,
-        log: (level, msg, fields) => log[level](fields ?? {}, msg),
-      });
+      try {
+        broker = await startEmbeddedBroker({
+          port: config.broker.port,
+          httpPort: config.broker.httpPort,
+          users: config.broker.users,
+          device: config.device,
+          log: (level, msg, fields) => log[level](fields ?? {}, msg),
+        });
+      } catch (e) {
+        await source.close(); // its thread would keep the process alive
+        throw e instanceof BrokerError ? new UsageError(e.message) : e;
+      }
       url = broker.url;
       ({ username, password } = broker.runtimeUser);
       log.info({ mqtt: broker.url, ws: broker.wsUrl }, 'embedded broker listening');
@@ -104,7 +114,7 @@ export class Runtime {
       clientId: `aunet-${config.device}-${process.pid}-${Math.floor(Math.random() * 1e6)}`,
       keepalive: config.broker.keepalive,
       will: { topic: topics.status, payload: JSON.stringify({ state: 'offline', online: false, device: config.device, since }), qos: 1, retain: true },
-      ca: config.broker.tls.ca ? readFileSync(config.broker.tls.ca) : undefined,
+      ca,
       rejectUnauthorized: config.broker.tls.rejectUnauthorized,
     });
     const pipeline = new Pipeline(source, prep, engine.engine, (bytes) => publisher.publishVolatile(topics.frame, bytes), {
@@ -173,6 +183,7 @@ export class Runtime {
       paused: this.pipeline.paused,
       threshold: this.pipeline.threshold / 256,
       gates: [...this.pipeline.gates].sort(),
+      reasons: st.reasons,
       reason: st.reasons.length ? [this.engine.fallback && st.reasons.includes('engine-fallback') ? this.engine.fallback : null, ...st.reasons.filter((r) => r !== 'engine-fallback')].filter(Boolean).join('; ') : undefined,
     };
   }
@@ -237,5 +248,13 @@ export class Runtime {
     await this.publisher.close();
     await this.broker?.close();
     this.#resolveDone();
+  }
+}
+
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new FileError(file, `cannot read the broker CA certificate (broker.tls.ca): ${(e as Error).message}`, 'NO_FILE');
   }
 }

@@ -49,6 +49,8 @@ export interface EmbeddedBroker {
   readonly monitorUrl: string;
   /** publishes refused by authorisation, for tests and stats */
   readonly refused: number;
+  /** QoS 0 deliveries skipped because the subscriber was not reading its socket */
+  readonly skipped: number;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const runtimeUser: BrokerUser = { username: 'aunet-runtime', password: randomBytes(18).toString('base64url') };
   const roles = new WeakMap<Client, Role>();
   let refused = 0;
+  let skipped = 0;
 
   const aedes = await Aedes.createBroker({
     drainTimeout: 10_000,
@@ -101,7 +104,10 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       // a subscriber that does not read its socket misses QoS 0 frames instead of
       // making the broker (in our process) buffer them without bound
       const conn = client.conn as { writableLength?: number };
-      if (packet.qos === 0 && (conn.writableLength ?? 0) > maxBuffer) return null;
+      if (packet.qos === 0 && (conn.writableLength ?? 0) > maxBuffer) {
+        skipped++;
+        return null;
+      }
       return packet;
     },
   });
@@ -143,6 +149,9 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     monitorUrl: `http://${host}:${httpPort}/`,
     get refused() {
       return refused;
+    },
+    get skipped() {
+      return skipped;
     },
     close,
   };

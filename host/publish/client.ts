@@ -4,6 +4,7 @@
 // socket is backed up, and nothing is queued for later (docs/mqtt.md, Robustness).
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { ExitError } from '../errors.js';
 import { Backoff, DEFAULT_BACKOFF, realTimer, type BackoffOptions, type Timer } from './backoff.js';
 
 export type LinkState = 'connecting' | 'connected' | 'offline' | 'closed';
@@ -44,9 +45,10 @@ export interface PublisherEvents {
   error: [Error];
 }
 
-export class PublishError extends Error {
-  constructor(message: string, readonly code: string) {
-    super(message);
+/** The broker refused us or cannot be reached: the message names the broker and the fix. */
+export class PublishError extends ExitError {
+  constructor(message: string, code: string) {
+    super(message, 1, code);
     this.name = 'PublishError';
   }
 }
@@ -116,6 +118,13 @@ export class Publisher extends EventEmitter<PublisherEvents> {
         if (!this.#connectedOnce && (err.code === 4 || err.code === 5 || err.code === 134 || err.code === 135)) {
           clearTimeout(timeout);
           reject(new PublishError(`broker ${redact(o.url)} refused the connection: ${err.message}`, 'BROKER_REFUSED'));
+          void this.close();
+          return;
+        }
+        // a certificate the CA does not vouch for will not fix itself either
+        if (!this.#connectedOnce && typeof err.code === 'string' && TLS_ERRORS.test(err.code)) {
+          clearTimeout(timeout);
+          reject(new PublishError(`TLS to ${redact(o.url)} failed: ${err.message} (${err.code}); check broker.tls.ca`, 'BROKER_TLS'));
           void this.close();
           return;
         }
@@ -198,6 +207,8 @@ export class Publisher extends EventEmitter<PublisherEvents> {
     this.emit('state', s);
   }
 }
+
+const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|ERR_SSL|ERR_TLS/;
 
 function toBuffer(p: Uint8Array | string): Buffer {
   return typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p.buffer, p.byteOffset, p.byteLength);

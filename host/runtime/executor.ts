@@ -96,18 +96,7 @@ export function createDirectEngine(model: QModel, kernels: KernelSet, options: D
 
   // 2. activation arena: one buffer per tensor, lifetimes from the op order
   const last = g.ops.length - 1;
-  const life = new Map<string, [number, number]>([['input', [0, 0]]]);
-  const use = (t: string, i: number) => {
-    const l = life.get(t);
-    if (!l) throw new Error(`internal: ${t} used before it is produced`);
-    l[1] = Math.max(l[1], i);
-  };
-  g.ops.forEach((op, i) => {
-    for (const t of opInputs(op)) use(t, i);
-    life.set(op.output, [i, i]);
-  });
-  // results are read after the last op
-  for (const t of [g.output, ...g.attention]) use(t, last);
+  const life = activationLifetimes(g);
   const planner = new GreedyMemoryPlanner(ALIGN);
   const bufferOf = new Map<string, number>();
   for (const [name, [first, lastUse]] of life) {
@@ -216,6 +205,27 @@ function validate(model: QModel): Graph {
     if (e instanceof QModelError) throw new EngineInputError(`model ${e.message}`, 'BAD_MODEL');
     throw e;
   }
+}
+
+/**
+ * Each tensor's lifetime as [first op, last op] indices: produced by op `first`
+ * (the input: before op 0), read up to op `last`; the results (prob, a1..a4)
+ * live to the end because they are read after the last op.
+ */
+export function activationLifetimes(g: Graph): Map<string, [number, number]> {
+  const last = g.ops.length - 1;
+  const life = new Map<string, [number, number]>([['input', [0, 0]]]);
+  const use = (t: string, i: number) => {
+    const l = life.get(t);
+    if (!l) throw new Error(`internal: ${t} used before it is produced`);
+    l[1] = Math.max(l[1], i);
+  };
+  g.ops.forEach((op, i) => {
+    for (const t of opInputs(op)) use(t, i);
+    life.set(op.output, [i, i]);
+  });
+  for (const t of [g.output, ...g.attention]) use(t, last);
+  return life;
 }
 
 function opInputs(op: Op): string[] {

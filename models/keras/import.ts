@@ -48,13 +48,31 @@ export async function importKeras(path: string, options: KerasImportOptions = {}
   if (bytes.subarray(0, 8).toString('latin1') !== '\x89HDF\r\n\x1a\n') {
     throw new FileError(path, 'not an HDF5 file (a Keras 3 .keras archive or something else?); expected the tf.keras 2.x model.save .h5');
   }
-  await h5wasm.ready;
-  const file = new h5wasm.File(path, 'r');
+  const module = await h5wasm.ready;
+  // HDF5 errors become exceptions instead of diagnostics printed to stderr
+  (module as unknown as { activate_throwing_error_handler(): number }).activate_throwing_error_handler();
+  let file: InstanceType<typeof h5wasm.File> | undefined;
   try {
+    file = new h5wasm.File(path, 'r');
     return read(path, file, options, createHash('sha256').update(bytes).digest('hex'));
+  } catch (e) {
+    // a corrupt file fails inside libhdf5 (plain Errors); our own problems are FileErrors already
+    if (e instanceof FileError || Object.getPrototypeOf(e) !== Error.prototype) throw e;
+    throw new FileError(path, `corrupt or unreadable HDF5: ${hdf5Problem((e as Error).message)}`, 'KERAS_LAYOUT');
   } finally {
-    file.close();
+    try {
+      file?.close();
+    } catch {
+      // closing a corrupt file can fail too; the first error is the one to report
+    }
   }
+}
+
+/** The useful part of an HDF5 error stack: its deepest 'minor' reason, or the first line. */
+function hdf5Problem(message: string): string {
+  const minors = [...message.matchAll(/minor: ([^\n]+)/g)].map((m) => m[1].trim());
+  const first = message.split('\n')[0].trim();
+  return minors.length ? `${minors[minors.length - 1]} (${minors[0]})` : first.slice(0, 200);
 }
 
 function read(path: string, file: InstanceType<typeof h5wasm.File>, options: KerasImportOptions, sha256: string): FloatModel {
@@ -156,7 +174,8 @@ function finalConvLayer(names: string[], fail: (p: string) => never): string {
 
 /** Input height and width from the root attribute model_config (InputLayer batch_input_shape [null, H, W, C]). */
 function inputSize(file: InstanceType<typeof h5wasm.File>): { height: number; width: number } | undefined {
-  const raw = file.attrs['model_config']?.value;
+  const value = file.attrs['model_config']?.value;
+  const raw = value instanceof Uint8Array ? new TextDecoder().decode(value) : value;
   if (typeof raw !== 'string') return undefined;
   try {
     const cfg = JSON.parse(raw) as { config?: { layers?: { class_name?: string; config?: { batch_input_shape?: unknown[]; batch_shape?: unknown[] } }[] } };

@@ -55,7 +55,7 @@ export class NetworkMatcher {
         n = this.w.node(next.node);
       }
       if (n.opType !== 'Conv') continue;
-      const wt = this.w.folder.get(n.input?.[1] ?? '');
+      const wt = this.w.constant(n.input?.[1] ?? '');
       if (wt && wt.value.dims.length === 4) return wt.value.dims[0];
     }
     const readers = this.w.readersOf(value, layout).map((r) => this.w.describe(r.node));
@@ -132,10 +132,22 @@ export class NetworkMatcher {
     if (pads.some((p) => p > op.k >> 1)) this.w.fail(`${d} pads [${pads}]: more than ${op.k >> 1} pixel(s) on a side is not 'same' padding`);
     const bias = this.w.constInput(idx, 2, 'bias');
     if (bias && bias.dims.join() !== String(op.cout)) this.w.fail(`${d} has bias shape [${bias.dims}], ${what} needs [${op.cout}]`);
-    this.convs[op.name] = { weights: oihwToOhwi(wt, op), bias: bias ? Float32Array.from(bias.data) : new Float32Array(op.cout), pads };
+    const b = bias ? Float32Array.from(bias.data) : new Float32Array(op.cout);
 
     let outValue = this.w.output(idx);
     let layout = r.layout;
+    // an unfused bias (TF's BiasAdd left as Add of a per-channel constant) belongs to the conv
+    for (;;) {
+      const adds = this.w.readersOf(outValue, layout).filter((x) => this.w.node(x.node).opType === 'Add' && this.perChannelOperand(x, op.cout));
+      if (adds.length !== 1) break;
+      const add = adds[0];
+      const k = this.perChannelOperand(add, op.cout)!;
+      this.w.mark([add.node, ...add.path, ...k.nodes]);
+      for (let i = 0; i < op.cout; i++) b[i] += k.values[i];
+      outValue = this.w.output(add.node);
+      layout = add.layout;
+    }
+    this.convs[op.name] = { weights: oihwToOhwi(wt, op), bias: b, pads };
     if (op.relu) {
       const rr = this.w.claim(outValue, layout, (n) => n.opType === 'Relu' || n.opType === 'Clip', `Relu after ${what}`);
       if (this.w.node(rr.node).opType === 'Clip') this.clipIsRelu(rr.node);
@@ -356,13 +368,12 @@ export class NetworkMatcher {
       }
       return { a, b, form: op, bn };
     }
-    if (!['Mul', 'Add', 'Sub', 'Div'].includes(op) || (n.input?.length ?? 0) !== 2) return null;
-    const other = n.input![1 - r.slot];
-    const k = this.w.folder.get(other);
-    const vec = k ? perChannel(k.value, r.layout, c) : null;
-    if (!vec || (op === 'Div' && r.slot !== 0)) return null;
+    if (!['Mul', 'Add', 'Sub', 'Div'].includes(op)) return null;
+    const k = this.perChannelOperand(r, c);
+    if (!k || (op === 'Div' && r.slot !== 0)) return null;
     if (probe) return { a: new Float64Array(), b: new Float64Array(), form: op };
-    this.w.mark(k!.nodes);
+    this.w.mark(k.nodes);
+    const vec = k.values;
     const a = new Float64Array(c).fill(1);
     const b = new Float64Array(c);
     for (let i = 0; i < c; i++) {
@@ -376,6 +387,15 @@ export class NetworkMatcher {
       }
     }
     return { a, b, form: op };
+  }
+
+  /** The other operand of a binary node when it is a constant that varies only along channels. */
+  private perChannelOperand(r: Reader, c: number): { values: Float64Array; nodes: Set<number> } | null {
+    const n = this.w.node(r.node);
+    if ((n.input?.length ?? 0) !== 2) return null;
+    const k = this.w.constant(n.input![1 - r.slot]);
+    const values = k ? perChannel(k.value, r.layout, c) : null;
+    return values ? { values, nodes: k!.nodes } : null;
   }
 
   private upsample(op: UpsampleOp): void {

@@ -90,7 +90,7 @@ export class OnnxWalk {
         // inference Dropout is identity; a training_mode input that is not a constant false is not
         const mode = n.input?.[2];
         if (mode) {
-          const c = this.folder.get(mode);
+          const c = this.constant(mode);
           if (!c || c.value.data[0] !== 0) return null;
         }
         return layout;
@@ -166,6 +166,15 @@ export class OnnxWalk {
     return r;
   }
 
+  /** The constant behind a value, or null; a tensor that cannot be decoded is a FileError naming it. */
+  constant(value: string) {
+    try {
+      return this.folder.get(value);
+    } catch (e) {
+      return this.fail(`constant '${value}' (from ${this.origin(value)}): ${(e as Error).message}`);
+    }
+  }
+
   /** Constant input `slot` of a node (marking the nodes that computed it), or undefined when absent. */
   constInput(index: number, slot: number, what: string) {
     const name = this.nodes[index].input?.[slot];
@@ -190,6 +199,7 @@ export class OnnxWalk {
   output(index: number): string {
     const n = this.nodes[index];
     const outs = n.output ?? [];
+    if (!outs[0]) this.fail(`${this.describe(index)} has no output`);
     for (let i = 1; i < outs.length; i++) {
       if (outs[i] && (this.readers.get(outs[i])?.length ?? 0) > 0) {
         this.fail(`${this.describe(index)}: its output ${i} ('${outs[i]}') is read, but the network uses only its first output`);

@@ -12,7 +12,8 @@ import { openSource } from '../../camera/source.js';
 import { NewestWinsQueue } from '../../camera/queue.js';
 import { backoffMs } from '../../camera/sources/v4l2.js';
 import { monoNowNs, type Frame, type StateChange } from '../../camera/frame.js';
-import { tempDir, sleep } from './helpers.js';
+import { RecordingReader } from '../../camera/sources/recording.js';
+import { CLI, ROOT, tempDir, sleep } from './helpers.js';
 
 const tmp = tempDir('live');
 const children: ChildProcess[] = [];
@@ -93,6 +94,34 @@ describe('live source (v4l2 through a fake device)', () => {
     assert.ok((src.dropped ?? 0) >= 10, `dropped ${src.dropped}`);
     // With a queue of 2 a frame waits at most ~2 consumer periods, however long we run.
     assert.ok(Math.max(...ages.slice(2)) < 2 * 150 + 150, `frame ages ${ages.map((a) => a.toFixed(0)).join(' ')}`);
+  });
+
+  it('aunet record from a live source ends cleanly on SIGINT: a complete recording', async () => {
+    const dev = join(tmp.dir, 'video2');
+    const fake = fakeDevice(dev);
+    fake.start();
+    const out = join(tmp.dir, 'live.aurec');
+    const child = spawn(process.execPath, [CLI, 'record', `v4l2:${dev}`, '--out', out, '--flush-frames', '5', '--flush-log'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    await new Promise<void>((resolve) => child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      stdout += s;
+      if (/flushed 10\n/.test(stdout)) resolve();
+    }));
+    child.kill('SIGINT');
+    assert.equal(await closed, 0, stderr);
+    fake.unplug();
+    const reader = new RecordingReader(out);
+    assert.ok((reader.doneCount ?? 0) >= 10, 'a clean end record');
+    const status = { frames: 0, recovered: false, ignoredBytes: 0 };
+    const frames = [...reader.frames(status)];
+    reader.close();
+    assert.equal(status.recovered, false);
+    assert.equal(frames.length, reader.doneCount);
+    assert.ok(frames.every((f) => f.width === 160 && f.height === 120));
   });
 
   it('backoff doubles from the minimum and is capped', () => {

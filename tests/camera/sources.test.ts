@@ -166,6 +166,18 @@ describe('source data checks', () => {
     assert.ok(i2 < i10);
   });
 
+  it('the full BUSI folder decodes: every image a frame with ground truth, empty exactly for normal/', async () => {
+    const expected = readdirSync(BUSI).flatMap((cls) => readdirSync(join(BUSI, cls)).filter((f) => /\.png$/.test(f) && !/_mask/.test(f)).map(() => cls));
+    let n = 0;
+    for await (const f of await openSource(`folder:${BUSI}`)) {
+      assert.ok(f.groundTruth, `${f.meta.file} has a mask`);
+      const cls = String(f.meta.file).split('/')[0];
+      assert.equal(f.groundTruth.some((v) => v !== 0), cls !== 'normal', `${f.meta.file}: lesion pixels iff not normal`);
+      n++;
+    }
+    assert.equal(n, expected.length);
+  });
+
   it('BUSI ground truth is the union of all masks of an image', async () => {
     const { frames } = await collect(`folder:${BUSI_SUBSET}`);
     const f = frames.find((x) => String(x.meta.file).endsWith('benign (4).png')) as Frame;

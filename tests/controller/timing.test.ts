@@ -61,32 +61,42 @@ test('hand-computed: one 8x8x4 -> 8x8x8 conv that fits the SRAM whole', () => {
   assert.equal(t.stages.encoder.cpi, 1470 / 5);
 });
 
-test('hand-computed: the same conv in 1100 bytes of SRAM splits its output channels', () => {
-  // Working sets (16-byte aligned): params of g channels = 36g + 3 * align(4g).
+test('hand-computed: the same conv in 1100 bytes of SRAM, double-buffered over output-channel groups', () => {
+  // Working sets (16-byte aligned): params of g channels = align(36g) + 3 * align(4g).
   //   whole layer: 384 + input 256 + output 512 = 1152 > 1100.
-  //   7-row bands (single-buffered): 384 + 256 + 448 = 1088 fits; input rows 8 + 2 (halo) ->
-  //     DRAM 320 + 384 + 512 = 1216 B.
-  //   2 groups of 4 channels over the whole image, input loaded once and kept ("spatial-outer"):
-  //     192 + 256 + 256 = 704 fits; DRAM 256 + 2*192 + 512 = 1152 B: fewest bytes, so chosen.
-  //   LOAD input 256 B      0 -> 10 + 64 = 74
-  //   LOAD params g0 192 B  74 -> 84 + (144 + 3*16)/4 = 132
-  //   COMPUTE g0 64 px * 4 * 36 = 9216 MACs / 16 = 576: 132 -> 708
-  //   STORE g0 256 B as 64 runs of 4 B (channels 0-3 of each pixel): 708 -> 718 + 64 = 782
-  //   LOAD params g1        one engine and one params buffer (read by COMPUTE g0 until 708): 782 -> 792 + 48 = 840
-  //   COMPUTE g1            840 -> 1416 (its output buffer was drained by STORE g0 at 782)
-  //   STORE g1              1416 -> 1426 + 64 = 1490
+  //   fewest DRAM bytes: input loaded once and kept, output channels in groups ("spatial-outer"):
+  //     256 + 384 (params) + 512 = 1152 B. Groups of 4 single-buffered: 192 + 256 + 256 = 704 fits;
+  //     groups of 4 double-buffered: 2*192 + 2*256 + 2*256 = 1408 does not; groups of 2
+  //     double-buffered: 2*128 + 2*256 + 2*128 = 1024 fits, same 1152 B: double buffering is preferred.
+  // Stream (the next group's params are issued before this group's compute):
+  //   LOAD input 256 B      0 -> 10 + 64                        = 74
+  //   LOAD params g0 96 B   74 -> 84 + (72 + 3*8)/4              = 108
+  //   LOAD params g1        108 -> 118 + 24                      = 142
+  //   COMPUTE g0 64 px * 2 * 36 = 4608 MACs / 16 = 288: 108 -> 396
+  //   STORE g0 128 B (64 runs of 2 B): waits for COMPUTE g0: 396 -> 406 + 32 = 438
+  //   LOAD params g2 into buffer 0 (read by COMPUTE g0 until 396): engine free at 438 -> 448 + 24 = 472
+  //   COMPUTE g1            unit free at 396, params ready 142: 396 -> 684
+  //   STORE g1              684 -> 694 + 32                      = 726
+  //   LOAD params g3        726 -> 736 + 24                      = 760
+  //   COMPUTE g2            684 -> 972 (params 472, output buffer 0 drained at 438)
+  //   STORE g2              972 -> 982 + 32                      = 1014
+  //   COMPUTE g3            972 -> 1260 (params 760, buffer 1 drained at 726)
+  //   STORE g3              1260 -> 1270 + 32                    = 1302
   const g = oneConvGraph(8, 8, 4, 8);
   const p = compile(g, handConfig({ sram: 1100, bytesPerCycle: 4, latency: 10, macs: 16 }));
   const T = p.layers[0].tiling;
-  assert.deepEqual([T.rows, T.cols, T.group, T.order, T.doubleBuffered, T.tiles, T.traffic], [8, 8, 4, 'spatial-outer', false, 2, 1152]);
-  assert.deepEqual(p.instrs.map((i) => i.op), ['LOAD', 'LOAD', 'COMPUTE', 'STORE', 'LOAD', 'COMPUTE', 'STORE', 'SYNC']);
+  assert.deepEqual([T.rows, T.cols, T.group, T.order, T.doubleBuffered, T.tiles, T.traffic], [8, 8, 2, 'spatial-outer', true, 4, 1152]);
+  assert.deepEqual(p.instrs.map((i) => i.op), ['LOAD', 'LOAD', 'LOAD', 'COMPUTE', 'STORE', 'LOAD', 'COMPUTE', 'STORE', 'LOAD', 'COMPUTE', 'STORE', 'COMPUTE', 'STORE', 'SYNC']);
   const t = timeProgram(p);
-  assert.deepEqual(t.schedule.slice(0, 7).map((s) => [s.start, s.end]), [[0, 74], [74, 132], [132, 708], [708, 782], [782, 840], [840, 1416], [1416, 1490]]);
-  assert.equal(t.frame.cycles, 1490);
-  assert.equal(t.dramReadBytes, 256 + 2 * 192);
+  assert.deepEqual(t.schedule.slice(0, 13).map((s) => [s.start, s.end]), [
+    [0, 74], [74, 108], [108, 142], [108, 396], [396, 438], [438, 472], [396, 684], [684, 726], [726, 760], [684, 972], [972, 1014], [972, 1260], [1260, 1302],
+  ]);
+  assert.equal(t.frame.cycles, 1302);
+  assert.equal(t.dramReadBytes, 256 + 4 * 96);
   assert.equal(t.dramWriteBytes, 512);
-  assert.equal(t.sramPeakBytes, 704);
+  assert.equal(t.sramPeakBytes, 1024);
   assert.deepEqual(t.tensors, { input: { read: 256, write: 0 }, 'conv:params': { read: 384, write: 0 }, out: { read: 0, write: 512 } });
+  assert.equal(t.stages.encoder.computeCycles, 4 * 288);
 });
 
 test('double buffering: loads of the next tile run while the unit computes the current one', () => {
@@ -96,8 +106,8 @@ test('double buffering: loads of the next tile run while the unit computes the c
   assert.ok(db.length > 0, 'no layer was double-buffered');
   let overlaps = 0;
   for (const l of db) {
-    const computes = [];
-    const loads = [];
+    const computes: { start: number; end: number }[] = [];
+    const loads: { start: number; end: number }[] = [];
     for (let i = l.first; i < l.end; i++) (p.instrs[i].op === 'COMPUTE' ? computes : p.instrs[i].op === 'LOAD' ? loads : []).push(t.schedule[i]);
     for (const c of computes) for (const d of loads) if (d.start < c.end && c.start < d.end) overlaps++;
   }

@@ -85,7 +85,9 @@ export async function writeKerasH5(path: string, model: FloatModel, opts: KerasF
           ],
         },
       };
-      f.create_attribute('model_config', JSON.stringify(config));
+      // h5py stores Python bytes as a fixed-length string
+      const json = JSON.stringify(config);
+      f.create_attribute('model_config', json, null, `S${Buffer.byteLength(json)}`);
     }
     const mw = f.create_group('model_weights');
     const kept = layers.filter((l) => l.name !== opts.dropLayer);

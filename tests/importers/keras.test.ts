@@ -3,14 +3,14 @@
 // reference like the source model, exports to ONNX that onnxruntime agrees
 // with, and a file missing a layer or dataset is refused naming it.
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FileError } from '../../host/errors.js';
 import { runFloat } from '../../models/float-reference.js';
 import { importKeras, KERAS_BN_EPSILON } from '../../models/keras/import.js';
 import { exportOnnx } from '../../models/onnx/export.js';
-import { randomFloatModel, syntheticFrames } from '../../models/random-model.js';
+import { prng, randomFloatModel, syntheticFrames } from '../../models/random-model.js';
 import { writeKerasH5 } from './keras-fixture.js';
 import { runOrt } from './ort.js';
 import { maxAbsDiff } from './torch-fixtures.js';
@@ -97,6 +97,26 @@ describe('Keras HDF5 import', () => {
       replace: { 'Encoder3/conv2d_4/kernel:0': { shape: [3, 3, 8, 8], data: new Float32Array(3 * 3 * 8 * 8) } },
     });
     await refuses(path('shape.h5'), /model_weights\/Encoder3\/Encoder3\/conv2d_4\/kernel:0 has shape \[3,3,8,8\], but enc3\.conv1 needs \[3,3,8,16\]/);
+  });
+
+  it('a corrupted file (a byte changed, or cut short) imports or is a FileError, never a crash', async () => {
+    const small = randomFloatModel({ filters: 1, height: 16, width: 16, channels: 1 }, 2);
+    await writeKerasH5(path('small.h5'), small);
+    const good = readFileSync(path('small.h5'));
+    const rand = prng(7);
+    let refused = 0;
+    for (let i = 0; i < 50; i++) {
+      const b = Buffer.from(good);
+      b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);
+      writeFileSync(path('bad.h5'), i % 5 === 0 ? b.subarray(0, Math.floor(rand() * b.length)) : b);
+      try {
+        await importKeras(path('bad.h5'));
+      } catch (e) {
+        if (!(e instanceof FileError)) throw new Error(`mutation ${i}: ${(e as Error).stack}`);
+        refused++;
+      }
+    }
+    assert.ok(refused > 10, `only ${refused} of 50 corruptions refused`);
   });
 
   it('refuses a file that is not HDF5 and one that is not there', async () => {

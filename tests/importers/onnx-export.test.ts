@@ -62,6 +62,21 @@ describe('ONNX export', () => {
     });
   }
 
+  it('onnxruntime-web (wasm, what `aunet bench --vs onnxruntime-web` runs) gives the same answer', async () => {
+    const ortWeb = await import('onnxruntime-web');
+    ortWeb.env.wasm.numThreads = 1;
+    ortWeb.env.logLevel = 'error';
+    const session = await ortWeb.InferenceSession.create(exportOnnx(model, { layout: 'NHWC' }), { executionProviders: ['wasm'] });
+    try {
+      const x = Float32Array.from(pixels, (p) => p / 255);
+      const out = await session.run({ input: new ortWeb.Tensor('float32', x, [1, arch.height, arch.width, arch.channels]) });
+      const d = maxAbsDiff(out.prob.data as Float32Array, ref.get('prob')!);
+      assert.ok(d < TOL, `max abs ${d}`);
+    } finally {
+      await session.release();
+    }
+  });
+
   it('round trip FloatModel -> exportOnnx -> importOnnx is identical (weights, biases, pads, BatchNorm statistics)', () => {
     const back = importOnnx(exportOnnx(model));
     assertSameModel(model, back, true);
@@ -96,8 +111,8 @@ describe('ONNX import of a tf2onnx-shaped NHWC graph', () => {
     assert.deepEqual(m.convs['ag4.s'].pads, [0, 0, 1, 1]);
   });
 
-  it('with the BatchNorm as a node between Transposes and ReLU as Clip(min 0): same weights, raw statistics', async () => {
-    const other = tf2onnxLike(keras, { batchNormNode: true, clipRelu: true });
+  it('with the BatchNorm as a node between Transposes, ReLU as Clip(min 0), unfused BiasAdd: same weights, raw statistics', async () => {
+    const other = tf2onnxLike(keras, { batchNormNode: true, clipRelu: true, biasAdd: true });
     const { model: m, info } = importOnnxWithInfo(other);
     assert.equal(info.batchNormForm, 'BatchNormalization');
     assertSameModel(keras, m, true);

@@ -6,7 +6,7 @@ import { FileError } from '../../host/errors.js';
 import { exportOnnx } from '../../models/onnx/export.js';
 import { importOnnx } from '../../models/onnx/import.js';
 import { AttrType, onnx, type GraphMessage, type NodeMessage } from '../../models/onnx/proto.js';
-import { randomFloatModel } from '../../models/random-model.js';
+import { prng, randomFloatModel } from '../../models/random-model.js';
 import { tf2onnxLike } from './tf2onnx-like.js';
 
 const model = randomFloatModel({ filters: 2, height: 32, width: 32, channels: 1 }, 4);
@@ -134,6 +134,24 @@ describe('ONNX import refusals', () => {
       conv.input[0] = tr.input[0];
       nodes.splice(nodes.indexOf(tr), 1);
     }, tf2onnxLike(m)), /reads its input with axes NHWC, but Conv needs NCHW/);
+  });
+
+  it('a corrupted file (any byte of the graph part changed, or cut short) imports or is a FileError, never a crash', () => {
+    const small = exportOnnx(randomFloatModel({ filters: 1, height: 16, width: 16, channels: 1 }, 2), { layout: 'NHWC', foldBatchNorm: true });
+    const rand = prng(42);
+    let refused = 0;
+    for (let i = 0; i < 600; i++) {
+      const b = Uint8Array.from(small);
+      b[Math.floor(rand() * 15000)] = Math.floor(rand() * 256); // the nodes; the rest is mostly weights
+      const bytes = i % 5 === 0 ? b.subarray(0, Math.floor(rand() * b.length)) : b;
+      try {
+        importOnnx(bytes, { name: 'fuzz.onnx' });
+      } catch (e) {
+        if (!(e instanceof FileError)) throw new Error(`mutation ${i}: ${(e as Error).stack}`);
+        refused++;
+      }
+    }
+    assert.ok(refused > 100, `only ${refused} of 600 corruptions refused`);
   });
 
   it('a second input, bytes that are not ONNX, a file that is not there', () => {

@@ -14,6 +14,8 @@ export interface Tf2onnxLikeOptions {
   batchNormNode?: boolean;
   /** ReLU written as Clip(min 0) (opset 11+ style, min as an input) */
   clipRelu?: boolean;
+  /** TF's BiasAdd left as an Add of a [C] constant after the conv's back-Transpose */
+  biasAdd?: boolean;
 }
 
 export function tf2onnxLike(model: FloatModel, opts: Tf2onnxLikeOptions = {}): Uint8Array {
@@ -34,10 +36,11 @@ export function tf2onnxLike(model: FloatModel, opts: Tf2onnxLikeOptions = {}): U
         if (c.pads && c.pads.join() !== op.pads.join()) throw new Error('tf2onnxLike: Keras pads only');
         const w = b.float(`${op.name}/kernel`, [op.cout, op.cin, op.k, op.k], ohwiToOihw(c.weights, op));
         const bias = b.float(`${op.name}/bias`, [op.cout], c.bias);
-        const y = b.node('Conv', [toNchw(v(op.input)), w, bias], `${op.name}/Conv2D__nchw`, {
+        const y = b.node('Conv', opts.biasAdd ? [toNchw(v(op.input)), w] : [toNchw(v(op.input)), w, bias], `${op.name}/Conv2D__nchw`, {
           kernel_shape: [op.k, op.k], strides: [op.stride, op.stride], dilations: [1, 1], auto_pad: 'SAME_UPPER',
         });
-        const nhwc = toNhwc(y, `${op.name}/BiasAdd`);
+        let nhwc = toNhwc(y, `${op.name}/Conv2D`);
+        if (opts.biasAdd) nhwc = b.node('Add', [nhwc, bias], `${op.name}/BiasAdd`);
         if (op.relu && opts.clipRelu) b.node('Clip', [nhwc, b.float(`${op.name}/min`, [], [0])], op.output);
         else if (op.relu) b.node('Relu', [nhwc], op.output);
         else b.node('Identity', [nhwc], op.output);

@@ -23,7 +23,7 @@ console.log(`kernels.bench: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus()
   `F=${arch.filters} ${arch.height}x${arch.width}x${arch.channels}, best of ${runs}, ${new Date().toISOString()}`);
 
 for (const build of builds) {
-  const ks = createWasmKernels({ build });
+  const ks = createWasmKernels({ build, scratchBytes: Number(opt('scratch', String(1 << 20))) });
   const rng = new Rng(1);
   let totalMacs = 0, totalMs = 0, macs3 = 0, ms3 = 0, cpuMs3 = 0;
   console.log(`\n[${ks.name}]`);
@@ -70,6 +70,56 @@ for (const build of builds) {
   console.log(`conv3x3 total: ${(macs3 / 1e9).toFixed(2)} GMAC in ${ms3.toFixed(1)} ms = ${(macs3 / ms3 / 1e6).toFixed(1)} GMAC/s` +
     ` (CPU time ${cpuMs3.toFixed(1)} ms = ${(macs3 / cpuMs3 / 1e6).toFixed(1)} GMAC/s)`);
   console.log(`all convs:     ${(totalMacs / 1e9).toFixed(2)} GMAC in ${totalMs.toFixed(1)} ms = ${(totalMacs / totalMs / 1e6).toFixed(1)} GMAC/s`);
+  if (!only) elementwise(ks);
+}
+
+/** The element-wise ops of the network, timed per kind (sum over all ops of that kind). */
+function elementwise(ks: ReturnType<typeof createWasmKernels>): void {
+  const rng = new Rng(2);
+  const perKind = new Map<string, { ms: number; cpu: number; values: number }>();
+  const big = 4 * Math.max(...[...g.tensors.values()].map((t) => t.h * t.w * t.c));
+  ks.ensureHeap(4 * big + 4096);
+  new Int8Array(ks.heap, 0, 3 * big).set(rng.int8(3 * big));
+  const A = 0, B = big, OUT = 2 * big, P = 3 * big; // P: per-channel params
+  const i32 = new Int32Array(ks.heap, P, 1024 * 3);
+  for (let c = 0; c < 1024; c++) { const q = quantizeMultiplier(2 ** (-8 - rng.float())); i32[c] = rng.int(-500, 500); i32[1024 + c] = q.multiplier; i32[2048 + c] = q.shift; }
+  const q = quantizeMultiplier(0.37);
+  for (const op of g.ops) {
+    if (op.kind === 'conv') continue;
+    const o = g.tensors.get(op.output)!;
+    const n = o.h * o.w * o.c;
+    let run: () => void;
+    switch (op.kind) {
+      case 'maxpool': { const i = g.tensors.get(op.input)!; run = () => ks.maxpool2x2(A, i.h, i.w, i.c, OUT); break; }
+      case 'upsample': { const i = g.tensors.get(op.input)!; run = () => ks.upsample2x(A, i.h, i.w, i.c, OUT); break; }
+      case 'concat': {
+        const a = g.tensors.get(op.inputs[0])!, b = g.tensors.get(op.inputs[1])!;
+        run = () => { ks.requantCopy(A, a.h * a.w, a.c, 3, q.multiplier, q.shift, -2, OUT, o.c); ks.requantCopy(B, b.h * b.w, b.c, 3, q.multiplier, q.shift, -2, OUT + a.c, o.c); };
+        break;
+      }
+      case 'add': run = () => ks.add(A, B, n, 3, -7, 20, 1 << 30, 0, 1 << 30, -1, q.multiplier, q.shift - 20, 0, -128, 127, OUT); break;
+      case 'sigmoid': run = () => ks.lut(A, n, B, OUT); break;
+      case 'gatemul': run = () => ks.gateMul(A, B, o.h, o.w, o.c, 3, q.multiplier, q.shift - 8, 0, -128, 127, OUT); break;
+      case 'affine': run = () => ks.affine(A, o.h * o.w, o.c, 3, B, P, P + 4096, P + 8192, 0, -128, 127, OUT); break;
+    }
+    run();
+    let best = Infinity, bestCpu = Infinity;
+    for (let r = 0; r < runs; r++) {
+      const c0 = process.cpuUsage(); const t0 = performance.now();
+      run();
+      best = Math.min(best, performance.now() - t0);
+      const c = process.cpuUsage(c0); bestCpu = Math.min(bestCpu, (c.user + c.system) / 1000);
+    }
+    const k = perKind.get(op.kind) ?? { ms: 0, cpu: 0, values: 0 };
+    perKind.set(op.kind, { ms: k.ms + best, cpu: k.cpu + bestCpu, values: k.values + n });
+  }
+  console.log('element-wise ops (sum over the network):');
+  let total = 0, totalCpu = 0;
+  for (const [kind, v] of perKind) {
+    total += v.ms; totalCpu += v.cpu;
+    console.log(`  ${kind.padEnd(10)}${(v.values / 1e6).toFixed(2).padStart(7)} M values ${v.ms.toFixed(2).padStart(7)} ms  (cpu ${v.cpu.toFixed(2)} ms)`);
+  }
+  console.log(`  total     ${total.toFixed(2).padStart(26)} ms  (cpu ${totalCpu.toFixed(2)} ms)`);
 }
 
 function align(n: number): number { return Math.ceil(n / 64) * 64; }

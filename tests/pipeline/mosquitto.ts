@@ -13,6 +13,10 @@ export const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd';
 export interface Mosquitto {
   port: number;
   url: string;
+  /** mqtts:// URL when started with tls */
+  tlsUrl: string | null;
+  /** the CA that signed the broker's certificate */
+  caFile: string | null;
   users: Record<string, string>;
   /** SIGKILL the broker (no clean shutdown) */
   kill(): Promise<void>;
@@ -33,9 +37,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startMosquitto(users: Record<string, string>): Promise<Mosquitto> {
+export interface MosquittoOptions {
+  /** also listen with TLS (certificates made here with openssl) */
+  tls?: boolean;
+}
+
+export async function startMosquitto(users: Record<string, string>, options: MosquittoOptions = {}): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'aunet-mosq-'));
   const port = await freePort();
+  const tlsPort = options.tls ? await freePort() : 0;
+  if (options.tls) makeCertificates(dir);
   const passwd = join(dir, 'passwd');
   writeFileSync(passwd, '');
   for (const [u, p] of Object.entries(users)) {
@@ -54,6 +65,7 @@ export async function startMosquitto(users: Record<string, string>): Promise<Mos
       'allow_anonymous true',
       `password_file ${passwd}`,
       `acl_file ${join(dir, 'acl')}`,
+      ...(options.tls ? [`listener ${tlsPort} 127.0.0.1`, `cafile ${join(dir, 'ca.pem')}`, `certfile ${join(dir, 'server.pem')}`, `keyfile ${join(dir, 'server.key')}`] : []),
       'persistence false',
       'log_dest stderr',
       'log_type error',
@@ -90,6 +102,8 @@ export async function startMosquitto(users: Record<string, string>): Promise<Mos
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    tlsUrl: options.tls ? `mqtts://127.0.0.1:${tlsPort}` : null,
+    caFile: options.tls ? join(dir, 'ca.pem') : null,
     users,
     kill,
     start,
@@ -99,6 +113,18 @@ export async function startMosquitto(users: Record<string, string>): Promise<Mos
     },
     log: () => log,
   };
+}
+
+/** A throw-away CA and a server certificate for 127.0.0.1 (openssl, Debian's). */
+function makeCertificates(dir: string): void {
+  const run = (args: string[]) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  };
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=aunet test CA', '-keyout', 'ca.key', '-out', 'ca.pem']);
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr']);
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'server.pem']);
 }
 
 function accepts(port: number): Promise<boolean> {

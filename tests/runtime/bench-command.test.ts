@@ -5,14 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { buildGraph, graphMacs } from '../../models/graph.js';
+import { buildGraph, convOps, graphMacs, type Arch } from '../../models/graph.js';
 
 const cli = fileURLToPath(new URL('../../host/cli.ts', import.meta.url));
 const run = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', cli, 'bench', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
 
 interface Row { name: string; kind: string; macs: number; ms: number; cpuMs: number; gmacPerSec: number | null }
 interface Run { build: string; engine: string; frames: number; msPerFrame: number; gmacPerSec: number; cpuMsPerFrame: number; layers: Row[] }
-interface Report extends Run { variant: string; macs: number; machine: { cpu: string; cores: number; node: string; kernelBuild: string }; builds: Run[] }
+interface Report extends Run { variant: string; arch: Arch; macs: number; machine: { cpu: string; cores: number; node: string; kernelBuild: string }; builds: Run[] }
 
 test('bench --model lite --json --build both: figures for both builds, per layer, with the machine', () => {
   const r = JSON.parse(run('--model', 'lite', '--frames', '2', '--build', 'both', '--json', '--no-progress')) as Report;
@@ -30,6 +30,19 @@ test('bench --model lite --json --build both: figures for both builds, per layer
     assert.deepEqual(b.layers.map((l) => l.name), g.ops.map((o) => o.name));
     for (const l of b.layers) assert.equal(l.gmacPerSec === null, l.macs === 0, l.name);
   }
+});
+
+test('bench --vs onnxruntime-web runs our exported ONNX float network and gives the ratio', () => {
+  const r = JSON.parse(run('--model', 'lite', '--frames', '3', '--vs', 'onnxruntime-web', '--json', '--no-progress')) as Report & {
+    onnxruntimeWeb: { runtime: string; frames: number; msPerFrame: number; cpuMsPerFrame: number; ratio: number; cpuRatio: number; onnxBytes: number };
+  };
+  const o = r.onnxruntimeWeb;
+  assert.match(o.runtime, /^onnxruntime-web 1\.\d+\.\d+ \(wasm, 1 thread, float32, simd\)$/);
+  assert.equal(o.frames, 3);
+  const weights = convOps(buildGraph(r.arch)).reduce((n, c) => n + c.cout * c.k * c.k * c.cin, 0);
+  assert.ok(o.onnxBytes > 4 * weights, `the float32 ONNX holds ${weights} weights, got only ${o.onnxBytes} bytes`);
+  assert.ok(Math.abs(o.ratio - o.msPerFrame / r.msPerFrame) < 1e-9);
+  assert.ok(Math.abs(o.cpuRatio - o.cpuMsPerFrame / r.cpuMsPerFrame) < 1e-9);
 });
 
 test('bench prints a per-layer table and the whole-frame line', () => {

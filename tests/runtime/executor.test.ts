@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReferenceKernels } from '../../host/reference/index.js';
+import { createWasmKernels } from '../../host/wasm.js';
 import { createDirectEngine, type DirectEngine } from '../../host/runtime/executor.js';
 import { ExitError } from '../../host/errors.js';
 import { buildGraph, type Arch } from '../../models/graph.js';
@@ -51,8 +52,8 @@ test('results: prob at input size, mask = prob > 128, attention maps at H/16..H/
   for (let i = 0; i < frame.length; i++) assert.equal(inp[i], frame[i] - 128);
 });
 
-test('memory is planned once: the heap and the plan do not change over frames', () => {
-  const kernels = createReferenceKernels();
+for (const [backend, make] of [['reference', () => createReferenceKernels()], ['wasm-simd', () => createWasmKernels({ build: 'simd' })]] as const) test(`memory is planned once (${backend}): the heap does not change over frames`, () => {
+  const kernels = make();
   const model = randomQModel(small, { seed: 5 });
   const e = createDirectEngine(model, kernels);
   const frames = syntheticFrames(small, 3, 11);

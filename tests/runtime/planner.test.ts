@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { GreedyMemoryPlanner, liveBytesLowerBound } from '../../host/memory/planner.js';
 import { MemoryRecording } from '../../host/memory/recording.js';
 import { prng } from '../../models/random-model.js';
+import { buildGraph } from '../../models/graph.js';
+import { activationLifetimes } from '../../host/runtime/executor.js';
 
 interface B { size: number; firstUse: number; lastUse: number }
 
@@ -105,4 +107,24 @@ test('memory recording sums by category', () => {
   r.record('activations', 'arena', 1000);
   assert.deepEqual(r.summary(), { weights: 150, params: 12, activations: 1000, total: 1162 });
   assert.equal(r.records.length, 4);
+});
+
+test('on the real network the plan meets the live-bytes lower bound', () => {
+  for (const arch of [
+    { filters: 32, height: 256, width: 256, channels: 3 },
+    { filters: 16, height: 256, width: 256, channels: 1 },
+    { filters: 8, height: 128, width: 128, channels: 1 },
+    { filters: 3, height: 48, width: 32, channels: 1 },
+  ]) {
+    const g = buildGraph(arch);
+    const buffers = [...activationLifetimes(g)].map(([name, [firstUse, lastUse]]) => {
+      const t = g.tensors.get(name)!;
+      return { size: t.h * t.w * t.c, firstUse, lastUse };
+    });
+    const { p, offsets } = plan(buffers);
+    assertNoOverlap(buffers, offsets, 16, p.maxSize());
+    assert.equal(p.maxSize(), liveBytesLowerBound(buffers), `F=${arch.filters} ${arch.height}x${arch.width}`);
+    const all = buffers.reduce((s, b) => s + b.size, 0);
+    assert.ok(p.maxSize() < all / 3, 'reuse should cut the arena well below the sum of all tensors');
+  }
 });

@@ -1,0 +1,35 @@
+// Whole-network figures for docs/benchmarks.md: runs `aunet bench --json` for
+// every variant, both kernel builds and onnxruntime-web, and prints the
+// markdown rows with the date and the machine. Not a test (figures are not
+// asserted): run it by hand on a quiet machine,
+//   node --import tsx tests/perf/network.bench.ts [seed mid lite]
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../../host/cli.ts', import.meta.url));
+const variants = process.argv.slice(2).length ? process.argv.slice(2) : ['lite', 'mid', 'seed'];
+
+interface Run { build: string; msPerFrame: number; p90Ms: number; gmacPerSec: number; cpuMsPerFrame: number; gmacPerCpuSec: number }
+interface Report extends Run {
+  variant: string; macs: number; builds: Run[];
+  machine: { cpu: string; cores: number; node: string };
+  onnxruntimeWeb: { msPerFrame: number; cpuMsPerFrame: number; gmacPerSec: number; ratio: number; cpuRatio: number };
+}
+
+const rows: string[] = [];
+let machine = '';
+for (const v of variants) {
+  process.stderr.write(`bench ${v} ...\n`);
+  const out = execFileSync(process.execPath, ['--import', 'tsx', cli, 'bench', '--model', v, '--build', 'both', '--vs', 'onnxruntime-web', '--json', '--no-progress'], { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = JSON.parse(out) as Report;
+  machine = `${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}`;
+  const o = r.onnxruntimeWeb;
+  for (const b of r.builds) {
+    rows.push(`| ${v} | ${(r.macs / 1e9).toFixed(2)} | ${b.build} | ${b.msPerFrame.toFixed(0)} | ${b.p90Ms.toFixed(0)} | ${b.gmacPerSec.toFixed(1)} | ${b.cpuMsPerFrame.toFixed(0)} | ${b.gmacPerCpuSec.toFixed(1)} | ${(o.msPerFrame / b.msPerFrame).toFixed(2)} | ${(o.cpuMsPerFrame / b.cpuMsPerFrame).toFixed(2)} |`);
+  }
+  rows.push(`| ${v} | ${(r.macs / 1e9).toFixed(2)} | onnxruntime-web f32 | ${o.msPerFrame.toFixed(0)} | | ${o.gmacPerSec.toFixed(1)} | ${o.cpuMsPerFrame.toFixed(0)} | ${(r.macs / (o.cpuMsPerFrame * 1e6)).toFixed(1)} | 1 | 1 |`);
+}
+process.stdout.write(`Measured ${new Date().toISOString().slice(0, 16)}Z on ${machine}.\n\n`);
+process.stdout.write('| variant | GMAC | build | median ms | p90 ms | GMAC/s | CPU ms | GMAC/CPU-s | x ort-web (wall) | x ort-web (CPU) |\n');
+process.stdout.write('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n');
+process.stdout.write(`${rows.join('\n')}\n`);

@@ -1,0 +1,89 @@
+// `aunet run` and `aunet monitor` as users start them: the no-argument run
+// prints the monitor URL and stops cleanly on SIGTERM; bad flags exit 2 naming
+// the flag; `aunet monitor` serves the page's config for its broker.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const AUNET = ['bin/aunet.js'];
+
+function start(args: string[]) {
+  const child = spawn(process.execPath, [...AUNET, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const waitFor = async (re: RegExp, ms: number): Promise<RegExpExecArray> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const m = re.exec(out);
+      if (m) return m;
+      if (Date.now() > end || child.exitCode !== null) throw new Error(`no ${re} in output:\n${out}\n${err.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { child, exit, waitFor, out: () => out, err: () => err };
+}
+
+test('aunet run with no model/source arguments: demo stream, monitor URL, clean stop', { timeout: 60_000 }, async () => {
+  const run = start(['run', '--port', '0', '--http-port', '0', '--device', 'cli-demo']);
+  try {
+    const m = await run.waitFor(/Monitor: (http:\/\/127\.0\.0\.1:\d+\/)/, 40_000);
+    await run.waitFor(/MQTT: mqtt:\/\/127\.0\.0\.1:\d+ {2}WebSocket: ws:\/\/127\.0\.0\.1:\d+\/mqtt/, 1000);
+    assert.match(run.out(), /source phantom:\?fps=30&frames=0/);
+    const cfg = (await (await fetch(`${m[1]}config.json`)).json()) as { device: string };
+    assert.equal(cfg.device, 'cli-demo');
+    run.child.kill('SIGTERM');
+    assert.equal(await run.exit, 0);
+    assert.match(run.err(), /"state":"stopped"/);
+  } finally {
+    if (run.child.exitCode === null) run.child.kill('SIGKILL');
+  }
+});
+
+test('bad flags and files: exit code, message naming the flag or file', async () => {
+  const busy = createServer().listen(0, '127.0.0.1');
+  await once(busy, 'listening');
+  const busyPort = String((busy.address() as AddressInfo).port);
+  const dir = mkdtempSync(join(tmpdir(), 'aunet-cli-'));
+  const tlsConfig = join(dir, 'tls.yaml');
+  writeFileSync(tlsConfig, 'broker:\n  url: mqtts://127.0.0.1:1\n  tls:\n    ca: /nonexistent/ca.pem\n');
+  const cases: [string[], number, RegExp][] = [
+    [['run', '--config', tlsConfig], 1, /\/nonexistent\/ca\.pem: cannot read the broker CA certificate \(broker\.tls\.ca\)/],
+    [['run', '--model', 'random:F4x64', '--port', busyPort, '--http-port', '0'], 2, new RegExp(`127\\.0\\.0\\.1:${busyPort} for the MQTT port.*already in use`)],
+    [['run', '--port', 'x'], 2, /--port x/],
+    [['run', '--device', 'a/b'], 2, /--device \(device\)/],
+    [['run', '--engine', 'gpu'], 1, /--engine.*gpu|choices/],
+    [['run', '--config', '/nonexistent/aunet.yaml'], 1, /\/nonexistent\/aunet\.yaml: cannot read config/],
+    [['run', '--model', '/nonexistent/m.aunet', '--port', '0', '--http-port', '0'], 1, /\/nonexistent\/m\.aunet: cannot read model/],
+    [['run', '--source', 'bogus:x', '--model', 'random:F4x64', '--port', '0', '--http-port', '0'], 2, /unknown source scheme "bogus:"/],
+    [['monitor', '--broker', 'mqtt://x'], 2, /ws:\/\/ or wss:\/\//],
+  ];
+  for (const [args, code, re] of cases) {
+    const r = spawnSync(process.execPath, [...AUNET, ...args], { encoding: 'utf8', timeout: 30_000 });
+    assert.match(r.stderr, re, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.status, code, `${args.join(' ')} exit code (stderr ${r.stderr})`);
+    assert.doesNotMatch(r.stderr, /internal error/, args.join(' '));
+  }
+  busy.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('aunet monitor serves the page config for its broker', { timeout: 30_000 }, async () => {
+  const mon = start(['monitor', '--broker', 'ws://10.0.0.5:8080/mqtt', '--port', '0', '--device', 'box-1']);
+  try {
+    const m = await mon.waitFor(/Monitor: (http:\/\/127\.0\.0\.1:\d+\/)/, 20_000);
+    const cfg = await (await fetch(`${m[1]}config.json`)).json();
+    assert.deepEqual(cfg, { broker: 'ws://10.0.0.5:8080/mqtt', device: 'box-1' });
+    mon.child.kill('SIGTERM');
+    assert.equal(await mon.exit, 0);
+  } finally {
+    if (mon.child.exitCode === null) mon.child.kill('SIGKILL');
+  }
+});
