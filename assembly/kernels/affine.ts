@@ -1,9 +1,16 @@
 // Per-channel affine (the attention gate's folded BatchNorm), a depthwise 1x1 conv:
 // out[p][ch] = clamp(MBQM(w[ch] * (in[p][ch] - inZp) + bias[ch], M[ch], shift[ch]) + outZp).
-// Reference: host/reference/affine.ts. Each lane has its own (M, shift); WebAssembly has
-// no per-lane 64-bit shift, so this stays scalar (about 4 M values per seed frame).
-import { requantize } from './quant';
+// Reference: host/reference/affine.ts.
+// Each lane of a 4-channel group has its own (M, shift). WebAssembly's 64-bit shifts
+// take one count per vector, so each 64-bit half is shifted twice (by its two lanes'
+// counts) and the right lane of each is kept. The per-group constants are built
+// once per call into a table in scratch; channels past the last multiple of 4
+// (and calls whose table does not fit the scratch) use the scalar rule.
+import { requantize, roundConst, unbiasConst, accBound } from './quant';
 import { fail, checkZp, checkAct, checkRequant, ERR_SHAPE, ERR_CHANNELS } from './errors';
+import { scratchBase, scratchSize } from './scratch';
+
+const GROUP_BYTES = 144; // w, bias, mult, roundLo, roundHi, unbias, lo, hi (16 each), 4 shift totals
 
 export function affine(
   inPtr: usize, pixels: i32, c: i32, inZp: i32,
@@ -16,10 +23,47 @@ export function affine(
   checkAct(outZp, actMin, actMax);
   for (let ch = 0; ch < c; ch++) checkRequant(load<i32>(multPtr + usize(ch << 2)), load<i32>(shiftPtr + usize(ch << 2)));
   const cs = usize(c);
+  let groups = c >> 2;
+  const table = scratchBase();
+  if (usize(groups * GROUP_BYTES) > scratchSize()) groups = 0;
+  for (let g = 0; g < groups; g++) {
+    const t = table + usize(g * GROUP_BYTES);
+    const ch = usize(g << 2);
+    const s0 = load<i32>(shiftPtr + (ch << 2)), s1 = load<i32>(shiftPtr + (ch << 2) + 4);
+    const s2 = load<i32>(shiftPtr + (ch << 2) + 8), s3 = load<i32>(shiftPtr + (ch << 2) + 12);
+    v128.store(t, i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(wPtr + ch))));
+    v128.store(t + 16, v128.load(biasPtr + (ch << 2)));
+    v128.store(t + 32, v128.load(multPtr + (ch << 2)));
+    v128.store(t + 48, i64x2.replace_lane(i64x2.splat(roundConst(s0)), 1, roundConst(s1)));
+    v128.store(t + 64, i64x2.replace_lane(i64x2.splat(roundConst(s2)), 1, roundConst(s3)));
+    v128.store(t + 80, i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(unbiasConst(s0)), 1, unbiasConst(s1)), 2, unbiasConst(s2)), 3, unbiasConst(s3)));
+    const hi = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(accBound(s0)), 1, accBound(s1)), 2, accBound(s2)), 3, accBound(s3));
+    v128.store(t + 96, i32x4.neg(hi));
+    v128.store(t + 112, hi);
+    store<i32>(t + 128, 31 - s0); store<i32>(t + 132, 31 - s1); store<i32>(t + 136, 31 - s2); store<i32>(t + 140, 31 - s3);
+  }
+  const zin = i32x4.splat(inZp);
+  const zpv = i16x8.splat(i16(outZp)), mn = i16x8.splat(i16(actMin)), mx = i16x8.splat(i16(actMax));
+  const vecCh = usize(groups << 2);
   for (let p = 0; p < pixels; p++) {
     const s = inPtr + usize(p) * cs;
     const d = outPtr + usize(p) * cs;
-    for (let ch: usize = 0; ch < cs; ch++) {
+    for (let g = 0; g < groups; g++) {
+      const t = table + usize(g * GROUP_BYTES);
+      const x = i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(s + usize(g << 2))));
+      let acc = i32x4.add(i32x4.mul(i32x4.sub(x, zin), v128.load(t)), v128.load(t, 16));
+      acc = i32x4.min_s(i32x4.max_s(acc, v128.load(t, 96)), v128.load(t, 112));
+      const mult = v128.load(t, 32);
+      const l = i64x2.add(i64x2.extmul_low_i32x4_s(acc, mult), v128.load(t, 48));
+      const h = i64x2.add(i64x2.extmul_high_i32x4_s(acc, mult), v128.load(t, 64));
+      const ls = v128.shuffle<i64>(i64x2.shr_u(l, load<i32>(t, 128)), i64x2.shr_u(l, load<i32>(t, 132)), 0, 3);
+      const hs = v128.shuffle<i64>(i64x2.shr_u(h, load<i32>(t, 136)), i64x2.shr_u(h, load<i32>(t, 140)), 0, 3);
+      const r = i32x4.sub(v128.shuffle<i32>(ls, hs, 0, 2, 4, 6), v128.load(t, 80));
+      let q = i16x8.add_sat_s(i16x8.narrow_i32x4_s(r, r), zpv);
+      q = i16x8.min_s(i16x8.max_s(q, mn), mx);
+      v128.store32_lane(d + usize(g << 2), i8x16.narrow_i16x8_s(q, q), 0);
+    }
+    for (let ch = vecCh; ch < cs; ch++) {
       const acc = i32(load<i8>(wPtr + ch)) * (i32(load<i8>(s + ch)) - inZp) + load<i32>(biasPtr + (ch << 2));
       store<i8>(d + ch, requantize(acc, load<i32>(multPtr + (ch << 2)), load<i32>(shiftPtr + (ch << 2)), outZp, actMin, actMax));
     }

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { DEFAULT_MODEL, loadRunConfig, type RunFlags } from '../config.js';
 import { UsageError } from '../errors.js';
 import { Runtime } from '../pipeline/runtime.js';
+import { monitorAvailable } from '../publish/static-files.js';
 
 /** Stand-in while models/busi-lite.aunet does not exist: a random-weight model of the lite size. */
 const STAND_IN_MODEL = 'random:F8x128';
@@ -87,7 +88,7 @@ async function runCommand(opts: RunOpts): Promise<void> {
   say(`aunet run: ${rt.model.name} on ${rt.engine.kind}${rt.engine.preset ? ` (${rt.engine.preset})` : ''}, source ${config.source}, device ${config.device}`);
   if (rt.broker) {
     say(`MQTT: ${rt.broker.url}  WebSocket: ${rt.broker.wsUrl}`);
-    say(`Monitor: ${rt.broker.monitorUrl}`);
+    say(`Monitor: ${rt.broker.monitorUrl}${monitorAvailable() ? '' : '  (not built yet: npm run build:monitor)'}`);
   } else {
     say(`MQTT: ${config.broker.url.replace(/\/\/[^@/]*@/, '//***@')}`);
   }

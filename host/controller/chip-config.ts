@@ -58,6 +58,11 @@ const schema = z.strictObject({
 });
 
 export type ChipConfig = z.infer<typeof schema>;
+
+/** JSON Schema of the config file, generated from the same zod schema (docs/chip-config.schema.json). */
+export function chipConfigJsonSchema(): object {
+  return z.toJSONSchema(schema, { target: 'draft-2020-12' });
+}
 export type UnitName = keyof ChipConfig['units'];
 export const UNIT_NAMES: readonly UnitName[] = ['encoder', 'attention', 'decoder'];
 

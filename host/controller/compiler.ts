@@ -8,9 +8,10 @@
 import { buildGraph, opMacs, type Arch, type Graph, type Op, type Pads } from '../../models/graph.js';
 import type { ChipConfig } from './chip-config.js';
 import { dramLayout, type DramLayout } from './dram.js';
-import { emptyArgs, flatBox, rectBox, type Box, type ComputeArgs, type ComputeInstr, type DmaInstr, type Instr } from './instructions.js';
+import { emptyArgs, type Box, type ComputeArgs, type ComputeInstr, type DmaInstr, type Instr } from './instructions.js';
+import { flatBox, rectBox } from './dma.js';
 import { planResidency, type ResidencyPlan } from './residency.js';
-import { alignedSram } from './sram.js';
+import { alignedSram, TileArea } from './sram.js';
 import { align, layerGeom, paramBuffers, ranges, tileBuffers, type LayerGeom, type Tiling, type WeightBytes } from './tiling.js';
 import { computeUnits } from './units.js';
 
@@ -76,7 +77,7 @@ export function compile(graphOrArch: Graph | Arch, config: ChipConfig, options: 
       const n = s.h * s.w * s.c;
       instrs.push(dma('FETCH', i, t, [flatBox(dram.tensors.get(t)!, holdingAt(t, i)!.offset, n)], [], [resIds.get(t)!]));
     }
-    emitLayer(instrs, L, lp.tiling, lp.residency, lp.areaOffset, {
+    emitLayer(instrs, L, lp.tiling, lp.residency, lp.areaOffset, lp.areaBytes, {
       resident: (t) => holdingAt(t, i)!.offset,
       resId: (t) => resIds.get(t)!,
       dramAt: (t) => dram.tensors.get(t)!,
@@ -116,7 +117,7 @@ function dma(op: DmaInstr['op'], layer: number, tensor: string, boxes: Box[], re
   return { op, layer, tensor, boxes, bytes, runs, reads, writes };
 }
 
-function emitLayer(stream: Instr[], L: LayerGeom, T: Tiling, res: { inputs: boolean[]; out: boolean }, area: number, ctx: Ctx): void {
+function emitLayer(stream: Instr[], L: LayerGeom, T: Tiling, res: { inputs: boolean[]; out: boolean }, area: number, areaBytes: number, ctx: Ctx): void {
   const op = L.op;
   const k = T.doubleBuffered ? 2 : 1;
   // each step: the loads a compute needs, then the compute and its store. Double-buffered,
@@ -127,12 +128,8 @@ function emitLayer(stream: Instr[], L: LayerGeom, T: Tiling, res: { inputs: bool
   let out = cur.loads;
   const { inBytes, outBytes } = tileBuffers(L, res, T.rows, T.cols, T.group);
   // sub-allocate the tile area: params, inputs, output
-  let at = area;
-  const take = (n: number) => {
-    const a = at;
-    at += align(n);
-    return a;
-  };
+  const tileArea = new TileArea(area, areaBytes);
+  const take = (n: number) => tileArea.take(n);
   const pBytes = L.paramBytes(T.group);
   const pBufs = pBytes ? Array.from({ length: paramBuffers(L, T.group, T.order, T.doubleBuffered) }, () => take(pBytes)) : [];
   const inBufs = inBytes.map((n) => Array.from({ length: k }, () => take(n)));

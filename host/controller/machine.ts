@@ -9,7 +9,8 @@ import type { QModel, QOpParams } from '../../models/qmodel.js';
 import { reserveHeap } from '../memory/heap-reservation.js';
 import type { KernelSet } from '../runtime/kernel-set.js';
 import type { Program } from './compiler.js';
-import type { Box, ComputeInstr, Instr } from './instructions.js';
+import type { ComputeInstr, Instr } from './instructions.js';
+import { copyBox } from './dma.js';
 import { alignedSram, sramCheck } from './sram.js';
 
 export class Machine {
@@ -152,18 +153,5 @@ export class Machine {
       }
     }
     throw new Error(`internal: op ${op.name} (${op.kind}) has no parameters`);
-  }
-}
-
-function copyBox(h: Uint8Array, x: Box): void {
-  const { len } = x;
-  for (let i = 0; i < x.n1; i++) {
-    let s = x.src + i * x.s1;
-    let d = x.dst + i * x.d1;
-    for (let j = 0; j < x.n2; j++) {
-      h.copyWithin(d, s, s + len);
-      s += x.s2;
-      d += x.d2;
-    }
   }
 }

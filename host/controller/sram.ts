@@ -6,6 +6,29 @@
 import type { ChipConfig } from './chip-config.js';
 import type { Instr } from './instructions.js';
 
+/**
+ * A layer's tile area: the free SRAM gap the residency plan leaves at that op,
+ * handed out front to back (16-byte aligned) to the params, input and output
+ * buffers of the tiling. Overflowing it is a compiler bug, so it throws.
+ */
+export class TileArea {
+  private at: number;
+  constructor(readonly start: number, readonly bytes: number) {
+    this.at = start;
+  }
+
+  take(n: number): number {
+    const a = this.at;
+    this.at += Math.ceil(n / 16) * 16;
+    if (this.at > this.start + this.bytes) throw new Error(`internal: tile buffers overflow the SRAM area [${this.start}, ${this.start + this.bytes})`);
+    return a;
+  }
+
+  get used(): number {
+    return this.at - this.start;
+  }
+}
+
 /** SRAM bytes usable for placement (whole 16-byte lines). */
 export function alignedSram(c: ChipConfig): number {
   return Math.floor(c.sram.bytes / 16) * 16;

@@ -133,7 +133,7 @@ export function timeProgram(p: Program): Timing {
     layers.push({
       name: L.op.name, kind: L.op.kind, unit: L.op.unit, start, cycles: now - start, computeCycles: compute, stallCycles: now - start - compute,
       instructions: L.end - L.first, macs: L.macs, dramReadBytes: rd, dramWriteBytes: wr, sramBytes: L.residentBytes + L.tileBytes, tiles: T.tiles,
-      tiling: `${T.rows}x${T.cols}x${T.group}${T.tiles > 1 ? ` ${T.order}${T.doubleBuffered ? ' double-buffered' : ''}` : ''}`,
+      tiling: `${T.rows}x${T.cols}x${T.group}${T.group < p.graph.tensors.get(L.op.output)!.c ? ` ${T.order}` : ''}${T.doubleBuffered ? ' double-buffered' : ''}`,
       fetched: L.fetched, spilled: L.spilled,
     });
   }

@@ -91,3 +91,25 @@ test('refusals name the field: bad config file, zero bandwidth, tiny SRAM, unkno
   assert.match(r.stderr, /unknown chip preset 'nv_huge'/);
   assert.doesNotMatch(r.stderr, /internal error/);
 });
+
+test('a model file: aunet chip reads it; aunet infer --engine chip and --engine direct write identical PNGs', async () => {
+  const { writeModel } = await import('../../models/format.js');
+  const { randomQModel } = await import('../../models/random-qmodel.js');
+  const { readdirSync } = await import('node:fs');
+  const model = join(OUT, 'tiny.aunet');
+  writeModel(model, randomQModel({ filters: 2, height: 32, width: 32, channels: 1 }, { seed: 9 }));
+  const r = aunet('--model', model, '--preset', 'nv_small', '--sram', '8K', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.model.name, 'tiny.aunet');
+  assert.deepEqual(j.model.arch, { filters: 2, height: 32, width: 32, channels: 1 });
+  const busi = join(ROOT, '..', 'shared', 'data', 'busi', 'benign');
+  const image = join(busi, readdirSync(busi).find((f) => f.endsWith('.png') && !f.includes('mask'))!);
+  for (const engine of ['direct', 'chip']) {
+    const run = spawnSync(process.execPath, ['bin/aunet.js', 'infer', '--model', model, '--input', image, '--out', join(OUT, `infer-${engine}`), '--engine', engine], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 0, run.stderr);
+  }
+  const files = readdirSync(join(OUT, 'infer-direct')).filter((f) => f.endsWith('.png'));
+  assert.ok(files.includes('mask.png') && files.includes('attention1.png'));
+  for (const f of files) assert.ok(readFileSync(join(OUT, 'infer-direct', f)).equals(readFileSync(join(OUT, 'infer-chip', f))), `${f} differs between engines`);
+});

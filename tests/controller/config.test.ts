@@ -1,10 +1,10 @@
 // Chip configuration: presets load; bad configs are refused naming the field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChipConfigError, loadPreset, parseByteSize, parseChipConfig, presetNames, readChipConfig, resolveChipConfig, totalMacsPerCycle } from '../../host/controller/chip-config.js';
+import { ChipConfigError, chipConfigJsonSchema, loadPreset, parseByteSize, parseChipConfig, presetNames, readChipConfig, resolveChipConfig, totalMacsPerCycle } from '../../host/controller/chip-config.js';
 import { compile } from '../../host/controller/compiler.js';
 
 test('the shipped presets: nv_small (64 MACs, 128 KB), nv_large (2048 MACs, 512 KB) and default', () => {
@@ -79,4 +79,14 @@ test('config files: bad JSON names the file; --sram overrides the size; sizes pa
   assert.equal(parseByteSize('1M'), 1 << 20);
   assert.equal(parseByteSize('1000'), 1000);
   assert.throws(() => parseByteSize('lots'), ChipConfigError);
+});
+
+test('docs/chip-config.schema.json is the JSON Schema generated from the zod schema (regenerate on change)', () => {
+  const file = new URL('../../docs/chip-config.schema.json', import.meta.url);
+  const stored = JSON.parse(readFileSync(file, 'utf8'));
+  assert.deepEqual(stored, JSON.parse(JSON.stringify(chipConfigJsonSchema())),
+    'stale: node --import tsx -e "import(\'./host/controller/chip-config.ts\').then(m => console.log(JSON.stringify(m.chipConfigJsonSchema(), null, 2)))" > docs/chip-config.schema.json');
+  // every preset file is valid against the schema's required fields
+  const required = (stored as { required: string[] }).required;
+  for (const n of presetNames()) for (const f of required) assert.ok(f in loadPreset(n), `${n} lacks ${f}`);
 });

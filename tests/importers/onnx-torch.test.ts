@@ -18,7 +18,7 @@ const TOL = 1e-5;
 describe('ONNX import of PyTorch exports', () => {
   it('covers the exporter variants the importer must accept', () => {
     const names = fixtures.map((f) => `${f.opset}/${f.constantFolding}/${f.kind}`);
-    for (const want of ['13/true/plain', '13/false/plain', '11/true/plain', '11/false/plain', '9/true/plain', '13/true/kerasPad', '13/true/attn', '11/true/dynamic', '13/false/dynamic']) {
+    for (const want of ['13/true/plain', '13/false/plain', '11/true/plain', '11/false/plain', '9/true/plain', '17/true/plain', '13/true/kerasPad', '13/true/attn', '11/true/dynamic', '13/false/dynamic']) {
       assert.ok(names.includes(want), `fixture ${want} missing (have ${names.join(', ')})`);
     }
   });

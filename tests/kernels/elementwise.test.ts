@@ -106,12 +106,13 @@ test('gateMul: odd heights and widths, gate upsampled on the fly', () => {
 
 test('affine: per-channel weights, bias and requantization', () => {
   const rng = new Rng(25);
-  for (const [pixels, c] of [[1, 1], [30, 8], [17, 32], [5, 255], [64, 3]]) {
+  // log2 multiplier ranges: typical, and up to 2^12 (shift > 0, per-lane different shifts)
+  for (const [pixels, c, lo, hi] of [[1, 1, -12, 0], [30, 8, -12, 0], [17, 32, -12, 0], [5, 255, -12, 0], [64, 3, -12, 0], [40, 16, -20, 12], [9, 12, -31, 20]]) {
     const input = rng.int8(pixels * c);
     const w = rng.int8(c, -127, 127);
     const bias = new Int32Array(c).map(() => rng.int(-5000, 5000));
     const mult = new Int32Array(c), shift = new Int32Array(c);
-    for (let ch = 0; ch < c; ch++) { const q = rq(2 ** (-12 + 12 * rng.float())); mult[ch] = q.multiplier; shift[ch] = q.shift; }
+    for (let ch = 0; ch < c; ch++) { const q = rq(2 ** (lo + (hi - lo) * rng.float())); mult[ch] = q.multiplier; shift[ch] = q.shift; }
     const inZp = rng.int(-128, 127), outZp = rng.int(-128, 127);
     same(`affine ${pixels}x${c}`, (ks) => {
       const L = new Layout(); const i = L.put(input), wp = L.put(w), bp = L.put(bias), mp = L.put(mult), sp = L.put(shift);

@@ -65,7 +65,7 @@ while (rt.pipeline.stats.framesOut < total) {
     process.stderr.write(`${out}/${total} frames, ${(out / ((performance.now() - t0) / 1000)).toFixed(1)} fps, rss ${mb(m.rss)} MiB\n`);
   }
 }
-marks.push({ frames: rt.pipeline.stats.framesOut, ...measure(), s: (performance.now() - t0) / 1000 });
+if (marks.at(-1)?.frames !== rt.pipeline.stats.framesOut) marks.push({ frames: rt.pipeline.stats.framesOut, ...measure(), s: (performance.now() - t0) / 1000 });
 const snap = rt.pipeline.stats.snapshot();
 await sub.endAsync();
 await rt.stop();

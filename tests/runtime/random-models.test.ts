@@ -4,6 +4,7 @@ import { buildGraph, convOps, type Arch } from '../../models/graph.js';
 import { randomFloatModel, syntheticFrames } from '../../models/random-model.js';
 import { randomQModel } from '../../models/random-qmodel.js';
 import { validateQModel } from '../../models/qmodel-check.js';
+import type { QConv } from '../../models/qmodel.js';
 
 const arch: Arch = { filters: 4, height: 32, width: 32, channels: 3 };
 
@@ -38,7 +39,7 @@ test('random QModels are valid for many archs and deterministic per seed', () =>
   }
   // both padding styles appear across seeds
   const pads = new Set<string>();
-  for (let s = 0; s < 6; s++) pads.add(JSON.stringify((randomQModel(arch, { seed: s }).ops['ag1.s'] as { pads: number[] }).pads));
+  for (let s = 0; s < 6; s++) pads.add(JSON.stringify((randomQModel(arch, { seed: s }).ops['ag1.s'] as QConv).pads));
   assert.deepEqual([...pads].sort(), ['[0,0,1,1]', '[1,1,1,1]']);
 });
 

@@ -1,0 +1,127 @@
+// The monitor's safety state, as a pure function of what it has seen, so that it
+// can be tested without a browser. The operator must never mistake an old picture
+// for a live one:
+//   connecting  no broker connection yet (first attempt), or connected and waiting for a first frame
+//   live        frames arrive (the newest is at most staleMs old)
+//   stale       connected, but no frame for more than staleMs (source stopped, paused, pipeline stuck)
+//   offline     the device said it is gone (Last Will `offline`, or `stopped`), or the broker is unreachable
+// Besides the state: `frozen` = frames keep arriving but their picture bytes have
+// been identical for more than frozenMs (a stuck capture card repeats its last frame).
+
+export type SafetyState = 'connecting' | 'live' | 'stale' | 'offline';
+
+export interface SafetyOptions {
+  /** no frame for longer than this -> stale (ms) */
+  staleMs: number;
+  /** identical pictures for longer than this -> frozen (ms) */
+  frozenMs: number;
+  /** a first connection attempt that has not succeeded after this long -> offline (ms) */
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_SAFETY: SafetyOptions = { staleMs: 500, frozenMs: 2000, connectTimeoutMs: 5000 };
+
+export interface SafetyView {
+  state: SafetyState;
+  frozen: boolean;
+  /** one line for the banner */
+  reason: string;
+}
+
+export class SafetyMonitor {
+  readonly opts: SafetyOptions;
+  #startedAt: number;
+  #connected = false;
+  #everConnected = false;
+  #connectedAt = 0;
+  #lostAt = 0;
+  #lastFrameAt: number | null = null;
+  #hash: number | null = null;
+  #sameSince = 0;
+  /** last device status: state and when it arrived */
+  #deviceState: string | null = null;
+  #deviceStateAt = 0;
+
+  constructor(now: number, opts: Partial<SafetyOptions> = {}) {
+    this.opts = { ...DEFAULT_SAFETY, ...opts };
+    this.#startedAt = now;
+  }
+
+  connected(now: number): void {
+    this.#connected = true;
+    this.#everConnected = true;
+    this.#connectedAt = now;
+  }
+
+  disconnected(now: number): void {
+    if (this.#connected) this.#lostAt = now;
+    this.#connected = false;
+  }
+
+  /** A status message for the shown device (`state` field of docs/mqtt.md). */
+  status(state: string, now: number): void {
+    this.#deviceState = state;
+    this.#deviceStateAt = now;
+  }
+
+  /** A frame arrived; `hash` is a hash of its picture bytes. */
+  frame(hash: number, now: number): void {
+    if (hash !== this.#hash) {
+      this.#hash = hash;
+      this.#sameSince = now;
+    }
+    this.#lastFrameAt = now;
+  }
+
+  /** Forget frames (another device was selected). */
+  resetFrames(): void {
+    this.#lastFrameAt = null;
+    this.#hash = null;
+    this.#deviceState = null;
+  }
+
+  get lastFrameAt(): number | null {
+    return this.#lastFrameAt;
+  }
+
+  view(now: number): SafetyView {
+    const { staleMs, frozenMs, connectTimeoutMs } = this.opts;
+    if (!this.#connected) {
+      if (!this.#everConnected) {
+        return now - this.#startedAt > connectTimeoutMs
+          ? { state: 'offline', frozen: false, reason: 'cannot reach the broker; retrying' }
+          : { state: 'connecting', frozen: false, reason: 'connecting to the broker' };
+      }
+      return { state: 'offline', frozen: false, reason: `lost the broker connection ${secs(now - this.#lostAt)} ago; retrying` };
+    }
+    // a frame newer than the status proves the device is up (e.g. a retained `offline` from an earlier run)
+    const gone = (this.#deviceState === 'offline' || this.#deviceState === 'stopped') && (this.#lastFrameAt === null || this.#deviceStateAt >= this.#lastFrameAt);
+    if (gone) {
+      const why = this.#deviceState === 'offline' ? 'device offline (connection lost, Last Will)' : 'device stopped';
+      return { state: 'offline', frozen: false, reason: why };
+    }
+    if (this.#lastFrameAt === null) {
+      return now - this.#connectedAt > staleMs
+        ? { state: 'stale', frozen: false, reason: `no frame received for ${secs(now - this.#connectedAt)}` }
+        : { state: 'connecting', frozen: false, reason: 'waiting for the first frame' };
+    }
+    const age = now - this.#lastFrameAt;
+    if (age > staleMs) return { state: 'stale', frozen: false, reason: `no new frame for ${secs(age)}` };
+    const frozen = this.#lastFrameAt - this.#sameSince > frozenMs;
+    return { state: 'live', frozen, reason: frozen ? `identical frames for ${secs(this.#lastFrameAt - this.#sameSince)}` : '' };
+  }
+}
+
+function secs(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+/** FNV-1a (32 bit) over bytes: cheap enough for every frame (16 KiB at 128 x 128). */
+export function fnv1a(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i];
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

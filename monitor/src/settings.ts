@@ -1,0 +1,67 @@
+// Where the monitor connects and how strict its safety checks are: /config.json
+// (written by the server: `aunet run` or `aunet monitor`), overridden by URL
+// parameters so a bookmark can carry them:
+//   ?broker=ws://host:port/mqtt  &device=ID  &stale=MS (no frame -> STALE, default 500)
+//   &frozen=MS (identical frames -> FROZEN, default 2000)
+import { DEVICE_ID } from '../../host/publish/topics.js';
+import { DEFAULT_SAFETY } from './safety.js';
+
+export interface MonitorSettings {
+  brokerUrl: string;
+  /** device to show; null = the first seen on aunet/+/status */
+  device: string | null;
+  staleMs: number;
+  frozenMs: number;
+  /** problems with the URL parameters, shown to the operator rather than ignored silently */
+  warnings: string[];
+}
+
+interface ServerConfig {
+  broker?: string | null;
+  device?: string | null;
+}
+
+export async function loadSettings(loc: Location = window.location): Promise<MonitorSettings> {
+  let server: ServerConfig = {};
+  const warnings: string[] = [];
+  try {
+    const r = await fetch(new URL('config.json', loc.href), { cache: 'no-store' });
+    if (r.ok) server = (await r.json()) as ServerConfig;
+    else warnings.push(`config.json: HTTP ${r.status}; using the page's own host`);
+  } catch (e) {
+    warnings.push(`config.json unreadable (${(e as Error).message}); using the page's own host`);
+  }
+  return resolveSettings(server, new URLSearchParams(loc.search), loc, warnings);
+}
+
+/** Pure part, for tests. */
+export function resolveSettings(server: ServerConfig, q: URLSearchParams, loc: { protocol: string; host: string }, warnings: string[] = []): MonitorSettings {
+  const sameHost = `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/mqtt`;
+  let brokerUrl = server.broker ?? sameHost;
+  const qb = q.get('broker');
+  if (qb !== null) {
+    if (/^wss?:\/\/[^/]/.test(qb)) brokerUrl = qb;
+    else warnings.push(`broker=${qb}: expected a ws:// or wss:// URL; ignored`);
+  }
+  let device = server.device ?? null;
+  const qd = q.get('device');
+  if (qd !== null) {
+    if (DEVICE_ID.test(qd)) device = qd;
+    else warnings.push(`device=${qd}: 1 to 64 characters of A-Z a-z 0-9 _ -; ignored`);
+  }
+  const ms = (name: string, def: number, min: number, max: number): number => {
+    const v = q.get(name);
+    if (v === null) return def;
+    const n = Number(v);
+    if (Number.isFinite(n) && n >= min && n <= max) return n;
+    warnings.push(`${name}=${v}: expected milliseconds in ${min}..${max}; using ${def}`);
+    return def;
+  };
+  return {
+    brokerUrl,
+    device,
+    staleMs: ms('stale', DEFAULT_SAFETY.staleMs, 50, 60_000),
+    frozenMs: ms('frozen', DEFAULT_SAFETY.frozenMs, 100, 600_000),
+    warnings,
+  };
+}
