@@ -121,7 +121,7 @@ export function createWasmKernels(options: { build?: WasmBuild; scratchBytes?: n
   const scratchBytes = options.scratchBytes ?? DEFAULT_SCRATCH_BYTES;
   // `bytes`: a module shipped elsewhere (a firmware image's runtime section) instead of build/.
   const ex = options.bytes
-    ? (new WebAssembly.Instance(new WebAssembly.Module(options.bytes), {}).exports as unknown as KernelExports)
+    ? (new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(options.bytes)), {}).exports as unknown as KernelExports)
     : instantiateKernels(build);
   const memory = ex.memory;
   let userBytes = 0;

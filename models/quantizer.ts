@@ -14,10 +14,12 @@ import { INPUT_PARAMS, SIGMOID_OUTPUT, type QModel, type QOpParams, type QuantPa
 import { quantizeAddParams, quantizeMultiplier, sigmoidLut } from './quant-math.js';
 import { validateQModel } from './qmodel-check.js';
 
-export type CalibrationMethod = 'minmax' | 'percentile';
+export type CalibrationMethod = 'minmax' | 'percentile' | 'mse';
+export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['minmax', 'percentile', 'mse'];
 
 export interface QuantizeOptions {
   method?: CalibrationMethod;
+  /** 'minmax': the full range seen; 'percentile': see below; 'mse': the range shrunk to minimise the int8 error of the values seen */
   /** for 'percentile': keep values between the (100-p)th and the pth percentile; default 99.99 */
   percentile?: number;
   onProgress?: (done: number, total: number) => void;
@@ -36,18 +38,20 @@ export const DEFAULT_PERCENTILE = 99.99;
 export const SIGMOID_SATURATION = Math.log(511);
 /** values kept per tensor for percentile calibration (reservoir sample) */
 const RESERVOIR = 1 << 17;
+/** candidate clipping factors 1, 0.98, ..., 0.02 for 'mse' calibration */
+const MSE_STEPS = 50;
 
 export function quantizeModel(model: FloatModel, calibration: Uint8Array[], options: QuantizeOptions = {}): QModel {
   const method = options.method ?? 'minmax';
   const percentile = options.percentile ?? DEFAULT_PERCENTILE;
-  if (method !== 'minmax' && method !== 'percentile') throw new RangeError(`quantize: unknown calibration method '${String(method)}' (minmax or percentile)`);
+  if (!CALIBRATION_METHODS.includes(method)) throw new RangeError(`quantize: unknown calibration method '${String(method)}' (${CALIBRATION_METHODS.join(', ')})`);
   if (method === 'percentile' && !(percentile > 50 && percentile <= 100)) throw new RangeError(`quantize: percentile must be in (50, 100], got ${percentile}`);
   if (calibration.length === 0) throw new RangeError('quantize: at least one calibration frame is needed');
   const ref = new FloatReference(model);
   const g = ref.graph;
   const fixed = fixedTensors(g);
   const stats = new Map<string, TensorStats>();
-  for (const name of g.tensors.keys()) if (!fixed.has(name)) stats.set(name, new TensorStats(method === 'percentile', hashSeed(name)));
+  for (const name of g.tensors.keys()) if (!fixed.has(name)) stats.set(name, new TensorStats(method !== 'minmax', hashSeed(name)));
   const frameHash = createHash('sha256');
   calibration.forEach((frame, i) => {
     frameHash.update(frame);
@@ -59,7 +63,7 @@ export function quantizeModel(model: FloatModel, calibration: Uint8Array[], opti
   const clip = options.clipSigmoidInputs ?? true;
   const tensors: Record<string, QuantParams> = {};
   for (const [name, s] of stats) {
-    let [lo, hi] = method === 'percentile' ? s.percentileRange(percentile) : [s.min, s.max];
+    let [lo, hi] = method === 'percentile' ? s.percentileRange(percentile) : method === 'mse' ? s.mseRange() : [s.min, s.max];
     if (clip && sigmoidInputs.has(name)) {
       // Outside +-ln(511) the int8 sigmoid output (scale 1/256) is already 0 or 255/256,
       // so a wider logit range only coarsens the steps where the output does change.
@@ -233,6 +237,34 @@ class TensorStats {
       const j = this.rng % (this.seen + 1);
       if (j < RESERVOIR) s[j] = data[i];
     }
+  }
+  /**
+   * The range [a*min, a*max] (a in (0, 1]) whose int8 quantization of the
+   * sampled values has the least mean squared error: clipping a few outliers
+   * buys finer steps for everything else.
+   */
+  mseRange(): [number, number] {
+    const n = Math.min(this.seen, RESERVOIR);
+    const v = this.sample!.subarray(0, n);
+    const lo0 = Math.min(this.min, 0);
+    const hi0 = Math.max(this.max, 0);
+    let best: [number, number] = [lo0, hi0];
+    let bestErr = Infinity;
+    for (let k = 0; k < MSE_STEPS; k++) {
+      const a = 1 - k / MSE_STEPS;
+      const { scale, zeroPoint } = asymmetricParams(a * lo0, a * hi0);
+      let err = 0;
+      for (let i = 0; i < n; i++) {
+        const q = Math.max(-128, Math.min(127, Math.round(v[i] / scale) + zeroPoint));
+        const e = (q - zeroPoint) * scale - v[i];
+        err += e * e;
+      }
+      if (err < bestErr) {
+        bestErr = err;
+        best = [a * lo0, a * hi0];
+      }
+    }
+    return best;
   }
   percentileRange(p: number): [number, number] {
     const n = Math.min(this.seen, RESERVOIR);

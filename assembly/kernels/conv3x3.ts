@@ -14,7 +14,7 @@
 // Loop order: band of rows (input widened once) -> channel pair (weights stay in
 // L1) -> row -> 4 pixels. Lanes of the reduced sums are the 4 pixels of one
 // channel, so one (M, shift) applies to the whole vector.
-import { roundConst, unbiasConst, accBound, mulByQuantizedMultiplier2x2, pair, finish8 } from './quant';
+import { roundConst, unbiasConst, accBound, mulByQuantizedMultiplier2x2, mulByQuantizedMultiplier4, pair, finish8 } from './quant';
 import { fail, checkZp, checkAct, checkRequant, ERR_STRIDE, ERR_PADDING, ERR_SHAPE, ERR_SCRATCH, ERR_CHANNELS } from './errors';
 import { scratchBase, scratchSize } from './scratch';
 
@@ -109,10 +109,9 @@ export function conv3x3(
         widenRow(sbase + usize(r * rowBytes), inPtr, iy0 + r, inH, inW, cin, inZp, ix0, cols, rowBytes);
       }
 
-      for (let o = 0; o < cout; o += 4) {
-        // channels o..o+3 (past cout: the last channel again, computed but not stored)
-        const o1 = min(o + 1, cout - 1), o2 = min(o + 2, cout - 1), o3 = min(o + 3, cout - 1);
-        const nCh = min(4, cout - o);
+      let o = 0;
+      for (; o + 4 <= cout; o += 4) {
+        const o1 = o + 1, o2 = o + 2, o3 = o + 3;
         const w0 = wPtr + usize(o * wBytes), w1 = wPtr + usize(o1 * wBytes);
         const w2 = wPtr + usize(o2 * wBytes), w3 = wPtr + usize(o3 * wBytes);
         // requantization of lanes [p0 c, p1 c, p0 c', p1 c'] for the pairs (o, o1) and (o2, o3)
@@ -206,19 +205,49 @@ export function conv3x3(
             const q = i8x16.shuffle(finish8(rA, rB, zpv, mnv, mxv), zpv, 0, 2, 4, 6, 1, 3, 5, 7, 0, 0, 0, 0, 0, 0, 0, 0);
             const d = outRow + usize(x * outPixelStride);
             const d1 = d + usize(outPixelStride);
-            if (nCh == 4) {
-              v128.store32_lane(d, q, 0);
-              if (second) v128.store32_lane(d1, q, 1);
-            } else {
-              v128.store8_lane(d, q, 0);
-              if (nCh > 1) v128.store8_lane(d + 1, q, 1);
-              if (nCh > 2) v128.store8_lane(d + 2, q, 2);
-              if (second) {
-                v128.store8_lane(d1, q, 4);
-                if (nCh > 1) v128.store8_lane(d1 + 1, q, 5);
-                if (nCh > 2) v128.store8_lane(d1 + 2, q, 6);
+            v128.store32_lane(d, q, 0);
+            if (second) v128.store32_lane(d1, q, 1);
+          }
+        }
+      }
+      // the last cout % 4 channels, one at a time over 4 pixels (lanes = pixels, one (M, shift))
+      for (; o < cout; o++) {
+        const w0 = wPtr + usize(o * wBytes);
+        const s0 = load<i32>(shiftPtr + usize(o << 2));
+        const bias = i32x4.splat(load<i32>(biasPtr + usize(o << 2)));
+        const mult = i32x4.splat(load<i32>(multPtr + usize(o << 2)));
+        const rnd = i64x2.splat(roundConst(s0)), t0 = 31 - s0, ub = i32x4.splat(unbiasConst(s0));
+        const hi = i32x4.splat(accBound(s0)), lo = i32x4.neg(hi);
+        for (let y = y0; y < y1; y++) {
+          const rowBase = sbase + usize(y - y0) * rowStep;
+          const outRow = outPtr + usize(y * outW * outPixelStride + o);
+          for (let x = x0; x < x1; x += 4) {
+            const nValid = min(4, x1 - x);
+            const p0 = rowBase + usize(x - x0) * pxStep;
+            const p1 = rowBase + usize(min(x + 1, x1 - 1) - x0) * pxStep;
+            const p2 = rowBase + usize(min(x + 2, x1 - 1) - x0) * pxStep;
+            const p3 = rowBase + usize(min(x + 3, x1 - 1) - x0) * pxStep;
+            let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+            for (let ky = 0; ky < 3; ky++) {
+              const ro = usize(ky * rowBytes);
+              const q0 = p0 + ro, q1 = p1 + ro, q2 = p2 + ro, q3 = p3 + ro;
+              const v0 = w0 + usize(ky * runBytes);
+              for (let j: usize = 0; j < usize(runBytes); j += 16) {
+                const wv = v128.load(v0 + j);
+                a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(q0 + j), wv));
+                a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(q1 + j), wv));
+                a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(q2 + j), wv));
+                a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(q3 + j), wv));
               }
             }
+            const r = mulByQuantizedMultiplier4(i32x4.add(hsum4(a0, a1, a2, a3), bias), mult, rnd, t0, ub, lo, hi);
+            const q = finish8(r, r, zpv, mnv, mxv);
+            const ps = usize(outPixelStride);
+            const d = outRow + usize(x) * ps;
+            v128.store8_lane(d, q, 0);
+            if (nValid > 1) v128.store8_lane(d + ps, q, 1);
+            if (nValid > 2) v128.store8_lane(d + 2 * ps, q, 2);
+            if (nValid > 3) v128.store8_lane(d + 3 * ps, q, 3);
           }
         }
       }

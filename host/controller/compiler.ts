@@ -58,11 +58,11 @@ const RES_BUF = 100; // resident tensor ids from here
 export function compile(graphOrArch: Graph | Arch, config: ChipConfig, options: CompileOptions = {}): Program {
   const g = 'ops' in graphOrArch ? graphOrArch : buildGraph(graphOrArch);
   const weightBytes: WeightBytes = options.weightBytes ?? ((k, cin) => k * k * cin);
-  const geoms = g.ops.map((op, i) => layerGeom(g, i, weightBytes, op.kind === 'conv' ? options.pads?.[op.name] : undefined));
+  const units = computeUnits(config);
+  const geoms = g.ops.map((op, i) => layerGeom(g, i, weightBytes, op.kind === 'conv' ? options.pads?.[op.name] : undefined, units[op.unit].atomicK || 1));
   const sramBytes = alignedSram(config);
   const residency = planResidency(g, geoms, sramBytes);
   const dram = dramLayout(g, geoms, residency, sramBytes, config);
-  const units = computeUnits(config);
   const resIds = new Map([...residency.lives.keys()].map((t, k) => [t, RES_BUF + k]));
   const holdingAt = (t: string, i: number) => residency.holdings.find((h) => h.tensor === t && h.first <= i && i <= h.last);
 

@@ -20,7 +20,7 @@ export interface ChipReport {
   model: { arch: Program['graph']['arch'] };
   macs: number;
   frame: { cycles: number; ms: number; fps: number; energyMj?: number; lowerBoundCycles: number };
-  stages: Record<'encoder' | 'attention' | 'decoder', { cycles: number; ms: number; computeCycles: number; stallCycles: number; instructions: number; ipc: number; cpi: number; utilisation: number; macs: number; dramReadBytes: number; dramWriteBytes: number }>;
+  stages: Record<'encoder' | 'attention' | 'decoder', { cycles: number; ms: number; computeCycles: number; stallCycles: number; instructions: number; ipc: number; cpi: number; utilisation: number; macs: number; dramReadBytes: number; dramWriteBytes: number; sramPeakBytes: number }>;
   memory: {
     sramBytes: number; sramPeakBytes: number; dramReadBytes: number; dramWriteBytes: number;
     weightBytes: number; inputBytes: number; dramFootprintBytes: number;
@@ -76,9 +76,9 @@ export function formatReport(r: ChipReport, layers = true): string {
   out.push(`model F=${a.filters} ${a.width}x${a.height}x${a.channels}: ${fix(r.macs / 1e9, 2)} GMAC`);
   out.push(`frame: ${r.frame.cycles} cycles, ${fix(r.frame.ms, 2)} ms, ${fix(r.frame.fps, 1)} fps (MAC-bound floor ${r.frame.lowerBoundCycles} cycles, ${fix((100 * r.frame.lowerBoundCycles) / r.frame.cycles)}% of it)${r.frame.energyMj !== undefined ? `, ${fix(r.frame.energyMj, 2)} mJ` : ''}`);
   out.push('');
-  out.push('stage       cycles        ms   compute%  stall cycles  instructions        IPC       CPI  DRAM read  DRAM write');
+  out.push('stage       cycles        ms   compute%  stall cycles  instructions        IPC       CPI  DRAM read  DRAM write   SRAM peak');
   for (const [name, s] of Object.entries(r.stages)) {
-    out.push(`${name.padEnd(10)} ${String(s.cycles).padStart(10)} ${fix(s.ms, 2).padStart(9)} ${fix(100 * s.utilisation).padStart(9)} ${String(s.stallCycles).padStart(13)} ${String(s.instructions).padStart(13)} ${s.ipc.toExponential(2).padStart(10)} ${fix(s.cpi, 1).padStart(9)} ${kb(s.dramReadBytes).padStart(10)} ${kb(s.dramWriteBytes).padStart(11)}`);
+    out.push(`${name.padEnd(10)} ${String(s.cycles).padStart(10)} ${fix(s.ms, 2).padStart(9)} ${fix(100 * s.utilisation).padStart(9)} ${String(s.stallCycles).padStart(13)} ${String(s.instructions).padStart(13)} ${s.ipc.toExponential(2).padStart(10)} ${fix(s.cpi, 1).padStart(9)} ${kb(s.dramReadBytes).padStart(10)} ${kb(s.dramWriteBytes).padStart(11)} ${kb(s.sramPeakBytes).padStart(11)}`);
   }
   out.push('');
   const m = r.memory;

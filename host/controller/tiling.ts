@@ -33,6 +33,8 @@ export interface LayerGeom {
   colAlign: number;
   /** conv: output channels can be split into groups */
   groupable: boolean;
+  /** output channels the unit computes in parallel (atomic-K): groups are multiples of it when they can be */
+  groupQuantum: number;
   /** conv padding as the model gives it */
   pads: readonly [number, number, number, number];
   /** SRAM bytes of the params of `g` output channels (weights, bias, multiplier, shift, LUT) */
@@ -41,7 +43,7 @@ export interface LayerGeom {
   paramTotal: number;
 }
 
-export function layerGeom(g: Graph, index: number, weightBytes: WeightBytes, pads?: readonly [number, number, number, number]): LayerGeom {
+export function layerGeom(g: Graph, index: number, weightBytes: WeightBytes, pads?: readonly [number, number, number, number], groupQuantum = 1): LayerGeom {
   const op = g.ops[index];
   const shape = (t: string) => g.tensors.get(t)!;
   const o = shape(op.output);
@@ -49,7 +51,7 @@ export function layerGeom(g: Graph, index: number, weightBytes: WeightBytes, pad
     const s = shape(t);
     return { tensor: t, h: s.h, w: s.w, c: s.c, rows: (y0, y1) => [y0, y1], cols: (x0, x1) => [x0, x1] };
   };
-  const base = { op, index, out: { tensor: op.output, h: o.h, w: o.w, c: o.c }, rowAlign: 1, colAlign: 1, groupable: false, pads: [0, 0, 0, 0] as const, paramBytes: (_g: number) => 0, paramTotal: 0 };
+  const base = { op, index, out: { tensor: op.output, h: o.h, w: o.w, c: o.c }, rowAlign: 1, colAlign: 1, groupable: false, groupQuantum, pads: [0, 0, 0, 0] as const, paramBytes: (_g: number) => 0, paramTotal: 0 };
   switch (op.kind) {
     case 'conv': {
       const s = shape(op.input);
@@ -193,7 +195,15 @@ function options(n: number, alignTo: number): number[] {
 export function chooseTiling(L: LayerGeom, res: Residency, budget: number): Tiling | null {
   const anyResident = res.out || res.inputs.some(Boolean);
   const colOpts = anyResident ? [L.out.w] : options(L.out.w, L.colAlign);
-  const groupOpts = L.groupable ? options(L.out.c, 1) : [L.out.c];
+  // A group narrower than the unit's atomic-K leaves MAC lanes idle: try whole multiples of it
+  // first, and narrower groups only when nothing else fits.
+  const q = Math.min(L.groupQuantum, L.out.c);
+  const all = L.groupable ? options(L.out.c, 1) : [L.out.c];
+  const wide = L.groupable ? [...new Set(options(Math.ceil(L.out.c / q), 1).map((m) => Math.min(L.out.c, m * q)))] : all;
+  return search(L, res, budget, colOpts, wide) ?? (wide.length < all.length ? search(L, res, budget, colOpts, all.filter((g) => !wide.includes(g))) : null);
+}
+
+function search(L: LayerGeom, res: Residency, budget: number, colOpts: number[], groupOpts: number[]): Tiling | null {
   let best: Tiling | null = null;
   const all: Tiling[] = [];
   const better = (t: Tiling, b: Tiling) => t.traffic < b.traffic || (t.traffic === b.traffic && (t.tiles < b.tiles || (t.tiles === b.tiles && t.doubleBuffered && !b.doubleBuffered)));

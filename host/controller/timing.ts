@@ -46,6 +46,8 @@ export interface StageTiming {
   macs: number;
   dramReadBytes: number;
   dramWriteBytes: number;
+  /** most SRAM bytes held during one of the stage's layers */
+  sramPeakBytes: number;
 }
 
 export interface Timing {
@@ -149,6 +151,7 @@ export function timeProgram(p: Program): Timing {
       ipc: cycles ? instructions / cycles : 0, cpi: instructions ? cycles / instructions : 0,
       utilisation: cycles ? computeCycles / cycles : 0, macs: sum(ls, (l) => l.macs),
       dramReadBytes: sum(ls, (l) => l.dramReadBytes), dramWriteBytes: sum(ls, (l) => l.dramWriteBytes),
+      sramPeakBytes: ls.reduce((m, l) => Math.max(m, l.sramBytes), 0),
     };
   }
   const dramReadBytes = sum(layers, (l) => l.dramReadBytes);

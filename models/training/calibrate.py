@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import AttentionUNet  # noqa: E402
 from train import load, export_onnx  # noqa: E402
 
-SHIFTS = [0.0, -0.25, -0.5, -0.75, -1.0, -1.25, -1.5, -2.0, -2.5, -3.0, -4.0]
+SHIFTS = [0.0, -0.25, -0.5, -0.75, -1.0, -1.25, -1.5, -1.75, -2.0, -2.25, -2.5, -2.75, -3.0, -3.5, -4.0]
 
 
 @torch.no_grad()

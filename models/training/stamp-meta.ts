@@ -28,7 +28,7 @@ model.meta = {
     torch: summary.torch,
   },
   selection: calibration?.choice && { ...calibration.choice, targetEmptyRate: calibration.targetEmptyRate },
-  validation: { split: 'val', float: json('eval-float.json'), int8: json('eval-int8.json') },
+  metrics: { split: 'val', float: json('eval-float.json'), int8: json('eval-int8.json') },
 };
 writeModel(modelFile, model);
 process.stdout.write(`stamped ${modelFile} with the training run ${run}\n`);

@@ -47,6 +47,8 @@ def parse_args():
     p.add_argument('--max-minutes', type=float, default=0, help='wall-time budget: the cosine schedule anneals by then at the latest, training stops there (0 = none)')
     p.add_argument('--seed', type=int, default=1234)
     p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--normal-weight', type=float, default=1.0, help='BCE weight of normal (empty-mask) images')
+    p.add_argument('--normal-weight-from', type=int, default=1, help='first epoch that uses --normal-weight')
     p.add_argument('--resume', action='store_true', help='continue from OUT/last.pt')
     return p.parse_args()
 
@@ -90,13 +92,15 @@ def augment(x, m, g):
     return x, m
 
 
-def loss_fn(logits, m):
-    bce = F.binary_cross_entropy_with_logits(logits, m)
+def loss_fn(logits, m, normal_weight=1.0):
+    lesion = m.sum((1, 2, 3)) > 0
+    # normal (empty-mask) images may weigh more in the BCE: false-positive blobs on them decide emptyRate
+    w = torch.where(lesion, torch.ones_like(lesion, dtype=logits.dtype), torch.full_like(lesion, normal_weight, dtype=logits.dtype))
+    bce = (F.binary_cross_entropy_with_logits(logits, m, reduction='none').mean((1, 2, 3)) * w).sum() / w.sum()
     p = torch.sigmoid(logits)
     inter = (p * m).sum((1, 2, 3))
     denom = p.sum((1, 2, 3)) + m.sum((1, 2, 3))
     dice = (2 * inter + 1) / (denom + 1)
-    lesion = m.sum((1, 2, 3)) > 0
     # per-image soft Dice on lesion images (as eval averages Dice per image); BCE alone teaches empty outputs
     dl = (1 - dice[lesion]).mean() if lesion.any() else logits.sum() * 0
     return bce + dl
@@ -207,7 +211,8 @@ def main():
             for group in opt.param_groups:
                 group['lr'] = lr_at(state['step'], steps_per_epoch, a, time.time() - t_start)
             opt.zero_grad()
-            loss = loss_fn(model.forward_logits(xb), mb)
+            nw = a.normal_weight if ep >= a.normal_weight_from else 1.0
+            loss = loss_fn(model.forward_logits(xb), mb, nw)
             loss.backward()
             opt.step()
             state['step'] += 1

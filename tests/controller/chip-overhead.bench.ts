@@ -28,12 +28,17 @@ const same = (() => {
   return Buffer.compare(a.prob.data, b.prob.data) === 0 && a.attention.every((m, i) => Buffer.compare(m.data, b.attention[i].data) === 0);
 })();
 const times = { direct: [] as number[], chip: [] as number[] };
+// CPU time of this process (user + system) discounts the time other jobs hold the cores
+const cpu = { direct: [] as number[], chip: [] as number[] };
 for (let i = 0; i < frames; i++) {
   // alternate so that machine load drifts hit both engines alike
   for (const [name, e] of [['direct', direct], ['chip', chip]] as const) {
     const s = performance.now();
+    const c0 = process.cpuUsage();
     e.run(inputs[i % inputs.length]);
+    const c1 = process.cpuUsage(c0);
     times[name].push(performance.now() - s);
+    cpu[name].push((c1.user + c1.system) / 1000);
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -43,4 +48,7 @@ const tiles = chip.program.layers.reduce((s, l) => s + l.tiling.tiles, 0);
 console.log(`${variant} F=${arch.filters} ${arch.width}x${arch.height}x${arch.channels}, kernels ${kernels.name}, preset ${preset} (${chip.program.instrs.length} instructions, ${tiles} tiles), ${frames} frames each`);
 console.log(`machine: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
 console.log(`chip load (compile + timing + params): ${loadMs.toFixed(0)} ms; outputs identical: ${same}`);
-console.log(`direct median ${d.toFixed(1)} ms/frame (min ${Math.min(...times.direct).toFixed(1)}), chip median ${c.toFixed(1)} ms/frame (min ${Math.min(...times.chip).toFixed(1)}), overhead ${(100 * (c / d - 1)).toFixed(1)}% (min-to-min ${(100 * (Math.min(...times.chip) / Math.min(...times.direct) - 1)).toFixed(1)}%)`);
+const dc = median(cpu.direct);
+const cc = median(cpu.chip);
+console.log(`CPU time: direct median ${dc.toFixed(1)} ms/frame, chip median ${cc.toFixed(1)} ms/frame, overhead ${(100 * (cc / dc - 1)).toFixed(1)}%`);
+console.log(`wall: direct median ${d.toFixed(1)} ms/frame (min ${Math.min(...times.direct).toFixed(1)}), chip median ${c.toFixed(1)} ms/frame (min ${Math.min(...times.chip).toFixed(1)}), overhead ${(100 * (c / d - 1)).toFixed(1)}% (min-to-min ${(100 * (Math.min(...times.chip) / Math.min(...times.direct) - 1)).toFixed(1)}%)`);

@@ -47,6 +47,8 @@ sub.on('message', (_t, payload) => {
   if (frames === warmupFrames) {
     measuring = true;
     t0 = performance.now();
+    cpu0 = process.cpuUsage();
+    elu0 = performance.eventLoopUtilization();
     firstId = m.frameId;
     base = rt.pipeline.stats.framesOut;
   }
@@ -57,11 +59,15 @@ sub.on('message', (_t, payload) => {
 });
 let t0 = 0;
 let base = 0;
+let cpu0 = process.cpuUsage();
+let elu0 = performance.eventLoopUtilization();
 await sub.subscribeAsync('aunet/bench/frame');
 while (!measuring) await new Promise((r) => setTimeout(r, 50));
 await new Promise((r) => setTimeout(r, seconds * 1000));
 const elapsed = (performance.now() - t0) / 1000;
 const published = rt.pipeline.stats.framesOut - base;
+const cpuUsed = process.cpuUsage(cpu0);
+const elu = performance.eventLoopUtilization(elu0);
 const snap = rt.pipeline.stats.snapshot();
 await sub.endAsync();
 await rt.stop();
@@ -80,6 +86,8 @@ console.log(`| ids received, first..last | ${firstId}..${lastId} (${received.siz
 for (const [k, v] of Object.entries(snap.latencyMs)) console.log(`| ${k} ms p50 / p99 / max | ${fmt(v)} |`);
 console.log(`| capture to subscriber ms p50 / p99 / max | ${fmt(received.percentiles())} |`);
 console.log(`| chip cycles per frame | ${snap.chip.cyclesPerFrame ?? '-'} |`);
+console.log(`| process CPU ms per published frame (both threads) | ${((cpuUsed.user + cpuUsed.system) / 1000 / Math.max(1, published)).toFixed(1)} |`);
+console.log(`| main thread busy (event-loop utilisation) | ${(elu.utilization * 100).toFixed(0)} % |`);
 const e2e = snap.latencyMs.endToEnd;
 const ok = published / elapsed >= Number(values.fps) * 0.97 && e2e !== null && e2e.p99 < 50;
 console.log(`\nbar (>= ${values.fps} fps sustained, p99 capture-to-publish < 50 ms): ${ok ? 'MET' : 'NOT MET'}`);

@@ -56,8 +56,12 @@ test('broker away: frames dropped (no queue), reconnect within the cap, subscrip
   }
 });
 
-test('wrong credentials are refused at once; an absent broker is retried', { timeout: 30_000 }, async () => {
+test('wrong credentials are refused at once; an absent broker is retried; ws:// works', { timeout: 30_000 }, async () => {
   const b = await broker(0);
+  const overWs = new Publisher({ url: b.wsUrl, ...b.runtimeUser });
+  await overWs.start(5000);
+  assert.ok(overWs.publishVolatile('aunet/x/frame', new Uint8Array(10)));
+  await overWs.close();
   const bad = new Publisher({ url: b.url, username: 'op', password: 'nope' });
   await assert.rejects(bad.start(5000), (e: Error & { code?: string }) => e.code === 'BROKER_REFUSED' && /refused/.test(e.message));
   await bad.close();

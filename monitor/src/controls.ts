@@ -1,0 +1,190 @@
+// The page's DOM: the header readouts, banners, the side panel's controls and
+// the sign-in dialog. No logic beyond showing things and forwarding input.
+import type { FrameMessage } from '../../host/publish/payload.js';
+import type { Credentials } from './broker-link.js';
+import type { GateChoice, OverlayMode, ViewOptions } from './render.js';
+import type { SafetyView } from './safety.js';
+import type { ColormapName } from '../../host/imaging/colormap.js';
+
+/** The retained status message (docs/mqtt.md), as far as the page uses it. */
+export interface DeviceStatus {
+  state: string;
+  online?: boolean;
+  paused?: boolean;
+  threshold?: number;
+  reasons?: string[];
+  model?: { name?: string; sha256?: string };
+  engine?: string;
+  source?: { spec?: string; kind?: string };
+}
+
+export interface ControlActions {
+  view(): ViewOptions;
+  setView(v: ViewOptions): void;
+  selectDevice(device: string): void;
+  signIn(c: Credentials): void;
+  signOut(): void;
+  command(body: Record<string, unknown>): void;
+}
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`monitor page lacks #${id}`);
+  return e as T;
+};
+
+const BANNER_TITLE = { connecting: 'CONNECTING', stale: 'STALE', offline: 'OFFLINE', live: '' } as const;
+
+export class Controls {
+  readonly mainCanvas = $<HTMLCanvasElement>('main-canvas');
+  readonly probCanvas = $<HTMLCanvasElement>('prob-canvas');
+  readonly strip = Array.from(document.querySelectorAll<HTMLCanvasElement>('#strip canvas'));
+  #signedIn: string | null = null;
+  #cmdSeq = 0;
+
+  constructor(readonly actions: ControlActions) {
+    for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('[data-gate-btn]'))) {
+      b.addEventListener('click', () => actions.setView({ ...actions.view(), gate: Number(b.dataset.gateBtn) as GateChoice, overlay: 'attention' }));
+    }
+    $<HTMLSelectElement>('overlay').addEventListener('change', (e) => actions.setView({ ...actions.view(), overlay: (e.target as HTMLSelectElement).value as OverlayMode }));
+    $<HTMLSelectElement>('colormap').addEventListener('change', (e) => actions.setView({ ...actions.view(), colormap: (e.target as HTMLSelectElement).value as ColormapName }));
+    $<HTMLInputElement>('opacity').addEventListener('input', (e) => actions.setView({ ...actions.view(), opacity: Number((e.target as HTMLInputElement).value) / 100 }));
+    $<HTMLInputElement>('contour').addEventListener('change', (e) => actions.setView({ ...actions.view(), contour: (e.target as HTMLInputElement).checked }));
+    $<HTMLSelectElement>('device').addEventListener('change', (e) => actions.selectDevice((e.target as HTMLSelectElement).value));
+
+    const dialog = $<HTMLDialogElement>('signin-dialog');
+    $('signin-open').addEventListener('click', () => {
+      $('signin-error').textContent = '';
+      dialog.showModal();
+    });
+    $('signin-cancel').addEventListener('click', () => dialog.close());
+    $<HTMLFormElement>('signin-form').addEventListener('submit', () => {
+      const username = $<HTMLInputElement>('username').value;
+      const password = $<HTMLInputElement>('password').value;
+      $<HTMLInputElement>('password').value = '';
+      actions.signIn({ username, password });
+    });
+    $('signout').addEventListener('click', () => actions.signOut());
+    $('pause').addEventListener('click', () => this.#send({ cmd: 'pause' }));
+    $('resume').addEventListener('click', () => this.#send({ cmd: 'resume' }));
+    const th = $<HTMLInputElement>('threshold-input');
+    th.addEventListener('input', () => ($('threshold-out').textContent = (Number(th.value) / 100).toFixed(2)));
+    $('threshold-send').addEventListener('click', () => this.#send({ cmd: 'threshold', value: Number(th.value) / 100 }));
+  }
+
+  #send(body: Record<string, unknown>): void {
+    const id = `m${++this.#cmdSeq}`;
+    const out = $('cmd-result');
+    try {
+      this.actions.command({ ...body, id });
+      out.className = '';
+      out.textContent = `sent ${body.cmd} (${id})…`;
+    } catch (e) {
+      out.className = 'error';
+      out.textContent = (e as Error).message;
+    }
+  }
+
+  commandReply(r: { id?: string | null; ok?: boolean; error?: string; cmd?: string }): void {
+    if (!r.id || !r.id.startsWith('m')) return; // another operator's command
+    const out = $('cmd-result');
+    out.className = r.ok ? '' : 'error';
+    out.textContent = r.ok ? `${r.cmd} applied (${r.id})` : `refused: ${r.error ?? 'unknown error'} (${r.id})`;
+  }
+
+  setSignedIn(user: string | null): void {
+    this.#signedIn = user;
+    if (user) {
+      $<HTMLDialogElement>('signin-dialog').close();
+    }
+    document.body.dataset.signedIn = user ? 'true' : 'false';
+    $('signin-open').hidden = user !== null;
+    $('signout').hidden = user === null;
+    const who = $('signed-in-as');
+    who.hidden = user === null;
+    who.textContent = user ? `operator: ${user}` : '';
+    for (const id of ['pause', 'resume', 'threshold-input', 'threshold-send']) ($(id) as HTMLButtonElement | HTMLInputElement).disabled = user === null;
+    $('operator-hint').textContent = user ? 'Commands go to the device shown.' : 'Sign in to pause the stream or change the threshold.';
+  }
+
+  signInFailed(message: string): void {
+    $('signin-error').textContent = `sign-in refused: ${message}`;
+    const dialog = $<HTMLDialogElement>('signin-dialog');
+    if (!dialog.open) dialog.showModal();
+  }
+
+  warn(message: string): void {
+    const n = $('view-note');
+    n.textContent = message;
+  }
+
+  viewNote(text: string): void {
+    $('view-note').textContent = text;
+  }
+
+  setView(v: ViewOptions): void {
+    document.body.dataset.gate = String(v.gate);
+    document.body.dataset.overlay = v.overlay;
+    for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('[data-gate-btn]'))) b.setAttribute('aria-pressed', String(Number(b.dataset.gateBtn) === v.gate));
+    $<HTMLSelectElement>('overlay').value = v.overlay;
+    $<HTMLSelectElement>('colormap').value = v.colormap;
+    $<HTMLInputElement>('opacity').value = String(Math.round(v.opacity * 100));
+    $('opacity-out').textContent = `${Math.round(v.opacity * 100)}%`;
+    $<HTMLInputElement>('contour').checked = v.contour;
+    $('main-canvas').hidden = v.gate === 0;
+    $('strip').hidden = v.gate !== 0;
+  }
+
+  setDevices(devices: string[], current: string | null): void {
+    const sel = $<HTMLSelectElement>('device');
+    const want = [...new Set([...devices, ...(current ? [current] : [])])].sort();
+    if (Array.from(sel.options).map((o) => o.value).join('\n') !== want.join('\n')) {
+      sel.replaceChildren(...want.map((d) => new Option(d, d)));
+    }
+    if (current) sel.value = current;
+  }
+
+  showStatus(st: DeviceStatus | null): void {
+    const reasons = st?.reasons?.length ? ` (${st.reasons.join(', ')})` : '';
+    $('device-state').textContent = st ? `${st.state}${st.paused ? ', paused' : ''}${reasons}` : '–';
+    $('model').textContent = st?.model?.name ? `${st.model.name}${st.model.sha256 === 'random' && !/random/i.test(st.model.name) ? ' (random weights)' : ''}${st.engine ? ` on ${st.engine}` : ''}` : '–';
+    $('source').textContent = st?.source?.spec ?? '–';
+    if (typeof st?.threshold === 'number') $('threshold').textContent = st.threshold.toFixed(3);
+  }
+
+  showStats(_s: Record<string, unknown>): void {
+    // the device's own figures are in its stats topic; the page shows what it measures itself
+  }
+
+  showSafety(v: SafetyView): void {
+    const body = document.body;
+    if (body.dataset.state !== v.state) body.dataset.state = v.state;
+    const frozen = v.state === 'live' && v.frozen;
+    body.dataset.frozen = String(frozen);
+    $('state-badge').textContent = v.state.toUpperCase();
+    const banner = $('banner');
+    banner.hidden = v.state === 'live';
+    $('banner-title').textContent = BANNER_TITLE[v.state];
+    $('banner-reason').textContent = v.reason;
+    $('frozen-banner').hidden = !frozen;
+    $('frozen-reason').textContent = frozen ? `${v.reason}: the source may be stuck` : '';
+  }
+
+  showFrame(m: FrameMessage, c: { received: number; drawn: number; latencyMs: number | null; offsetMs: number | null }): void {
+    $('frame-id').textContent = String(m.frameId);
+    $('area').textContent = `${(m.lesionArea * 100).toFixed(1)} %`;
+    $('confidence').textContent = m.lesionArea > 0 ? m.meanConfidence.toFixed(2) : '–';
+    $('threshold').textContent = (m.threshold / 256).toFixed(3);
+    const lat = $('latency');
+    if (c.latencyMs !== null) {
+      lat.textContent = `latency ${Math.round(c.latencyMs)} ms`;
+      lat.className = `badge latency ${c.latencyMs < 150 ? 'ok' : c.latencyMs < 400 ? 'warn' : 'bad'}`;
+      lat.title = `capture to display, median of the last 30 frames; clock offset (page - device) estimated ${c.offsetMs?.toFixed(1)} ms from the fastest message of the last 10 s`;
+    }
+  }
+
+  showCounts(c: { received: number; drawn: number }, fps: number): void {
+    $('fps').textContent = String(fps);
+    $('counts').textContent = `${c.received} / ${c.drawn}`;
+  }
+}

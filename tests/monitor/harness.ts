@@ -1,0 +1,155 @@
+// Shared by the monitor's browser tests and benchmark: the real runtime as a
+// child process (`node bin/aunet.js run`, embedded broker), real Chromium
+// through playwright-core, and pixel read-back from the page's canvases.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+export const ARTIFACTS = 'test-artifacts/monitor';
+
+/** Build monitor/dist/ from the current sources (about half a second). */
+export function buildMonitor(): void {
+  const r = spawnSync(process.execPath, ['monitor/build.js'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`monitor/build.js failed:\n${r.stdout}\n${r.stderr}`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+}
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+export interface RunningRuntime {
+  child: ChildProcess;
+  monitorUrl: string;
+  port: number;
+  httpPort: number;
+  out(): string;
+  err(): string;
+  waitFor(re: RegExp, ms: number): Promise<RegExpExecArray>;
+  /** SIGTERM, then SIGKILL after 5 s; resolves when it has exited */
+  stop(): Promise<void>;
+}
+
+/** `aunet run` with the embedded broker; port 0 = any free port. Resolves once it prints its monitor URL. */
+export async function startRuntime(args: string[], ports: { port: number; httpPort: number } = { port: 0, httpPort: 0 }): Promise<RunningRuntime> {
+  const child = spawn(process.execPath, ['bin/aunet.js', 'run', '--port', String(ports.port), '--http-port', String(ports.httpPort), '--log-level', 'warn', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const waitFor = async (re: RegExp, ms: number): Promise<RegExpExecArray> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const m = re.exec(out);
+      if (m) return m;
+      if (Date.now() > end || child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`aunet run: no ${re} in its output after ${ms} ms:\n${out}\n${err.slice(-2000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  };
+  try {
+    const mq = await waitFor(/MQTT: mqtt:\/\/127\.0\.0\.1:(\d+) {2}WebSocket: ws:\/\/127\.0\.0\.1:(\d+)\/mqtt/, 60_000);
+    const mon = await waitFor(/Monitor: (http:\/\/127\.0\.0\.1:\d+\/)/, 5000);
+    return { child, monitorUrl: mon[1], port: Number(mq[1]), httpPort: Number(mq[2]), out: () => out, err: () => err, waitFor, stop };
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+}
+
+/** What the page exposes as window.aunetMonitor.counters (monitor/src/main.ts). */
+export interface PageCounters {
+  received: number;
+  drawn: number;
+  decodeErrors: number;
+  lastFrameId: number | null;
+  drawnFrameId: number | null;
+  latencyMs: number | null;
+  offsetMs: number | null;
+  contours: number;
+  lastFrameAt: number | null;
+  state: { state: string; frozen: boolean; reason: string };
+  transitions: { state: string; at: number }[];
+}
+
+export function counters(page: Page): Promise<PageCounters> {
+  return page.evaluate(() => (window as unknown as { aunetMonitor: { counters: PageCounters } }).aunetMonitor.counters);
+}
+
+/** Wait until the page's safety state is `state` (document.body.dataset.state). */
+export async function waitState(page: Page, state: string, ms: number): Promise<void> {
+  try {
+    await page.waitForFunction((s) => document.body.dataset.state === s, state, { timeout: ms, polling: 50 });
+  } catch {
+    const c = await counters(page).catch(() => null);
+    throw new Error(`page state is not '${state}' after ${ms} ms: ${JSON.stringify(c?.state)}; transitions ${JSON.stringify(c?.transitions)}`);
+  }
+}
+
+/** Let the page run two animation frames (a redraw after a key press lands on screen). */
+export function settle(page: Page): Promise<void> {
+  return page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+}
+
+/** RGBA pixels of a canvas's backing store. */
+export interface Pixels {
+  width: number;
+  height: number;
+  data: number[];
+}
+
+export function readCanvas(page: Page, selector: string): Promise<Pixels> {
+  return page.evaluate((sel) => {
+    const c = document.querySelector(sel) as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
+    return { width: d.width, height: d.height, data: Array.from(d.data) };
+  }, selector);
+}
+
+/** Measures over the pixels: how much is picture, how much is colour, how much is the outline's green. */
+export function analyse(p: Pixels): { nonBlack: number; greyStd: number; coloured: number; green: number } {
+  let nonBlack = 0;
+  let coloured = 0;
+  let green = 0;
+  let sum = 0;
+  let sum2 = 0;
+  let n = 0;
+  for (let i = 0; i < p.data.length; i += 4) {
+    const r = p.data[i];
+    const g = p.data[i + 1];
+    const b = p.data[i + 2];
+    if (r + g + b > 24) {
+      nonBlack++;
+      const y = (r + g + b) / 3;
+      sum += y;
+      sum2 += y * y;
+      n++;
+    }
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 40) coloured++;
+    if (g > 200 && r < 120 && b < 100) green++;
+  }
+  const total = p.data.length / 4;
+  const mean = n ? sum / n : 0;
+  return { nonBlack: nonBlack / total, greyStd: n ? Math.sqrt(sum2 / n - mean * mean) : 0, coloured: coloured / total, green: green / total };
+}
+
+/** Mean absolute difference per channel value between two same-size pixel buffers. */
+export function meanAbsDiff(a: Pixels, b: Pixels): number {
+  if (a.width !== b.width || a.height !== b.height) throw new Error(`canvas sizes differ: ${a.width}x${a.height} vs ${b.width}x${b.height}`);
+  let s = 0;
+  for (let i = 0; i < a.data.length; i++) if ((i & 3) !== 3) s += Math.abs(a.data[i] - b.data[i]);
+  return s / ((a.data.length / 4) * 3);
+}
