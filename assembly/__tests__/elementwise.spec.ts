@@ -4,6 +4,9 @@ import { upsample2x } from '../kernels/upsample2x';
 import { requantCopy } from '../kernels/concat';
 import { gateMul } from '../kernels/gate';
 import { lut } from '../kernels/sigmoid';
+import { add } from '../kernels/add';
+import { affine } from '../kernels/affine';
+import { setScratch } from '../kernels/scratch';
 
 describe('maxpool2x2 / upsample2x', () => {
   it('pools the max of each 2x2 block and drops an odd last column', () => {
@@ -50,5 +53,30 @@ describe('requantCopy / gateMul / lut', () => {
     expect<i8>(load<i8>(out)).toBe(-1);
     expect<i8>(load<i8>(out + 1)).toBe(0);
     expect<i8>(load<i8>(out + 2)).toBe(127);
+  });
+});
+
+describe('add / affine', () => {
+  it('adds two tensors with TFLite int8 ADD parameters', () => {
+    // scales equal: inputs x0.5 (M 2^30, shift 0) after << 20, output x2^-19 (M 2^30, shift -18): out = a + b
+    const a = heap.alloc(32), b = heap.alloc(32), out = heap.alloc(32);
+    for (let i = 0; i < 20; i++) { store<i8>(a + i, i8(i * 3 - 30)); store<i8>(b + i, i8(100 - i * 7)); }
+    add(a, b, 20, 0, 0, 20, 1 << 30, 0, 1 << 30, 0, 1 << 30, -18, 0, -128, 127, out);
+    expect<i8>(load<i8>(out)).toBe(70); // -30 + 100
+    expect<i8>(load<i8>(out + 19)).toBe(i8(27 - 33)); // vector body and scalar tail agree
+    expect<i8>(load<i8>(out + 17)).toBe(i8(21 - 19));
+  });
+  it('applies a per-channel scale, bias and shift', () => {
+    setScratch(heap.alloc(4096), 4096);
+    const inp = heap.alloc(16), w = heap.alloc(16), bias = heap.alloc(32), m = heap.alloc(32), s = heap.alloc(32), out = heap.alloc(16);
+    for (let c = 0; c < 5; c++) {
+      store<i8>(inp + c, i8(c + 1)); store<i8>(w + c, i8(c - 2));
+      store<i32>(bias + (c << 2), 10 * c); store<i32>(m + (c << 2), 1 << 30); store<i32>(s + (c << 2), c == 2 ? 3 : 1);
+    }
+    affine(inp, 1, 5, 0, w, bias, m, s, 0, -128, 127, out);
+    expect<i8>(load<i8>(out)).toBe(-2); // -2 * 1 + 0
+    expect<i8>(load<i8>(out + 1)).toBe(8); // -1 * 2 + 10
+    expect<i8>(load<i8>(out + 2)).toBe(80); // (0 * 3 + 20) * 4
+    expect<i8>(load<i8>(out + 4)).toBe(50); // 2 * 5 + 40 (scalar tail)
   });
 });

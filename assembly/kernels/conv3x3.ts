@@ -9,11 +9,14 @@
 // keep, per output channel and kernel row, the same 3*cin values as i16 padded
 // with zeros to a multiple of 8 (runPad). So one kernel row of one output is a
 // dot product of runPad/8 i16x8 vectors: i32x4.dot_i16x8_s. The core is
-// register-blocked over 4 output pixels x 2 output channels: each input vector is
-// loaded once for 2 channels, each weight vector once for 4 pixels.
-// Loop order: band of rows (input widened once) -> channel pair (weights stay in
-// L1) -> row -> 4 pixels. Lanes of the reduced sums are the 4 pixels of one
-// channel, so one (M, shift) applies to the whole vector.
+// register-blocked over 2 output pixels x 4 output channels (8 accumulators): each
+// input vector is loaded once for 4 channels, each weight vector once for 2 pixels;
+// the three kernel rows are unrolled (measured: +20 %; unrolling the inner loop
+// further was slower, see docs/benchmarks.md). The accumulators reduce to
+// [p0 c, p1 c, p0 c', p1 c'] so each 64-bit half has one (M, shift).
+// Loop order: band of rows (input widened once) -> 4 output channels (weights stay
+// in L1) -> row -> pixel pair. A last 1-2 channels run one at a time over 8 pixels
+// (lanes = pixels; about half the 4-channel rate, measured), a last 3 as a group of 4.
 import { roundConst, unbiasConst, accBound, mulByQuantizedMultiplier2x2, mulByQuantizedMultiplier4, pair, finish8 } from './quant';
 import { fail, checkZp, checkAct, checkRequant, ERR_STRIDE, ERR_PADDING, ERR_SHAPE, ERR_SCRATCH, ERR_CHANNELS } from './errors';
 import { scratchBase, scratchSize } from './scratch';
@@ -110,8 +113,11 @@ export function conv3x3(
       }
 
       let o = 0;
-      for (; o + 4 <= cout; o += 4) {
-        const o1 = o + 1, o2 = o + 2, o3 = o + 3;
+      // groups of 4 channels; a last group of 3 runs here too, its 4th channel a copy of
+      // the 3rd (computed, not stored): 3/4 of this path's rate beats 3 single channels
+      for (; o + 3 <= cout; o += 4) {
+        const o1 = o + 1, o2 = o + 2, o3 = min(o + 3, cout - 1);
+        const full = o + 4 <= cout;
         const w0 = wPtr + usize(o * wBytes), w1 = wPtr + usize(o1 * wBytes);
         const w2 = wPtr + usize(o2 * wBytes), w3 = wPtr + usize(o3 * wBytes);
         // requantization of lanes [p0 c, p1 c, p0 c', p1 c'] for the pairs (o, o1) and (o2, o3)
@@ -205,12 +211,18 @@ export function conv3x3(
             const q = i8x16.shuffle(finish8(rA, rB, zpv, mnv, mxv), zpv, 0, 2, 4, 6, 1, 3, 5, 7, 0, 0, 0, 0, 0, 0, 0, 0);
             const d = outRow + usize(x * outPixelStride);
             const d1 = d + usize(outPixelStride);
-            v128.store32_lane(d, q, 0);
-            if (second) v128.store32_lane(d1, q, 1);
+            if (full) {
+              v128.store32_lane(d, q, 0);
+              if (second) v128.store32_lane(d1, q, 1);
+            } else {
+              v128.store16_lane(d, q, 0);
+              v128.store8_lane(d + 2, q, 2);
+              if (second) { v128.store8_lane(d1, q, 4); v128.store8_lane(d1 + 1, q, 5); v128.store8_lane(d1 + 2, q, 6); }
+            }
           }
         }
       }
-      // the last cout % 4 channels, one at a time over 4 pixels (lanes = pixels, one (M, shift))
+      // a last 1 or 2 channels, one at a time over 8 pixels (lanes = pixels, one (M, shift))
       for (; o < cout; o++) {
         const w0 = wPtr + usize(o * wBytes);
         const s0 = load<i32>(shiftPtr + usize(o << 2));
@@ -221,33 +233,75 @@ export function conv3x3(
         for (let y = y0; y < y1; y++) {
           const rowBase = sbase + usize(y - y0) * rowStep;
           const outRow = outPtr + usize(y * outW * outPixelStride + o);
-          for (let x = x0; x < x1; x += 4) {
-            const nValid = min(4, x1 - x);
+          for (let x = x0; x < x1; x += 8) {
+            const nValid = min(8, x1 - x);
             const p0 = rowBase + usize(x - x0) * pxStep;
             const p1 = rowBase + usize(min(x + 1, x1 - 1) - x0) * pxStep;
             const p2 = rowBase + usize(min(x + 2, x1 - 1) - x0) * pxStep;
             const p3 = rowBase + usize(min(x + 3, x1 - 1) - x0) * pxStep;
-            let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
-            for (let ky = 0; ky < 3; ky++) {
-              const ro = usize(ky * rowBytes);
-              const q0 = p0 + ro, q1 = p1 + ro, q2 = p2 + ro, q3 = p3 + ro;
-              const v0 = w0 + usize(ky * runBytes);
+            const p4 = rowBase + usize(min(x + 4, x1 - 1) - x0) * pxStep;
+            const p5 = rowBase + usize(min(x + 5, x1 - 1) - x0) * pxStep;
+            const p6 = rowBase + usize(min(x + 6, x1 - 1) - x0) * pxStep;
+            const p7 = rowBase + usize(min(x + 7, x1 - 1) - x0) * pxStep;
+            let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0), a4 = i32x4.splat(0), a5 = i32x4.splat(0), a6 = i32x4.splat(0), a7 = i32x4.splat(0);
+            { // kernel row 0
+              const q0 = p0 + 0, q1 = p1 + 0, q2 = p2 + 0, q3 = p3 + 0, q4 = p4 + 0, q5 = p5 + 0, q6 = p6 + 0, q7 = p7 + 0;
+              const v0 = w0 + 0;
               for (let j: usize = 0; j < usize(runBytes); j += 16) {
                 const wv = v128.load(v0 + j);
                 a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(q0 + j), wv));
                 a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(q1 + j), wv));
                 a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(q2 + j), wv));
                 a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(q3 + j), wv));
+                a4 = i32x4.add(a4, i32x4.dot_i16x8_s(v128.load(q4 + j), wv));
+                a5 = i32x4.add(a5, i32x4.dot_i16x8_s(v128.load(q5 + j), wv));
+                a6 = i32x4.add(a6, i32x4.dot_i16x8_s(v128.load(q6 + j), wv));
+                a7 = i32x4.add(a7, i32x4.dot_i16x8_s(v128.load(q7 + j), wv));
               }
             }
-            const r = mulByQuantizedMultiplier4(i32x4.add(hsum4(a0, a1, a2, a3), bias), mult, rnd, t0, ub, lo, hi);
-            const q = finish8(r, r, zpv, mnv, mxv);
+            { // kernel row 1
+              const q0 = p0 + usize(rowBytes), q1 = p1 + usize(rowBytes), q2 = p2 + usize(rowBytes), q3 = p3 + usize(rowBytes), q4 = p4 + usize(rowBytes), q5 = p5 + usize(rowBytes), q6 = p6 + usize(rowBytes), q7 = p7 + usize(rowBytes);
+              const v0 = w0 + usize(runBytes);
+              for (let j: usize = 0; j < usize(runBytes); j += 16) {
+                const wv = v128.load(v0 + j);
+                a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(q0 + j), wv));
+                a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(q1 + j), wv));
+                a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(q2 + j), wv));
+                a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(q3 + j), wv));
+                a4 = i32x4.add(a4, i32x4.dot_i16x8_s(v128.load(q4 + j), wv));
+                a5 = i32x4.add(a5, i32x4.dot_i16x8_s(v128.load(q5 + j), wv));
+                a6 = i32x4.add(a6, i32x4.dot_i16x8_s(v128.load(q6 + j), wv));
+                a7 = i32x4.add(a7, i32x4.dot_i16x8_s(v128.load(q7 + j), wv));
+              }
+            }
+            { // kernel row 2
+              const q0 = p0 + usize(2 * rowBytes), q1 = p1 + usize(2 * rowBytes), q2 = p2 + usize(2 * rowBytes), q3 = p3 + usize(2 * rowBytes), q4 = p4 + usize(2 * rowBytes), q5 = p5 + usize(2 * rowBytes), q6 = p6 + usize(2 * rowBytes), q7 = p7 + usize(2 * rowBytes);
+              const v0 = w0 + usize(2 * runBytes);
+              for (let j: usize = 0; j < usize(runBytes); j += 16) {
+                const wv = v128.load(v0 + j);
+                a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(q0 + j), wv));
+                a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(q1 + j), wv));
+                a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(q2 + j), wv));
+                a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(q3 + j), wv));
+                a4 = i32x4.add(a4, i32x4.dot_i16x8_s(v128.load(q4 + j), wv));
+                a5 = i32x4.add(a5, i32x4.dot_i16x8_s(v128.load(q5 + j), wv));
+                a6 = i32x4.add(a6, i32x4.dot_i16x8_s(v128.load(q6 + j), wv));
+                a7 = i32x4.add(a7, i32x4.dot_i16x8_s(v128.load(q7 + j), wv));
+              }
+            }
+            const r0 = mulByQuantizedMultiplier4(i32x4.add(hsum4(a0, a1, a2, a3), bias), mult, rnd, t0, ub, lo, hi);
+            const r1 = mulByQuantizedMultiplier4(i32x4.add(hsum4(a4, a5, a6, a7), bias), mult, rnd, t0, ub, lo, hi);
+            const q = finish8(r0, r1, zpv, mnv, mxv);
             const ps = usize(outPixelStride);
             const d = outRow + usize(x) * ps;
             v128.store8_lane(d, q, 0);
             if (nValid > 1) v128.store8_lane(d + ps, q, 1);
             if (nValid > 2) v128.store8_lane(d + 2 * ps, q, 2);
             if (nValid > 3) v128.store8_lane(d + 3 * ps, q, 3);
+            if (nValid > 4) v128.store8_lane(d + 4 * ps, q, 4);
+            if (nValid > 5) v128.store8_lane(d + 5 * ps, q, 5);
+            if (nValid > 6) v128.store8_lane(d + 6 * ps, q, 6);
+            if (nValid > 7) v128.store8_lane(d + 7 * ps, q, 7);
           }
         }
       }

@@ -34,22 +34,27 @@ export function alignedSram(c: ChipConfig): number {
   return Math.floor(c.sram.bytes / 16) * 16;
 }
 
-/** Throws if any COMPUTE operand pointer or DMA SRAM end lies outside [0, sramBytes). */
+/** Throws if any COMPUTE operand or DMA SRAM side reaches outside [0, sramBytes): kernels touch only SRAM. */
 export function sramCheck(instrs: readonly Instr[], sramBytes: number): void {
-  const bad = (what: string, p: number) => {
-    throw new Error(`internal: ${what} at ${p} lies outside the SRAM [0, ${sramBytes})`);
+  const check = (what: string, p: number, n: number) => {
+    if (n > 0 && (p < 0 || p + n > sramBytes)) throw new Error(`internal: ${what} [${p}, ${p + n}) lies outside the SRAM [0, ${sramBytes})`);
   };
   for (const ins of instrs) {
     if (ins.op === 'COMPUTE') {
-      for (const key of ['in', 'in2', 'out', 'w', 'bias', 'mult', 'shift', 'lut'] as const) {
-        const p = ins.a[key];
-        if (p < 0 || p >= sramBytes) if (p !== 0) bad(`${ins.kind} ${key}`, p);
-      }
+      const a = ins.a;
+      const spatial = ins.kind === 'conv' || ins.kind === 'maxpool' || ins.kind === 'upsample';
+      check(`${ins.kind} input`, a.in, spatial ? a.inH * a.inW * a.c : ins.kind === 'gatemul' ? Math.ceil(a.outH / 2) * Math.ceil(a.outW / 2) : a.pixels * a.c);
+      if (ins.kind === 'concat' || ins.kind === 'add') check(`${ins.kind} second input`, a.in2, a.pixels * (a.c2 || a.c));
+      if (ins.kind === 'gatemul') check('gatemul skip', a.in2, a.outH * a.outW * a.c2);
+      const outPixels = ins.kind === 'conv' || ins.kind === 'concat' ? a.pixels : a.outH * a.outW || a.pixels;
+      const outC = ins.kind === 'conv' ? a.cout : ins.kind === 'concat' ? a.c + a.c2 : ins.kind === 'gatemul' ? a.c2 : a.c;
+      check(`${ins.kind} output`, a.out, (outPixels - 1) * (a.outPixelStride || outC) + outC);
     } else if (ins.op !== 'SYNC') {
+      const toSram = ins.op === 'LOAD' || ins.op === 'FETCH';
       for (const b of ins.boxes) {
-        const s = ins.op === 'LOAD' || ins.op === 'FETCH' ? b.dst : b.src;
-        const end = s + (b.n1 - 1) * (ins.op === 'LOAD' || ins.op === 'FETCH' ? b.d1 : b.s1) + (b.n2 - 1) * (ins.op === 'LOAD' || ins.op === 'FETCH' ? b.d2 : b.s2) + b.len;
-        if (s < 0 || end > sramBytes) bad(`${ins.op} of ${ins.tensor}`, s);
+        const start = toSram ? b.dst : b.src;
+        const end = start + (b.n1 - 1) * (toSram ? b.d1 : b.s1) + (b.n2 - 1) * (toSram ? b.d2 : b.s2) + b.len;
+        check(`${ins.op} of ${ins.tensor}`, start, end - start);
       }
     }
   }

@@ -97,8 +97,13 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   run(): Promise<void> {
     if (this.#running) return this.#running;
     this.source.on('state', this.#onSourceState);
-    // frames a capture thread dropped because this one was busy count as source drops
-    if (this.source instanceof ThreadedSource) this.source.on('drop', (n) => (this.stats.dropped.source += n));
+    // frames a capture thread dropped because this one was busy: produced by the source, dropped
+    if (this.source instanceof ThreadedSource) {
+      this.source.on('drop', (n) => {
+        this.stats.framesIn += n;
+        this.stats.dropped.source += n;
+      });
+    }
     const loops = Promise.all([this.#sourceLoop(), this.#inferenceLoop(), this.#publishLoop()]);
     this.#running = loops.then(
       () => {

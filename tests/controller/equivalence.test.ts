@@ -82,3 +82,15 @@ test('createEngine: direct by default, chip on request, both on one KernelSet', 
   await assert.rejects(createEngine(model, { kernels, engine: 'chip', chip: 'nv_tiny' }), /unknown chip preset/);
   assert.throws(() => c.run(new Uint8Array(10)), /input frame has 10 bytes/);
 });
+
+test('kernels touch only SRAM: the machine refuses a stream whose operand reaches past the SRAM', async () => {
+  const { compile } = await import('../../host/controller/compiler.js');
+  const { resolveChipConfig } = await import('../../host/controller/chip-config.js');
+  const { sramCheck } = await import('../../host/controller/sram.js');
+  const p = compile({ filters: 2, height: 32, width: 32, channels: 1 }, resolveChipConfig('nv_small', 8192));
+  sramCheck(p.instrs, 8192);
+  const c = p.instrs.find((i) => i.op === 'COMPUTE' && i.kind === 'conv');
+  assert.ok(c && c.op === 'COMPUTE');
+  c.a.out = 8192 - 8; // a tile written across the SRAM's end into DRAM
+  assert.throws(() => sramCheck(p.instrs, 8192), /conv output .* lies outside the SRAM/);
+});

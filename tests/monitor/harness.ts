@@ -104,49 +104,71 @@ export function settle(page: Page): Promise<void> {
   return page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
 }
 
-/** RGBA pixels of a canvas's backing store. */
+/** RGBA pixels of a canvas, scaled down in the page to at most `maxWidth` wide (the transfer stays small). */
 export interface Pixels {
   width: number;
   height: number;
   data: number[];
 }
 
-export function readCanvas(page: Page, selector: string): Promise<Pixels> {
+export function readCanvas(page: Page, selector: string, maxWidth = 192): Promise<Pixels> {
+  return page.evaluate(
+    ([sel, max]) => {
+      const c = document.querySelector(sel) as HTMLCanvasElement;
+      const k = Math.min(1, max / c.width);
+      const t = document.createElement('canvas');
+      t.width = Math.max(1, Math.round(c.width * k));
+      t.height = Math.max(1, Math.round(c.height * k));
+      const ctx = t.getContext('2d')!;
+      ctx.drawImage(c, 0, 0, t.width, t.height);
+      const d = ctx.getImageData(0, 0, t.width, t.height);
+      return { width: d.width, height: d.height, data: Array.from(d.data) };
+    },
+    [selector, maxWidth] as const,
+  );
+}
+
+export interface PixelMeasures {
+  /** fraction of pixels that are not (near) black: picture drawn */
+  nonBlack: number;
+  /** standard deviation of brightness over the non-black pixels: a picture, not a flat fill */
+  greyStd: number;
+  /** fraction of clearly coloured pixels (channel spread > 40): heatmap or outline */
+  coloured: number;
+  /** fraction of pixels in the outline's green (#39ff14) */
+  green: number;
+}
+
+/** Measure a canvas at full resolution, in the page. */
+export function measureCanvas(page: Page, selector: string): Promise<PixelMeasures> {
   return page.evaluate((sel) => {
     const c = document.querySelector(sel) as HTMLCanvasElement;
-    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
-    return { width: d.width, height: d.height, data: Array.from(d.data) };
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let nonBlack = 0;
+    let coloured = 0;
+    let green = 0;
+    let sum = 0;
+    let sum2 = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      const r = d[i];
+      const g = d[i + 1];
+      const b = d[i + 2];
+      if (r + g + b > 24) {
+        nonBlack++;
+        const y = (r + g + b) / 3;
+        sum += y;
+        sum2 += y * y;
+      }
+      if (Math.max(r, g, b) - Math.min(r, g, b) > 40) coloured++;
+      if (g > 200 && r < 120 && b < 100) green++;
+    }
+    const total = d.length / 4;
+    const mean = nonBlack ? sum / nonBlack : 0;
+    return { nonBlack: nonBlack / total, greyStd: nonBlack ? Math.sqrt(Math.max(0, sum2 / nonBlack - mean * mean)) : 0, coloured: coloured / total, green: green / total };
   }, selector);
 }
 
-/** Measures over the pixels: how much is picture, how much is colour, how much is the outline's green. */
-export function analyse(p: Pixels): { nonBlack: number; greyStd: number; coloured: number; green: number } {
-  let nonBlack = 0;
-  let coloured = 0;
-  let green = 0;
-  let sum = 0;
-  let sum2 = 0;
-  let n = 0;
-  for (let i = 0; i < p.data.length; i += 4) {
-    const r = p.data[i];
-    const g = p.data[i + 1];
-    const b = p.data[i + 2];
-    if (r + g + b > 24) {
-      nonBlack++;
-      const y = (r + g + b) / 3;
-      sum += y;
-      sum2 += y * y;
-      n++;
-    }
-    if (Math.max(r, g, b) - Math.min(r, g, b) > 40) coloured++;
-    if (g > 200 && r < 120 && b < 100) green++;
-  }
-  const total = p.data.length / 4;
-  const mean = n ? sum / n : 0;
-  return { nonBlack: nonBlack / total, greyStd: n ? Math.sqrt(sum2 / n - mean * mean) : 0, coloured: coloured / total, green: green / total };
-}
-
-/** Mean absolute difference per channel value between two same-size pixel buffers. */
+/** Mean absolute difference per colour value between two same-size pixel buffers. */
 export function meanAbsDiff(a: Pixels, b: Pixels): number {
   if (a.width !== b.width || a.height !== b.height) throw new Error(`canvas sizes differ: ${a.width}x${a.height} vs ${b.width}x${b.height}`);
   let s = 0;

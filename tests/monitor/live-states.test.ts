@@ -1,0 +1,179 @@
+// The monitor end to end: the real runtime (`aunet run`, embedded broker, BUSI
+// images through a random-weight model of the lite size) and the built page in
+// real Chromium. Checked by pixels (picture, overlay, outline, gate switching)
+// and by the page's safety state through what an operator would live through:
+// a source that stops delivering (operator pause, then a finite source that
+// plays out), a runtime that dies (SIGKILL), its restart, a frozen source.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { ARTIFACTS, buildMonitor, counters, launchChromium, meanAbsDiff, measureCanvas, readCanvas, settle, startRuntime, waitState, type RunningRuntime } from './harness.js';
+
+const BUSI = '../shared/data/busi/benign';
+const DEVICE = 'mon-e2e';
+const OPERATOR = { username: 'operator', password: 'op-secret-4711' };
+
+let dir: string;
+let browser: Browser;
+const runtimes: RunningRuntime[] = [];
+
+before(async () => {
+  buildMonitor();
+  dir = mkdtempSync(join(tmpdir(), 'aunet-monitor-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ broker: { users: [OPERATOR] } }));
+  // a capture card stuck on one picture: the same BUSI image 60 times
+  mkdirSync(join(dir, 'frozen'));
+  for (let i = 0; i < 60; i++) copyFileSync(join(BUSI, 'benign (51).png'), join(dir, 'frozen', `f${String(i).padStart(3, '0')}.png`));
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const r of runtimes) await r.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/${name}.png` });
+
+async function press(page: Page, key: string): Promise<void> {
+  await page.keyboard.press(key);
+  await settle(page);
+}
+
+test('monitor: picture, overlays, gates, sign-in, stale / offline / live / frozen', { timeout: 120_000 }, async () => {
+  const a = await startRuntime(['--source', `folder:${BUSI}?fps=10`, '--model', 'random:F8x128', '--device', DEVICE, '--config', join(dir, 'config.json')]);
+  runtimes.push(a);
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`${a.monitorUrl}?stale=500`);
+  await waitState(page, 'live', 30_000);
+  await page.waitForFunction(() => (window as any).aunetMonitor.counters.drawn >= 3, null, { timeout: 10_000 });
+  assert.match(await page.locator('#notice').innerText(), /NOT FOR DIAGNOSTIC USE/);
+
+  // --- the picture and its overlay, by pixels (default: gate 4 attention at 50 %, outline on)
+  const withOverlay = await measureCanvas(page, '#main-canvas');
+  assert.ok(withOverlay.nonBlack > 0.3, `frame drawn: ${JSON.stringify(withOverlay)}`);
+  assert.ok(withOverlay.greyStd > 10, `the picture has structure: ${JSON.stringify(withOverlay)}`);
+  assert.ok(withOverlay.coloured > 0.05, `heatmap overlay drawn: ${JSON.stringify(withOverlay)}`);
+  await press(page, 'o'); // attention -> probability
+  assert.equal(await page.evaluate(() => document.body.dataset.overlay), 'prob');
+  await press(page, 'o'); // -> none
+  await press(page, 'c'); // outline off: only the grey picture is left
+  const bare = await measureCanvas(page, '#main-canvas');
+  assert.ok(bare.nonBlack > 0.3 && bare.greyStd > 10, `grey picture without overlays: ${JSON.stringify(bare)}`);
+  assert.ok(bare.coloured < 0.002, `no colour without overlays: ${JSON.stringify(bare)}`);
+  await press(page, 'c'); // outline back on, still no heatmap
+  const outlined = await measureCanvas(page, '#main-canvas');
+  const c0 = await counters(page);
+  if (c0.contours > 0) assert.ok(outlined.green > 0.001, `outline drawn for ${c0.contours} polygon(s): ${JSON.stringify(outlined)}`);
+  else assert.ok(outlined.green < 0.0005, 'no outline for an empty mask');
+  const prob = await measureCanvas(page, '#prob-canvas');
+  assert.ok(prob.coloured > 0.2, `probability map drawn: ${JSON.stringify(prob)}`);
+  await press(page, 'a');
+  await shot(page, '01-live-1920');
+
+  // --- anonymous viewers cannot command; a wrong password is refused by the broker
+  assert.equal(await page.locator('#pause').isDisabled(), true);
+  await page.click('#signin-open');
+  await page.fill('#username', OPERATOR.username);
+  await page.fill('#password', 'wrong-password');
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForFunction(() => /refused/.test(document.getElementById('signin-error')!.textContent ?? ''), null, { timeout: 10_000 });
+  await page.click('#signin-cancel');
+  await waitState(page, 'live', 10_000);
+  assert.equal(await page.evaluate(() => document.body.dataset.signedIn), 'false');
+  assert.equal(await page.locator('#pause').isDisabled(), true);
+  await page.click('#signin-open');
+  await page.fill('#username', OPERATOR.username);
+  await page.fill('#password', OPERATOR.password);
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForFunction(() => document.body.dataset.signedIn === 'true', null, { timeout: 10_000 });
+  await waitState(page, 'live', 10_000);
+
+  // --- the operator pauses the stream: no more frames -> STALE within 1 s of the last one
+  await page.click('#pause');
+  await waitState(page, 'stale', 3000);
+  await page.waitForFunction(() => /pause applied/.test(document.getElementById('cmd-result')!.textContent ?? ''), null, { timeout: 5000 });
+  const paused = await counters(page);
+  const staleAt = paused.transitions.filter((t) => t.state === 'stale').at(-1)!.at;
+  const gap = staleAt - paused.lastFrameAt!;
+  assert.ok(gap <= 1000, `stale ${gap.toFixed(0)} ms after the last frame (limit 1000)`);
+  assert.ok(gap >= 500, `not stale before the 500 ms limit (${gap.toFixed(0)} ms)`);
+  assert.equal(await page.locator('#banner').isVisible(), true);
+  assert.match(await page.locator('#banner').innerText(), /STALE/);
+  await page.waitForFunction(() => /paused/.test(document.getElementById('banner-reason')!.textContent ?? ''), null, { timeout: 5000 });
+  const dim = await page.evaluate(() => getComputedStyle(document.getElementById('main-canvas')!).filter);
+  assert.match(dim, /brightness/, 'picture dimmed while stale');
+  await shot(page, '02-stale-paused');
+
+  // --- with the picture held still, each gate draws a different overlay
+  const frameId = (await counters(page)).drawnFrameId;
+  const gates: Awaited<ReturnType<typeof readCanvas>>[] = [];
+  for (const k of ['1', '2', '3', '4']) {
+    await press(page, k);
+    assert.equal(await page.evaluate(() => document.body.dataset.gate), k);
+    gates.push(await readCanvas(page, '#main-canvas'));
+  }
+  assert.equal((await counters(page)).drawnFrameId, frameId, 'same frame while paused');
+  for (let i = 0; i < 3; i++) {
+    const d = meanAbsDiff(gates[i], gates[i + 1]);
+    assert.ok(d > 1, `gate ${i + 1} -> ${i + 2} changes the overlay (mean abs diff ${d.toFixed(2)})`);
+  }
+  await press(page, '0');
+  assert.equal(await page.locator('#strip').isVisible(), true);
+  assert.equal(await page.locator('#main-canvas').isVisible(), false);
+  const strip = await Promise.all([1, 2, 3, 4].map((k) => measureCanvas(page, `#strip canvas[data-gate="${k}"]`)));
+  for (const [i, s] of strip.entries()) assert.ok(s.nonBlack > 0.2 && s.coloured > 0.02, `strip gate ${i + 1} drawn: ${JSON.stringify(s)}`);
+  await shot(page, '03-strip-paused');
+  await press(page, '4');
+
+  await page.click('#resume');
+  await waitState(page, 'live', 5000);
+
+  // --- the runtime dies (its embedded broker with it) -> OFFLINE
+  a.child.kill('SIGKILL');
+  await waitState(page, 'offline', 5000);
+  assert.match(await page.locator('#banner').innerText(), /OFFLINE/);
+  assert.equal(await page.evaluate(() => document.body.dataset.signedIn), 'false');
+  await shot(page, '04-offline-killed');
+
+  // --- restarted on the same ports with a source stuck on one picture -> LIVE, then FROZEN
+  const b = await startRuntime(['--source', `folder:${join(dir, 'frozen')}?fps=10`, '--model', 'random:F8x128', '--device', DEVICE, '--config', join(dir, 'config.json')], {
+    port: a.port,
+    httpPort: a.httpPort,
+  });
+  runtimes.push(b);
+  await waitState(page, 'live', 20_000);
+  await page.waitForFunction(() => document.body.dataset.frozen === 'true', null, { timeout: 5000, polling: 50 });
+  assert.equal(await page.locator('#frozen-banner').isVisible(), true);
+  await shot(page, '05-frozen');
+
+  // --- the finite source plays out: no more frames -> STALE within 1 s, device says source-ended
+  await waitState(page, 'stale', 15_000);
+  const ended = await counters(page);
+  const gap2 = ended.transitions.at(-1)!.at - ended.lastFrameAt!;
+  assert.ok(gap2 <= 1000 && gap2 >= 500, `stale ${gap2.toFixed(0)} ms after the last frame`);
+  await page.waitForFunction(() => /source-ended/.test(document.getElementById('banner-reason')!.textContent ?? ''), null, { timeout: 5000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.frozen), 'false', 'FROZEN is not shown over STALE');
+  await shot(page, '06-stale-source-ended');
+
+  // --- a laptop screen: banner, picture and the key list all on screen
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await settle(page);
+  for (const sel of ['#banner', '#main-canvas', '#keys', '#notice']) {
+    const box = await page.locator(sel).boundingBox();
+    assert.ok(box && box.y >= 0 && box.y + Math.min(box.height, 40) <= 768 && box.width > 100, `${sel} visible on 1366x768: ${JSON.stringify(box)}`);
+  }
+  await shot(page, '07-laptop-1366');
+
+  const final = await counters(page);
+  assert.equal(final.decodeErrors, 0);
+  assert.ok(final.drawn <= final.received && final.drawn > 10, `drawn ${final.drawn} of ${final.received}`);
+  assert.deepEqual(pageErrors, []);
+  await page.close();
+  await b.stop();
+});

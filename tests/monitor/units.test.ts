@@ -1,0 +1,132 @@
+// The monitor's pure parts without a browser: the safety state machine, the
+// clock-offset estimate behind the latency badge, URL settings and the keys.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { SafetyMonitor, fnv1a } from '../../monitor/src/safety.js';
+import { ClockOffset } from '../../monitor/src/clock.js';
+import { resolveSettings } from '../../monitor/src/settings.js';
+import { DEFAULT_VIEW, applyKey } from '../../monitor/src/view-state.js';
+
+test('safety: connecting -> live -> stale -> live, with the configured limit', () => {
+  const s = new SafetyMonitor(0, { staleMs: 500 });
+  assert.equal(s.view(100).state, 'connecting');
+  s.connected(200);
+  assert.equal(s.view(300).state, 'connecting', 'waiting for a first frame');
+  assert.equal(s.view(800).state, 'stale', 'connected but no frame for > 500 ms');
+  s.frame(1, 900);
+  assert.equal(s.view(900).state, 'live');
+  assert.equal(s.view(1400).state, 'live', 'exactly 500 ms is still live');
+  assert.equal(s.view(1401).state, 'stale');
+  assert.match(s.view(1401).reason, /no new frame for 0\.5 s/);
+  s.frame(2, 1500);
+  assert.equal(s.view(1500).state, 'live', 'recovers when frames return');
+});
+
+test('safety: offline on Last Will / stopped, on broker loss; a newer frame overrides an old retained offline', () => {
+  const s = new SafetyMonitor(0);
+  s.connected(0);
+  s.status('offline', 10); // retained Will of an earlier run
+  assert.equal(s.view(20).state, 'offline');
+  assert.match(s.view(20).reason, /Last Will/);
+  s.frame(1, 30);
+  assert.equal(s.view(40).state, 'live', 'frames prove the device is up');
+  s.status('offline', 50);
+  assert.equal(s.view(60).state, 'offline');
+  s.status('live', 70);
+  s.frame(2, 80);
+  s.status('stopped', 90);
+  assert.match(s.view(100).reason, /device stopped/);
+  s.disconnected(200);
+  assert.equal(s.view(300).state, 'offline');
+  assert.match(s.view(300).reason, /lost the broker connection 0\.1 s ago/);
+  s.connected(400);
+  s.status('live', 410);
+  s.frame(3, 420);
+  assert.equal(s.view(430).state, 'live');
+});
+
+test('safety: a broker never reached is offline after the connect timeout', () => {
+  const s = new SafetyMonitor(0, { connectTimeoutMs: 5000 });
+  assert.equal(s.view(4999).state, 'connecting');
+  assert.equal(s.view(5001).state, 'offline');
+});
+
+test('safety: frozen after identical pictures for > frozenMs, cleared by a new picture, never while stale', () => {
+  const s = new SafetyMonitor(0, { staleMs: 500, frozenMs: 2000 });
+  s.connected(0);
+  for (let t = 0; t <= 2000; t += 100) s.frame(7, t);
+  assert.equal(s.view(2000).frozen, false, 'exactly 2 s is not yet frozen');
+  s.frame(7, 2100);
+  assert.equal(s.view(2100).frozen, true);
+  assert.match(s.view(2100).reason, /identical frames for 2\.1 s/);
+  assert.equal(s.view(2700).state, 'stale');
+  assert.equal(s.view(2700).frozen, false);
+  s.frame(8, 2800);
+  assert.equal(s.view(2800).frozen, false);
+});
+
+test('fnv1a: known values, sensitive to one byte', () => {
+  assert.equal(fnv1a(new Uint8Array()), 0x811c9dc5);
+  assert.equal(fnv1a(new TextEncoder().encode('a')), 0xe40c292c);
+  const a = new Uint8Array(16384).fill(9);
+  const b = a.slice();
+  b[12345] = 10;
+  assert.notEqual(fnv1a(a), fnv1a(b));
+});
+
+test('clock offset: minimum of receive - publish over the window; latency corrected', () => {
+  const c = new ClockOffset(10_000);
+  assert.equal(c.latency(0, 0), null);
+  // the page clock runs 5000 ms ahead of the device; transit 2..20 ms
+  const offset = 5000;
+  const transit = [20, 7, 2, 15, 9];
+  transit.forEach((d, i) => c.observe(1000 + i * 33, 1000 + i * 33 + offset + d));
+  assert.equal(c.offsetMs, offset + 2);
+  // captured at 1200 (device), drawn at device time 1260 -> true latency 60, reported 58 (under by the fastest transit)
+  assert.equal(c.latency(1200, 1260 + offset)!.latencyMs, 58);
+  // the minimum leaves the window after 10 s, so the estimate follows a clock step
+  c.observe(20_000, 20_000 + 3000 + 5);
+  assert.equal(c.offsetMs, 3005);
+});
+
+test('settings: URL parameters override config.json; bad ones are reported, not used', () => {
+  const loc = { protocol: 'http:', host: '127.0.0.1:8080' };
+  const d = resolveSettings({ broker: null, device: null }, new URLSearchParams(''), loc);
+  assert.deepEqual(d, { brokerUrl: 'ws://127.0.0.1:8080/mqtt', device: null, staleMs: 500, frozenMs: 2000, warnings: [] });
+  const s = resolveSettings({ broker: 'ws://10.0.0.5:8080/mqtt', device: 'box-1' }, new URLSearchParams('stale=800&device=box-2'), { protocol: 'https:', host: 'x' });
+  assert.equal(s.brokerUrl, 'ws://10.0.0.5:8080/mqtt');
+  assert.equal(s.device, 'box-2');
+  assert.equal(s.staleMs, 800);
+  assert.equal(resolveSettings({}, new URLSearchParams(''), { protocol: 'https:', host: 'h:1' }).brokerUrl, 'wss://h:1/mqtt');
+  const bad = resolveSettings({}, new URLSearchParams('stale=abc&broker=mqtt://x&device=a/b&frozen=5'), loc);
+  assert.equal(bad.staleMs, 500);
+  assert.equal(bad.frozenMs, 2000);
+  assert.equal(bad.brokerUrl, 'ws://127.0.0.1:8080/mqtt');
+  assert.equal(bad.device, null);
+  assert.equal(bad.warnings.length, 4);
+  assert.match(bad.warnings.join('\n'), /stale=abc.*\n.*frozen=5|stale=abc/s);
+});
+
+test('keys: every key listed on screen changes the view; others do nothing', () => {
+  const html = readFileSync(new URL('../../monitor/index.html', import.meta.url), 'utf8');
+  const footer = /<footer id="keys"[\s\S]*?<\/footer>/.exec(html)![0];
+  const keys = [...footer.matchAll(/<kbd>(.+?)<\/kbd>/g)].map((m) => m[1]);
+  assert.ok(keys.length >= 8, `keys on screen: ${keys.join(' ')}`);
+  const all = new Set(keys.flatMap((k) => (k === '1' ? ['1', '2', '3', '4'] : [k])));
+  for (const k of all) {
+    const start = { ...DEFAULT_VIEW, gate: 3 as const, overlay: 'none' as const, opacity: 0.5 };
+    const v = applyKey(start, k);
+    assert.ok(v, `key ${k} shown on screen but not handled`);
+    assert.notDeepEqual(v, start, `key ${k} changes nothing`);
+  }
+  assert.equal(applyKey(DEFAULT_VIEW, 'x'), null);
+  assert.equal(applyKey(DEFAULT_VIEW, '5'), null);
+  assert.deepEqual(applyKey(DEFAULT_VIEW, '0'), { ...DEFAULT_VIEW, gate: 0 });
+  assert.equal(applyKey({ ...DEFAULT_VIEW, overlay: 'none' }, '2')!.overlay, 'attention');
+  assert.equal(applyKey({ ...DEFAULT_VIEW, opacity: 1 }, ']')!.opacity, 1);
+  assert.equal(applyKey({ ...DEFAULT_VIEW, opacity: 0.1 }, '[')!.opacity, 0);
+  let v = DEFAULT_VIEW;
+  for (let i = 0; i < 3; i++) v = applyKey(v, 'o')!;
+  assert.equal(v.overlay, DEFAULT_VIEW.overlay, 'o cycles through three overlays');
+});
