@@ -4,8 +4,8 @@
 The runtime's mask is fixed at probability > 0.5. Lowering the final conv's
 bias by d is the same as raising that threshold to sigmoid(d): fewer false
 positives on normal images, slightly lower sensitivity. For each candidate
-(the best-Dice checkpoint and the per-epoch EMA snapshots with the highest
-validation Dice) and each shift on a grid, this computes the validation lesion
+(the per-epoch EMA snapshots with the highest validation Dice and the last
+few epochs' snapshots) and each shift on a grid, this computes the validation lesion
 Dice (per image, as eval does) and the normal-image emptyRate (predicted area
 < 0.5%), keeps the combinations with emptyRate >= --target-empty, and picks the
 highest Dice. The chosen weights (bias folded in) are saved as final.pt and
@@ -57,20 +57,18 @@ def main():
     p.add_argument('--data', required=True)
     p.add_argument('--target-empty', type=float, default=0.65, help='required emptyRate (the bar is 0.6; margin for resizing)')
     p.add_argument('--candidates', type=int, default=12, help='snapshots with the highest val Dice to consider')
-    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--last', type=int, default=8, help='also consider the last N snapshots')
+    p.add_argument('--threads', type=int, default=1)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     xv, mv = load(a.data, 'val')
     run = json.load(open(os.path.join(a.run, 'run.json')))
+    # the best-Dice snapshots and the last few (lowest learning rate), then best.pt
     ranked = sorted(run['history'], key=lambda h: -h['valDice'])
-    files = []
-    for h in ranked:
-        f = os.path.join(a.run, 'snapshots', f"ep{h['epoch']:03d}.pt")
-        if os.path.exists(f):
-            files.append(f)
-        if len(files) >= a.candidates:
-            break
-    files.append(os.path.join(a.run, 'best.pt'))
+    epochs = list(dict.fromkeys([h['epoch'] for h in ranked[:a.candidates]] + [h['epoch'] for h in run['history'][-a.last:]]))
+    files = [f for f in (os.path.join(a.run, 'snapshots', f'ep{e:03d}.pt') for e in epochs) if os.path.exists(f)]
+    if not any(f.endswith(f"ep{run['best']['epoch']:03d}.pt") for f in files):
+        files.append(os.path.join(a.run, 'best.pt'))
     table = []
     for f in files:
         ck = torch.load(f)

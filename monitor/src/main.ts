@@ -25,6 +25,11 @@ export interface MonitorCounters {
   drawnFrameId: number | null;
   latencyMs: number | null;
   offsetMs: number | null;
+  /** time spent composing frames (ms): total and worst, over `drawn` frames */
+  drawMsTotal: number;
+  drawMsMax: number;
+  /** requestAnimationFrame callbacks run (the screen's refresh opportunities) */
+  animationFrames: number;
   /** polygons in the contour of the frame drawn last */
   contours: number;
   /** page wall-clock ms when the newest frame arrived */
@@ -56,7 +61,7 @@ class Monitor {
     this.settings = settings;
     this.device = settings.device;
     this.safety = new SafetyMonitor(wallNow(), { staleMs: settings.staleMs, frozenMs: settings.frozenMs });
-    this.counters = { received: 0, drawn: 0, decodeErrors: 0, lastFrameId: null, drawnFrameId: null, latencyMs: null, offsetMs: null, contours: 0, lastFrameAt: null, state: this.safety.view(wallNow()), transitions: [] };
+    this.counters = { received: 0, drawn: 0, decodeErrors: 0, lastFrameId: null, drawnFrameId: null, latencyMs: null, offsetMs: null, drawMsTotal: 0, drawMsMax: 0, animationFrames: 0, contours: 0, lastFrameAt: null, state: this.safety.view(wallNow()), transitions: [] };
     this.ui = new Controls({
       view: () => this.view,
       setView: (v) => this.setView(v),
@@ -100,6 +105,7 @@ class Monitor {
       }
     });
     const frame = () => {
+      this.counters.animationFrames++;
       this.draw();
       requestAnimationFrame(frame);
     };
@@ -201,6 +207,7 @@ class Monitor {
     const m = this.latest;
     if (!m || !this.dirty) return;
     this.dirty = false;
+    const t0 = performance.now();
     const v = this.view;
     const newFrame = this.counters.drawnFrameId !== m.frameId;
     if (v.gate === 0) {
@@ -220,6 +227,9 @@ class Monitor {
     sizeToDisplay(this.ui.probCanvas);
     this.renderer.compose(this.ui.probCanvas, m, { data: m.prob, width: m.width, height: m.height }, { ...v, opacity: 1 });
     if (newFrame) {
+      const ms = performance.now() - t0;
+      this.counters.drawMsTotal += ms;
+      this.counters.drawMsMax = Math.max(this.counters.drawMsMax, ms);
       this.counters.drawn++;
       this.counters.drawnFrameId = m.frameId;
       this.counters.contours = m.contours.length;

@@ -7,6 +7,7 @@ import type { KernelSet } from '../../host/runtime/kernel-set.js';
 import { quantizeMultiplier } from '../../models/quant-math.js';
 import { Rng } from './rng.js';
 import { Layout, load, read, kernelSets, firstDiff } from './harness.js';
+import { createWasmKernels, type WasmBuild } from '../../host/wasm.js';
 
 const { reference, wasm } = kernelSets();
 
@@ -56,13 +57,13 @@ function runConv(ks: KernelSet, c: ConvCase, seed: number): Uint8Array {
 }
 
 /** Compare every WASM build with the reference; `spread` also demands a non-degenerate output. */
-function check(c: ConvCase, seed: number, spread: boolean | number = false): void {
+function check(c: ConvCase, seed: number, spread: boolean | number = false, sets: KernelSet[] = wasm): void {
   const want = runConv(reference, c, seed);
   if (spread) {
     const distinct = new Set(want).size;
     assert.ok(distinct >= (spread === true ? Math.min(16, want.length >> 2) : spread), `test case too degenerate (${distinct} distinct output values): ${JSON.stringify(c)}`);
   }
-  for (const ks of wasm) {
+  for (const ks of sets) {
     const got = runConv(ks, c, seed);
     const d = firstDiff(want, got, c.outPixelStride);
     assert.equal(d, null, `${ks.name} ${JSON.stringify(c)} seed ${seed}: ${d}`);
@@ -140,4 +141,17 @@ test('conv1x1: random shapes (1 to 512 channels)', () => {
   check({ ...base, scale: [-40, -33], biasMax: 2 ** 31 - 1 }, seed++);
   const mid = (base.scale[0] + base.scale[1]) / 2;
   check({ ...base, scale: [mid - 1, mid + 1], pow2: true, actMin: -128 }, seed++, true);
+});
+
+test('conv3x3: many row bands and column tiles (small scratch) give the same bytes', () => {
+  // 4 KiB of scratch: a band holds a few widened rows, wide rows are split into column tiles
+  const builds = [...new Set(wasm.map((k) => (k.name === 'wasm-relaxed-simd' ? 'relaxed' : 'simd')))] as WasmBuild[];
+  const small = builds.map((build) => createWasmKernels({ build, scratchBytes: 4096 }));
+  const rng = new Rng(13);
+  const shapes: [number, number, number, number][] = [[17, 9, 8, 4], [12, 40, 16, 5], [9, 33, 3, 8], [7, 70, 24, 3], [20, 6, 64, 2]];
+  let seed = 300;
+  for (const [h, w, cin, cout] of shapes) {
+    for (const stride of [1, 2] as const) check(randomCase(rng, 3, h, w, cin, cout, stride), seed++, false, small);
+  }
+  assert.throws(() => check(randomCase(rng, 3, 4, 4, 1024, 1, 1), seed++, false, small), /scratch region too small/);
 });

@@ -79,6 +79,9 @@ export interface PageCounters {
   drawnFrameId: number | null;
   latencyMs: number | null;
   offsetMs: number | null;
+  drawMsTotal: number;
+  drawMsMax: number;
+  animationFrames: number;
   contours: number;
   lastFrameAt: number | null;
   state: { state: string; frozen: boolean; reason: string };
