@@ -6,8 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { KeyObject } from 'node:crypto';
-import { parse as parseYaml } from 'yaml';
 import { FileError } from '../host/errors.js';
+import { readConfigFile, resolveConfig } from '../host/config.js';
 import { packDirectory } from './bundle.js';
 import { assembleImage } from './image.js';
 import { GOLDEN_FRAME, selfTestHash } from './self-test.js';
@@ -33,7 +33,7 @@ export async function buildFirmware(opts: BuildOptions): Promise<Uint8Array> {
   if (!/^\d+\.\d+\.\d+$/.test(opts.version)) throw new FileError('--version', `"${opts.version}" is not MAJOR.MINOR.PATCH`, 'BAD_VERSION');
   const runtime = readInput(opts.runtime ?? DEFAULT_RUNTIME, 'runtime module (run `npm run build:wasm` first)');
   const model = readInput(opts.model ?? DEFAULT_MODEL, 'model');
-  const config = opts.config ? readConfig(opts.config) : Buffer.from(JSON.stringify({ device: 'aunet-edge' }, null, 2));
+  const config = opts.config ? readConfig(opts.config) : Buffer.from('{}\n');
   const monitor = await packDirectory(opts.monitorDir ?? DEFAULT_MONITOR);
   let outputSha256: string;
   try {
@@ -59,16 +59,10 @@ function readInput(file: string, what: string): Uint8Array {
   return readFileSync(file);
 }
 
-/** Device configuration: JSON or YAML, stored as canonical JSON. */
+/** Device configuration (the `aunet run` config, JSON or YAML): validated now, stored as JSON. */
 function readConfig(file: string): Uint8Array {
-  const text = readFileSync(file, 'utf8');
-  let value: unknown;
-  try {
-    value = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (e) {
-    throw new FileError(file, `device configuration is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`, 'BAD_CONFIG');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FileError(file, 'device configuration must be an object', 'BAD_CONFIG');
+  const value = readConfigFile(file);
+  resolveConfig(value, {}, file);
   return Buffer.from(JSON.stringify(value, null, 2));
 }
 

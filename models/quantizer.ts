@@ -34,6 +34,8 @@ export interface QuantizeOptions {
 }
 
 export const DEFAULT_PERCENTILE = 99.99;
+/** percentile: on a trained model it kept the int8 mask closest to float (docs/model-tools.md) */
+export const DEFAULT_METHOD: CalibrationMethod = 'percentile';
 /** |logit| beyond which the int8 sigmoid (output scale 1/256) saturates: sigmoid(x) * 256 rounds to 0 or 256 */
 export const SIGMOID_SATURATION = Math.log(511);
 /** values kept per tensor for percentile calibration (reservoir sample) */
@@ -42,7 +44,7 @@ const RESERVOIR = 1 << 17;
 const MSE_STEPS = 50;
 
 export function quantizeModel(model: FloatModel, calibration: Uint8Array[], options: QuantizeOptions = {}): QModel {
-  const method = options.method ?? 'minmax';
+  const method = options.method ?? DEFAULT_METHOD;
   const percentile = options.percentile ?? DEFAULT_PERCENTILE;
   if (!CALIBRATION_METHODS.includes(method)) throw new RangeError(`quantize: unknown calibration method '${String(method)}' (${CALIBRATION_METHODS.join(', ')})`);
   if (method === 'percentile' && !(percentile > 50 && percentile <= 100)) throw new RangeError(`quantize: percentile must be in (50, 100], got ${percentile}`);

@@ -8,7 +8,7 @@
 // Nothing is fetched from the network at run time: no CDN scripts or fonts.
 // Usage: node monitor/build.js [--watch is not offered: rebuilding takes well under a second]
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,8 +16,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, 'dist');
 const started = performance.now();
 
-rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
+/** Replace a file atomically: a page being served while we rebuild never gets half a file. */
+function put(name, bytes) {
+  const tmp = join(dist, `.${name}.tmp`);
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, join(dist, name));
+}
 const result = await build({
   entryPoints: [join(here, 'src/main.ts')],
   outfile: join(dist, 'monitor.js'),
@@ -31,8 +36,10 @@ const result = await build({
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
+  write: false,
 });
-copyFileSync(join(here, 'index.html'), join(dist, 'index.html'));
-copyFileSync(join(here, 'monitor.css'), join(dist, 'monitor.css'));
+for (const f of result.outputFiles) put(f.path.slice(dist.length + 1), f.contents);
+put('index.html', readFileSync(join(here, 'index.html')));
+put('monitor.css', readFileSync(join(here, 'monitor.css')));
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
 process.stdout.write(`monitor: dist/ built in ${(performance.now() - started).toFixed(0)} ms (${(bytes / 1024).toFixed(0)} KiB)\n`);

@@ -34,7 +34,7 @@ export function register(program: Command): void {
       const port = await openSerial(o.port, Number(o.baud));
       const link = new PacketLink(port, { trace: o.trace ? (l) => process.stderr.write(`${l}\n`) : undefined });
       const client = new DeviceClient(link, { dataTimeoutMs: Number(o.dataTimeout), commandTimeoutMs: Number(o.timeout), commandAttempts: Number(o.retries) });
-      const bar = o.progress && process.stderr.isTTY !== undefined ? new SingleBar({ format: 'flashing [{bar}] {percentage}% | {value}/{total} chunks | resent {resent}', hideCursor: true }, Presets.shades_classic) : null;
+      const bar = o.progress && process.stderr.isTTY ? new SingleBar({ format: 'flashing [{bar}] {percentage}% | {value}/{total} chunks | resent {resent}', hideCursor: true }, Presets.shades_classic) : null;
       let started = false;
       try {
         const r = await client.flash(image, {

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { quantizeModel, DEFAULT_PERCENTILE, type CalibrationMethod } from '../../models/quantizer.js';
+import { quantizeModel, CALIBRATION_METHODS, DEFAULT_METHOD, DEFAULT_PERCENTILE, type CalibrationMethod } from '../../models/quantizer.js';
 import { writeModel } from '../../models/format.js';
 import { UsageError } from '../errors.js';
 import { imageCalibration, loadFloatModel, phantomCalibration, positiveInt } from './support/models.js';
@@ -27,13 +27,13 @@ export function register(program: Command): void {
     .option('--calib <dir>', 'calibration images (PNG/JPEG, searched recursively; *_mask* files skipped)')
     .option('--calib-phantom <n>', 'calibrate on N synthetic phantom frames instead of images')
     .option('--calib-limit <n>', 'with --calib: use N evenly spaced images of the folder')
-    .option('--method <m>', 'activation range: minmax or percentile', 'minmax')
+    .option('--method <m>', `activation ranges: ${CALIBRATION_METHODS.join(', ')}`, DEFAULT_METHOD)
     .option('--percentile <p>', `with --method percentile: keep values up to the p-th percentile (default ${DEFAULT_PERCENTILE})`)
     .requiredOption('--out <file>', 'output .aunet file')
     .option('--no-progress', 'no progress bar')
     .action(async (o: Options) => {
       if ((o.calib === undefined) === (o.calibPhantom === undefined)) throw new UsageError('give exactly one of --calib DIR or --calib-phantom N');
-      if (o.method !== 'minmax' && o.method !== 'percentile') throw new UsageError(`--method must be minmax or percentile, got '${o.method}'`);
+      if (!CALIBRATION_METHODS.includes(o.method as CalibrationMethod)) throw new UsageError(`--method must be one of ${CALIBRATION_METHODS.join(', ')}, got '${o.method}'`);
       const percentile = o.percentile === undefined ? undefined : Number(o.percentile);
       if (percentile !== undefined && !(percentile > 50 && percentile <= 100)) throw new UsageError(`--percentile must be in (50, 100], got '${o.percentile}'`);
       if (percentile !== undefined && o.method !== 'percentile') throw new UsageError('--percentile needs --method percentile');

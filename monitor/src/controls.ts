@@ -113,9 +113,11 @@ export class Controls {
     if (!dialog.open) dialog.showModal();
   }
 
+  /** A problem the operator should know about (bad URL parameter, rejected message): the last three stay on screen. */
   warn(message: string): void {
-    const n = $('view-note');
-    n.textContent = message;
+    const n = $('warnings');
+    const lines = (n.textContent ? n.textContent.split('\n') : []).filter((l) => l !== message);
+    n.textContent = [...lines, message].slice(-3).join('\n');
   }
 
   viewNote(text: string): void {
@@ -162,6 +164,8 @@ export class Controls {
     const frozen = v.state === 'live' && v.frozen;
     body.dataset.frozen = String(frozen);
     $('state-badge').textContent = v.state.toUpperCase();
+    // the tab title too, for a monitor left in a background tab or another window
+    document.title = `${v.state === 'live' ? (frozen ? '[FROZEN] ' : '') : `[${v.state.toUpperCase()}] `}aunet monitor`;
     const banner = $('banner');
     banner.hidden = v.state === 'live';
     $('banner-title').textContent = BANNER_TITLE[v.state];

@@ -28,6 +28,8 @@ export interface MonitorCounters {
   /** time spent composing frames (ms): total and worst, over `drawn` frames */
   drawMsTotal: number;
   drawMsMax: number;
+  /** frames that arrived less than 1/60 s after the previous one (at most one of such a pair can reach a 60 Hz screen) */
+  closeArrivals: number;
   /** requestAnimationFrame callbacks run (the screen's refresh opportunities) */
   animationFrames: number;
   /** polygons in the contour of the frame drawn last */
@@ -61,7 +63,7 @@ class Monitor {
     this.settings = settings;
     this.device = settings.device;
     this.safety = new SafetyMonitor(wallNow(), { staleMs: settings.staleMs, frozenMs: settings.frozenMs });
-    this.counters = { received: 0, drawn: 0, decodeErrors: 0, lastFrameId: null, drawnFrameId: null, latencyMs: null, offsetMs: null, drawMsTotal: 0, drawMsMax: 0, animationFrames: 0, contours: 0, lastFrameAt: null, state: this.safety.view(wallNow()), transitions: [] };
+    this.counters = { received: 0, drawn: 0, decodeErrors: 0, lastFrameId: null, drawnFrameId: null, latencyMs: null, offsetMs: null, drawMsTotal: 0, drawMsMax: 0, closeArrivals: 0, animationFrames: 0, contours: 0, lastFrameAt: null, state: this.safety.view(wallNow()), transitions: [] };
     this.ui = new Controls({
       view: () => this.view,
       setView: (v) => this.setView(v),
@@ -160,6 +162,7 @@ class Monitor {
       }
       this.counters.received++;
       this.counters.lastFrameId = m.frameId;
+      if (this.counters.lastFrameAt !== null && now - this.counters.lastFrameAt < 1000 / 60) this.counters.closeArrivals++;
       this.counters.lastFrameAt = now;
       this.clock.observe(m.publishTime, now);
       this.safety.frame(fnv1a(m.frame), now);

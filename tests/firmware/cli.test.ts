@@ -19,7 +19,7 @@ test('keys generate, firmware build, verify and inspect', async () => {
     await run(['keys', 'generate', '--out', join(dir, 'other')]);
     const model = join(dir, 'm.aunet');
     writeModel(model, randomQModel({ filters: 1, height: 16, width: 16, channels: 1 }, { seed: 3 }));
-    writeFileSync(join(dir, 'device.yaml'), 'device: ward-3\nbroker: embedded\n');
+    writeFileSync(join(dir, 'device.yaml'), 'device: ward-3\nbroker:\n  url: embedded\n');
     const out = join(dir, 'fw.aufw');
     const b = await run(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--config', join(dir, 'device.yaml'), '--version', '1.4.2', '--security-counter', '7', '--out', out]);
     assert.equal(b.code, 0, b.stderr);
@@ -36,6 +36,9 @@ test('keys generate, firmware build, verify and inspect', async () => {
     assert.match(bad.stderr, /bad\.aufw: HASH_MISMATCH/);
     const down = await run(['firmware', 'verify', out, '--pubkey', join(dir, 'keys/public.pem'), '--min-security-counter', '8']);
     assert.match(down.stderr, /DOWNGRADE/);
+    writeFileSync(join(dir, 'bad.yaml'), 'device: ward 3\nbroker:\n  url: embedded\n');
+    const badConfig = await run(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--config', join(dir, 'bad.yaml'), '--version', '1.0.0', '--out', join(dir, 'y.aufw')]);
+    assert.match(badConfig.stderr, /bad\.yaml: invalid config: .*device/);
     const badVersion = await run(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--version', 'latest', '--out', join(dir, 'x.aufw')]);
     assert.match(badVersion.stderr, /"latest" is not MAJOR\.MINOR\.PATCH/);
     const { inspectFirmware } = await import('../../firmware/inspect.ts');

@@ -1,7 +1,7 @@
 // Real pseudo-terminal pairs (socat), a noisy wire between two of them, the
 // agent as a real child process, and small signed images for the tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KeyObject } from 'node:crypto';
@@ -93,10 +93,14 @@ export async function makeImage(dir: string, key: KeyObject, version: string, se
   const { hardwareId = 'aunet-edge-1', modelSeed = 1, padding = 120_000 } = opts;
   const modelPath = join(dir, `model-${modelSeed}.aunet`);
   if (!existsSync(modelPath)) writeModel(modelPath, randomQModel({ filters: 1, height: 16, width: 16, channels: 1 }, { seed: modelSeed }));
-  // Padding in the config makes the image span many chunks, so transfers have something to interrupt.
+  // A padding file in the monitor bundle makes the image span many chunks, so transfers have something to interrupt.
+  const monitorDir = join(dir, `monitor-${version}`);
+  mkdirSync(monitorDir, { recursive: true });
+  writeFileSync(join(monitorDir, 'index.html'), '<!doctype html><title>test</title>');
+  writeFileSync(join(monitorDir, 'padding.bin'), Buffer.alloc(padding, 0x5a));
   const config = join(dir, `config-${version}.json`);
-  writeFileSync(config, JSON.stringify({ device: 'test-box', padding: 'x'.repeat(padding) }));
-  const image = await buildFirmware({ privateKey: key, version, securityCounter, hardwareId, model: modelPath, config, monitorDir: join(ROOT, 'monitor/dist') });
+  writeFileSync(config, JSON.stringify({ device: 'test-box' }));
+  const image = await buildFirmware({ privateKey: key, version, securityCounter, hardwareId, model: modelPath, config, monitorDir });
   const out = join(dir, `fw-${version}-${hardwareId}.aufw`);
   writeFileSync(out, image);
   return out;

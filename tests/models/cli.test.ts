@@ -36,7 +36,7 @@ const model = join(work, 'm.aunet');
 
 test('quantize --calib-phantom writes a model with provenance; inspect describes it', () => {
   const out = ok('quantize', '--from', fx.onnx, '--calib-phantom', '6', '--out', model, '--no-progress');
-  assert.match(out, /wrote .*m\.aunet: F=4 32x32x3, 6 calibration frames \(minmax\)/);
+  assert.match(out, /wrote .*m\.aunet: F=4 32x32x3, 6 calibration frames \(percentile\)/);
   const q = readModel(model);
   const prov = (q.meta as any).provenance;
   assert.equal(prov.source.sha256, createHash('sha256').update(readFileSync(fx.onnx)).digest('hex'));
@@ -75,7 +75,7 @@ test('bad usage and bad files give clear errors', () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /exactly one of --calib DIR or --calib-phantom N/);
   r = aunet('quantize', '--from', fx.onnx, '--calib-phantom', '2', '--method', 'mean', '--out', join(work, 'x.aunet'));
-  assert.match(r.stderr, /--method must be minmax or percentile/);
+  assert.match(r.stderr, /--method must be one of minmax, percentile, mse/);
   r = aunet('quantize', '--from', join(work, 'nothing.onnx'), '--calib-phantom', '2', '--out', join(work, 'x.aunet'));
   assert.equal(r.code, 1);
   assert.match(r.stderr, /nothing\.onnx: cannot read model/);

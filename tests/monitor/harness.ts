@@ -22,6 +22,7 @@ export async function launchChromium(): Promise<Browser> {
 
 export interface RunningRuntime {
   child: ChildProcess;
+  /** embedded broker only (empty strings / 0 with an external broker) */
   monitorUrl: string;
   port: number;
   httpPort: number;
@@ -32,11 +33,13 @@ export interface RunningRuntime {
   stop(): Promise<void>;
 }
 
-/** `aunet run` with the embedded broker; port 0 = any free port. Resolves once it prints its monitor URL. */
-export async function startRuntime(args: string[], ports: { port: number; httpPort: number } = { port: 0, httpPort: 0 }): Promise<RunningRuntime> {
-  const child = spawn(process.execPath, ['bin/aunet.js', 'run', '--port', String(ports.port), '--http-port', String(ports.httpPort), '--log-level', 'warn', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * `aunet run`, with the embedded broker on `ports` (0 = any free port), or with
+ * `external` an external broker given in `args` (--broker ...). Resolves once it is serving.
+ */
+export async function startRuntime(args: string[], ports: { port: number; httpPort: number } | 'external' = { port: 0, httpPort: 0 }): Promise<RunningRuntime> {
+  const portArgs = ports === 'external' ? [] : ['--port', String(ports.port), '--http-port', String(ports.httpPort)];
+  const child = spawn(process.execPath, ['bin/aunet.js', 'run', ...portArgs, '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -61,12 +64,43 @@ export async function startRuntime(args: string[], ports: { port: number; httpPo
     clearTimeout(t);
   };
   try {
+    if (ports === 'external') {
+      await waitFor(/Ctrl-C to stop/, 60_000);
+      return { child, monitorUrl: '', port: 0, httpPort: 0, out: () => out, err: () => err, waitFor, stop };
+    }
     const mq = await waitFor(/MQTT: mqtt:\/\/127\.0\.0\.1:(\d+) {2}WebSocket: ws:\/\/127\.0\.0\.1:(\d+)\/mqtt/, 60_000);
     const mon = await waitFor(/Monitor: (http:\/\/127\.0\.0\.1:\d+\/)/, 5000);
     return { child, monitorUrl: mon[1], port: Number(mq[1]), httpPort: Number(mq[2]), out: () => out, err: () => err, waitFor, stop };
   } catch (e) {
     child.kill('SIGKILL');
     throw e;
+  }
+}
+
+/** `aunet monitor --broker URL`: the page served on its own for a broker elsewhere. */
+export async function startMonitorServer(broker: string, device: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['bin/aunet.js', 'monitor', '--broker', broker, '--port', '0', '--device', device], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const m = /Monitor: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+    if (m) {
+      return {
+        url: m[1],
+        stop: async () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          await exited;
+        },
+      };
+    }
+    if (Date.now() > end || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`aunet monitor did not start:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -81,6 +115,7 @@ export interface PageCounters {
   offsetMs: number | null;
   drawMsTotal: number;
   drawMsMax: number;
+  closeArrivals: number;
   animationFrames: number;
   contours: number;
   lastFrameAt: number | null;

@@ -10,7 +10,8 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { ARTIFACTS, buildMonitor, counters, launchChromium, meanAbsDiff, measureCanvas, readCanvas, settle, startRuntime, waitState, type RunningRuntime } from './harness.js';
+import { startEmbeddedBroker } from '../../host/publish/broker.js';
+import { ARTIFACTS, buildMonitor, counters, launchChromium, meanAbsDiff, measureCanvas, readCanvas, settle, startMonitorServer, startRuntime, waitState, type RunningRuntime } from './harness.js';
 
 const BUSI = '../shared/data/busi/benign';
 const DEVICE = 'mon-e2e';
@@ -24,9 +25,9 @@ before(async () => {
   buildMonitor();
   dir = mkdtempSync(join(tmpdir(), 'aunet-monitor-'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ broker: { users: [OPERATOR] } }));
-  // a capture card stuck on one picture: the same BUSI image 60 times
+  // a capture card stuck on one picture: the same BUSI image 80 times (8 s at 10 fps)
   mkdirSync(join(dir, 'frozen'));
-  for (let i = 0; i < 60; i++) copyFileSync(join(BUSI, 'benign (51).png'), join(dir, 'frozen', `f${String(i).padStart(3, '0')}.png`));
+  for (let i = 0; i < 80; i++) copyFileSync(join(BUSI, 'benign (51).png'), join(dir, 'frozen', `f${String(i).padStart(3, '0')}.png`));
   browser = await launchChromium();
 });
 
@@ -134,6 +135,15 @@ test('monitor: picture, overlays, gates, sign-in, stale / offline / live / froze
   await page.click('#resume');
   await waitState(page, 'live', 5000);
 
+  // --- the operator changes the threshold: the device applies it to the next frames (0.30 -> 77/256)
+  await page.$eval('#threshold-input', (e: HTMLInputElement) => {
+    e.value = '30';
+    e.dispatchEvent(new Event('input'));
+  });
+  await page.click('#threshold-send');
+  await page.waitForFunction(() => /threshold applied/.test(document.getElementById('cmd-result')!.textContent ?? ''), null, { timeout: 5000 });
+  await page.waitForFunction(() => document.getElementById('threshold')!.textContent === '0.301', null, { timeout: 5000 });
+
   // --- the runtime dies (its embedded broker with it) -> OFFLINE
   a.child.kill('SIGKILL');
   await waitState(page, 'offline', 5000);
@@ -176,4 +186,33 @@ test('monitor: picture, overlays, gates, sign-in, stale / offline / live / froze
   assert.deepEqual(pageErrors, []);
   await page.close();
   await b.stop();
+});
+
+test('monitor: Last Will through an external broker -> OFFLINE while the broker stays up; restart -> LIVE', { timeout: 90_000 }, async () => {
+  // a broker that outlives the runtime (aedes, as a separate broker would be), the page served by `aunet monitor`
+  const broker = await startEmbeddedBroker({ port: 0, httpPort: 0, users: [] });
+  const monitor = await startMonitorServer(broker.wsUrl, 'mon-will');
+  const args = ['--broker', broker.url, '--username', broker.runtimeUser.username, '--password', broker.runtimeUser.password, '--source', `folder:${BUSI}?fps=10`, '--model', 'random:F4x64', '--device', 'mon-will'];
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  try {
+    const a = await startRuntime(args, 'external');
+    runtimes.push(a);
+    await page.goto(monitor.url);
+    await waitState(page, 'live', 30_000);
+    a.child.kill('SIGKILL');
+    await waitState(page, 'offline', 5000);
+    assert.match(await page.locator('#banner-reason').innerText(), /device offline \(connection lost, Last Will\)/);
+    assert.match(await page.locator('#device-state').innerText(), /^offline/);
+    await shot(page, '08-offline-last-will');
+    const b = await startRuntime(args, 'external');
+    runtimes.push(b);
+    await waitState(page, 'live', 30_000);
+    await b.stop();
+    await waitState(page, 'offline', 5000);
+    assert.match(await page.locator('#banner-reason').innerText(), /device stopped/);
+  } finally {
+    await page.close();
+    await monitor.stop();
+    await broker.close();
+  }
 });

@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { SafetyMonitor, fnv1a } from '../../monitor/src/safety.js';
 import { ClockOffset } from '../../monitor/src/clock.js';
 import { resolveSettings } from '../../monitor/src/settings.js';
@@ -129,4 +131,23 @@ test('keys: every key listed on screen changes the view; others do nothing', () 
   let v = DEFAULT_VIEW;
   for (let i = 0; i < 3; i++) v = applyKey(v, 'o')!;
   assert.equal(v.overlay, DEFAULT_VIEW.overlay, 'o cycles through three overlays');
+});
+
+test('build: deterministic bytes, nothing fetched from elsewhere (no http(s) URL in the bundle)', () => {
+  const dist = new URL('../../monitor/dist/', import.meta.url);
+  const files = ['index.html', 'monitor.css', 'monitor.js'];
+  const build = () => {
+    const r = spawnSync(process.execPath, ['monitor/build.js'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return files.map((f) => createHash('sha256').update(readFileSync(new URL(f, dist))).digest('hex'));
+  };
+  const first = build();
+  assert.deepEqual(build(), first, 'two builds give the same bytes');
+  for (const f of files) {
+    const text = readFileSync(new URL(f, dist), 'utf8');
+    assert.doesNotMatch(text, /https?:\/\//, `${f} refers to a network resource`);
+  }
+  const html = readFileSync(new URL('index.html', dist), 'utf8');
+  assert.match(html, /<script type="module" src="monitor\.js">/);
+  assert.match(html, /NOT FOR DIAGNOSTIC USE/);
 });

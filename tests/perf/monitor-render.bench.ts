@@ -37,7 +37,7 @@ function row(name: string, a: PageCounters, b: PageCounters, secs: number, sent?
     `${name.padEnd(34)} ${sent !== undefined ? `sent ${String(sent).padStart(4)}  ` : '           '}` +
       `received ${String(rec).padStart(4)} (${(rec / secs).toFixed(1)} fps)  drawn ${String(drawn).padStart(4)} (${rec ? ((100 * drawn) / rec).toFixed(1) : '-'} %)  ` +
       `compose ${drawMs.toFixed(2)} ms mean / ${b.drawMsMax.toFixed(1)} max  rAF ${((b.animationFrames - a.animationFrames) / secs).toFixed(0)}/s  ` +
-      `latency p50(30) ${b.latencyMs?.toFixed(1) ?? '-'} ms`,
+      `latency p50(30) ${b.latencyMs?.toFixed(1) ?? '-'} ms  arrived < 1/60 s after the previous: ${b.closeArrivals - a.closeArrivals}`,
   );
 }
 
@@ -66,6 +66,13 @@ const recorded: Uint8Array[] = [];
 }
 if (recorded.length < 30) throw new Error(`recorded only ${recorded.length} frame messages from the runtime`);
 const frames = recorded.map((m) => decodeFrameMessage(m));
+const devicePart = frames.map((f) => f.publishTime - f.captureTime).sort((x, y) => x - y)[frames.length >> 1];
+let bunched = 0;
+for (let i = 1; i < frames.length; i++) if (frames[i].publishTime - frames[i - 1].publishTime < 1000 / 60) bunched++;
+console.log(
+  `   (recorded ${frames.length} messages; capture -> publish on the device: median ${devicePart.toFixed(1)} ms, kept in B's latency; ` +
+    `${((100 * bunched) / (frames.length - 1)).toFixed(0)} % published less than one 60 Hz refresh after the previous one, so at most one of each such pair can be shown)`,
+);
 
 // ---- B. exact-rate replay through the embedded broker
 const broker = await startEmbeddedBroker({ port: 0, httpPort: 0, users: [], device: DEVICE });
@@ -97,6 +104,7 @@ for (const [fps, key, name] of [
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
   await page.goto(broker.monitorUrl);
   await replay(fps, 1); // connect and warm up
+  await new Promise((r) => setTimeout(r, 300));
   await page.keyboard.press(key);
   const a = await counters(page);
   const sent = await replay(fps, seconds);
