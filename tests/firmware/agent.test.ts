@@ -16,8 +16,8 @@ import { Storage } from '../../firmware/slots.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 
-function image(version: string, securityCounter: number, opts: { hardwareId?: string; good?: boolean; size?: number } = {}) {
-  return assembleImage(
+function image(version: string, securityCounter: number, opts: { hardwareId?: string; good?: boolean; size?: number } = {}): Buffer {
+  return Buffer.from(assembleImage(
     {
       version, securityCounter, hardwareId: opts.hardwareId ?? 'aunet-edge-1', build: { date: 'd', tool: 't' },
       sections: { runtime: Buffer.alloc(100, 1), model: Buffer.alloc(opts.size ?? 50_000, securityCounter), config: Buffer.from('{}'), monitor: Buffer.alloc(0) },
@@ -25,7 +25,7 @@ function image(version: string, securityCounter: number, opts: { hardwareId?: st
       selfTest: { frame: 'golden-v1', outputSha256: (opts.good === false ? 'b' : 'a').repeat(64) },
     },
     privateKey,
-  );
+  ));
 }
 
 function setup(over: Partial<AgentOptions> = {}) {
