@@ -15,6 +15,8 @@ export const DEFAULTS = {
   endTimeoutPerMiBMs: 2000,
 };
 export type FlashTimeouts = typeof DEFAULTS;
+/** duplicate acknowledgements that mean a chunk was lost */
+const FAST_RETRANSMIT_DUPS = 3;
 
 export interface FlashProgress {
   acked: number;
@@ -79,6 +81,7 @@ export class DeviceClient {
       let stall: NodeJS.Timeout | undefined;
       let done = false;
       let rebeginning = false;
+      let dupAcks = 0;
       const finish = (err?: Error) => {
         if (done) return;
         done = true;
@@ -137,9 +140,14 @@ export class DeviceClient {
         const ack = new DataView(p.payload.buffer, p.payload.byteOffset + 1, 4).getUint32(0, true);
         if (ack > base) {
           base = ack;
+          dupAcks = 0;
           if (next < base) next = base;
           progress();
           armStall();
+        } else if (ack === base && next > base && ++dupAcks === FAST_RETRANSMIT_DUPS) {
+          // Later chunks arrive but `base` does not: it was lost. Resend now instead of waiting for the stall timer (TCP's fast retransmit).
+          retransmissions += next - base;
+          next = base;
         }
         if (base >= chunks) return finish();
         pump();
