@@ -1,7 +1,8 @@
 // aunet explain: the study's inference-only explanations as PNG heatmaps.
 //  occlusion:   a zeroed window (50x50 at 256x256, scaled to the model input)
 //               slides with stride 30; for each position the absolute change of
-//               the predicted probability inside the window is accumulated.
+//               the predicted probability inside the window is accumulated, then
+//               divided by the number of windows that covered the pixel.
 //  activations: channel 0 of each encoder block's output (the pooled p1..p4,
 //               what the study's visualize_encoder_blocks shows), min-max scaled.
 import type { Command } from 'commander';
@@ -96,11 +97,12 @@ export function occlusionGeometry(W: number, H: number): { winX: number; winY: n
   };
 }
 
-/** Per-pixel accumulated |prob(occluded) - prob(original)| inside each window (probability units). */
+/** Per pixel: |prob(occluded) - prob(original)| accumulated over the windows covering it, divided by their number (probability units). */
 export function occlusion(engine: Engine, input: Uint8Array, W: number, H: number, C: number, progress?: (done: number, total: number) => void): { heat: Float32Array; windows: number } {
   const { winX, winY, strideX, strideY } = occlusionGeometry(W, H);
   const base = Uint8Array.from(engine.run(input).prob.data);
   const heat = new Float32Array(W * H);
+  const covered = new Uint16Array(W * H);
   const ys: number[] = [];
   const xs: number[] = [];
   for (let y = 0; y < H; y += strideY) ys.push(y);
@@ -116,9 +118,17 @@ export function occlusion(engine: Engine, input: Uint8Array, W: number, H: numbe
       const x1 = Math.min(W, x0 + winX);
       for (let y = y0; y < y1; y++) occluded.fill(0, (y * W + x0) * C, (y * W + x1) * C);
       const p = engine.run(occluded).prob.data;
-      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) heat[y * W + x] += Math.abs(p[y * W + x] - base[y * W + x]) / 256;
+      for (let y = y0; y < y1; y++) {
+        for (let x = x0; x < x1; x++) {
+          heat[y * W + x] += Math.abs(p[y * W + x] - base[y * W + x]) / 256;
+          covered[y * W + x]++;
+        }
+      }
       progress?.(++done, total);
     }
   }
+  // mean over the windows covering each pixel (as Captum's Occlusion does), so the
+  // overlaps of a stride smaller than the window do not draw a grid
+  for (let i = 0; i < heat.length; i++) if (covered[i]) heat[i] /= covered[i];
   return { heat, windows: total };
 }

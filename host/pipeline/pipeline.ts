@@ -157,6 +157,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const lossless = !this.options.realtime && !this.source.info.live;
     try {
       for await (const { frame } of this.#capture) {
+        if (this.paused) continue; // taken before the pause: nothing more goes out
         const inferenceStart = wallNow();
         const prepared = this.preprocess(frame);
         const preprocessed = wallNow();
@@ -190,6 +191,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   async #publishLoop(): Promise<void> {
     const { width: W, height: H } = this.engine.arch;
     for await (const it of this.#results) {
+      if (this.paused) continue;
       const lesions = postprocess(it.prob, W, H, { threshold: it.threshold });
       const postprocessed = wallNow();
       const state = this.state.state;

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,4 +146,15 @@ test('explain writes occlusion and encoder-activation heatmaps', () => {
   const r = aunet('explain', '--model', model, '--input', image, '--method', 'gradcam', '--out', dir);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--method must be occlusion or activations/);
+});
+
+test('inspect hands a firmware image to the firmware inspector', async () => {
+  const { makeImage } = await import('../firmware/helpers.js');
+  const dir = join(work, 'fw');
+  mkdirSync(dir, { recursive: true });
+  const file = await makeImage(dir, generateKeyPairSync('ed25519').privateKey, '1.2.3', 1, { padding: 10 });
+  assert.match(ok('inspect', file), /aunet firmware image, format 1/);
+  const noExt = join(dir, 'image.bin');
+  writeFileSync(noExt, readFileSync(file));
+  assert.match(ok('inspect', noExt), /aunet firmware image/, 'recognised by its magic too');
 });

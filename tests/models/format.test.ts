@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import { decodeModel, encodeModel, readModel, writeModel, PREFIX_BYTES, DIGEST_BYTES } from '../../models/format.js';
 import { FileError } from '../../host/errors.js';
 import type { QModel } from '../../models/qmodel.js';
-import { randomQModel } from './fixtures.js';
+import { randomQModel as makeQModel } from '../../models/random-qmodel.js';
+
+const randomQModel = (arch: QModel['arch'], seed: number): QModel => ({
+  ...makeQModel(arch, { seed }),
+  meta: { provenance: { tool: 'test', date: '2026-01-01T00:00:00.000Z' } },
+});
 
 const tiny = randomQModel({ filters: 1, height: 16, width: 16, channels: 1 }, 3);
 const tinyBytes = encodeModel(tiny);

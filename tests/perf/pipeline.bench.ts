@@ -5,6 +5,7 @@
 //   node --import tsx tests/perf/pipeline.bench.ts [--seconds 30] [--model FILE|random:F8x128] [--engine chip|direct] [--fps 30]
 import { cpus, loadavg } from 'node:os';
 import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { pino } from 'pino';

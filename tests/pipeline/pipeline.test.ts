@@ -54,7 +54,7 @@ test('a slow engine: newest frame wins, drops are counted, latency does not cree
   await p.run();
   const s = p.stats.snapshot();
   assert.equal(s.frames.in, 120, 'frames in counts what the source produced, dropped ones included');
-  assert.ok(out.length >= 15 && out.length <= 60, `${out.length} frames published`);
+  assert.ok(out.length >= 5 && out.length <= 60, `${out.length} frames published (all 120 would mean a backlog)`);
   assert.equal(s.frames.dropped.source + s.frames.dropped.inference + out.length, 120, 'every frame is published or counted as dropped');
   for (let i = 1; i < out.length; i++) assert.ok(out[i].frameId > out[i - 1].frameId);
   // no backlog: a queue would hold ~80 frames by the end (120 x 35 ms of work in 1.2 s),
