@@ -188,6 +188,19 @@ function prefix(block: Block): string {
   throw new Error(`internal: no prefix for ${block}`);
 }
 
+/** The tensors an op reads, in operand order. */
+export function opInputs(op: Op): string[] {
+  switch (op.kind) {
+    case 'concat':
+    case 'add':
+      return [...op.inputs];
+    case 'gatemul':
+      return [op.attention, op.skip];
+    default:
+      return [op.input];
+  }
+}
+
 /** Multiply-accumulates of one op (element-wise ops count 0). */
 export function opMacs(op: Op, tensors: Map<string, TensorShape>): number {
   if (op.kind !== 'conv') return 0;

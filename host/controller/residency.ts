@@ -18,7 +18,7 @@
 //      layer's own largest resident operand to DRAM.
 // Each step only removes on-chip time, so it terminates; if a layer does not
 // tile with nothing resident, the SRAM is too small for the model.
-import type { Graph, Op } from '../../models/graph.js';
+import { opInputs, type Graph, type Op } from '../../models/graph.js';
 import { GreedyMemoryPlanner } from '../memory/planner.js';
 import { ChipConfigError } from './chip-config.js';
 import { ALIGN, align, chooseTiling, minimumWorkingSet, type LayerGeom, type Residency, type Tiling } from './tiling.js';
@@ -58,17 +58,6 @@ export interface ResidencyPlan {
   spillAfter: string[][];
 }
 
-export function opInputs(op: Op): string[] {
-  switch (op.kind) {
-    case 'concat':
-    case 'add':
-      return [...op.inputs];
-    case 'gatemul':
-      return [op.attention, op.skip];
-    default:
-      return [op.input];
-  }
-}
 
 /** Tensors that must end in DRAM: the attention maps (the monitor reads them there). */
 export function planResidency(g: Graph, geoms: LayerGeom[], sramBytes: number): ResidencyPlan {

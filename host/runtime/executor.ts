@@ -11,7 +11,7 @@
 //
 // Heap layout (one region reserved per engine, host/memory/heap-reservation.ts):
 //   [ weights and params (persistent) | activation arena (planned) ]
-import { opMacs, type Graph, type Op } from '../../models/graph.js';
+import { opInputs, opMacs, type Graph, type Op } from '../../models/graph.js';
 import type { QModel, QOpParams } from '../../models/qmodel.js';
 import { validateQModel, ModelError as QModelError } from '../../models/qmodel-check.js';
 import { ExitError } from '../errors.js';
@@ -226,18 +226,6 @@ export function activationLifetimes(g: Graph): Map<string, [number, number]> {
   });
   for (const t of [g.output, ...g.attention]) use(t, last);
   return life;
-}
-
-function opInputs(op: Op): string[] {
-  switch (op.kind) {
-    case 'concat':
-    case 'add':
-      return op.inputs;
-    case 'gatemul':
-      return [op.attention, op.skip];
-    default:
-      return [op.input];
-  }
 }
 
 /** XOR 0x80 over n bytes at `at`: int8 q <-> uint8 q + 128 (words where aligned). */
