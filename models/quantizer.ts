@@ -202,8 +202,8 @@ function fixedTensors(g: Graph): Set<string> {
   return s;
 }
 
-/** Running min/max, and a reservoir sample of the values for percentiles. */
-class TensorStats {
+/** Running min/max, and a reservoir sample of the values for percentile and mse ranges (exported for tests). */
+export class TensorStats {
   min = Infinity;
   max = -Infinity;
   private seen = 0;
@@ -225,20 +225,36 @@ class TensorStats {
     this.max = hi;
     const s = this.sample;
     if (!s) return;
-    // Algorithm R with a deterministic xorshift32, so a file is reproducible
-    for (let i = 0; i < data.length; i++, this.seen++) {
-      if (this.seen < RESERVOIR) {
-        s[this.seen] = data[i];
-        continue;
-      }
-      let x = this.rng;
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      this.rng = x >>> 0;
-      const j = this.rng % (this.seen + 1);
-      if (j < RESERVOIR) s[j] = data[i];
+    // Reservoir sampling, Li's Algorithm L: jumps straight to the next value that
+    // enters the sample, so a frame costs O(replacements), not one random draw per
+    // value. A deterministic xorshift32 keeps files reproducible.
+    let i = 0;
+    for (; i < data.length && this.seen < RESERVOIR; i++, this.seen++) s[this.seen] = data[i];
+    if (this.seen < RESERVOIR) return;
+    if (this.next < 0) this.skip(true);
+    const end = this.seen + (data.length - i);
+    while (this.next < end) {
+      s[Math.floor(this.uniform() * RESERVOIR)] = data[i + this.next - this.seen];
+      this.skip(false);
     }
+    this.seen = end;
+  }
+  /** global index of the next value to enter the sample (-1: not started) */
+  private next = -1;
+  private w = 1;
+  private skip(first: boolean): void {
+    this.w *= Math.exp(Math.log(this.uniform()) / RESERVOIR);
+    const base = first ? RESERVOIR - 1 : this.next;
+    this.next = base + Math.floor(Math.log(this.uniform()) / Math.log(1 - this.w)) + 1;
+  }
+  /** uniform in (0, 1) */
+  private uniform(): number {
+    let x = this.rng;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.rng = x >>> 0;
+    return this.rng / 4294967296;
   }
   /**
    * The range [a*min, a*max] (a in (0, 1]) whose int8 quantization of the

@@ -3,18 +3,20 @@
 // every tensor kept) on each image of a folder; reports per-layer RMSE, max
 // absolute error and cosine (int8 dequantized vs float), per-image mask Dice
 // and attention-map agreement, and draws the worst images side by side.
+// Sigmoid inputs are compared within the range where the sigmoid can still change.
 import type { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { readModel } from '../../models/format.js';
 import { FloatReference } from '../../models/float-reference.js';
+import { SIGMOID_SATURATION } from '../../models/quantizer.js';
 import { dice, floatMask, layerStats, mapAgreement, type LayerRow, type MapAgreement } from '../../models/fidelity.js';
 import { writeRgbPng } from '../imaging/image-io.js';
 import { applyColormap, drawContour, greyToRgb, overlayHeatmap } from '../imaging/colormap.js';
 import { FileError, UsageError } from '../errors.js';
 import { imageInput, listImages, loadFloatModel, openEngine, positiveInt } from './support/models.js';
-import { sideBySide } from './support/render.js';
+import { enlarge, sideBySide } from './support/render.js';
 
 interface Options {
   float: string;
@@ -81,6 +83,7 @@ export function register(program: Command): void {
       const ref = new FloatReference(f);
       const g = ref.graph;
       const stats = layerStats();
+      const logits = new Set(g.ops.flatMap((op) => (op.kind === 'sigmoid' ? [op.input] : [])));
       const perImage: CompareReport['perImage'] = [];
       const att = [0, 1, 2, 3].map(() => ({ meanAbsDiff: 0, maxAbsDiff: 0, cosine: 0, sameSide: 0 }));
       let worst: Worst[] = [];
@@ -90,7 +93,10 @@ export function register(program: Command): void {
         const input = imageInput(file, a, q.preprocessing);
         const ft = ref.run(input.data);
         const r = engine.run(input.data);
-        for (const name of g.tensors.keys()) stats.add(name, ft.get(name)!, engine.tensor!(name), q.tensors[name]);
+        for (const name of g.tensors.keys()) {
+          const fv = ft.get(name)!;
+          stats.add(name, logits.has(name) ? clampLogits(fv) : fv, engine.tensor!(name), q.tensors[name]);
+        }
         const fProb = ft.get(g.output)!;
         const d = dice(floatMask(fProb), r.mask);
         const agreements = g.attention.map((name, i) => mapAgreement(ft.get(name)!, r.attention[i].data));
@@ -129,6 +135,15 @@ export function register(program: Command): void {
     });
 }
 
+/**
+ * A sigmoid input (logit) compared only within +-ln(511): beyond it the int8
+ * sigmoid is saturated whatever the logit, and the quantizer clips there on
+ * purpose (models/quantizer.ts), so larger float logits are not an error.
+ */
+function clampLogits(v: Float32Array): Float32Array {
+  return v.map((x) => Math.max(-SIGMOID_SATURATION, Math.min(SIGMOID_SATURATION, x)));
+}
+
 function writeOut(dir: string, report: CompareReport, worst: Worst[], W: number, H: number): void {
   try {
     mkdirSync(dir, { recursive: true });
@@ -140,7 +155,9 @@ function writeOut(dir: string, report: CompareReport, worst: Worst[], W: number,
     const pic = { width: W, height: H, data: w.picture };
     const panel = (prob: Uint8Array) => drawContour(overlayHeatmap(pic, { width: W, height: H, data: prob }), prob.map((v) => (v > 128 ? 1 : 0)));
     const diff = Uint8Array.from(w.floatProb, (v, p) => Math.min(255, 4 * Math.abs(v - w.int8Prob[p])));
-    const img = sideBySide([greyToRgb(pic), panel(w.floatProb), panel(w.int8Prob), applyColormap({ width: W, height: H, data: diff }, 'inferno')]);
+    // small model grids are enlarged to at least 256 px so the pictures stay readable
+    const f = Math.max(1, Math.floor(256 / H));
+    const img = sideBySide([greyToRgb(pic), panel(w.floatProb), panel(w.int8Prob), applyColormap({ width: W, height: H, data: diff }, 'inferno')].map((p) => enlarge(p, f)));
     const name = basename(w.file).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9_-]+/g, '_');
     writeRgbPng(join(dir, `worst-${i + 1}-${name}.png`), img);
   });
@@ -151,7 +168,7 @@ function renderText(r: CompareReport, o: Options): string {
   const w = Math.max(...r.layers.map((l) => l.name.length));
   lines.push(`${'tensor'.padEnd(w)}  ${'rmse'.padStart(10)}  ${'max abs'.padStart(10)}  ${'cosine'.padStart(8)}`);
   for (const l of r.layers) lines.push(`${l.name.padEnd(w)}  ${l.rmse.toExponential(3).padStart(10)}  ${l.maxAbs.toExponential(3).padStart(10)}  ${l.cosine.toFixed(5).padStart(8)}`);
-  lines.push('');
+  lines.push('(logits, the inputs of sigmoids, are compared within +-ln(511), where the int8 sigmoid saturates)', '');
   for (const m of r.attention) lines.push(`attention ${m.map}: mean |diff| ${m.meanAbsDiff.toFixed(4)}, max |diff| ${m.maxAbsDiff.toFixed(4)}, cosine ${m.cosine.toFixed(5)}, same side of 0.5 ${(100 * m.sameSide).toFixed(2)}%`);
   lines.push(`mask Dice float vs int8: mean ${r.maskDice.toFixed(4)}, min ${r.minMaskDice.toFixed(4)}`);
   lines.push(`worst layer: ${r.worstLayer} (cosine ${r.minLayerCosine.toFixed(5)})`);

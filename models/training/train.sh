@@ -7,7 +7,7 @@
 #
 #   models/training/train.sh [NAME] [OUT.aunet]
 # Environment (defaults = the shipped busi-lite recipe):
-#   DATASET=../shared/data/busi SIZE=128 FILTERS=16 EPOCHS=130 BATCH=8 PATIENCE=40 MAX_MINUTES=88 TARGET_EMPTY=0.65
+#   DATASET=../shared/data/busi SIZE=128 FILTERS=16 EPOCHS=130 BATCH=8 PATIENCE=40 MAX_MINUTES=88 TARGET_EMPTY=0.7
 #   THREADS=1 NORMAL_WEIGHT=3 NORMAL_WEIGHT_FROM=27
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,7 +20,7 @@ EPOCHS=${EPOCHS:-130}
 BATCH=${BATCH:-8}
 PATIENCE=${PATIENCE:-40}
 MAX_MINUTES=${MAX_MINUTES:-88}
-TARGET_EMPTY=${TARGET_EMPTY:-0.65}
+TARGET_EMPTY=${TARGET_EMPTY:-0.7}
 THREADS=${THREADS:-1}            # 1 thread + passive OpenMP waits: far faster than 2 on a shared, busy CPU
 NORMAL_WEIGHT=${NORMAL_WEIGHT:-3}
 NORMAL_WEIGHT_FROM=${NORMAL_WEIGHT_FROM:-27}
@@ -49,7 +49,7 @@ if [ ! -f "$RUN/final.onnx" ]; then
 fi
 
 echo "== quantize -> $OUT_MODEL"
-$AUNET quantize --from "$RUN/final.onnx" --calib "$DATA/calib" --out "$OUT_MODEL"
+$AUNET quantize --from "$RUN/final.onnx" --calib "$DATA/calib" --method minmax --out "$OUT_MODEL"
 
 echo "== evaluate on the validation split (original image size)"
 $AUNET eval --model "$RUN/final.onnx" --dataset "$DATASET" --split val --json > "$RUN/eval-float.json"

@@ -70,6 +70,18 @@ test('quantize --calib DIR calibrates on images', () => {
   assert.equal(cal.source, 'images');
 });
 
+test('quantize reads the study\'s Keras HDF5 too', async () => {
+  const { writeKerasH5 } = await import('../importers/keras-fixture.js');
+  const { randomFloatModel } = await import('../../models/random-model.js');
+  const h5 = join(work, 'study.h5');
+  await writeKerasH5(h5, randomFloatModel({ filters: 2, height: 32, width: 32, channels: 3 }, 9));
+  ok('quantize', '--from', h5, '--calib-phantom', '2', '--out', join(work, 'k.aunet'), '--no-progress');
+  const q = readModel(join(work, 'k.aunet'));
+  assert.equal(q.arch.filters, 2);
+  assert.equal((q.meta as any).provenance.source.format, 'keras-h5');
+  assert.deepEqual(q.ops['ag1.s'].kind === 'conv' && q.ops['ag1.s'].pads, [0, 0, 1, 1], "Keras 'same' at stride 2");
+});
+
 test('bad usage and bad files give clear errors', () => {
   let r = aunet('quantize', '--from', fx.onnx, '--out', join(work, 'x.aunet'));
   assert.equal(r.code, 2);
@@ -107,8 +119,8 @@ test('compare --json reports layers, mask Dice and attention agreement, and draw
   const pngs = readdirSync(outDir).filter((f) => f.startsWith('worst-'));
   assert.equal(pngs.length, 2);
   const png = decode(readFileSync(join(outDir, pngs[0])));
-  assert.equal(png.height, 32);
-  assert.equal(png.width, 4 * 32 + 3 * 4, 'four panels side by side');
+  assert.equal(png.height, 256, '32 px panels enlarged 8x');
+  assert.equal(png.width, 4 * 256 + 3 * 4, 'four panels side by side');
   assert.deepEqual(JSON.parse(readFileSync(join(outDir, 'report.json'), 'utf8')), j);
   const text = ok('compare', '--float', fx.onnx, '--int8', model, '--dataset', busi, '--limit', '1', '--no-progress');
   assert.match(text, /mask Dice float vs int8: mean/);

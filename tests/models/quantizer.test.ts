@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildGraph } from '../../models/graph.js';
 import { FloatReference, foldBatchNorm } from '../../models/float-reference.js';
-import { asymmetricParams, CALIBRATION_METHODS, quantizeModel } from '../../models/quantizer.js';
+import { asymmetricParams, CALIBRATION_METHODS, quantizeModel, TensorStats } from '../../models/quantizer.js';
 import { randomFloatModel } from '../../models/random-model.js';
 import { INPUT_PARAMS, SIGMOID_OUTPUT, type QModel } from '../../models/qmodel.js';
 import { decodeModel, encodeModel } from '../../models/format.js';
@@ -134,4 +134,21 @@ test('bad options and inputs are refused', () => {
   assert.throws(() => quantizeModel(model, [new Uint8Array(10)]), /input has 10 bytes/);
   assert.throws(() => quantizeModel(model, [new Uint8Array(64 * 64 * 3)], { method: 'x' as any }), /unknown calibration method/);
   assert.throws(() => quantizeModel(model, [new Uint8Array(64 * 64 * 3)], { method: 'percentile', percentile: 30 }), /percentile must be in/);
+});
+
+test('the calibration reservoir is a uniform sample of every value seen, across frames', () => {
+  const st = new TensorStats(true, 12345);
+  const N = 3_000_000;
+  const frame = 250_000;
+  for (let base = 0; base < N; base += frame) st.add(Float32Array.from({ length: frame }, (_, i) => (base + i) / N));
+  assert.equal(st.min, 0);
+  assert.equal(st.max, Math.fround((N - 1) / N));
+  // a uniform sample: percentiles land where they should, and late frames are as present as early ones
+  for (const p of [99, 99.9, 90]) {
+    const [lo, hi] = st.percentileRange(p);
+    assert.ok(Math.abs(hi - p / 100) < 0.005, `p${p} high end ${hi}`);
+    assert.ok(Math.abs(lo - (1 - p / 100)) < 0.005, `p${p} low end ${lo}`);
+  }
+  const [lo50, hi50] = st.percentileRange(75);
+  assert.ok(Math.abs(lo50 - 0.25) < 0.01 && Math.abs(hi50 - 0.75) < 0.01, `quartiles ${lo50} ${hi50}`);
 });

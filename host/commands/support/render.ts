@@ -48,3 +48,22 @@ export function sideBySide(panels: RgbImage[], gap = 4): RgbImage {
 }
 
 export { greyToRgb };
+
+/** Enlarge an RGB image by an integer factor (pixel replication), so small model grids stay readable. */
+export function enlarge(img: RgbImage, f: number): RgbImage {
+  if (f <= 1) return img;
+  const width = img.width * f;
+  const height = img.height * f;
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const sy = Math.floor(y / f);
+    for (let x = 0; x < width; x++) {
+      const s = (sy * img.width + Math.floor(x / f)) * 3;
+      const d = (y * width + x) * 3;
+      data[d] = img.data[s];
+      data[d + 1] = img.data[s + 1];
+      data[d + 2] = img.data[s + 2];
+    }
+  }
+  return { width, height, data };
+}
