@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import type { InferenceResult } from '../host/runtime/engine.js';
 import { FileError } from '../host/errors.js';
+import { dice } from '../models/fidelity.js';
 
 export interface GoldenEntry {
   mask: string;
@@ -69,21 +70,6 @@ export function decodeRuns(runs: number[], length: number): Uint8Array {
   });
   if (p !== length) throw new RangeError(`golden mask runs cover ${p} pixels, expected ${length}`);
   return out;
-}
-
-/** Dice = 2|A∩B| / (|A|+|B|); two empty masks agree perfectly (1). */
-export function dice(a: Uint8Array, b: Uint8Array): number {
-  let inter = 0;
-  let sa = 0;
-  let sb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] ? 1 : 0;
-    const y = b[i] ? 1 : 0;
-    inter += x & y;
-    sa += x;
-    sb += y;
-  }
-  return sa + sb === 0 ? 1 : (2 * inter) / (sa + sb);
 }
 
 /** A golden file being recorded (first run) or checked against (later runs). */

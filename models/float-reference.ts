@@ -2,7 +2,7 @@
 // ground truth the quantizer calibrates against and `aunet compare` measures
 // the int8 engine against. Plain loops over Float32Array (OHWI weights, NHWC
 // tensors); written to be obviously correct first, reasonably fast second.
-import { buildGraph, type ConvOp, type Graph, type Pads } from './graph.js';
+import { buildGraph, opInputs, type ConvOp, type Graph, type Pads } from './graph.js';
 import type { FloatModel } from './float-model.js';
 
 export interface FloatRunOptions {
@@ -135,17 +135,6 @@ export function foldBatchNorm(model: FloatModel, name: string, channels: number)
   return { a, b };
 }
 
-export function opInputs(op: Graph['ops'][number]): string[] {
-  switch (op.kind) {
-    case 'concat':
-    case 'add':
-      return [...op.inputs];
-    case 'gatemul':
-      return [op.attention, op.skip];
-    default:
-      return [op.input];
-  }
-}
 
 function lastUses(g: Graph): Map<string, number> {
   const m = new Map<string, number>();

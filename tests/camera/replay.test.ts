@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { replay, newStats, parseRange, type ReplayedFrame, type ReplayOptions } from '../../camera/replayer.js';
 import { randomQModel } from '../../models/random-qmodel.js';
 import { writeModel } from '../../models/format.js';
-import { decodeRuns, dice, encodeRuns } from '../../camera/golden.js';
+import { decodeRuns, encodeRuns } from '../../camera/golden.js';
+import { dice } from '../../models/fidelity.js';
 import { tempDir, runCli, sleep } from './helpers.js';
 
 const tmp = tempDir('replay');
