@@ -5,7 +5,7 @@
 // and attention-map agreement, and draws the worst images side by side.
 // Sigmoid inputs are compared within the range where the sigmoid can still change.
 import type { Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { readModel } from '../../models/format.js';
@@ -16,7 +16,7 @@ import { writeRgbPng } from '../imaging/image-io.js';
 import { applyColormap, drawContour, greyToRgb, overlayHeatmap } from '../imaging/colormap.js';
 import { FileError, UsageError } from '../errors.js';
 import { imageInput, listImages, loadFloatModel, openEngine, positiveInt } from './support/models.js';
-import { enlarge, sideBySide } from './support/render.js';
+import { enlarge, outputFolder, sideBySide } from './support/render.js';
 
 interface Options {
   float: string;
@@ -145,11 +145,7 @@ function clampLogits(v: Float32Array): Float32Array {
 }
 
 function writeOut(dir: string, report: CompareReport, worst: Worst[], W: number, H: number): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new FileError(dir, `cannot create output folder: ${(e as Error).message}`, 'WRITE_FAILED');
-  }
+  outputFolder(dir);
   writeFileSync(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   worst.forEach((w, i) => {
     const pic = { width: W, height: H, data: w.picture };

@@ -6,7 +6,6 @@
 //  activations: channel 0 of each encoder block's output (the pooled p1..p4,
 //               what the study's visualize_encoder_blocks shows), min-max scaled.
 import type { Command } from 'commander';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { readModel } from '../../models/format.js';
@@ -14,7 +13,7 @@ import type { Engine } from '../runtime/engine.js';
 import { writeRgbPng } from '../imaging/image-io.js';
 import { FileError, UsageError } from '../errors.js';
 import { imageInput, openEngine } from './support/models.js';
-import { heatmap, normalizeToU8, overlayOnOriginal } from './support/render.js';
+import { heatmap, normalizeToU8, outputFolder, overlayOnOriginal } from './support/render.js';
 
 /** Window and stride of the study at 256x256. */
 export const OCCLUSION_WINDOW = 50;
@@ -47,11 +46,7 @@ export function register(program: Command): void {
       const model = readModel(o.model);
       const { arch } = model;
       const input = imageInput(o.input, arch, model.preprocessing);
-      try {
-        mkdirSync(o.out, { recursive: true });
-      } catch (e) {
-        throw new FileError(o.out, `cannot create output folder: ${(e as Error).message}`, 'WRITE_FAILED');
-      }
+      outputFolder(o.out);
       const W = arch.width;
       const H = arch.height;
       const written: string[] = [];

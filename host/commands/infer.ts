@@ -2,13 +2,12 @@
 // probability map, the four attention maps as heatmaps and an overlay (PNG).
 // Same model, same image, same engine: byte-identical files.
 import type { Command } from 'commander';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModel } from '../../models/format.js';
 import { writeGreyPng, writeRgbPng } from '../imaging/image-io.js';
 import { FileError } from '../errors.js';
 import { imageInput, openEngine } from './support/models.js';
-import { heatmap, overlayOnOriginal } from './support/render.js';
+import { heatmap, outputFolder, overlayOnOriginal } from './support/render.js';
 
 /** The seven files infer writes, in order. */
 export const INFER_FILES = ['mask.png', 'prob.png', 'attention1.png', 'attention2.png', 'attention3.png', 'attention4.png', 'overlay.png'] as const;
@@ -36,11 +35,7 @@ export function register(program: Command): void {
       const input = imageInput(o.input, arch, model.preprocessing);
       const engine = await openEngine(model, { engine: o.engine, kernels: o.kernels });
       const r = engine.run(input.data);
-      try {
-        mkdirSync(o.out, { recursive: true });
-      } catch (e) {
-        throw new FileError(o.out, `cannot create output folder: ${(e as Error).message}`, 'WRITE_FAILED');
-      }
+      outputFolder(o.out);
       const W = arch.width;
       const H = arch.height;
       const files = INFER_FILES.map((f) => join(o.out, f));

@@ -23,7 +23,8 @@ import { ExitError, UsageError } from '../errors.js';
 const DEFAULT_MODEL = fileURLToPath(new URL('../../models/busi-lite.aunet', import.meta.url));
 
 interface ReplayFlags {
-  model?: string;
+  /** a file, or false for --no-model (pacing only) */
+  model?: string | false;
   engine?: string;
   realtime?: boolean;
   fps?: string;
@@ -43,7 +44,8 @@ export function register(program: Command): void {
     .command('replay')
     .description('replay a source through the model, with golden checks and reports')
     .argument('<source>', `frame source: ${SOURCE_HELP}`)
-    .option('--model <file>', 'int8 model (.aunet); default models/busi-lite.aunet when present')
+    .option('--model <file>', 'int8 model (.aunet); default: the shipped models/busi-lite.aunet')
+    .option('--no-model', 'replay and pace the frames without inference (timing checks)')
     .option('--engine <kind>', 'inference engine: direct or chip', 'direct')
     .option('--realtime', 'pace frames by their recorded timestamps (the default)')
     .option('--fps <n>', 'pace frames at a fixed rate')
@@ -90,11 +92,11 @@ async function runReplay(spec: string, o: ReplayFlags): Promise<void> {
   const count = parseCount(o.count);
   const range = o.range !== undefined ? parseRange(o.range) : undefined;
   const dropAfterMs = parsePositive(o.dropAfter, '--drop-after');
-  const modelFile = o.model ?? (existsSync(DEFAULT_MODEL) ? DEFAULT_MODEL : undefined);
-  if (!modelFile && o.golden) throw new UsageError('--golden needs a model: pass --model FILE (models/busi-lite.aunet is not shipped in this checkout)');
+  const modelFile = o.model === false ? undefined : (o.model ?? (existsSync(DEFAULT_MODEL) ? DEFAULT_MODEL : undefined));
+  if (!modelFile && o.golden) throw new UsageError('--golden needs a model: drop --no-model or pass --model FILE');
   if (o.loop && count === undefined && !process.stdin.isTTY && !o.json) process.stderr.write('aunet: --loop without --count runs until interrupted\n');
   const loaded = modelFile ? await loadEngine(modelFile, o.engine ?? 'direct') : undefined;
-  if (!loaded) process.stderr.write('aunet: no model (pass --model FILE; models/busi-lite.aunet is not shipped yet): replaying and pacing frames without inference\n');
+  if (!loaded) process.stderr.write(`aunet: no model${o.model === false ? '' : ` (${DEFAULT_MODEL} is missing; pass --model FILE)`}: replaying and pacing frames without inference\n`);
   if (loaded?.note) process.stderr.write(`aunet: ${loaded.note}\n`);
   const arch = loaded?.model.arch;
   const golden = o.golden && loaded && arch

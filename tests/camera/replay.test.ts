@@ -123,8 +123,8 @@ describe('aunet replay (CLI, real int8 model)', () => {
     assert.match(html, /thumbs\/frame-\d+-\d+\.png/);
   });
 
-  it('without a model it says so and still paces the frames', async () => {
-    const r = await runCli(['replay', spec, '--fps', '50', '--drop-after', '5000', '--json']);
+  it('--no-model says so and still paces the frames', async () => {
+    const r = await runCli(['replay', spec, '--no-model', '--fps', '50', '--drop-after', '5000', '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /no model/);
     assert.equal(JSON.parse(r.stdout).frames, 6);

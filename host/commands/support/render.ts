@@ -3,6 +3,17 @@
 import type { GreyImage, RgbImage } from '../../imaging/image-io.js';
 import { applyColormap, drawContour, greyToRgb, overlayHeatmap, resizeNearest, type ColormapName } from '../../imaging/colormap.js';
 import { resizeBack, type Placement } from '../../../camera/preprocess.js';
+import { mkdirSync } from 'node:fs';
+import { FileError } from '../../errors.js';
+
+/** Create the folder the pictures go to, or say which folder could not be made. */
+export function outputFolder(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new FileError(dir, `cannot create output folder: ${(e as Error).message}`, 'WRITE_FAILED');
+  }
+}
 
 /** An 8-bit map shown at width x height (nearest neighbour) through a colour map. */
 export function heatmap(map: GreyImage, width: number, height: number, cmap: ColormapName = 'inferno'): RgbImage {
