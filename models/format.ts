@@ -146,8 +146,10 @@ export interface ModelFileInfo {
   headerBytes: number;
   sectionBytes: number;
   fileBytes: number;
-  /** hex SHA-256 stored at the end of the file (= computed, or the read fails) */
+  /** hex SHA-256 of the whole file, as `sha256sum` prints it and the status topic reports it */
   sha256: string;
+  /** hex integrity digest stored at the end of the file (SHA-256 of everything before it; checked on read) */
+  digest: string;
 }
 
 /** Parse and fully validate a model file image; `file` names it in errors. */
@@ -232,7 +234,7 @@ export function decodeModelWithInfo(bytes: Uint8Array, file = '<buffer>'): { mod
     if (e instanceof ModelError) fail(`does not fit its architecture (F=${header.arch.filters}, ${header.arch.height}x${header.arch.width}x${header.arch.channels}): ${e.message}`, 'BAD_ARCH');
     throw e;
   }
-  return { model, header, info: { version, headerBytes, sectionBytes, fileBytes: total, sha256: hex(stored) } };
+  return { model, header, info: { version, headerBytes, sectionBytes, fileBytes: total, sha256: hex(sha256(bytes.subarray(0, total))), digest: hex(stored) } };
 }
 
 export function readModel(path: string): QModel {

@@ -3,7 +3,7 @@
 // firmware image (.aufw), the firmware inspector's description.
 import type { Command } from 'commander';
 import { openSync, readSync, closeSync } from 'node:fs';
-import { readModelWithInfo } from '../../models/format.js';
+import { readModelWithInfo, type ModelFileInfo } from '../../models/format.js';
 import { buildGraph, graphMacs, opMacs, type Graph } from '../../models/graph.js';
 import type { QModel } from '../../models/qmodel.js';
 import { FileError } from '../errors.js';
@@ -77,12 +77,12 @@ export function describeModel(model: QModel): { graph: Graph; layers: LayerRow[]
   return { graph, layers, summary: { arch: model.arch, preprocessing: model.preprocessing, ops: graph.ops.length, parameters, weightBytes, macs: graphMacs(graph) } };
 }
 
-function renderText(file: string, model: QModel, info: { version: number; fileBytes: number; headerBytes: number; sectionBytes: number; sha256: string }, d: ReturnType<typeof describeModel>): string {
+function renderText(file: string, model: QModel, info: ModelFileInfo, d: ReturnType<typeof describeModel>): string {
   const { arch, preprocessing: pre } = model;
   const lines: string[] = [];
   const kv = (k: string, v: string) => lines.push(`${k.padEnd(14)} ${v}`);
   kv('file', `${file} (${info.fileBytes} bytes: header ${info.headerBytes}, tensors ${info.sectionBytes}; format version ${info.version})`);
-  kv('sha256', info.sha256);
+  kv('sha256', `${info.sha256} (file; integrity digest inside: ${info.digest.slice(0, 16)}…)`);
   kv('architecture', `Attention U-Net, F=${arch.filters}, input ${arch.height}x${arch.width}x${arch.channels}`);
   kv('preprocessing', `resize ${pre.resize}, input = pixel/255${pre.clahe ? `, CLAHE clip ${pre.clahe.clipLimit} tiles ${pre.clahe.tiles}x${pre.clahe.tiles}` : ', no CLAHE'}`);
   const meta = (model.meta ?? {}) as Record<string, any>;
