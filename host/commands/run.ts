@@ -2,10 +2,11 @@
 // (docs/mqtt.md). With no arguments: the shipped model on the bundled demo
 // stream (the speckle phantom), embedded broker, monitor URL printed.
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { DEFAULT_MODEL, loadRunConfig, type RunFlags } from '../config.js';
-import { UsageError } from '../errors.js';
+import { FileError, UsageError } from '../errors.js';
 import { Runtime } from '../pipeline/runtime.js';
 import { monitorAvailable } from '../publish/static-files.js';
 
@@ -69,21 +70,17 @@ async function runCommand(opts: RunOpts): Promise<void> {
   const log = pino({ level: config.log.level, base: { device: config.device } }, pino.destination(2));
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
-  // The shipped model is trained by a separate job; until it exists, say so loudly
-  // and run a random-weight model of the same size so the rest of the box works.
-  let modelNote: string | undefined;
-  if (config.model === DEFAULT_MODEL && !existsSync(DEFAULT_MODEL)) {
-    const explicit = opts.model !== undefined || (opts.config !== undefined && /\bmodel\s*["']?\s*:/.test(readFileSync(opts.config, 'utf8')));
-    if (explicit) throw new UsageError(`${DEFAULT_MODEL} does not exist yet (it is trained by models/training/); pass another --model`);
-    say(`WARNING: the shipped model ${DEFAULT_MODEL} is not there; running a RANDOM-WEIGHT model (${STAND_IN_MODEL}).`);
-    say('         Its masks and attention maps are meaningless. Pass --model FILE for a trained model.');
-    log.warn({ model: STAND_IN_MODEL }, 'shipped model missing: random-weight stand-in');
-    config.model = STAND_IN_MODEL;
-    modelNote = '(stand-in: shipped model missing)';
+  // The shipped model lives in the package, wherever aunet is started from. A box must never
+  // silently run weights nobody trained: if it is missing, stop; the random demo model has to be named.
+  if (config.model === DEFAULT_MODEL) {
+    config.model = fileURLToPath(new URL(`../../${DEFAULT_MODEL}`, import.meta.url));
+    if (!existsSync(config.model)) {
+      throw new FileError(config.model, `the shipped model is missing from this checkout; pass --model FILE, or --model ${STAND_IN_MODEL} for a random-weight demo whose masks mean nothing`, 'NO_FILE');
+    }
   }
 
   const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  const rt = await Runtime.start({ config, log, version, modelNote });
+  const rt = await Runtime.start({ config, log, version });
   if (rt.engine.fallback) say(`WARNING: ${rt.engine.fallback}`);
   say(`aunet run: ${rt.model.name} on ${rt.engine.kind}${rt.engine.preset ? ` (${rt.engine.preset})` : ''}, source ${config.source}, device ${config.device}`);
   if (rt.broker) {
