@@ -4,6 +4,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { MonitorCounters } from '../../monitor/src/main.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
@@ -104,24 +105,8 @@ export async function startMonitorServer(broker: string, device: string): Promis
   }
 }
 
-/** What the page exposes as window.aunetMonitor.counters (monitor/src/main.ts). */
-export interface PageCounters {
-  received: number;
-  drawn: number;
-  decodeErrors: number;
-  lastFrameId: number | null;
-  drawnFrameId: number | null;
-  latencyMs: number | null;
-  offsetMs: number | null;
-  drawMsTotal: number;
-  drawMsMax: number;
-  closeArrivals: number;
-  animationFrames: number;
-  contours: number;
-  lastFrameAt: number | null;
-  state: { state: string; frozen: boolean; reason: string };
-  transitions: { state: string; at: number }[];
-}
+/** What the page exposes as window.aunetMonitor.counters. */
+export type PageCounters = MonitorCounters;
 
 export function counters(page: Page): Promise<PageCounters> {
   return page.evaluate(() => (window as unknown as { aunetMonitor: { counters: PageCounters } }).aunetMonitor.counters);
