@@ -95,7 +95,7 @@ export function occlusionGeometry(W: number, H: number): { winX: number; winY: n
 /** Per pixel: |prob(occluded) - prob(original)| accumulated over the windows covering it, divided by their number (probability units). */
 export function occlusion(engine: Engine, input: Uint8Array, W: number, H: number, C: number, progress?: (done: number, total: number) => void): { heat: Float32Array; windows: number } {
   const { winX, winY, strideX, strideY } = occlusionGeometry(W, H);
-  const base = Uint8Array.from(engine.run(input).prob.data);
+  const base = engine.run(input).prob.data;
   const heat = new Float32Array(W * H);
   const covered = new Uint16Array(W * H);
   const ys: number[] = [];

@@ -13,21 +13,8 @@ import { monitorAvailable } from '../publish/static-files.js';
 /** Stand-in while models/busi-lite.aunet does not exist: a random-weight model of the lite size. */
 const STAND_IN_MODEL = 'random:F8x128';
 
-interface RunOpts {
-  source?: string;
-  model?: string;
-  broker?: string;
-  device?: string;
-  config?: string;
-  username?: string;
-  password?: string;
-  port?: number;
-  httpPort?: number;
-  engine?: string;
-  exitAtEnd?: boolean;
-  afap?: boolean;
-  logLevel?: string;
-}
+/** The flags as commander parses them: the config's flags, plus --config and --afap (= realtime false). */
+type RunOpts = Omit<RunFlags, 'realtime'> & { config?: string; afap?: boolean };
 
 export function register(program: Command): void {
   program

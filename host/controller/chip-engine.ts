@@ -3,7 +3,7 @@
 // reports the modelled cycles. Compilation and timing happen once, at load.
 import { buildGraph } from '../../models/graph.js';
 import type { QModel } from '../../models/qmodel.js';
-import type { Engine, InferenceResult, ProbabilityMap } from '../runtime/engine.js';
+import { inferenceResult, uint8Map, type Engine, type InferenceResult, type ProbabilityMap } from '../runtime/engine.js';
 import type { KernelSet } from '../runtime/kernel-set.js';
 import { EngineInputError } from '../runtime/executor.js';
 import { resolveChipConfig, type ChipConfig } from './chip-config.js';
@@ -39,9 +39,7 @@ export function createChipEngine(model: QModel, kernels: KernelSet, options: Chi
   const map = (t: string): ProbabilityMap => {
     const s = graph.tensors.get(t)!;
     const q = machine.dramTensor(t);
-    const data = new Uint8Array(q.buffer, q.byteOffset, q.length);
-    for (let i = 0; i < data.length; i++) data[i] ^= 0x80; // int8 q -> uint8 q + 128
-    return { width: s.w, height: s.h, data };
+    return uint8Map(new Uint8Array(q.buffer, q.byteOffset, q.length), s.w, s.h);
   };
   return {
     name: `chip/${config.name}/${kernels.name}`,
@@ -56,11 +54,7 @@ export function createChipEngine(model: QModel, kernels: KernelSet, options: Chi
         throw new EngineInputError(`input frame has ${input.length} bytes; the model needs height*width*channels = ${H}*${W}*${C} = ${inBytes}`, 'BAD_FRAME_SIZE');
       }
       machine.run(input);
-      const prob = map(graph.output);
-      const mask = new Uint8Array(prob.data.length);
-      for (let i = 0; i < mask.length; i++) mask[i] = prob.data[i] > 128 ? 1 : 0;
-      const attention = graph.attention.map(map) as InferenceResult['attention'];
-      return { prob, mask, attention, cycles: timing.frame.cycles };
+      return inferenceResult(map(graph.output), graph.attention.map(map), timing.frame.cycles);
     },
   };
 }

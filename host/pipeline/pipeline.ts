@@ -165,15 +165,15 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         const inferred = wallNow();
         const { width: W, height: H } = this.engine.arch;
         const C = this.engine.arch.channels;
-        // outputs may live in the engine's heap until the next run: copy what is published
-        const grey = C === 1 ? prepared.data.slice() : channel0(prepared.data, C);
-        const attention = [0, 1, 2, 3].map((i) => (this.gates.has(i + 1) ? r.attention[i].data.slice() : null)) as GateMaps;
+        // engine results and preprocessed frames are fresh per frame (host/runtime/engine.ts): no copies needed
+        const grey = C === 1 ? prepared.data : channel0(prepared.data, C);
+        const attention = [0, 1, 2, 3].map((i) => (this.gates.has(i + 1) ? r.attention[i].data : null)) as GateMaps;
         if (r.prob.width !== W || r.prob.height !== H) throw new Error(`engine returned a ${r.prob.width}x${r.prob.height} map for a ${W}x${H} model`);
         const item: Inferred = {
           frame,
           grey,
           content: prepared.content,
-          prob: r.prob.data.slice(),
+          prob: r.prob.data,
           attention,
           cycles: r.cycles ?? 0,
           threshold: this.threshold,

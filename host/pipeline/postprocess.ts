@@ -152,7 +152,7 @@ function dirOf(dx: number, dy: number): number {
 /** Evenly subsample outlines so that all of them together have at most maxPoints points. */
 function budget(outlines: number[][], maxPoints: number): Polygon[] {
   const total = outlines.reduce((s, p) => s + p.length / 2, 0);
-  return outlines.map((p) => {
+  const kept = outlines.map((p) => {
     const n = p.length / 2;
     if (total <= maxPoints) return Uint16Array.from(p);
     const keep = Math.max(Math.min(n, 3), Math.floor((maxPoints * n) / total) - 1);
@@ -163,5 +163,8 @@ function budget(outlines: number[][], maxPoints: number): Polygon[] {
       out[2 * i + 1] = p[2 * j + 1];
     }
     return out;
-  }).filter((_, i, all) => all.slice(0, i + 1).reduce((s, q) => s + q.length / 2, 0) <= maxPoints);
+  });
+  // the rounding above can still overshoot: drop the smallest outlines (they come last) until the total fits
+  let points = 0;
+  return kept.filter((q) => (points += q.length / 2) <= maxPoints);
 }

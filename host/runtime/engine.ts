@@ -10,6 +10,7 @@ export interface ProbabilityMap {
   data: Uint8Array;
 }
 
+/** A result the caller owns: every map is a copy, untouched by later runs. */
 export interface InferenceResult {
   /** per-pixel lesion probability at the model's input size */
   prob: ProbabilityMap;
@@ -36,4 +37,18 @@ export interface Engine {
    * (for fidelity tools and debugging).
    */
   tensor?(name: string): Int8Array;
+}
+
+/** Copy an int8 sigmoid output (n = width*height bytes at `q`) to its published uint8 form q + 128. */
+export function uint8Map(q: Uint8Array, width: number, height: number): ProbabilityMap {
+  const data = q.slice(0, width * height);
+  for (let i = 0; i < data.length; i++) data[i] ^= 0x80;
+  return { width, height, data };
+}
+
+/** Assemble a result from the copied maps; the mask is p > 0.5 (value > 128). */
+export function inferenceResult(prob: ProbabilityMap, attention: ProbabilityMap[], cycles?: number): InferenceResult {
+  const mask = new Uint8Array(prob.data.length);
+  for (let i = 0; i < mask.length; i++) mask[i] = prob.data[i] > 128 ? 1 : 0;
+  return { prob, mask, attention: attention as InferenceResult['attention'], ...(cycles === undefined ? {} : { cycles }) };
 }

@@ -18,7 +18,7 @@ import { ExitError } from '../errors.js';
 import { reserveHeap } from '../memory/heap-reservation.js';
 import { GreedyMemoryPlanner } from '../memory/planner.js';
 import { MemoryRecording } from '../memory/recording.js';
-import type { Engine, InferenceResult, ProbabilityMap } from './engine.js';
+import { inferenceResult, uint8Map, type Engine, type InferenceResult, type ProbabilityMap } from './engine.js';
 import type { KernelSet } from './kernel-set.js';
 
 export interface DirectEngineOptions {
@@ -143,18 +143,11 @@ export function createDirectEngine(model: QModel, kernels: KernelSet, options: D
   };
   const readMap = (t: string): ProbabilityMap => {
     const s = g.tensors.get(t)!;
-    const n = s.h * s.w;
-    const data = u8.slice(ptr(t), ptr(t) + n);
-    flipSign(data, 0, n); // int8 q -> uint8 q + 128
-    return { width: s.w, height: s.h, data };
+    return uint8Map(u8.subarray(ptr(t)), s.w, s.h);
   };
   const result = (): InferenceResult => {
     views();
-    const prob = readMap(g.output);
-    const mask = new Uint8Array(prob.data.length);
-    for (let i = 0; i < mask.length; i++) mask[i] = prob.data[i] > 128 ? 1 : 0;
-    const attention = g.attention.map(readMap) as InferenceResult['attention'];
-    return { prob, mask, attention };
+    return inferenceResult(readMap(g.output), g.attention.map(readMap));
   };
 
   const engine: DirectEngine = {

@@ -200,19 +200,7 @@ function evaluate(node: NodeProto, inp: (Const | null)[]): Const | null {
       const perm = attrInts(node, 'perm') ?? [...Array(rank).keys()].reverse();
       const dims = perm.map((p) => a.dims[p]);
       const sIn = strides(a.dims);
-      const sOut = strides(dims);
-      const data = new Float64Array(a.data.length);
-      for (let o = 0; o < data.length; o++) {
-        let rem = o;
-        let src = 0;
-        for (let d = 0; d < rank; d++) {
-          const q = Math.floor(rem / sOut[d]);
-          rem -= q * sOut[d];
-          src += q * sIn[perm[d]];
-        }
-        data[o] = a.data[src];
-      }
-      return { dims, data, type: a.type };
+      return { dims, data: gather(a.data, dims, (d, q) => q * sIn[perm[d]]), type: a.type };
     }
     case 'Slice': {
       if (!a) return null;
@@ -243,19 +231,7 @@ function evaluate(node: NodeProto, inp: (Const | null)[]): Const | null {
         step[ax] = st;
       });
       const sIn = strides(a.dims);
-      const sOut = strides(count);
-      const data = new Float64Array(elementCount(count));
-      for (let o = 0; o < data.length; o++) {
-        let rem = o;
-        let src = 0;
-        for (let d = 0; d < rank; d++) {
-          const q = Math.floor(rem / sOut[d]);
-          rem -= q * sOut[d];
-          src += (lo[d] + q * step[d]) * sIn[d];
-        }
-        data[o] = a.data[src];
-      }
-      return { dims: count, data, type: a.type };
+      return { dims: count, data: gather(a.data, count, (d, q) => (lo[d] + q * step[d]) * sIn[d]), type: a.type };
     }
     case 'Floor': case 'Ceil': case 'Neg': case 'Sqrt': case 'Reciprocal': {
       if (!a) return null;
@@ -308,3 +284,20 @@ export function broadcast(a: Const, b: Const, f: (x: number, y: number) => numbe
   return { dims, data, type: a.type };
 }
 
+
+/** out[index] = src[sum over axes d of at(d, index_d)] for every index of an `outDims` tensor (Transpose, Slice). */
+function gather(src: ArrayLike<number>, outDims: number[], at: (axis: number, index: number) => number): Float64Array {
+  const sOut = strides(outDims);
+  const out = new Float64Array(elementCount(outDims));
+  for (let o = 0; o < out.length; o++) {
+    let rem = o;
+    let offset = 0;
+    for (let d = 0; d < outDims.length; d++) {
+      const q = Math.floor(rem / sOut[d]);
+      rem -= q * sOut[d];
+      offset += at(d, q);
+    }
+    out[o] = src[offset];
+  }
+  return out;
+}
