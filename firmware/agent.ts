@@ -4,7 +4,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { readFileSync, renameSync } from 'node:fs';
 import { boot, type BootReport, type SelfTest } from './boot.js';
-import { ImageError, checkPolicy, parseHead, verifyHeadSignature, verifyImage, type ImageHead } from './image.js';
+import { ImageError, checkPolicy, parseHead, verifyHeadSignature, verifyImage } from './image.js';
 import { COMMANDS, PRODUCTION_COMMANDS, STATUS, type StatusName } from './protocol.js';
 import { REQUEST, RESPONSE, type Packet } from './packet.js';
 import { fsyncDir, SLOT_NAMES, type BoxState, type SlotName, type Storage } from './slots.js';
@@ -37,7 +37,6 @@ class Refusal extends Error {
 
 export class Agent {
   private transfer: Transfer | null = null;
-  private head: { bytes: Uint8Array; parsed: ImageHead } | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   lastBoot: BootReport | null = null;
   readonly chunkSize: number;
@@ -150,7 +149,6 @@ export class Agent {
     const size = parsed.signedLength + parsed.payloadLength;
     const headSha256 = createHash('sha256').update(payload).digest('hex');
     this.transfer = Transfer.open(this.opts.storage, { slot, headSha256, size, chunkSize: this.chunkSize }, this.point);
-    this.head = { bytes: payload, parsed };
     return { nextChunk: this.transfer.acked, chunks: this.transfer.chunks, chunkSize: this.chunkSize, slot };
   }
 
@@ -172,7 +170,7 @@ export class Agent {
 
   private end(payload: Uint8Array): { slot: SlotName; version: string } {
     const t = this.transfer;
-    if (!t || !this.head) throw new Refusal('BAD_STATE', 'END without BEGIN');
+    if (!t) throw new Refusal('BAD_STATE', 'END without BEGIN');
     if (!t.complete) throw new Refusal('BAD_STATE', `END after ${t.acked} of ${t.chunks} chunks`);
     if (payload.length !== 32) throw new Refusal('BAD_REQUEST', 'END needs the 32-byte SHA-256 of the image');
     t.sync();
@@ -236,7 +234,6 @@ export class Agent {
       this.transfer.close();
     }
     this.transfer = null;
-    this.head = null;
   }
 
   /** Answer requests arriving on a link, one at a time and in order; returns a detach function. */

@@ -65,7 +65,7 @@ export class DeviceClient {
     const window = Math.max(1, hello.window);
     const headBytes = image.subarray(0, head.signedLength);
     const begin = async () => JSON.parse(new TextDecoder().decode(await this.command(COMMANDS.BEGIN, headBytes))) as { nextChunk: number; chunks: number; chunkSize: number; slot: string };
-    let plan = await begin();
+    const plan = await begin();
     const { chunks, chunkSize } = plan;
     const resumedFrom = plan.nextChunk;
     let base = plan.nextChunk;
@@ -122,7 +122,6 @@ export class DeviceClient {
           clearTimeout(stall);
           begin().then((b) => {
             rebeginning = false;
-            plan = b;
             base = next = b.nextChunk;
             armStall();
             pump();
