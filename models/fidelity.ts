@@ -3,6 +3,7 @@
 // reference), mask Dice and attention-map agreement. Used by `aunet compare`
 // and the quantizer tests.
 import type { QuantParams } from './qmodel.js';
+import { confusion, metricsOf } from './datasets/metrics.js';
 
 export interface LayerRow {
   name: string;
@@ -69,20 +70,9 @@ function cosine(dot: number, na: number, nb: number): number {
   return dot / Math.sqrt(na * nb);
 }
 
-/** Dice of two binary masks (non-zero = in); two empty masks agree perfectly (1). */
+/** Dice of two binary masks (non-zero = in); two empty masks agree perfectly (1). The study's definition, as eval uses it. */
 export function dice(a: Uint8Array, b: Uint8Array): number {
-  if (a.length !== b.length) throw new RangeError(`dice: masks of ${a.length} and ${b.length} pixels`);
-  let inter = 0;
-  let sa = 0;
-  let sb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] ? 1 : 0;
-    const y = b[i] ? 1 : 0;
-    inter += x & y;
-    sa += x;
-    sb += y;
-  }
-  return sa + sb === 0 ? 1 : (2 * inter) / (sa + sb);
+  return metricsOf(confusion(a, b)).dice;
 }
 
 export interface MapAgreement {
