@@ -12,13 +12,10 @@ import { decodePacket, encodePacket, REQUEST } from '../../firmware/packet.ts';
 import { Agent } from '../../firmware/agent.ts';
 import { Storage } from '../../firmware/slots.ts';
 import { COMMANDS } from '../../firmware/protocol.ts';
+import { prng } from '../../models/random-model.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
 
 function mutate(src: Uint8Array, r: () => number): Uint8Array {
   let b = Uint8Array.from(src);
@@ -44,7 +41,7 @@ test('10 000 mutated images are refused cleanly', () => {
     },
     privateKey,
   );
-  const r = rng(42);
+  const r = prng(42);
   let refused = 0;
   for (let i = 0; i < 10_000; i++) {
     const m = mutate(image, r);
@@ -64,7 +61,7 @@ test('10 000 mutated serial frames: the decoder and the agent never crash', asyn
   try {
     const agent = new Agent({ storage: new Storage(dir), publicKey, hardwareId: 'aunet-edge-1', selfTest: async () => ({ ok: true, detail: '' }) });
     await agent.boot();
-    const r = rng(7);
+    const r = prng(7);
     const seeds = [COMMANDS.HELLO, COMMANDS.STATUS, COMMANDS.BEGIN, COMMANDS.DATA, COMMANDS.END, COMMANDS.ACTIVATE, COMMANDS.ERASE_SLOT, 0x55].map((command, seq) =>
       encodePacket({ direction: REQUEST, command, seq, payload: Uint8Array.from({ length: 8 + seq * 5 }, (_, i) => (i * 37) & 255) }),
     );

@@ -9,6 +9,7 @@ import { SerialPort } from 'serialport';
 import { buildFirmware } from '../../firmware/build.ts';
 import { randomQModel } from '../../models/random-qmodel.ts';
 import { writeModel } from '../../models/format.ts';
+import { prng } from '../../models/random-model.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(ROOT, 'bin/aunet.js');
@@ -35,8 +36,7 @@ export async function noisyWire(x: string, y: string, opts: { flip: number; drop
       const p = new SerialPort({ path, baudRate: 921600 }, (err) => (err ? reject(err) : resolve(p)));
     });
   const [px, py] = await Promise.all([open(x), open(y)]);
-  let s = opts.seed >>> 0;
-  const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const r = prng(opts.seed);
   const stats = { flipped: 0, dropped: 0, bytes: 0 };
   const forward = (from: SerialPort, to: SerialPort) =>
     from.on('data', (chunk: Buffer) => {
