@@ -138,10 +138,10 @@ export interface DevicePolicy {
 
 export function checkPolicy(manifest: Manifest, policy: DevicePolicy): void {
   if (manifest.hardwareId !== policy.hardwareId) {
-    throw new ImageError('WRONG_HARDWARE', `image is for hardware "${manifest.hardwareId}", this box is "${policy.hardwareId}"`);
+    throw new ImageError('WRONG_HARDWARE', `image is for hardware "${manifest.hardwareId}", this box is "${policy.hardwareId}" (build it with --hardware-id ${policy.hardwareId})`);
   }
   if (manifest.securityCounter < policy.minSecurityCounter) {
-    throw new ImageError('DOWNGRADE', `image security counter ${manifest.securityCounter} is below the box's minimum ${policy.minSecurityCounter} (downgrade refused)`);
+    throw new ImageError('DOWNGRADE', `image security counter ${manifest.securityCounter} is below the box's minimum ${policy.minSecurityCounter} (downgrade refused; an update needs --security-counter ${policy.minSecurityCounter} or higher)`);
   }
 }
 
