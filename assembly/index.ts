@@ -1,6 +1,6 @@
 // The WebAssembly kernel module: exactly the KernelSet functions of
-// host/runtime/kernel-set.ts (weight packing is done by the host, host/wasm.ts),
-// plus setScratch (host/wasm.ts places the kernels' scratch), lastError/clearError
+// host/kernels/kernel-set.ts (weight packing is done by the host, host/kernels/wasm-kernels.ts),
+// plus setScratch (host/kernels/wasm-kernels.ts places the kernels' scratch), lastError/clearError
 // (argument errors, see kernels/errors.ts) and variant. One source, two builds: asconfig.json's
 // "simd" and "relaxed" targets differ only in --enable relaxed-simd, which turns
 // on ASC_FEATURE_RELAXED_SIMD below.

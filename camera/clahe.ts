@@ -5,7 +5,7 @@
 // exact same arithmetic as training. Follows OpenCV's algorithm: per-tile
 // histogram clipped at clipLimit * tileArea / 256, excess redistributed
 // evenly, per-tile lookup tables blended bilinearly between tile centres.
-import type { GreyImage } from '../host/imaging/image-io.js';
+import type { GreyImage } from '../common/image-io.js';
 
 export function clahe(img: GreyImage, clipLimit: number, tiles: number): GreyImage {
   if (!(clipLimit > 0)) throw new RangeError(`CLAHE clip limit must be > 0, got ${clipLimit}`);

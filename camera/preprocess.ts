@@ -5,7 +5,7 @@
 // letterbox) by exact area averaging in integer arithmetic -> HxWxC bytes
 // (grey replicated for C = 3). Normalisation (pixel / 255) is part of the
 // model's input quantization (int8 = pixel - 128), not of these bytes.
-import type { GreyImage } from '../host/imaging/image-io.js';
+import type { GreyImage } from '../common/image-io.js';
 import type { Preprocessing } from '../models/float-model.js';
 import { clahe } from './clahe.js';
 

@@ -5,7 +5,7 @@ import { openSync, writeSync, fsyncSync, closeSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { crc32, deflateRawSync } from 'node:zlib';
 import type { Frame, SourceInfo } from './frame.js';
-import { FileError } from '../host/errors.js';
+import { FileError } from '../common/errors.js';
 
 export const MAGIC = Buffer.from('AUREC1\r\n', 'latin1');
 export const TAG_FRAME = 'FRAM';

@@ -12,7 +12,7 @@
 //    exactly the dropped frames.
 import type { Frame } from './frame.js';
 import { openSource } from './source.js';
-import { UsageError } from '../host/errors.js';
+import { UsageError } from '../common/errors.js';
 
 export type Pace =
   | { mode: 'realtime' }

@@ -7,7 +7,7 @@
 // imported lazily so that opening a folder never loads ffmpeg or DICOM code.
 import { statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { UsageError } from '../host/errors.js';
+import { UsageError } from '../common/errors.js';
 import type { FrameSource } from './frame.js';
 
 export type SourceFactory = (target: string, options: SourceOptions, spec: string) => Promise<FrameSource>;

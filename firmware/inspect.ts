@@ -1,6 +1,6 @@
 // A human-readable description of a firmware image (`aunet inspect FILE.aufw`).
 import { readFileSync } from 'node:fs';
-import { FileError } from '../host/errors.js';
+import { FileError } from '../common/errors.js';
 import { listBundle } from './bundle.js';
 import { ImageError, parseImage, section, sha256 } from './image.js';
 

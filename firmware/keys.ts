@@ -2,7 +2,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileError } from '../host/errors.js';
+import { FileError } from '../common/errors.js';
 
 export function generateKeys(dir: string): { privatePath: string; publicPath: string } {
   mkdirSync(dir, { recursive: true });

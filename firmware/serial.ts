@@ -1,6 +1,6 @@
 // Opening a serial port (serialport) as the byte stream a PacketLink needs.
 import { SerialPort } from 'serialport';
-import { FileError } from '../host/errors.js';
+import { FileError } from '../common/errors.js';
 
 export async function openSerial(path: string, baudRate = 921600): Promise<SerialPort> {
   const port = new SerialPort({ path, baudRate, autoOpen: false });

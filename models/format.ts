@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { z } from 'zod';
-import { FileError } from '../host/errors.js';
+import { FileError } from '../common/errors.js';
 import type { QModel, QOpParams, QuantParams } from './qmodel.js';
 import { ModelError, validateQModel } from './qmodel-check.js';
 

@@ -1,7 +1,7 @@
 // TFLite int8 element-wise ADD (see tensorflow/lite/kernels/internal/reference/integer_ops/add.h):
 //   a' = MBQM((a - aZp) << leftShift, aMult, aShift), b' likewise,
 //   out = clamp(MBQM(a' + b', outMult, outShift) + outZp).
-// Reference: host/reference/add.ts. Contract: leftShift in [0, 23] (so the shifted
+// Reference: host/kernels/reference/add.ts. Contract: leftShift in [0, 23] (so the shifted
 // value fits i32), aShift and bShift <= 0 (input multipliers below 1, as
 // models/quant-math.ts quantizeAddParams produces) so a' and b' are exact i32.
 import { requantize, mulByQuantizedMultiplier, roundConst, unbiasConst, accBound, mulByQuantizedMultiplier4, finish16 } from './quant';

@@ -1,6 +1,6 @@
 // Per-channel affine (the attention gate's folded BatchNorm), a depthwise 1x1 conv:
 // out[p][ch] = clamp(MBQM(w[ch] * (in[p][ch] - inZp) + bias[ch], M[ch], shift[ch]) + outZp).
-// Reference: host/reference/affine.ts.
+// Reference: host/kernels/reference/affine.ts.
 // Each lane of a 4-channel group has its own (M, shift). WebAssembly's 64-bit shifts
 // take one count per vector, so each 64-bit half is shifted twice (by its two lanes'
 // counts) and the right lane of each is kept. The per-group constants are built

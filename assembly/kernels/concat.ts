@@ -1,5 +1,5 @@
 // One input of a channel concat: requantize to the output's scale and zero point
-// and write into the output's channel slice. Reference: host/reference/concat.ts.
+// and write into the output's channel slice. Reference: host/kernels/reference/concat.ts.
 // A plain copy when the requantization is the identity (M = 2^30, shift 1, equal zero points).
 import { requantize, roundConst, unbiasConst, accBound, mulByQuantizedMultiplier4, finish16 } from './quant';
 import { fail, checkZp, checkRequant, ERR_SHAPE, ERR_CHANNELS } from './errors';

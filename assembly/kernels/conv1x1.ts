@@ -1,5 +1,5 @@
 // 1x1 convolution over compact NHWC pixels, per-channel requantization, fused clamp.
-// Reference: host/reference/conv1x1.ts. Packed weights: per output channel cin
+// Reference: host/kernels/reference/conv1x1.ts. Packed weights: per output channel cin
 // i16 values padded with zeros to a multiple of 8; the input is widened on the
 // fly (i16x8.load8x8_s, minus inZp). The last vector of a pixel reads up to 7
 // bytes of the next pixel (or past the tensor: the host keeps slack there), which

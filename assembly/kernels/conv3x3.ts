@@ -1,6 +1,6 @@
 // 3x3 convolution, stride 1 or 2, explicit top/left padding (bottom/right follow
 // from the output size), per-channel requantization, fused clamp.
-// Reference: host/reference/conv3x3.ts.
+// Reference: host/kernels/reference/conv3x3.ts.
 //
 // Method. Input rows are widened once per band into scratch as i16 (x - inZp),
 // with padding columns/rows written as 0, so padding contributes exactly 0 and

@@ -1,5 +1,5 @@
 // Kernel argument errors. A kernel that gets an argument outside its contract
-// records a code and traps; the host (host/wasm.ts) reads the code with
+// records a code and traps; the host (host/kernels/wasm-kernels.ts) reads the code with
 // lastError() and throws an Error naming the kernel and the argument. No
 // imports are needed, so the release module stays standalone.
 export const ERR_NONE = 0;

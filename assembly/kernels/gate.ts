@@ -1,6 +1,6 @@
 // Attention-gate multiply with the nearest x2 upsample of the gate fused in:
 // out[y][x][ch] = clamp(MBQM((a[y>>1][x>>1] + 128) * (skip[y][x][ch] - skipZp)) + outZp).
-// Reference: host/reference/gate.ts. `a` is a sigmoid output (zero point -128), so
+// Reference: host/kernels/reference/gate.ts. `a` is a sigmoid output (zero point -128), so
 // a + 128 is in [0, 255] and the product fits easily in i32.
 import { requantize, roundConst, unbiasConst, accBound, mulByQuantizedMultiplier4, finish16 } from './quant';
 import { fail, checkZp, checkAct, checkRequant, ERR_SHAPE, ERR_CHANNELS } from './errors';

@@ -1,4 +1,4 @@
-// 2x2 max-pool, stride 2 (an odd last row/column is dropped). Reference: host/reference/maxpool2x2.ts.
+// 2x2 max-pool, stride 2 (an odd last row/column is dropped). Reference: host/kernels/reference/maxpool2x2.ts.
 // Vector body over 16 channels at a time, scalar tail.
 import { fail, ERR_SHAPE } from './errors';
 

@@ -1,5 +1,5 @@
 // Kernel scratch memory: a region the host reserves past its own buffers
-// (host/wasm.ts places it after the heap it hands out and re-sets it whenever
+// (host/kernels/wasm-kernels.ts places it after the heap it hands out and re-sets it whenever
 // the heap grows). conv3x3 widens input rows into it. Also the place for
 // per-call tables, so kernels never allocate.
 let base: usize = 0;

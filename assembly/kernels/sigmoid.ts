@@ -1,4 +1,4 @@
-// Table lookup, the quantized sigmoid: out[i] = lut[in[i] + 128]. Reference: host/reference/sigmoid.ts.
+// Table lookup, the quantized sigmoid: out[i] = lut[in[i] + 128]. Reference: host/kernels/reference/sigmoid.ts.
 // The table comes from models/quant-math.ts (sigmoidLut). Tensors here are one
 // channel (attention logits, the output logit), so a scalar loop is enough.
 import { fail, ERR_SHAPE } from './errors';

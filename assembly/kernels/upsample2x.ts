@@ -1,4 +1,4 @@
-// Nearest-neighbour upsampling by 2. Reference: host/reference/upsample2x.ts.
+// Nearest-neighbour upsampling by 2. Reference: host/kernels/reference/upsample2x.ts.
 // Each output row pair: the even row is built pixel by pixel, the odd row is a copy of it.
 import { fail, ERR_SHAPE } from './errors';
 

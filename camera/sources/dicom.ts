@@ -12,8 +12,8 @@ import jpeg from 'jpeg-js';
 import type { Frame } from '../frame.js';
 import { BaseSource } from '../frame.js';
 import type { SourceOptions } from '../source.js';
-import { rgbToGrey } from '../../host/imaging/image-io.js';
-import { FileError } from '../../host/errors.js';
+import { rgbToGrey } from '../../common/image-io.js';
+import { FileError } from '../../common/errors.js';
 
 const NATIVE = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.1.99']);
 const JPEG_BASELINE = new Set(['1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.4.51']);

@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import type { Frame } from '../frame.js';
 import { BaseSource } from '../frame.js';
 import type { SourceOptions } from '../source.js';
-import { ExitError, FileError } from '../../host/errors.js';
+import { ExitError, FileError } from '../../common/errors.js';
 
 /** The ffmpeg binaries; AUNET_FFMPEG / AUNET_FFPROBE override (tests point them at a missing path). */
 export const ffmpegPath = () => process.env.AUNET_FFMPEG ?? 'ffmpeg';

@@ -8,8 +8,8 @@ import { join, extname, basename, relative } from 'node:path';
 import type { Frame } from '../frame.js';
 import { BaseSource } from '../frame.js';
 import type { SourceOptions } from '../source.js';
-import { readGreyImage } from '../../host/imaging/image-io.js';
-import { FileError } from '../../host/errors.js';
+import { readGreyImage } from '../../common/image-io.js';
+import { FileError } from '../../common/errors.js';
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
 const MASK_RE = /^(.*)_mask(?:_\d+)?$/;

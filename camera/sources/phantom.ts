@@ -11,7 +11,7 @@
 import type { Frame } from '../frame.js';
 import { BaseSource } from '../frame.js';
 import type { SourceOptions } from '../source.js';
-import { UsageError } from '../../host/errors.js';
+import { UsageError } from '../../common/errors.js';
 
 export interface PhantomOptions {
   width: number;

@@ -8,7 +8,7 @@ import type { Frame, FrameMeta, SourceInfo } from '../frame.js';
 import { BaseSource } from '../frame.js';
 import type { SourceOptions } from '../source.js';
 import { MAGIC, TAG_DONE, TAG_FRAME, TAG_INDEX, CODEC_DEFLATE, CODEC_RAW } from '../recorder.js';
-import { FileError } from '../../host/errors.js';
+import { FileError } from '../../common/errors.js';
 
 export interface RecordingHeader {
   format: string;

@@ -12,8 +12,8 @@ import type { QModel } from '../../models/qmodel.js';
 import { randomFloatModel, syntheticFrames } from '../../models/random-model.js';
 import { quantizeModel } from '../../models/quantizer.js';
 import { decodeModel, encodeModel } from '../../models/format.js';
-import type { DirectEngine } from '../runtime/executor.js';
-import type { Engine } from '../runtime/engine.js';
+import type { DirectEngine } from '../engine/direct-executor.js';
+import type { Engine } from '../engine/engine.js';
 
 export const VARIANTS = {
   seed: { filters: 32, height: 256, width: 256, channels: 3 },

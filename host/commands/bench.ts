@@ -8,15 +8,15 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { ExitError, UsageError } from '../errors.js';
+import { ExitError, UsageError } from '../../common/errors.js';
 import {
   DEFAULT_FRAMES, VARIANTS, VARIANT_NAMES, benchModels, machineInfo, timeEngine, variantMacs,
   type MachineInfo, type Timing, type Variant,
 } from '../bench/network.js';
 import { timeOnnxWeb, type OnnxWebTiming } from '../bench/onnx-web.js';
-import { createDirectEngine, type DirectEngine } from '../runtime/executor.js';
-import type { Engine } from '../runtime/engine.js';
-import { createWasmKernels, relaxedSimdSupported } from '../wasm.js';
+import { createDirectEngine, type DirectEngine } from '../engine/direct-executor.js';
+import type { Engine } from '../engine/engine.js';
+import { createWasmKernels, relaxedSimdSupported } from '../kernels/wasm-kernels.js';
 
 /** auto = relaxed SIMD when this Node has it, else plain SIMD */
 type KernelBuild = 'simd' | 'relaxed' | 'auto';
@@ -110,7 +110,7 @@ async function bench(o: Options): Promise<BenchReport> {
     }
     const kernels = createWasmKernels({ build: build === 'auto' ? undefined : build });
     const engine: Engine = o.engine === 'chip'
-      ? await (await import('../runtime/create-engine.js')).createEngine(models.quantized, { engine: 'chip', kernels })
+      ? await (await import('../load/create-engine.js')).createEngine(models.quantized, { engine: 'chip', kernels })
       : createDirectEngine(models.quantized, kernels);
     const timingBar = progress ? new cliProgress.SingleBar({ format: `timing ${engine.name} {bar} {value}/{total} frames`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
     timingBar?.start(frames, 0);

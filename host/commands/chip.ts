@@ -7,17 +7,17 @@ import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { buildGraph, type Arch } from '../../models/graph.js';
 import type { QModel } from '../../models/qmodel.js';
-import { FileError, UsageError } from '../errors.js';
+import { FileError, UsageError } from '../../common/errors.js';
 import { readModel } from '../../models/format.js';
 import { VARIANTS, VARIANT_NAMES, type Variant } from '../bench/network.js';
-import { loadPreset, parseByteSize, presetNames, readChipConfig, resolveChipConfig, type ChipConfig } from '../controller/chip-config.js';
-import { compile, type CompileOptions } from '../controller/compiler.js';
-import { timeProgram } from '../controller/timing.js';
-import { buildReport, formatReport, type ChipReport } from '../controller/report.js';
-import { chromeTrace } from '../controller/trace.js';
-import { sweepSram } from '../controller/sweep.js';
-import { Canvas, drawPanel } from '../imaging/plot.js';
-import { writeRgbPng } from '../imaging/image-io.js';
+import { loadPreset, parseByteSize, presetNames, readChipConfig, resolveChipConfig, type ChipConfig } from '../chip/chip-config.js';
+import { compile, type CompileOptions } from '../chip/compiler.js';
+import { timeProgram } from '../chip/timing.js';
+import { buildReport, formatReport, type ChipReport } from '../chip/report.js';
+import { chromeTrace } from '../chip/trace.js';
+import { sweepSram } from '../chip/sweep.js';
+import { Canvas, drawPanel } from '../../common/plot.js';
+import { writeRgbPng } from '../../common/image-io.js';
 
 interface Options {
   model?: string;

@@ -12,9 +12,9 @@ import { readModel } from '../../models/format.js';
 import { FloatReference } from '../../models/float-reference.js';
 import { SIGMOID_SATURATION } from '../../models/quantizer.js';
 import { dice, floatMask, layerStats, mapAgreement, type LayerRow, type MapAgreement } from '../../models/fidelity.js';
-import { writeRgbPng } from '../imaging/image-io.js';
-import { applyColormap, drawContour, greyToRgb, overlayHeatmap } from '../imaging/colormap.js';
-import { FileError, UsageError } from '../errors.js';
+import { writeRgbPng } from '../../common/image-io.js';
+import { applyColormap, drawContour, greyToRgb, overlayHeatmap } from '../../common/colormap.js';
+import { FileError, UsageError } from '../../common/errors.js';
 import { imageInput, listImages, loadFloatModel, openEngine, positiveInt } from './support/models.js';
 import { enlarge, outputFolder, sideBySide } from './support/render.js';
 

@@ -6,11 +6,11 @@ import type { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../common/errors.js';
 import { listBusi, readBusiImage, readBusiMask, filterSplit, VAL_FRACTION, type Split } from '../../models/datasets/busi.js';
 import { preprocess, preprocessMask } from '../../camera/preprocess.js';
 import { NpyWriter } from '../../models/datasets/npy.js';
-import { writeGreyPng } from '../imaging/image-io.js';
+import { writeGreyPng } from '../../common/image-io.js';
 import type { Preprocessing } from '../../models/float-model.js';
 
 export interface ExportOptions {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ExitError } from '../errors.js';
+import { ExitError } from '../../common/errors.js';
 
 export function register(program: Command): void {
   const device = program.command('device').description('the box side of serial flashing, and queries of a box');
@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .option('--max-trial-boots <n>', 'failed trial boots before reverting', '3')
     .option('--input-timeout <ms>', 'suspend a silent transfer after this long', '30000')
     .action(async (o: { port: string; root: string; pubkey: string; baud: string; hardwareId: string; production?: boolean; maxTrialBoots: string; inputTimeout: string }) => {
-      const { runAgent } = await import('../../firmware/agent-main.js');
+      const { runAgent } = await import('../box/agent-main.js');
       await runAgent({
         port: o.port,
         baud: Number(o.baud),

@@ -3,7 +3,7 @@
 // image size; a table or the JSON; optionally an HTML report.
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../common/errors.js';
 import { openPredictor } from '../evaluation/predictor.js';
 import { evaluate, type EvalSummary } from '../evaluation/evaluate.js';
 import { EvalReport } from '../evaluation/report.js';

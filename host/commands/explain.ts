@@ -9,9 +9,9 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { readModel } from '../../models/format.js';
-import type { Engine } from '../runtime/engine.js';
-import { writeRgbPng } from '../imaging/image-io.js';
-import { FileError, UsageError } from '../errors.js';
+import type { Engine } from '../engine/engine.js';
+import { writeRgbPng } from '../../common/image-io.js';
+import { FileError, UsageError } from '../../common/errors.js';
 import { imageInput, openEngine } from './support/models.js';
 import { heatmap, normalizeToU8, outputFolder, overlayOnOriginal } from './support/render.js';
 

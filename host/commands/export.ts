@@ -9,7 +9,7 @@ import type { FloatModel } from '../../models/float-model.js';
 import { importKeras } from '../../models/keras/import.js';
 import { exportOnnx, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../../models/onnx/export.js';
 import { importOnnxWithInfo } from '../../models/onnx/import.js';
-import { FileError, UsageError } from '../errors.js';
+import { FileError, UsageError } from '../../common/errors.js';
 
 interface Options {
   from: string;

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { FileError, UsageError } from '../errors.js';
+import { FileError, UsageError } from '../../common/errors.js';
 import { loadPrivateKey, loadPublicKey } from '../../firmware/keys.js';
 import { ImageError, checkPolicy, verifyImage } from '../../firmware/image.js';
 
@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .action(async (o: { key: string; version: string; out: string; model?: string; config?: string; runtime?: string; monitor?: string; securityCounter: string; hardwareId: string }) => {
       const counter = Number(o.securityCounter);
       if (!Number.isInteger(counter) || counter < 0) throw new UsageError(`--security-counter must be a non-negative integer, got "${o.securityCounter}"`);
-      const { buildFirmware } = await import('../../firmware/build.js');
+      const { buildFirmware } = await import('../box/build-image.js');
       const image = await buildFirmware({
         privateKey: loadPrivateKey(o.key),
         version: o.version,

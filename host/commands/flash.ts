@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { FileError, ExitError } from '../errors.js';
+import { FileError, ExitError } from '../../common/errors.js';
 import { PacketLink } from '../../firmware/link.js';
 import { DeviceClient } from '../../firmware/flasher.js';
 import { DeviceError } from '../../firmware/protocol.js';

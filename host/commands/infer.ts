@@ -4,8 +4,8 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { readModel } from '../../models/format.js';
-import { writeGreyPng, writeRgbPng } from '../imaging/image-io.js';
-import { FileError } from '../errors.js';
+import { writeGreyPng, writeRgbPng } from '../../common/image-io.js';
+import { FileError } from '../../common/errors.js';
 import { imageInput, openEngine } from './support/models.js';
 import { heatmap, outputFolder, overlayOnOriginal } from './support/render.js';
 

@@ -6,7 +6,7 @@ import { openSync, readSync, closeSync } from 'node:fs';
 import { readModelWithInfo, type ModelFileInfo } from '../../models/format.js';
 import { buildGraph, graphMacs, opMacs, type Graph } from '../../models/graph.js';
 import type { QModel } from '../../models/qmodel.js';
-import { FileError } from '../errors.js';
+import { FileError } from '../../common/errors.js';
 
 export function register(program: Command): void {
   program

@@ -3,9 +3,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../common/errors.js';
 import { MONITOR_DIST, monitorAvailable, staticHandler } from '../publish/static-files.js';
-import { DEVICE_ID } from '../publish/topics.js';
+import { DEVICE_ID } from '../../contracts/topics.js';
 
 interface MonitorOpts {
   broker: string;

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { openSource, SOURCE_HELP } from '../../camera/source.js';
 import { probeSource } from '../../camera/probe.js';
 import { RecordingSource } from '../../camera/sources/recording.js';
-import { parseCount } from '../../camera/cli-options.js';
+import { parseCount } from '../../common/cli-args.js';
 
 export function register(program: Command): void {
   program

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { quantizeModel, CALIBRATION_METHODS, DEFAULT_METHOD, DEFAULT_PERCENTILE, type CalibrationMethod } from '../../models/quantizer.js';
 import { writeModel } from '../../models/format.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../common/errors.js';
 import { imageCalibration, loadFloatModel, phantomCalibration, positiveInt } from './support/models.js';
 
 interface Options {

@@ -5,8 +5,8 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { openSource, SOURCE_HELP } from '../../camera/source.js';
 import { Recorder } from '../../camera/recorder.js';
-import { parseCount } from '../../camera/cli-options.js';
-import { UsageError } from '../errors.js';
+import { parseCount } from '../../common/cli-args.js';
+import { UsageError } from '../../common/errors.js';
 
 interface RecordFlags {
   out?: string;

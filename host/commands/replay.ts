@@ -2,8 +2,8 @@
 //   [--loop] [--range A:B] [--count N] [--golden FILE] [--report DIR] [--json]`
 // Paces a source (camera/replayer.ts), runs every delivered frame through the
 // shared preprocessing and the int8 engine, and reports drops, latency and lesion
-// area; --golden records or checks per-frame output hashes (camera/golden.ts),
-// --report writes an HTML report (camera/replay-report.ts).
+// area; --golden records or checks per-frame output hashes (host/replay/golden.ts),
+// --report writes an HTML report (host/replay/report.ts).
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -11,14 +11,14 @@ import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { SOURCE_HELP } from '../../camera/source.js';
 import { replay, parseRange, newStats, type Pace } from '../../camera/replayer.js';
-import { parseCount, parsePositive } from '../../camera/cli-options.js';
+import { parseCount, parsePositive } from '../../common/cli-args.js';
 import { preprocess } from '../../camera/preprocess.js';
-import { Golden, type GoldenDiff } from '../../camera/golden.js';
-import { writeReport, overlayThumb, type FrameRecord } from '../../camera/replay-report.js';
-import type { Engine } from '../runtime/engine.js';
+import { Golden, type GoldenDiff } from '../replay/golden.js';
+import { writeReport, overlayThumb, type FrameRecord } from '../replay/report.js';
+import type { Engine } from '../engine/engine.js';
 import type { QModel } from '../../models/qmodel.js';
-import type { RgbImage } from '../imaging/image-io.js';
-import { ExitError, UsageError } from '../errors.js';
+import type { RgbImage } from '../../common/image-io.js';
+import { ExitError, UsageError } from '../../common/errors.js';
 
 const DEFAULT_MODEL = fileURLToPath(new URL('../../models/busi-lite.aunet', import.meta.url));
 
@@ -74,14 +74,14 @@ async function loadEngine(file: string, kind: string): Promise<{ engine: Engine;
   const { readModel } = await import('../../models/format.js');
   const model = readModel(file);
   const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
-  const { createEngine } = await import('../runtime/create-engine.js');
+  const { createEngine } = await import('../load/create-engine.js');
   if (kind !== 'direct' && kind !== 'chip') throw new UsageError(`--engine must be direct or chip, got "${kind}"`);
   try {
     return { engine: await createEngine(model, { engine: kind }), model, sha256 };
   } catch (e) {
     if (e instanceof ExitError) throw e;
     // The WebAssembly kernels are not built (npm run build): the TypeScript reference kernels give the same bits, slower.
-    const { createReferenceKernels } = await import('../reference/index.js');
+    const { createReferenceKernels } = await import('../kernels/reference/index.js');
     const engine = await createEngine(model, { engine: kind, kernels: createReferenceKernels() });
     return { engine, model, sha256, note: `WebAssembly kernels unavailable (${(e as Error).message.split('\n')[0]}); using the TypeScript reference kernels` };
   }

@@ -5,9 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
-import { DEFAULT_MODEL, loadRunConfig, type RunFlags } from '../config.js';
-import { FileError, UsageError } from '../errors.js';
-import { Runtime } from '../pipeline/runtime.js';
+import { DEFAULT_MODEL, loadRunConfig, type RunFlags } from '../../contracts/run-config.js';
+import { FileError, UsageError } from '../../common/errors.js';
+import { LiveService } from '../box/live-service.js';
 import { monitorAvailable } from '../publish/static-files.js';
 
 /** Stand-in while models/busi-lite.aunet does not exist: a random-weight model of the lite size. */
@@ -67,7 +67,7 @@ async function runCommand(opts: RunOpts): Promise<void> {
   }
 
   const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  const rt = await Runtime.start({ config, log, version });
+  const rt = await LiveService.start({ config, log, version });
   if (rt.engine.fallback) say(`WARNING: ${rt.engine.fallback}`);
   say(`aunet run: ${rt.model.name} on ${rt.engine.kind}${rt.engine.preset ? ` (${rt.engine.preset})` : ''}, source ${config.source}, device ${config.device}`);
   if (rt.broker) {

@@ -5,7 +5,7 @@ import cliProgress from 'cli-progress';
 import { listBusi, filterSplit, readBusiImage, readBusiMask, type BusiClass, type BusiEntry, type Split } from '../../models/datasets/busi.js';
 import { confusion, metricsOf, mean, EMPTY_AREA, type ImageMetrics } from '../../models/datasets/metrics.js';
 import { preprocess, resizeBack, type Placement } from '../../camera/preprocess.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../common/errors.js';
 import type { Predictor } from './predictor.js';
 
 export interface ImageResult extends ImageMetrics {

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import type { ModelSize } from '../../camera/preprocess.js';
 import { DEFAULT_PREPROCESSING, type Preprocessing } from '../../models/float-model.js';
-import { FileError } from '../errors.js';
-import type { ProbabilityMap } from '../runtime/engine.js';
+import { FileError } from '../../common/errors.js';
+import type { ProbabilityMap } from '../engine/engine.js';
 
 export interface Prediction {
   /** 0/1 at the model's size: probability > 0.5 */
@@ -30,7 +30,7 @@ export interface Predictor {
 export async function openPredictor(file: string, opts: { engine?: 'direct' | 'chip'; preprocessing?: Preprocessing }): Promise<Predictor> {
   if (/\.onnx$/i.test(file)) return openOnnx(file, opts.preprocessing ?? DEFAULT_PREPROCESSING);
   const { readModel } = await import('../../models/format.js');
-  const { createEngine } = await import('../runtime/create-engine.js');
+  const { createEngine } = await import('../load/create-engine.js');
   const model = readModel(file);
   const engine = await createEngine(model, { engine: opts.engine ?? 'direct' });
   const { arch } = model;

@@ -3,8 +3,8 @@
 // maps, and a Dice histogram per class, all as PNG files beside index.html.
 import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeRgbPng, type RgbImage } from '../imaging/image-io.js';
-import { drawContour, greyToRgb, overlayHeatmap, resizeNearest } from '../imaging/colormap.js';
+import { writeRgbPng, type RgbImage } from '../../common/image-io.js';
+import { drawContour, greyToRgb, overlayHeatmap, resizeNearest } from '../../common/colormap.js';
 import { resizeBack } from '../../camera/preprocess.js';
 import type { EvalSummary, ImageResult, ImageViews } from './evaluate.js';
 

@@ -7,8 +7,8 @@
 import { EventEmitter } from 'node:events';
 import type { Frame, FrameSource, StateChange as SourceStateChange } from '../../camera/frame.js';
 import { NewestWinsQueue } from '../../camera/queue.js';
-import type { Engine } from '../runtime/engine.js';
-import { encodeFrameMessage, type ContentRect, type FrameState, type GateMaps } from '../publish/payload.js';
+import type { Engine } from '../engine/engine.js';
+import { encodeFrameMessage, type ContentRect, type FrameState, type GateMaps } from '../../contracts/frame-message.js';
 import { pacedFrames, wallNow } from './pacer.js';
 import { postprocess } from './postprocess.js';
 import { StateMachine } from './state.js';
@@ -165,7 +165,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         const inferred = wallNow();
         const { width: W, height: H } = this.engine.arch;
         const C = this.engine.arch.channels;
-        // engine results and preprocessed frames are fresh per frame (host/runtime/engine.ts): no copies needed
+        // engine results and preprocessed frames are fresh per frame (host/engine/engine.ts): no copies needed
         const grey = C === 1 ? prepared.data : channel0(prepared.data, C);
         const attention = [0, 1, 2, 3].map((i) => (this.gates.has(i + 1) ? r.attention[i].data : null)) as GateMaps;
         if (r.prob.width !== W || r.prob.height !== H) throw new Error(`engine returned a ${r.prob.width}x${r.prob.height} map for a ${W}x${H} model`);

@@ -3,7 +3,7 @@
 // Outlines: 8-connected regions labelled in one raster pass (union-find), then
 // the outer boundary of each traced with Moore-neighbour tracing and Jacob's
 // stopping criterion (back at the start pixel, about to repeat the first step).
-import { MAX_CONTOUR_POINTS, MAX_POLYGONS, type Polygon } from '../publish/payload.js';
+import { MAX_CONTOUR_POINTS, MAX_POLYGONS, type Polygon } from '../../contracts/frame-message.js';
 
 export interface Lesions {
   /** W*H, 0 or 1 */

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { Frame, FrameSource, SourceInfo, SourceState, StateChange } from '../../camera/frame.js';
-import { ExitError } from '../errors.js';
+import { ExitError } from '../../common/errors.js';
 
 export interface WorkerInit {
   spec: string;

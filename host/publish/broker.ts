@@ -7,7 +7,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { isAunetTopic, isCmdTopic } from './topics.js';
+import { isAunetTopic, isCmdTopic } from '../../contracts/topics.js';
 import { MONITOR_DIST, staticHandler, type MonitorConfig } from './static-files.js';
 
 export interface BrokerUser {

@@ -4,7 +4,7 @@
 // socket is backed up, and nothing is queued for later (docs/mqtt.md, Robustness).
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { ExitError } from '../errors.js';
+import { ExitError } from '../../common/errors.js';
 import { Backoff, DEFAULT_BACKOFF, realTimer, type BackoffOptions, type Timer } from './backoff.js';
 
 export type LinkState = 'connecting' | 'connected' | 'offline' | 'closed';

@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readGreyImage, type GreyImage } from '../../host/imaging/image-io.js';
-import { FileError } from '../../host/errors.js';
+import { readGreyImage, type GreyImage } from '../../common/image-io.js';
+import { FileError } from '../../common/errors.js';
 
 export const BUSI_CLASSES = ['benign', 'malignant', 'normal'] as const;
 export type BusiClass = (typeof BUSI_CLASSES)[number];

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import h5wasm from 'h5wasm/node';
-import { FileError } from '../../host/errors.js';
+import { FileError } from '../../common/errors.js';
 import { ArchError, buildGraph, type Arch, type ConvOp, type Graph } from '../graph.js';
 import { DEFAULT_PREPROCESSING, type FloatBatchNorm, type FloatConv, type FloatModel } from '../float-model.js';
 

@@ -6,7 +6,7 @@
 // the node that did not fit. See docs/importers.md.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { FileError } from '../../host/errors.js';
+import { FileError } from '../../common/errors.js';
 import { ArchError } from '../graph.js';
 import { DEFAULT_PREPROCESSING, type FloatModel } from '../float-model.js';
 import { NetworkMatcher } from './match.js';

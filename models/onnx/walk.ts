@@ -4,7 +4,7 @@
 // Every tracked value knows which logical axis (N, C, H, W) each of its stored
 // axes holds, so NCHW exports, NHWC inputs and tf2onnx's Transposes around
 // every conv all reduce to the same network.
-import { FileError } from '../../host/errors.js';
+import { FileError } from '../../common/errors.js';
 import { ConstantFolder } from './constants.js';
 import { attrInts, describeNode, type GraphProto, type NodeProto, type TensorProto } from './proto.js';
 

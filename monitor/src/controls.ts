@@ -1,10 +1,10 @@
 // The page's DOM: the header readouts, banners, the side panel's controls and
 // the sign-in dialog. No logic beyond showing things and forwarding input.
-import type { FrameMessage } from '../../host/publish/payload.js';
+import type { FrameMessage } from '../../contracts/frame-message.js';
 import type { Credentials } from './broker-link.js';
 import type { GateChoice, OverlayMode, ViewOptions } from './render.js';
 import type { SafetyView } from './safety.js';
-import type { ColormapName } from '../../host/imaging/colormap.js';
+import type { ColormapName } from '../../common/colormap.js';
 
 /** The retained status message (docs/mqtt.md), as far as the page uses it. */
 export interface DeviceStatus {

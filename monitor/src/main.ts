@@ -3,8 +3,8 @@
 // Frames are decoded on arrival but drawn only in requestAnimationFrame, newest
 // first: a burst of messages costs one drawing, and `received - drawn` counts
 // the frames that were never shown (the screen could not keep up, or the tab was hidden).
-import { decodeFrameMessage, type FrameMessage } from '../../host/publish/payload.js';
-import { topicsFor, type Topics } from '../../host/publish/topics.js';
+import { decodeFrameMessage, type FrameMessage } from '../../contracts/frame-message.js';
+import { topicsFor, type Topics } from '../../contracts/topics.js';
 import { BrokerLink } from './broker-link.js';
 import { ClockOffset, RecentMedian } from './clock.js';
 import { FrameRenderer, heatFor, sizeToDisplay, type ViewOptions } from './render.js';

@@ -3,8 +3,8 @@
 // done at model resolution (e.g. 128 x 128) in small canvases; the browser then
 // scales them into the visible canvases (one drawImage each), so the cost does
 // not grow with the screen size.
-import { colormapTable, type ColormapName } from '../../host/imaging/colormap.js';
-import { gateSize, type FrameMessage } from '../../host/publish/payload.js';
+import { colormapTable, type ColormapName } from '../../common/colormap.js';
+import { gateSize, type FrameMessage } from '../../contracts/frame-message.js';
 
 export type OverlayMode = 'attention' | 'prob' | 'none';
 /** 1..4 = that attention gate; 0 = all four as a strip */

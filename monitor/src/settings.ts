@@ -3,7 +3,7 @@
 // parameters so a bookmark can carry them:
 //   ?broker=ws://host:port/mqtt  &device=ID  &stale=MS (no frame -> STALE, default 500)
 //   &frozen=MS (identical frames -> FROZEN, default 2000)
-import { DEVICE_ID } from '../../host/publish/topics.js';
+import { DEVICE_ID } from '../../contracts/topics.js';
 import { DEFAULT_SAFETY } from './safety.js';
 
 export interface MonitorSettings {

@@ -1,6 +1,6 @@
 // What the operator chose to look at, and the keyboard shortcuts that change it.
 // Pure (no DOM) so the key map is tested without a browser.
-import type { ColormapName } from '../../host/imaging/colormap.js';
+import type { ColormapName } from '../../common/colormap.js';
 import type { GateChoice, OverlayMode, ViewOptions } from './render.js';
 
 export const OVERLAYS: OverlayMode[] = ['attention', 'prob', 'none'];

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { spawnSync, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { openSource } from '../../camera/source.js';
-import { ExitError, FileError, UsageError } from '../../host/errors.js';
+import { ExitError, FileError, UsageError } from '../../common/errors.js';
 import { CLIP, YBR, US1, BUSI, tempDir, runCli } from './helpers.js';
 
 const tmp = tempDir('errors');

@@ -12,7 +12,7 @@ import { probeSource } from '../../camera/probe.js';
 import { Recorder } from '../../camera/recorder.js';
 import { listFolder } from '../../camera/sources/folder.js';
 import { phantomFrames } from '../../camera/sources/phantom.js';
-import { readGreyImage } from '../../host/imaging/image-io.js';
+import { readGreyImage } from '../../common/image-io.js';
 import type { Frame } from '../../camera/frame.js';
 import { BUSI, CLIP, US1, YBR, tempDir, runCli } from './helpers.js';
 

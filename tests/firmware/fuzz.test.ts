@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { assembleImage, ImageError, verifyImage } from '../../firmware/image.ts';
 import { SlipDecoder, slipEncode } from '../../firmware/slip.ts';
 import { decodePacket, encodePacket, REQUEST } from '../../firmware/packet.ts';
-import { Agent } from '../../firmware/agent.ts';
+import { Agent } from '../../host/box/agent.ts';
 import { Storage } from '../../firmware/slots.ts';
 import { COMMANDS } from '../../firmware/protocol.ts';
 import { prng } from '../../models/random-model.ts';

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeModel, encodeModel, readModel, writeModel, PREFIX_BYTES, DIGEST_BYTES } from '../../models/format.js';
-import { FileError } from '../../host/errors.js';
+import { FileError } from '../../common/errors.js';
 import type { QModel } from '../../models/qmodel.js';
 import { randomQModel as makeQModel } from '../../models/random-qmodel.js';
 

@@ -6,13 +6,13 @@ import { asymmetricParams, CALIBRATION_METHODS, quantizeModel, TensorStats } fro
 import { randomFloatModel } from '../../models/random-model.js';
 import { INPUT_PARAMS, SIGMOID_OUTPUT, type QModel } from '../../models/qmodel.js';
 import { decodeModel, encodeModel } from '../../models/format.js';
-import { createDirectEngine } from '../../host/runtime/executor.js';
-import { createReferenceKernels } from '../../host/reference/index.js';
+import { createDirectEngine } from '../../host/engine/direct-executor.js';
+import { createReferenceKernels } from '../../host/kernels/reference/index.js';
 import { phantomCalibration } from '../../host/commands/support/models.js';
 import { layerStats } from '../../models/fidelity.js';
 import { importOnnx } from '../../models/onnx/import.js';
 import type { FloatModel } from '../../models/float-model.js';
-import { torchFixtures } from '../importers/torch-fixtures.js';
+import { torchFixtures } from './onnx/torch-fixtures.js';
 
 const arch = { filters: 4, height: 64, width: 64, channels: 3 };
 const model = randomFloatModel(arch, 1);
@@ -44,7 +44,7 @@ test('random He-normal model with non-trivial BatchNorm, phantom-calibrated: cos
 });
 
 test('the bar: a PyTorch ONNX export (random weights, non-trivial BatchNorm), phantom-calibrated, keeps cosine >= 0.99 at every layer', async () => {
-  // tests/importers/fixtures/export_torch.py: torch.onnx.export of models/training/model.py, F=4, 32x32x3, opset 13
+  // tests/models/onnx/fixtures/export_torch.py: torch.onnx.export of models/training/model.py, F=4, 32x32x3, opset 13
   const fx = torchFixtures().find((f) => f.name === 'torch_op13_fold')!;
   const float = importOnnx(fx.onnx);
   const frames = await phantomCalibration(10, float.arch, float.preprocessing);

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { generateKeys, loadPrivateKey } from '../../firmware/keys.ts';
-import { makeImage, noisyWire, ptyPair, run, sleep, startAgent, stopAgent } from '../firmware/helpers.ts';
+import { makeImage, noisyWire, ptyPair, run, sleep, startAgent, stopAgent } from '../host/box/helpers-firmware.ts';
 
 const mib = Number(process.argv[2] ?? 4);
 const dir = mkdtempSync(join(tmpdir(), 'aunet-flash-bench-'));

@@ -7,8 +7,8 @@
 import os from 'node:os';
 import { buildGraph, convOps, opMacs } from '../../models/graph.js';
 import { quantizeMultiplier } from '../../models/quant-math.js';
-import { createWasmKernels, relaxedSimdSupported, type WasmBuild } from '../../host/wasm.js';
-import { Rng } from '../kernels/rng.js';
+import { createWasmKernels, relaxedSimdSupported, type WasmBuild } from '../../host/kernels/wasm-kernels.js';
+import { Rng } from '../host/kernels/rng.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, def: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : def; };

@@ -14,8 +14,8 @@ import os from 'node:os';
 import mqtt from 'mqtt';
 import type { Page } from 'playwright-core';
 import { startEmbeddedBroker } from '../../host/publish/broker.js';
-import { decodeFrameMessage, encodeFrameMessage } from '../../host/publish/payload.js';
-import { topicsFor } from '../../host/publish/topics.js';
+import { decodeFrameMessage, encodeFrameMessage } from '../../contracts/frame-message.js';
+import { topicsFor } from '../../contracts/topics.js';
 import { buildMonitor, counters, launchChromium, startRuntime, waitState, type PageCounters } from '../monitor/harness.js';
 
 const argv = process.argv.slice(2);

@@ -9,9 +9,9 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
-import { resolveConfig } from '../../host/config.js';
-import { Runtime } from '../../host/pipeline/runtime.js';
-import { decodeFrameMessage } from '../../host/publish/payload.js';
+import { resolveConfig } from '../../contracts/run-config.js';
+import { LiveService } from '../../host/box/live-service.js';
+import { decodeFrameMessage } from '../../contracts/frame-message.js';
 import { LatencyWindow } from '../../host/pipeline/stats.js';
 
 const { values } = parseArgs({
@@ -35,7 +35,7 @@ const config = resolveConfig({
   pipeline: { warmupFrames },
   publish: { statsIntervalMs: 1000 },
 });
-const rt = await Runtime.start({ config, log: pino({ level: 'warn' }, pino.destination(2)), version: 'bench' });
+const rt = await LiveService.start({ config, log: pino({ level: 'warn' }, pino.destination(2)), version: 'bench' });
 const sub = await mqtt.connectAsync(rt.broker!.wsUrl);
 const received = new LatencyWindow(1 << 16);
 let frames = 0;

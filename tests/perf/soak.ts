@@ -9,8 +9,8 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
-import { resolveConfig } from '../../host/config.js';
-import { Runtime } from '../../host/pipeline/runtime.js';
+import { resolveConfig } from '../../contracts/run-config.js';
+import { LiveService } from '../../host/box/live-service.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +35,7 @@ const config = resolveConfig({
   broker: { port: 0, httpPort: 0 },
   pipeline: { realtime: false, warmupFrames: 30 },
 });
-const rt = await Runtime.start({ config, log: pino({ level: 'warn' }, pino.destination(2)), version: 'soak' });
+const rt = await LiveService.start({ config, log: pino({ level: 'warn' }, pino.destination(2)), version: 'soak' });
 const sub = await mqtt.connectAsync(rt.broker!.wsUrl);
 let received = 0;
 sub.on('message', () => received++);

@@ -7,8 +7,8 @@ import { extname, join, relative, resolve } from 'node:path';
 import type { FloatModel, Preprocessing } from '../../../models/float-model.js';
 import type { Arch } from '../../../models/graph.js';
 import { preprocess, type ModelInput } from '../../../camera/preprocess.js';
-import { readGreyImage, type GreyImage } from '../../imaging/image-io.js';
-import { FileError, UsageError } from '../../errors.js';
+import { readGreyImage, type GreyImage } from '../../../common/image-io.js';
+import { FileError, UsageError } from '../../../common/errors.js';
 
 /** Read an ONNX (.onnx) or Keras HDF5 (.h5/.hdf5/.keras) float model; records its SHA-256 as provenance. */
 export async function loadFloatModel(path: string): Promise<FloatModel> {
@@ -106,23 +106,23 @@ export type KernelsName = 'wasm' | 'reference';
 
 /**
  * An engine for a loaded model: `engine` picks the direct executor or the chip
- * model (host/runtime/create-engine.ts); `kernels` 'reference' runs the plain
+ * model (host/load/create-engine.ts); `kernels` 'reference' runs the plain
  * TypeScript integer kernels (slow, for checking), 'wasm' the best WASM build.
  * `keepTensors` (direct engine only) keeps every tensor readable after a run.
  */
 export async function openEngine(
   model: import('../../../models/qmodel.js').QModel,
   opts: { engine?: string; kernels?: string; keepTensors?: boolean } = {},
-): Promise<import('../../runtime/engine.js').Engine> {
+): Promise<import('../../engine/engine.js').Engine> {
   const kernelsName = opts.kernels ?? 'wasm';
   if (kernelsName !== 'wasm' && kernelsName !== 'reference') throw new UsageError(`--kernels must be wasm or reference, got '${kernelsName}'`);
   const engineName = opts.engine ?? 'direct';
   if (engineName !== 'direct' && engineName !== 'chip') throw new UsageError(`--engine must be direct or chip, got '${engineName}'`);
-  const { createEngine, defaultKernels } = await import('../../runtime/create-engine.js');
-  const kernels = kernelsName === 'reference' ? (await import('../../reference/index.js')).createReferenceKernels() : await defaultKernels();
+  const { createEngine, defaultKernels } = await import('../../load/create-engine.js');
+  const kernels = kernelsName === 'reference' ? (await import('../../kernels/reference/index.js')).createReferenceKernels() : await defaultKernels();
   if (opts.keepTensors) {
     if (engineName !== 'direct') throw new UsageError('per-tensor outputs need --engine direct');
-    const { createDirectEngine } = await import('../../runtime/executor.js');
+    const { createDirectEngine } = await import('../../engine/direct-executor.js');
     return createDirectEngine(model, kernels, { keepTensors: true });
   }
   return createEngine(model, { engine: engineName, kernels });

@@ -1,10 +1,10 @@
 // Pictures of model outputs for infer, explain and compare: 8-bit maps shown
 // large through a colour map, probability overlays on the original image.
-import type { GreyImage, RgbImage } from '../../imaging/image-io.js';
-import { applyColormap, drawContour, greyToRgb, overlayHeatmap, resizeNearest, type ColormapName } from '../../imaging/colormap.js';
+import type { GreyImage, RgbImage } from '../../../common/image-io.js';
+import { applyColormap, drawContour, greyToRgb, overlayHeatmap, resizeNearest, type ColormapName } from '../../../common/colormap.js';
 import { resizeBack, type Placement } from '../../../camera/preprocess.js';
 import { mkdirSync } from 'node:fs';
-import { FileError } from '../../errors.js';
+import { FileError } from '../../../common/errors.js';
 
 /** Create the folder the pictures go to, or say which folder could not be made. */
 export function outputFolder(dir: string): void {

@@ -1,0 +1,260 @@
+// The live service, what `aunet run` runs: model + engine + source + pipeline + broker link, and
+// the MQTT side of docs/mqtt.md (retained status with a Last Will, frames,
+// ~1 Hz stats, commands with replies).
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { FrameSource } from '../../camera/frame.js';
+import { preprocess } from '../../camera/preprocess.js';
+import type { RunConfig } from '../../contracts/run-config.js';
+import type { KernelSet } from '../kernels/kernel-set.js';
+import { BrokerError, startEmbeddedBroker, type EmbeddedBroker } from '../publish/broker.js';
+import { FileError, UsageError } from '../../common/errors.js';
+import { Publisher, redact } from '../publish/client.js';
+import { topicsFor, type Topics } from '../../contracts/topics.js';
+import { frameMessageBytes, MAX_CONTOUR_POINTS, MAX_POLYGONS } from '../../contracts/frame-message.js';
+import { parseCommand, thresholdByte, type Command } from '../../contracts/command.js';
+import { createPipelineEngine, loadModel, type EngineChoice, type LoadedModel } from '../load/model-loader.js';
+import { Pipeline, type Preprocessor } from '../pipeline/pipeline.js';
+import { ThreadedSource } from '../pipeline/threaded-source.js';
+
+export interface LiveServiceOptions {
+  config: RunConfig;
+  log: Logger;
+  /** software version for the status message */
+  version: string;
+  /** tests: kernels for the engine (default: the best WASM build) */
+  kernels?: () => KernelSet | Promise<KernelSet>;
+  /** tests: an already open source instead of config.source */
+  source?: FrameSource;
+  /** a label for the model when config.model is a stand-in (e.g. the shipped model is missing) */
+  modelNote?: string;
+}
+
+export class LiveService {
+  readonly topics: Topics;
+  #statsTimer: NodeJS.Timeout | null = null;
+  #stopped = false;
+  #resolveDone: () => void = () => {};
+  /** resolves when the pipeline has ended (finite source) or the runtime stopped */
+  readonly done: Promise<void>;
+
+  private constructor(
+    readonly config: RunConfig,
+    readonly log: Logger,
+    readonly version: string,
+    readonly model: LoadedModel,
+    readonly engine: EngineChoice,
+    readonly source: FrameSource,
+    readonly pipeline: Pipeline,
+    readonly publisher: Publisher,
+    readonly broker: EmbeddedBroker | null,
+  ) {
+    this.topics = topicsFor(config.device);
+    this.done = new Promise((resolve, reject) => {
+      this.#resolveDone = resolve;
+      pipeline.once('ended', () => resolve());
+      pipeline.once('error', reject);
+    });
+  }
+
+  static async start(o: LiveServiceOptions): Promise<LiveService> {
+    const { config, log } = o;
+    const ca = config.broker.tls.ca ? readCa(config.broker.tls.ca) : undefined;
+    const model = await loadModel(config.model);
+    const arch = model.model.arch;
+    log.info({ model: model.name, sha256: model.sha256, arch }, 'model loaded');
+    const largest = frameMessageBytes(arch.width, arch.height, [1, 2, 3, 4].map((k) => config.publish.gates.includes(k)), 2 + MAX_POLYGONS * 2 + MAX_CONTOUR_POINTS * 4);
+    if (largest > 65536) log.warn({ bytes: largest }, `frame messages can reach ${largest} bytes at ${arch.width}x${arch.height}, over the 64 KiB budget; publish fewer gates`);
+    const engine = await createPipelineEngine(model.model, {
+      engine: config.engine,
+      preset: config.chip.preset,
+      sramBytes: config.chip.sramBytes,
+      fallbackToDirect: config.pipeline.fallbackToDirect,
+      kernels: o.kernels,
+    });
+    if (engine.fallback) log.warn(engine.fallback);
+    log.info({ engine: engine.kind, preset: engine.preset }, 'engine ready');
+
+    // capture runs in its own thread (decoding, the phantom's speckle), beside inference
+    const source = o.source ?? (await ThreadedSource.open(config.source, { realtime: config.pipeline.realtime }));
+    const size = { width: arch.width, height: arch.height, channels: arch.channels };
+    const prep: Preprocessor = (f) => {
+      const mi = preprocess({ width: f.width, height: f.height, data: f.pixels }, size, model.model.preprocessing);
+      const p = mi.placement;
+      return { data: mi.data, content: { x: p.x, y: p.y, width: p.width, height: p.height } };
+    };
+
+    let broker: EmbeddedBroker | null = null;
+    let url = config.broker.url;
+    let username = config.broker.username;
+    let password = config.broker.password;
+    if (url === 'embedded') {
+      try {
+        broker = await startEmbeddedBroker({
+          port: config.broker.port,
+          httpPort: config.broker.httpPort,
+          users: config.broker.users,
+          device: config.device,
+          log: (level, msg, fields) => log[level](fields ?? {}, msg),
+        });
+      } catch (e) {
+        await source.close(); // its thread would keep the process alive
+        throw e instanceof BrokerError ? new UsageError(e.message) : e;
+      }
+      url = broker.url;
+      ({ username, password } = broker.runtimeUser);
+      log.info({ mqtt: broker.url, ws: broker.wsUrl }, 'embedded broker listening');
+    }
+    const topics = topicsFor(config.device);
+    const since = Date.now();
+    const publisher = new Publisher({
+      url,
+      username,
+      password,
+      clientId: `aunet-${config.device}-${process.pid}-${Math.floor(Math.random() * 1e6)}`,
+      keepalive: config.broker.keepalive,
+      will: { topic: topics.status, payload: JSON.stringify({ state: 'offline', online: false, device: config.device, since }), qos: 1, retain: true },
+      ca,
+      rejectUnauthorized: config.broker.tls.rejectUnauthorized,
+    });
+    const pipeline = new Pipeline(source, prep, engine.engine, (bytes) => publisher.publishVolatile(topics.frame, bytes), {
+      realtime: config.pipeline.realtime,
+      warmupFrames: config.pipeline.warmupFrames,
+      threshold: thresholdByte(config.publish.threshold),
+      gates: config.publish.gates,
+    });
+    if (engine.fallback) pipeline.state.degrade('engine-fallback');
+    const rt = new LiveService(config, log, o.version, { ...model, name: o.modelNote ? `${model.name} ${o.modelNote}` : model.name }, engine, source, pipeline, publisher, broker);
+    rt.#wire();
+    try {
+      await publisher.start(5000);
+      log.info({ broker: redact(url) }, 'connected to broker');
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'BROKER_TIMEOUT') {
+        await rt.stop();
+        throw e;
+      }
+      log.warn({ broker: redact(url) }, 'broker not reachable yet; running and retrying');
+    }
+    void pipeline.run().catch((e: Error) => log.error({ err: e }, 'pipeline failed'));
+    return rt;
+  }
+
+  /** The monitor's address (embedded broker only). */
+  get monitorUrl(): string | null {
+    return this.broker?.monitorUrl ?? null;
+  }
+
+  #wire(): void {
+    const { pipeline, publisher, log, topics } = this;
+    publisher.on('connect', () => {
+      void this.#publishStatus();
+      publisher.subscribe(topics.cmd);
+    });
+    publisher.on('state', (s) => log.info({ link: s }, `broker link ${s}`));
+    publisher.on('error', (e) => log.debug({ err: e.message }, 'broker link error'));
+    publisher.on('message', (topic, payload) => {
+      if (topic === topics.cmd) this.#onCommand(payload);
+    });
+    pipeline.state.on('change', (c) => {
+      log.info({ state: c.state, previous: c.previous, reasons: c.reasons }, `pipeline ${c.state}`);
+      if (c.state !== 'stopped') void this.#publishStatus(); // stop() publishes 'stopped' itself, before disconnecting
+    });
+    pipeline.on('ended', () => {
+      log.info('source ended');
+      if (!this.#stopped) pipeline.state.degrade('source-ended');
+    });
+    this.#statsTimer = setInterval(() => this.#publishStats(), this.config.publish.statsIntervalMs);
+  }
+
+  #statusPayload(): Record<string, unknown> {
+    const st = this.pipeline.state;
+    const arch = this.model.model.arch;
+    const info = this.source.info;
+    const base = { state: st.state, online: st.state !== 'stopped', device: this.config.device, since: st.since, ts: Date.now() };
+    if (st.state === 'stopped') return base;
+    return {
+      ...base,
+      model: { name: this.model.name, sha256: this.model.sha256, input: { width: arch.width, height: arch.height, channels: arch.channels }, filters: arch.filters },
+      engine: this.engine.kind,
+      chip: { preset: this.engine.preset },
+      source: { spec: info.spec, kind: info.kind, live: info.live, fps: info.fps ?? null },
+      software: { name: 'aunet-edge', version: this.version },
+      paused: this.pipeline.paused,
+      threshold: this.pipeline.threshold / 256,
+      gates: [...this.pipeline.gates].sort(),
+      reasons: st.reasons,
+      reason: st.reasons.length ? [this.engine.fallback && st.reasons.includes('engine-fallback') ? this.engine.fallback : null, ...st.reasons.filter((r) => r !== 'engine-fallback')].filter(Boolean).join('; ') : undefined,
+    };
+  }
+
+  async #publishStatus(): Promise<void> {
+    await this.publisher.publishReliable(this.topics.status, JSON.stringify(this.#statusPayload()), true);
+  }
+
+  #publishStats(): void {
+    const snap = this.pipeline.stats.snapshot();
+    const { droppedInInterval, ...rest } = snap;
+    const framesInInterval = Math.max(1, Math.round(snap.fps.in * snap.intervalS));
+    // more than a tenth of the frames dropped in an interval: the pipeline cannot keep up
+    if (droppedInInterval > 0.1 * framesInInterval && this.pipeline.stats.warm) this.pipeline.state.degrade('falling-behind');
+    else if (droppedInInterval === 0) this.pipeline.state.recover('falling-behind');
+    const payload = { ...rest, state: this.pipeline.state.state, broker: { connected: this.publisher.connected, reconnects: this.publisher.reconnects, queued: this.publisher.pending.queued } };
+    this.publisher.publishVolatile(this.topics.stats, JSON.stringify(payload));
+  }
+
+  #onCommand(payload: Buffer): void {
+    const r = parseCommand(payload);
+    if (!r.ok) {
+      this.log.warn({ error: r.error, id: r.id }, 'command rejected');
+      this.#reply({ id: r.id, ok: false, error: r.error });
+      return;
+    }
+    this.#apply(r.command);
+    this.log.info({ cmd: r.command }, 'command applied');
+    this.#reply({ id: r.command.id ?? null, ok: true, cmd: r.command.cmd });
+    void this.#publishStatus();
+  }
+
+  #apply(c: Command): void {
+    const p = this.pipeline;
+    switch (c.cmd) {
+      case 'pause':
+        p.paused = true;
+        break;
+      case 'resume':
+        p.paused = false;
+        break;
+      case 'threshold':
+        p.threshold = thresholdByte(c.value);
+        break;
+      case 'gates':
+        p.gates = new Set(c.gates);
+        break;
+    }
+  }
+
+  #reply(body: Record<string, unknown>): void {
+    this.publisher.publishVolatile(this.topics.cmdReply, JSON.stringify({ ...body, ts: Date.now() }));
+  }
+
+  /** Clean shutdown: status `stopped` (retained), disconnect without the Will, broker down. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#statsTimer) clearInterval(this.#statsTimer);
+    await this.pipeline.stop();
+    await this.#publishStatus().catch(() => {});
+    await this.publisher.close();
+    await this.broker?.close();
+    this.#resolveDone();
+  }
+}
+
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new FileError(file, `cannot read the broker CA certificate (broker.tls.ca): ${(e as Error).message}`, 'NO_FILE');
+  }
+}

@@ -1,0 +1,138 @@
+// Flashing over real pseudo-terminal pairs: a full flash and activation, a noisy line,
+// and a host killed mid-transfer that resumes from the box's chunk journal.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeys, loadPrivateKey, loadPublicKey } from '../../../firmware/keys.ts';
+import { verifyImage } from '../../../firmware/image.ts';
+import { CLI, makeImage, noisyWire, ptyPair, run, sleep, startAgent, stopAgent, type PtyPair } from './helpers-firmware.ts';
+
+let dir: string;
+let pub: string;
+let v1: string;
+let v2: string;
+let big: string;
+const cleanups: (() => unknown)[] = [];
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'aunet-flash-'));
+  const keys = generateKeys(join(dir, 'keys'));
+  pub = keys.publicPath;
+  const key = loadPrivateKey(keys.privatePath);
+  v1 = await makeImage(dir, key, '1.0.0', 1);
+  v2 = await makeImage(dir, key, '2.0.0', 2, { modelSeed: 2 });
+  big = await makeImage(dir, key, '3.0.0', 3, { modelSeed: 3, padding: 2_000_000 });
+});
+
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function info(port: string): Promise<Record<string, any>> {
+  const r = await run(['device', 'info', '--port', port, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+async function waitRunning(port: string, version: string): Promise<Record<string, any>> {
+  let last: Record<string, any> = {};
+  for (let i = 0; i < 40; i++) {
+    last = await info(port);
+    const running = last.running as string | null;
+    if (running && last.slots[running].version === version) return last;
+    await sleep(100);
+  }
+  assert.fail(`box never ran ${version}: ${JSON.stringify(last)}`);
+}
+
+function slotImageVerifies(root: string, slot: string): boolean {
+  const p = join(root, 'slots', slot, 'image.aufw');
+  if (!existsSync(p)) return false;
+  verifyImage(readFileSync(p), loadPublicKey(pub));
+  return true;
+}
+
+test('full flash, activation and trial boot confirmed after the self-test', async () => {
+  const pty: PtyPair = await ptyPair(dir, 'full');
+  cleanups.push(() => pty.close());
+  const root = join(dir, 'box-full');
+  const agent = await startAgent(pty.b, root, pub);
+  cleanups.push(() => stopAgent(agent));
+  const r = await run(['flash', '--port', pty.a, '--reboot', '--no-progress', v1]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /version 1\.0\.0 into slot a/);
+  const i1 = await waitRunning(pty.a, '1.0.0');
+  assert.equal(i1.active, 'a');
+  assert.equal(i1.slots.a.state, 'confirmed');
+  assert.equal(i1.minSecurityCounter, 1);
+  // The second image goes to the inactive slot only.
+  const before = readFileSync(join(root, 'slots/a/image.aufw'));
+  const r2 = await run(['flash', '--port', pty.a, '--reboot', '--no-progress', v2]);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.match(r2.stdout, /into slot b/);
+  const i2 = await waitRunning(pty.a, '2.0.0');
+  assert.equal(i2.active, 'b');
+  assert.deepEqual(readFileSync(join(root, 'slots/a/image.aufw')), before, 'the running slot was written during the update');
+  assert.ok(slotImageVerifies(root, 'b'));
+  // A downgrade is refused before any data moves.
+  const r3 = await run(['flash', '--port', pty.a, '--no-progress', v1]);
+  assert.notEqual(r3.code, 0);
+  assert.match(r3.stderr, /DOWNGRADE/);
+  await stopAgent(agent);
+});
+
+test('line noise costs retransmissions, never a corrupt slot', async () => {
+  const host = await ptyPair(dir, 'noise-host');
+  const box = await ptyPair(dir, 'noise-box');
+  cleanups.push(() => host.close(), () => box.close());
+  const wire = await noisyWire(host.b, box.a, { flip: 2e-5, drop: 0.02, seed: 9 });
+  cleanups.push(() => wire.close());
+  const root = join(dir, 'box-noise');
+  const agent = await startAgent(box.b, root, pub);
+  cleanups.push(() => stopAgent(agent));
+  const r = await run(['flash', '--port', host.a, '--reboot', '--no-progress', '--data-timeout', '300', v2], { timeoutMs: 90_000 });
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const resent = Number(/(\d+) retransmitted/.exec(r.stdout)?.[1]);
+  assert.ok(wire.stats.flipped + wire.stats.dropped > 0, 'the wire injected no noise');
+  assert.ok(resent > 0, `noise (${JSON.stringify(wire.stats)}) cost no retransmission: ${r.stdout}`);
+  const i = await waitRunning(host.a, '2.0.0');
+  assert.ok(slotImageVerifies(root, i.running));
+  await stopAgent(agent);
+  await wire.close();
+});
+
+test('a host killed mid-transfer resumes where the box journal stopped', async () => {
+  const pty = await ptyPair(dir, 'resume');
+  cleanups.push(() => pty.close());
+  const root = join(dir, 'box-resume');
+  const agent = await startAgent(pty.b, root, pub);
+  cleanups.push(() => stopAgent(agent));
+  const host = spawn(process.execPath, [CLI, 'flash', '--port', pty.a, '--no-progress', big], { stdio: 'ignore' });
+  const journal = join(root, 'slots/a/journal.json');
+  let durable = 0;
+  for (let i = 0; i < 2000 && durable < 32; i++) {
+    await sleep(5);
+    try {
+      durable = JSON.parse(readFileSync(journal, 'utf8')).durable;
+    } catch {
+      /* not written yet, or being replaced */
+    }
+  }
+  host.kill('SIGKILL');
+  await new Promise((r) => host.on('exit', r));
+  assert.ok(durable >= 32, `transfer never got going (journal ${durable})`);
+  const r = await run(['flash', '--port', pty.a, '--reboot', '--no-progress', big], { timeoutMs: 90_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const resumed = Number(/resumed at chunk (\d+)/.exec(r.stdout)?.[1]);
+  assert.ok(resumed >= 32, `second run did not resume: ${r.stdout}`);
+  const chunks = Number(/(\d+) chunks/.exec(r.stdout)?.[1]);
+  const sent = Number(/(\d+) data frames sent/.exec(r.stdout)?.[1]);
+  assert.ok(sent <= chunks - resumed + 16, `resumed run re-sent ${sent} of ${chunks} chunks`);
+  const i = await waitRunning(pty.a, '3.0.0');
+  assert.ok(slotImageVerifies(root, i.running));
+  await stopAgent(agent);
+});

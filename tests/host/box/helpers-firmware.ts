@@ -1,0 +1,127 @@
+// Real pseudo-terminal pairs (socat), a noisy wire between two of them, the
+// agent as a real child process, and small signed images for the tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { KeyObject } from 'node:crypto';
+import { SerialPort } from 'serialport';
+import { buildFirmware } from '../../../host/box/build-image.ts';
+import { randomQModel } from '../../../models/random-qmodel.ts';
+import { writeModel } from '../../../models/format.ts';
+import { prng } from '../../../models/random-model.ts';
+import { PACKAGE_ROOT } from '../../../common/package-root.js';
+
+export const ROOT = PACKAGE_ROOT;
+export const CLI = join(ROOT, 'bin/aunet.js');
+
+export interface PtyPair {
+  a: string;
+  b: string;
+  close(): void;
+}
+
+export async function ptyPair(dir: string, name: string): Promise<PtyPair> {
+  const a = join(dir, `${name}-a`);
+  const b = join(dir, `${name}-b`);
+  const proc = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !(existsSync(a) && existsSync(b)); i++) await sleep(20);
+  if (!existsSync(a) || !existsSync(b)) throw new Error('socat did not create the pty pair (is socat installed?)');
+  return { a, b, close: () => proc.kill('SIGKILL') };
+}
+
+/** Forward bytes between two ports, flipping bits and dropping chunks at the given rates. */
+export async function noisyWire(x: string, y: string, opts: { flip: number; drop: number; seed: number }) {
+  const open = (path: string) =>
+    new Promise<SerialPort>((resolve, reject) => {
+      const p = new SerialPort({ path, baudRate: 921600 }, (err) => (err ? reject(err) : resolve(p)));
+    });
+  const [px, py] = await Promise.all([open(x), open(y)]);
+  const r = prng(opts.seed);
+  const stats = { flipped: 0, dropped: 0, bytes: 0 };
+  const forward = (from: SerialPort, to: SerialPort) =>
+    from.on('data', (chunk: Buffer) => {
+      stats.bytes += chunk.length;
+      if (r() < opts.drop) {
+        stats.dropped++;
+        return;
+      }
+      const out = Buffer.from(chunk);
+      for (let i = 0; i < out.length; i++) {
+        if (r() < opts.flip) {
+          out[i] ^= 1 << Math.floor(r() * 8);
+          stats.flipped++;
+        }
+      }
+      to.write(out);
+    });
+  forward(px, py);
+  forward(py, px);
+  return { stats, close: () => Promise.all([px, py].map((p) => new Promise((res) => p.close(() => res(null))))) };
+}
+
+export interface AgentProc {
+  child: ChildProcess;
+  log: string[];
+  exited: Promise<number | null>;
+}
+
+export async function startAgent(port: string, root: string, pubkey: string, env: Record<string, string> = {}, extra: string[] = []): Promise<AgentProc> {
+  const child = spawn(process.execPath, [CLI, 'device', 'agent', '--port', port, '--root', root, '--pubkey', pubkey, ...extra], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const log: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = new Promise<boolean>((resolve) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      log.push(d.toString());
+      if (/agent ready/.test(d.toString())) resolve(true);
+    });
+    void exited.then(() => resolve(false));
+  });
+  await ready;
+  return { child, log, exited };
+}
+
+export async function stopAgent(a: AgentProc): Promise<void> {
+  if (a.child.exitCode === null && a.child.signalCode === null) a.child.kill('SIGKILL');
+  await a.exited;
+}
+
+/** A signed image around a tiny random model (16x16, F=1) so self-tests run in milliseconds. */
+export async function makeImage(dir: string, key: KeyObject, version: string, securityCounter: number, opts: { hardwareId?: string; modelSeed?: number; padding?: number } = {}): Promise<string> {
+  const { hardwareId = 'aunet-edge-1', modelSeed = 1, padding = 120_000 } = opts;
+  const modelPath = join(dir, `model-${modelSeed}.aunet`);
+  if (!existsSync(modelPath)) writeModel(modelPath, randomQModel({ filters: 1, height: 16, width: 16, channels: 1 }, { seed: modelSeed }));
+  // A padding file in the monitor bundle makes the image span many chunks, so transfers have something to interrupt.
+  const monitorDir = join(dir, `monitor-${version}`);
+  mkdirSync(monitorDir, { recursive: true });
+  writeFileSync(join(monitorDir, 'index.html'), '<!doctype html><title>test</title>');
+  writeFileSync(join(monitorDir, 'padding.bin'), Buffer.alloc(padding, 0x5a));
+  const config = join(dir, `config-${version}.json`);
+  writeFileSync(config, JSON.stringify({ device: 'test-box' }));
+  const image = await buildFirmware({ privateKey: key, version, securityCounter, hardwareId, model: modelPath, config, monitorDir });
+  const out = join(dir, `fw-${version}-${hardwareId}.aufw`);
+  writeFileSync(out, image);
+  return out;
+}
+
+export function run(args: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,54 @@
+// Benchmark (not a test): wall time per frame of the chip engine against the
+// direct executor on the same model, kernels and frames. Run:
+//   node --import tsx tests/host/chip/chip-overhead.bench.ts [seed|mid|lite] [frames] [preset]
+// Prints both medians and the overhead; docs/benchmarks.md records the figures.
+import os from 'node:os';
+import { VARIANTS, type Variant } from '../../../host/bench/network.js';
+import { createWasmKernels } from '../../../host/kernels/wasm-kernels.js';
+import { createDirectEngine } from '../../../host/engine/direct-executor.js';
+import { createChipEngine } from '../../../host/chip/chip-engine.js';
+import { randomQModel } from '../../../models/random-qmodel.js';
+import { syntheticFrames } from '../../../models/random-model.js';
+
+const variant = (process.argv[2] ?? 'seed') as Variant;
+const frames = Number(process.argv[3] ?? 6);
+const preset = process.argv[4] ?? 'default';
+const arch = { ...VARIANTS[variant] };
+const model = randomQModel(arch, { seed: 7 });
+const kernels = createWasmKernels();
+const direct = createDirectEngine(model, kernels);
+const t0 = performance.now();
+const chip = createChipEngine(model, kernels, { chip: preset });
+const loadMs = performance.now() - t0;
+const inputs = syntheticFrames(arch, 2, 3);
+
+const same = (() => {
+  const a = direct.run(inputs[0]);
+  const b = chip.run(inputs[0]);
+  return Buffer.compare(a.prob.data, b.prob.data) === 0 && a.attention.every((m, i) => Buffer.compare(m.data, b.attention[i].data) === 0);
+})();
+const times = { direct: [] as number[], chip: [] as number[] };
+// CPU time of this process (user + system) discounts the time other jobs hold the cores
+const cpu = { direct: [] as number[], chip: [] as number[] };
+for (let i = 0; i < frames; i++) {
+  // alternate so that machine load drifts hit both engines alike
+  for (const [name, e] of [['direct', direct], ['chip', chip]] as const) {
+    const s = performance.now();
+    const c0 = process.cpuUsage();
+    e.run(inputs[i % inputs.length]);
+    const c1 = process.cpuUsage(c0);
+    times[name].push(performance.now() - s);
+    cpu[name].push((c1.user + c1.system) / 1000);
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const d = median(times.direct);
+const c = median(times.chip);
+const tiles = chip.program.layers.reduce((s, l) => s + l.tiling.tiles, 0);
+console.log(`${variant} F=${arch.filters} ${arch.width}x${arch.height}x${arch.channels}, kernels ${kernels.name}, preset ${preset} (${chip.program.instrs.length} instructions, ${tiles} tiles), ${frames} frames each`);
+console.log(`machine: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+console.log(`chip load (compile + timing + params): ${loadMs.toFixed(0)} ms; outputs identical: ${same}`);
+const dc = median(cpu.direct);
+const cc = median(cpu.chip);
+console.log(`CPU time: direct median ${dc.toFixed(1)} ms/frame, chip median ${cc.toFixed(1)} ms/frame, overhead ${(100 * (cc / dc - 1)).toFixed(1)}%`);
+console.log(`wall: direct median ${d.toFixed(1)} ms/frame (min ${Math.min(...times.direct).toFixed(1)}), chip median ${c.toFixed(1)} ms/frame (min ${Math.min(...times.chip).toFixed(1)}), overhead ${(100 * (c / d - 1)).toFixed(1)}% (min-to-min ${(100 * (Math.min(...times.chip) / Math.min(...times.direct) - 1)).toFixed(1)}%)`);

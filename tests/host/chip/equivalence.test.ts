@@ -1,0 +1,96 @@
+// The chip engine computes the real answer: byte-identical probability map,
+// mask and attention maps to the direct whole-layer executor, for every preset
+// and for SRAMs so small that the network runs as hundreds of tiles (column
+// tiles, output-channel groups, spills and fetches included).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Arch } from '../../../models/graph.js';
+import { randomQModel } from '../../../models/random-qmodel.js';
+import { syntheticFrames } from '../../../models/random-model.js';
+import { createReferenceKernels } from '../../../host/kernels/reference/index.js';
+import { createWasmKernels } from '../../../host/kernels/wasm-kernels.js';
+import { createDirectEngine } from '../../../host/engine/direct-executor.js';
+import { createEngine } from '../../../host/load/create-engine.js';
+import { createChipEngine } from '../../../host/chip/chip-engine.js';
+import { presetNames } from '../../../host/chip/chip-config.js';
+import type { KernelSet } from '../../../host/kernels/kernel-set.js';
+import type { InferenceResult } from '../../../host/engine/engine.js';
+
+function assertSame(a: InferenceResult, b: InferenceResult, what: string): void {
+  assert.ok(Buffer.compare(a.prob.data, b.prob.data) === 0, `${what}: probability maps differ`);
+  assert.ok(Buffer.compare(a.mask, b.mask) === 0, `${what}: masks differ`);
+  a.attention.forEach((m, i) => {
+    assert.deepEqual([m.width, m.height], [b.attention[i].width, b.attention[i].height]);
+    assert.ok(Buffer.compare(m.data, b.attention[i].data) === 0, `${what}: attention map a${i + 1} differs`);
+  });
+}
+
+function check(kernels: KernelSet, arch: Arch, seed: number, configs: { chip: string; sramBytes?: number; minTiles?: number }[]): void {
+  const model = randomQModel(arch, { seed, torchPads: 0.5 });
+  const frames = syntheticFrames(arch, 2, seed);
+  const direct = createDirectEngine(model, kernels);
+  const want = frames.map((f) => direct.run(f));
+  // the maps must not be degenerate, or identical outputs would prove little
+  assert.ok(new Set(want[0].prob.data).size > 8, 'direct probability map is nearly constant');
+  for (const c of configs) {
+    const chip = createChipEngine(model, kernels, c);
+    const tiles = chip.program.layers.reduce((s, l) => s + l.tiling.tiles, 0);
+    const what = `${kernels.name} F=${arch.filters} ${arch.width}x${arch.height}x${arch.channels} ${c.chip} SRAM ${chip.program.config.sram.bytes} (${tiles} tiles)`;
+    if (c.minTiles) assert.ok(tiles >= c.minTiles, `${what}: expected >= ${c.minTiles} tiles`);
+    frames.forEach((f, i) => {
+      const r = chip.run(f);
+      assertSame(r, want[i], what);
+      assert.equal(r.cycles, chip.timing.frame.cycles);
+    });
+  }
+}
+
+test('reference kernels: chip == direct for every preset and for tiny SRAMs (hundreds of tiles)', () => {
+  const k = createReferenceKernels();
+  const presets = presetNames().map((chip) => ({ chip }));
+  check(k, { filters: 2, height: 32, width: 32, channels: 1 }, 11, [...presets, { chip: 'nv_small', sramBytes: 4096, minTiles: 100 }, { chip: 'edge_mid', sramBytes: 1024, minTiles: 300 }]);
+  check(k, { filters: 2, height: 32, width: 48, channels: 3 }, 12, [{ chip: 'nv_large', sramBytes: 2048, minTiles: 200 }]);
+});
+
+test('WASM kernels: chip == direct for every preset, forced small SRAMs, spills and fetches', () => {
+  const k = createWasmKernels();
+  const arch = { filters: 4, height: 64, width: 64, channels: 3 };
+  const presets = presetNames().map((chip) => ({ chip }));
+  check(k, arch, 21, [...presets, { chip: 'default', sramBytes: 16384, minTiles: 100 }, { chip: 'nv_small', sramBytes: 4096, minTiles: 1000 }]);
+  // a configuration where skip tensors are spilled and fetched back
+  const model = randomQModel(arch, { seed: 22 });
+  const chip = createChipEngine(model, k, { chip: 'nv_small', sramBytes: 24576 });
+  const ops = new Set(chip.program.instrs.map((i) => i.op));
+  assert.ok(ops.has('SPILL') && ops.has('FETCH'), `expected SPILL and FETCH in the stream, got ${[...ops].join(',')}`);
+  const f = syntheticFrames(arch, 1, 5)[0];
+  assertSame(chip.run(f), createDirectEngine(model, k).run(f), 'spill/fetch schedule');
+});
+
+test('createEngine: direct by default, chip on request, both on one KernelSet', async () => {
+  const arch = { filters: 2, height: 32, width: 32, channels: 1 };
+  const model = randomQModel(arch, { seed: 31 });
+  const kernels = createReferenceKernels();
+  const d = await createEngine(model, { kernels });
+  const c = await createEngine(model, { kernels, engine: 'chip', chip: 'nv_small', sramBytes: 8192 });
+  assert.match(d.name, /^direct\//);
+  assert.match(c.name, /^chip\/nv_small\//);
+  const f = syntheticFrames(arch, 1, 1)[0];
+  const rc = c.run(f);
+  assertSame(rc, d.run(f), 'createEngine');
+  assert.ok(rc.cycles! > 0);
+  await assert.rejects(createEngine(model, { kernels, engine: 'gpu' as 'chip' }), /unknown engine 'gpu'/);
+  await assert.rejects(createEngine(model, { kernels, engine: 'chip', chip: 'nv_tiny' }), /unknown chip preset/);
+  assert.throws(() => c.run(new Uint8Array(10)), /input frame has 10 bytes/);
+});
+
+test('kernels touch only SRAM: the machine refuses a stream whose operand reaches past the SRAM', async () => {
+  const { compile } = await import('../../../host/chip/compiler.js');
+  const { resolveChipConfig } = await import('../../../host/chip/chip-config.js');
+  const { sramCheck } = await import('../../../host/chip/sram.js');
+  const p = compile({ filters: 2, height: 32, width: 32, channels: 1 }, resolveChipConfig('nv_small', 8192));
+  sramCheck(p.instrs, 8192);
+  const c = p.instrs.find((i) => i.op === 'COMPUTE' && i.kind === 'conv');
+  assert.ok(c && c.op === 'COMPUTE');
+  c.a.out = 8192 - 8; // a tile written across the SRAM's end into DRAM
+  assert.throws(() => sramCheck(p.instrs, 8192), /conv output .* lies outside the SRAM/);
+});

@@ -1,0 +1,52 @@
+// The integrator's commands end to end: keys, build, verify, inspect.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomQModel } from '../../../models/random-qmodel.ts';
+import { writeModel } from '../../../models/format.ts';
+import { run } from '../box/helpers-firmware.ts';
+
+test('keys generate, firmware build, verify and inspect', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aunet-fwcli-'));
+  try {
+    const k = await run(['keys', 'generate', '--out', join(dir, 'keys')]);
+    assert.equal(k.code, 0, k.stderr);
+    const again = await run(['keys', 'generate', '--out', join(dir, 'keys')]);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /refusing to overwrite/);
+    await run(['keys', 'generate', '--out', join(dir, 'other')]);
+    const model = join(dir, 'm.aunet');
+    writeModel(model, randomQModel({ filters: 1, height: 16, width: 16, channels: 1 }, { seed: 3 }));
+    writeFileSync(join(dir, 'device.yaml'), 'device: ward-3\nbroker:\n  url: embedded\n');
+    const out = join(dir, 'fw.aufw');
+    const b = await run(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--config', join(dir, 'device.yaml'), '--version', '1.4.2', '--security-counter', '7', '--out', out]);
+    assert.equal(b.code, 0, b.stderr);
+    const v = await run(['firmware', 'verify', out, '--pubkey', join(dir, 'keys/public.pem')]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.match(v.stdout, /OK — version 1\.4\.2, security counter 7/);
+    const wrong = await run(['firmware', 'verify', out, '--pubkey', join(dir, 'other/public.pem')]);
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /fw\.aufw: BAD_SIGNATURE/);
+    const bytes = readFileSync(out);
+    bytes[bytes.length - 10] ^= 0x40;
+    writeFileSync(join(dir, 'bad.aufw'), bytes);
+    const bad = await run(['firmware', 'verify', join(dir, 'bad.aufw'), '--pubkey', join(dir, 'keys/public.pem')]);
+    assert.match(bad.stderr, /bad\.aufw: HASH_MISMATCH/);
+    const down = await run(['firmware', 'verify', out, '--pubkey', join(dir, 'keys/public.pem'), '--min-security-counter', '8']);
+    assert.match(down.stderr, /DOWNGRADE/);
+    writeFileSync(join(dir, 'bad.yaml'), 'device: ward 3\nbroker:\n  url: embedded\n');
+    const badConfig = await run(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--config', join(dir, 'bad.yaml'), '--version', '1.0.0', '--out', join(dir, 'y.aufw')]);
+    assert.match(badConfig.stderr, /bad\.yaml: invalid config: .*device/);
+    const badVersion = await run(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--version', 'latest', '--out', join(dir, 'x.aufw')]);
+    assert.match(badVersion.stderr, /"latest" is not MAJOR\.MINOR\.PATCH/);
+    const { inspectFirmware } = await import('../../../firmware/inspect.ts');
+    const text = await inspectFirmware(out);
+    assert.match(text, /version {11}1\.4\.2/);
+    assert.match(text, /model .* ok/);
+    assert.doesNotMatch(text, /MISMATCH/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { evaluate } from '../../../host/evaluation/evaluate.js';
+import { EvalReport } from '../../../host/evaluation/report.js';
+import { openPredictor, type Predictor } from '../../../host/evaluation/predictor.js';
+import { readNpyU8 } from '../../../models/datasets/npy.js';
+import { makeDataset } from '../../models/datasets/synthetic-busi.js';
+
+/** Bright pixels are lesion: right on the synthetic data, so the metrics must come out near perfect. */
+function thresholdPredictor(): Predictor {
+  return {
+    kind: 'threshold',
+    size: { width: 32, height: 32, channels: 1 },
+    preprocessing: { resize: 'stretch', normalize: 'unit' },
+    async predict(input) {
+      const mask = input.map((v) => (v > 110 ? 1 : 0));
+      return { mask, prob: mask.map((v) => v * 255), attention: [4, 8, 16, 32].map((s) => ({ width: s / 2, height: s / 2, data: new Uint8Array(s * s / 4).fill(200) })) };
+    },
+    async close() {},
+  };
+}
+
+test('eval scores at the original size against the union of masks; report has overlays and histograms', async () => {
+  const data = makeDataset(6);
+  const dir = mkdtempSync(join(tmpdir(), 'report-'));
+  try {
+    const report = new EvalReport(dir);
+    const { summary, results } = await evaluate('threshold', thresholdPredictor(), { dataset: data, split: 'all', onImage: (r, v) => report.add(r, v) });
+    assert.equal(summary.images, 18);
+    assert.equal(results[0].width, 64, 'metrics at the original image size');
+    assert.ok(summary.lesion.dice > 0.85, `lesion Dice ${summary.lesion.dice}`);
+    assert.equal(summary.classes.normal.emptyRate, 1);
+    // images with a second mask file: the union is the ground truth, which the threshold finds
+    const twoMasks = results.filter((r) => r.entry.masks.length === 2);
+    assert.ok(twoMasks.length > 0);
+    for (const r of twoMasks) assert.ok(r.sensitivity > 0.8, `${r.entry.name} sensitivity ${r.sensitivity}`);
+    const html = readFileSync(report.write(summary, results, 'test'), 'utf8');
+    assert.match(html, /dice-hist-benign\.png/);
+    const pictures = [...html.matchAll(/src="(img\d+-[a-z0-9]+\.png)"/g)].map((m) => m[1]);
+    assert.equal(pictures.length, 8 * 6, '4 best + 4 worst, each overlay + probability + a1..a4');
+    for (const p of pictures) assert.ok(existsSync(join(dir, p)), p);
+  } finally {
+    rmSync(data, { recursive: true });
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('float ONNX path (onnxruntime-node) reproduces PyTorch on an exported AttentionUNet', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'onnx-'));
+  try {
+    const script = `
+import sys, numpy as np, torch
+sys.path.insert(0, 'models/training')
+from model import AttentionUNet
+from train import export_onnx
+torch.manual_seed(0)
+m = AttentionUNet(2, 1).eval()
+x = (np.arange(32 * 32, dtype=np.int64).reshape(1, 32, 32, 1) * 37 % 256).astype(np.uint8)
+np.save('${dir}/x.npy', x)
+with torch.no_grad():
+    p = m(torch.from_numpy(x).permute(0, 3, 1, 2).float() / 255)
+np.save('${dir}/p.npy', np.minimum(255, np.round(p.numpy() * 256)).astype(np.uint8))
+export_onnx(m, '${dir}/m.onnx', 1, 32)
+`;
+    execFileSync('/usr/bin/python3', ['-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const predictor = await openPredictor(join(dir, 'm.onnx'), {});
+    assert.deepEqual(predictor.size, { width: 32, height: 32, channels: 1 });
+    const x = readNpyU8(join(dir, 'x.npy')).data;
+    const want = readNpyU8(join(dir, 'p.npy')).data;
+    const got = (await predictor.predict(x)).prob;
+    let maxDiff = 0;
+    for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
+    assert.ok(maxDiff <= 1, `max difference ${maxDiff}/256`);
+    await predictor.close();
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,157 @@
+// conv3x3 and conv1x1: every WASM build against the TypeScript reference on random
+// tensors over many shapes, paddings, strides and quantization parameters; a single
+// differing byte (output or the untouched bytes between strided pixels) fails.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KernelSet } from '../../../host/kernels/kernel-set.js';
+import { quantizeMultiplier } from '../../../models/quant-math.js';
+import { Rng } from './rng.js';
+import { Layout, load, read, kernelSets, firstDiff } from './harness.js';
+import { createWasmKernels, type WasmBuild } from '../../../host/kernels/wasm-kernels.js';
+
+const { reference, wasm } = kernelSets();
+
+interface ConvCase {
+  k: 1 | 3; inH: number; inW: number; cin: number; cout: number; stride: 1 | 2;
+  pads: [number, number, number, number]; outPixelStride: number;
+  inZp: number; outZp: number; actMin: number; actMax: number;
+  /** log2 range of the real multipliers */
+  scale: [number, number]; biasMax: number; inputRange?: [number, number];
+  /** multipliers exact powers of two: many results end in exactly .5, testing the tie rule */
+  pow2?: boolean;
+}
+
+function outSize(c: ConvCase): [number, number] {
+  if (c.k === 1) return [c.inH, c.inW];
+  return [Math.floor((c.inH + c.pads[0] + c.pads[2] - 3) / c.stride) + 1, Math.floor((c.inW + c.pads[1] + c.pads[3] - 3) / c.stride) + 1];
+}
+
+function runConv(ks: KernelSet, c: ConvCase, seed: number): Uint8Array {
+  const rng = new Rng(seed);
+  const [outH, outW] = outSize(c);
+  const [lo, hi] = c.inputRange ?? [-128, 127];
+  const input = rng.int8(c.inH * c.inW * c.cin, lo, hi);
+  const weights = rng.int8(c.cout * c.k * c.k * c.cin, -127, 127);
+  const bias = new Int32Array(c.cout).map(() => rng.int(-c.biasMax, c.biasMax));
+  const mult = new Int32Array(c.cout), shift = new Int32Array(c.cout);
+  for (let o = 0; o < c.cout; o++) {
+    const e = c.scale[0] + rng.float() * (c.scale[1] - c.scale[0]);
+    const q = quantizeMultiplier(2 ** (c.pow2 ? Math.round(e) : e));
+    mult[o] = q.multiplier; shift[o] = q.shift;
+  }
+  const L = new Layout();
+  const inPtr = L.put(input);
+  const wPtr = L.weights(Math.max(ks.convWeightBytes(c.k, c.cin) * c.cout, 16));
+  const biasPtr = L.put(bias), multPtr = L.put(mult), shiftPtr = L.put(shift);
+  const outBytes = outH * outW * c.outPixelStride;
+  const outPtr = L.space(outBytes);
+  load(ks, L);
+  ks.packConvWeights(c.k, c.cin, c.cout, weights, wPtr);
+  if (c.k === 3) {
+    ks.conv3x3(inPtr, c.inH, c.inW, c.cin, c.inZp, outPtr, outH, outW, c.outPixelStride, c.cout, c.stride, c.pads[0], c.pads[1],
+      wPtr, biasPtr, multPtr, shiftPtr, c.outZp, c.actMin, c.actMax);
+  } else {
+    ks.conv1x1(inPtr, c.inH * c.inW, c.cin, c.inZp, outPtr, c.outPixelStride, c.cout, wPtr, biasPtr, multPtr, shiftPtr, c.outZp, c.actMin, c.actMax);
+  }
+  return read(ks, outPtr, outBytes);
+}
+
+/** Compare every WASM build with the reference; `spread` also demands a non-degenerate output. */
+function check(c: ConvCase, seed: number, spread: boolean | number = false, sets: KernelSet[] = wasm): void {
+  const want = runConv(reference, c, seed);
+  if (spread) {
+    const distinct = new Set(want).size;
+    assert.ok(distinct >= (spread === true ? Math.min(16, want.length >> 2) : spread), `test case too degenerate (${distinct} distinct output values): ${JSON.stringify(c)}`);
+  }
+  for (const ks of sets) {
+    const got = runConv(ks, c, seed);
+    const d = firstDiff(want, got, c.outPixelStride);
+    assert.equal(d, null, `${ks.name} ${JSON.stringify(c)} seed ${seed}: ${d}`);
+  }
+}
+
+/** A random case around a given shape; scales give outputs that neither all saturate nor all vanish. */
+function randomCase(rng: Rng, k: 1 | 3, inH: number, inW: number, cin: number, cout: number, stride: 1 | 2): ConvCase {
+  const padsChoices: [number, number, number, number][] = [[1, 1, 1, 1], [0, 0, 1, 1], [0, 0, 0, 0], [1, 0, 1, 2], [0, 1, 2, 0], [2, 2, 2, 2]];
+  const pads = k === 1 ? [0, 0, 0, 0] as [number, number, number, number] : rng.pick(padsChoices);
+  const inZp = rng.pick([-128, 127, 0, rng.int(-128, 127)]);
+  const outZp = rng.pick([-128, 127, 0, rng.int(-128, 127)]);
+  const relu = outZp < 32 && rng.float() < 0.5;
+  // |acc| ~ 128 * 64 * sqrt(9 cin): aim the multiplier so outputs spread over int8
+  const typical = Math.log2(128 * 64 * Math.sqrt(k * k * cin));
+  const centre = Math.log2(64) - typical;
+  return {
+    k, inH, inW, cin, cout, stride, pads,
+    outPixelStride: cout + rng.pick([0, 0, 0, 1, 5, 17]),
+    inZp, outZp, actMin: relu ? outZp : -128, actMax: 127,
+    scale: [centre - 3, centre + 3], biasMax: 1 << 16,
+  };
+}
+
+test('conv3x3: random shapes, strides, paddings, zero points', () => {
+  const rng = new Rng(7);
+  const shapes: [number, number, number, number][] = [
+    [1, 1, 1, 1], [3, 3, 1, 1], [5, 7, 3, 8], [7, 5, 3, 32], [6, 9, 1, 16], [9, 6, 2, 5], [8, 8, 8, 8], [5, 13, 16, 3],
+    [11, 4, 32, 33], [4, 17, 24, 7], [3, 5, 64, 64], [2, 9, 12, 2], [4, 4, 512, 6], [3, 3, 509, 3], [2, 6, 130, 9], [16, 16, 4, 4],
+  ];
+  let seed = 100;
+  for (const [h, w, cin, cout] of shapes) {
+    for (const stride of [1, 2] as const) check(randomCase(rng, 3, h, w, cin, cout, stride), seed++, h * w * cout >= 256 ? 4 : false);
+  }
+});
+
+test('conv3x3: Keras [0,0,1,1] and PyTorch [1,1,1,1] padding, odd sizes at stride 2, strided output', () => {
+  const base = randomCase(new Rng(3), 3, 9, 11, 5, 6, 2);
+  check({ ...base, pads: [0, 0, 1, 1], stride: 2 }, 1);
+  check({ ...base, pads: [1, 1, 1, 1], stride: 2 }, 2);
+  check({ ...base, pads: [1, 1, 1, 1], stride: 1 }, 3);
+  check({ ...base, pads: [0, 0, 0, 0], stride: 1 }, 4); // a tile with padTop = padLeft = 0
+  check({ ...base, inH: 10, inW: 10, pads: [0, 0, 1, 1], stride: 2, outPixelStride: 40 }, 5);
+});
+
+test('conv3x3: extreme multipliers, biases and zero points saturate identically', () => {
+  const rng = new Rng(11);
+  const base = randomCase(rng, 3, 6, 7, 19, 10, 1);
+  check({ ...base, scale: [-31, -25], biasMax: 2 ** 30 }, 1); // tiny: bias decides
+  check({ ...base, scale: [0, 20], biasMax: 10 }, 2); // multiplier >= 1: shift > 0, mostly saturated
+  check({ ...base, scale: [-1, 1], biasMax: 3, inputRange: [-2, 2] }, 3); // around 1
+  check({ ...base, inZp: -128, outZp: 127, actMin: 127, actMax: 127, scale: [-10, -5], biasMax: 100 }, 4);
+  check({ ...base, inZp: 127, outZp: -128, actMin: -128, actMax: -128, scale: [-10, -5], biasMax: 100 }, 5);
+  check({ ...base, inputRange: [-128, -128], inZp: 127, scale: [-12, -8], biasMax: 2 ** 31 - 1 }, 6);
+  check({ ...base, scale: [-40, -34], biasMax: 2 ** 31 - 1 }, 7); // multiplier 0
+  const mid = (base.scale[0] + base.scale[1]) / 2;
+  check({ ...base, scale: [mid - 1, mid + 1], pow2: true, actMin: -128, biasMax: 1 << 10 }, 8, true); // ties: round half up
+  check({ ...base, scale: [mid + 4, mid + 6], pow2: true, inputRange: [-4, 4], actMin: -128, biasMax: 5 }, 9, true);
+});
+
+test('conv3x3: a row wider than the scratch is tiled', () => {
+  // 1 MiB scratch, 3 rows of 700 pixels x 256 channels x 2 bytes needs ~1.07 MiB
+  check(randomCase(new Rng(5), 3, 3, 700, 256, 2, 1), 1);
+});
+
+test('conv1x1: random shapes (1 to 512 channels)', () => {
+  const rng = new Rng(9);
+  const shapes: [number, number][] = [[1, 1], [3, 1], [8, 1], [32, 1], [5, 7], [17, 33], [64, 2], [512, 5], [509, 1], [16, 16]];
+  let seed = 200;
+  for (const [cin, cout] of shapes) {
+    check(randomCase(rng, 1, rng.int(1, 5), rng.int(1, 9), cin, cout, 1), seed++);
+  }
+  const base = randomCase(rng, 1, 3, 5, 12, 3, 1);
+  check({ ...base, scale: [0, 20] }, seed++);
+  check({ ...base, scale: [-40, -33], biasMax: 2 ** 31 - 1 }, seed++);
+  const mid = (base.scale[0] + base.scale[1]) / 2;
+  check({ ...base, scale: [mid - 1, mid + 1], pow2: true, actMin: -128 }, seed++, true);
+});
+
+test('conv3x3: many row bands and column tiles (small scratch) give the same bytes', () => {
+  // 4 KiB of scratch: a band holds a few widened rows, wide rows are split into column tiles
+  const builds = [...new Set(wasm.map((k) => (k.name === 'wasm-relaxed-simd' ? 'relaxed' : 'simd')))] as WasmBuild[];
+  const small = builds.map((build) => createWasmKernels({ build, scratchBytes: 4096 }));
+  const rng = new Rng(13);
+  const shapes: [number, number, number, number][] = [[17, 9, 8, 4], [12, 40, 16, 5], [9, 33, 3, 8], [7, 70, 24, 3], [20, 6, 64, 2]];
+  let seed = 300;
+  for (const [h, w, cin, cout] of shapes) {
+    for (const stride of [1, 2] as const) check(randomCase(rng, 3, h, w, cin, cout, stride), seed++, false, small);
+  }
+  assert.throws(() => check(randomCase(rng, 3, 4, 4, 1024, 1, 1), seed++, false, small), /scratch region too small/);
+});

@@ -1,0 +1,62 @@
+// Runs one kernel call on several KernelSets with identical inputs and returns each
+// set's output bytes, so tests can demand byte equality. Buffers are laid out by a
+// bump allocator from offset 0 (16-byte aligned); every set gets the same layout.
+import type { KernelSet } from '../../../host/kernels/kernel-set.js';
+import { createReferenceKernels } from '../../../host/kernels/reference/index.js';
+import { createWasmKernels, relaxedSimdSupported, type WasmBuild } from '../../../host/kernels/wasm-kernels.js';
+
+export interface Buf { ptr: number; bytes: Uint8Array }
+
+export class Layout {
+  private top = 0;
+  readonly bufs: Buf[] = [];
+  /** a buffer holding `bytes` (copied into every heap) */
+  put(bytes: Uint8Array | Int8Array | Int32Array): number {
+    const b = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice();
+    return this.reserve(b);
+  }
+  /** an uninitialised region filled with a recognisable pattern */
+  space(n: number, fill = 0x5a): number { return this.reserve(new Uint8Array(n).fill(fill)); }
+  /** packed conv weights: size depends on the set, so callers pass per-set bytes; reserve the max */
+  weights(maxBytes: number): number { return this.reserve(new Uint8Array(maxBytes)); }
+  get size(): number { return this.top; }
+  private reserve(b: Uint8Array): number {
+    const ptr = this.top;
+    this.bufs.push({ ptr, bytes: b });
+    this.top = Math.ceil((ptr + b.length) / 16) * 16;
+    return ptr;
+  }
+}
+
+/** Copy the layout into a set's heap. */
+export function load(ks: KernelSet, layout: Layout): void {
+  const heap = ks.ensureHeap(layout.size + 64);
+  const u8 = new Uint8Array(heap);
+  for (const b of layout.bufs) u8.set(b.bytes, b.ptr);
+}
+
+export function read(ks: KernelSet, ptr: number, n: number): Uint8Array {
+  return new Uint8Array(ks.heap, ptr, n).slice();
+}
+
+/** The sets every test compares: the reference plus each WASM build this Node can load. */
+export function kernelSets(): { reference: KernelSet; wasm: KernelSet[] } {
+  const builds: WasmBuild[] = ['simd', 'debug'];
+  if (relaxedSimdSupported()) builds.push('relaxed');
+  const only = process.env.AUNET_KERNEL_BUILDS?.split(',') as WasmBuild[] | undefined;
+  return {
+    reference: createReferenceKernels(),
+    wasm: (only ?? builds).map((build) => createWasmKernels({ build })),
+  };
+}
+
+/** Describe the first differing byte, or null when equal. */
+export function firstDiff(a: Uint8Array, b: Uint8Array, channels: number): string | null {
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) {
+      const s = (x: number) => (x << 24) >> 24;
+      return `byte ${i} (pixel ${Math.floor(i / channels)}, channel ${i % channels}): expected ${s(a[i])}, got ${s(b[i])}`;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,84 @@
+// The pipeline's hand-offs with a stand-in engine whose speed we choose: a slow
+// frame never builds a backlog (newest wins, drops counted, latency flat), a
+// failing sink drops instead of blocking, and lossless replay processes every frame.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BaseSource, type Frame } from '../../../camera/frame.js';
+import type { Engine, InferenceResult } from '../../../host/engine/engine.js';
+import { Pipeline, type Prepared } from '../../../host/pipeline/pipeline.js';
+import { ThreadedSource } from '../../../host/pipeline/threaded-source.js';
+import { decodeFrameMessage, type FrameMessage } from '../../../contracts/frame-message.js';
+
+const W = 32;
+
+class CountingSource extends BaseSource {
+  constructor(private readonly n: number, fps: number) {
+    super({ spec: 'test:', kind: 'test', live: false, fps, width: W, height: W, frameCount: n }, 'live');
+  }
+  protected async *frames(): AsyncGenerator<Frame> {
+    for (let i = 0; i < this.n && !this.closed; i++) {
+      yield { id: i, captureTime: { monoNs: BigInt(Math.round((i * 1e9) / (this.info.fps ?? 30))), wallMs: 0 }, width: W, height: W, pixels: new Uint8Array(W * W).fill(i & 255), meta: {} };
+    }
+  }
+}
+
+/** Echoes the input as the probability map; takes `ms(frame)` of busy CPU, as a real engine blocks. */
+function standInEngine(ms: (value: number) => number): Engine {
+  const map = (side: number, v: number) => ({ width: side, height: side, data: new Uint8Array(side * side).fill(v) });
+  return {
+    name: 'stand-in',
+    arch: { filters: 4, height: W, width: W, channels: 1 },
+    peakBytes: 0,
+    run(input: Uint8Array): InferenceResult {
+      const end = performance.now() + ms(input[0]);
+      while (performance.now() < end);
+      const prob = { width: W, height: W, data: input.slice() };
+      return { prob, mask: prob.data.map((v) => (v > 128 ? 1 : 0)), attention: [map(2, 1), map(4, 2), map(8, 3), map(16, 4)], cycles: 1000 + input[0] };
+    },
+  };
+}
+
+const prep = (f: Frame): Prepared => ({ data: f.pixels, content: { x: 0, y: 0, width: W, height: W } });
+
+test('a slow engine: newest frame wins, drops are counted, latency does not creep', { timeout: 30_000 }, async () => {
+  const out: FrameMessage[] = [];
+  // 100 fps source, 35 ms inference: about two of every three frames must be dropped
+  // the capture thread keeps its 100 fps while this thread is busy with inference
+  const source = await ThreadedSource.open('phantom:?size=32x32&fps=100&frames=120', { realtime: true });
+  const p = new Pipeline(source, prep, standInEngine(() => 35), (b) => (out.push(decodeFrameMessage(b)), true), {
+    realtime: true,
+    warmupFrames: 5,
+    threshold: 128,
+    gates: [1, 2, 3, 4],
+  });
+  await p.run();
+  const s = p.stats.snapshot();
+  assert.equal(s.frames.in, 120, 'frames in counts what the source produced, dropped ones included');
+  assert.ok(out.length >= 5 && out.length <= 60, `${out.length} frames published (all 120 would mean a backlog)`);
+  assert.equal(s.frames.dropped.source + s.frames.dropped.inference + out.length, 120, 'every frame is published or counted as dropped');
+  for (let i = 1; i < out.length; i++) assert.ok(out[i].frameId > out[i - 1].frameId);
+  // no backlog: a queue would hold ~80 frames by the end (120 x 35 ms of work in 1.2 s),
+  // i.e. seconds of delay; newest-wins keeps it near one inference (bound loose for a busy machine)
+  assert.ok(s.latencyMs.queue!.max < 500, `queue max ${s.latencyMs.queue!.max} ms`);
+  assert.ok(out.at(-1)!.frameId >= 110, `the last frame published is one of the newest (${out.at(-1)!.frameId})`);
+  assert.equal(p.state.state, 'live');
+});
+
+test('lossless replay processes every frame in order; a refusing sink counts publish drops', { timeout: 30_000 }, async () => {
+  const out: number[] = [];
+  let n = 0;
+  const p = new Pipeline(new CountingSource(40, 30), prep, standInEngine((v) => (v % 7 === 0 ? 15 : 1)), (b) => {
+    const m = decodeFrameMessage(b);
+    if (n++ % 4 === 3) return false; // the broker link is down for this one
+    out.push(m.frameId);
+    assert.equal(m.cycles, 1000 + (m.frameId & 255));
+    assert.deepEqual([...m.attention[3]!.subarray(0, 2)], [4, 4]);
+    return true;
+  }, { realtime: false, warmupFrames: 0, threshold: 128, gates: [4] });
+  await p.run();
+  const s = p.stats.snapshot();
+  assert.equal(n, 40, 'every frame reached the sink');
+  assert.equal(s.frames.dropped.source + s.frames.dropped.inference, 0);
+  assert.equal(s.frames.dropped.publish, 10);
+  assert.deepEqual(out, [...Array(40).keys()].filter((i) => i % 4 !== 3));
+});
