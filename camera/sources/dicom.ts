@@ -11,7 +11,7 @@ import type { DataSet, Element } from 'dicom-parser';
 import jpeg from 'jpeg-js';
 import type { Frame } from '../frame.js';
 import { BaseSource } from '../frame.js';
-import type { SourceOptions } from '../source.js';
+import type { SourceOptions } from '../source-options.js';
 import { rgbToGrey } from '../../common/image-io.js';
 import { FileError } from '../../common/errors.js';
 

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import type { Frame } from '../frame.js';
 import { BaseSource } from '../frame.js';
-import type { SourceOptions } from '../source.js';
+import type { SourceOptions } from '../source-options.js';
 import { ExitError, FileError } from '../../common/errors.js';
 
 /** The ffmpeg binaries; AUNET_FFMPEG / AUNET_FFPROBE override (tests point them at a missing path). */

@@ -7,7 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, extname, basename, relative } from 'node:path';
 import type { Frame } from '../frame.js';
 import { BaseSource } from '../frame.js';
-import type { SourceOptions } from '../source.js';
+import type { SourceOptions } from '../source-options.js';
 import { readGreyImage } from '../../common/image-io.js';
 import { FileError } from '../../common/errors.js';
 

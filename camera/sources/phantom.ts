@@ -10,7 +10,7 @@
 // Lesions drift on slow sinusoidal paths, so masks change frame to frame.
 import type { Frame } from '../frame.js';
 import { BaseSource } from '../frame.js';
-import type { SourceOptions } from '../source.js';
+import type { SourceOptions } from '../source-options.js';
 import { UsageError } from '../../common/errors.js';
 
 export interface PhantomOptions {

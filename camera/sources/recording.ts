@@ -6,7 +6,7 @@ import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { crc32, inflateRawSync } from 'node:zlib';
 import type { Frame, FrameMeta, SourceInfo } from '../frame.js';
 import { BaseSource } from '../frame.js';
-import type { SourceOptions } from '../source.js';
+import type { SourceOptions } from '../source-options.js';
 import { MAGIC, TAG_DONE, TAG_FRAME, TAG_INDEX, CODEC_DEFLATE, CODEC_RAW } from '../recorder.js';
 import { FileError } from '../../common/errors.js';
 

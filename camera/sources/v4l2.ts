@@ -11,7 +11,7 @@
 import { statSync } from 'node:fs';
 import type { Frame } from '../frame.js';
 import { BaseSource, monoNowNs } from '../frame.js';
-import type { SourceOptions } from '../source.js';
+import type { SourceOptions } from '../source-options.js';
 import { NewestWinsQueue } from '../queue.js';
 import { runFfmpeg, type FfmpegRun } from './ffmpeg.js';
 
