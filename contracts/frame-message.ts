@@ -1,6 +1,7 @@
 // The binary frame message of `aunet/<device>/frame` (docs/mqtt.md, "frame").
 // Pure functions over Uint8Array/DataView with no Node-only imports: the monitor
 // bundles this same file, so the writer and every reader share one definition.
+import { AunetError } from '../common/errors.js';
 
 export const FRAME_MAGIC = 0x464e5541; // 'AUNF' read as little-endian u32
 export const FRAME_VERSION = 1;
@@ -53,9 +54,9 @@ export interface FrameMessage {
   contours: Polygon[];
 }
 
-export class PayloadError extends Error {
-  constructor(message: string, readonly code = 'BAD_FRAME_MESSAGE') {
-    super(message);
+export class PayloadError extends AunetError {
+  constructor(message: string) {
+    super('BAD_FRAME_MESSAGE', message);
     this.name = 'PayloadError';
   }
 }
@@ -159,9 +160,9 @@ export function encodeFrameMessage(m: FrameMessage): Uint8Array {
 export function decodeFrameMessage(bytes: Uint8Array): FrameMessage {
   if (bytes.length < FRAME_HEADER_BYTES) throw new PayloadError(`message of ${bytes.length} bytes is shorter than the ${FRAME_HEADER_BYTES}-byte header`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getUint32(0, true) !== FRAME_MAGIC) throw new PayloadError('not an aunet frame message (bad magic)', 'BAD_MAGIC');
+  if (dv.getUint32(0, true) !== FRAME_MAGIC) throw new PayloadError('not an aunet frame message (bad magic)');
   const version = dv.getUint8(4);
-  if (version !== FRAME_VERSION) throw new PayloadError(`unsupported frame message version ${version} (this reader knows ${FRAME_VERSION})`, 'BAD_VERSION');
+  if (version !== FRAME_VERSION) throw new PayloadError(`unsupported frame message version ${version} (this reader knows ${FRAME_VERSION})`);
   const flags = dv.getUint8(5);
   const headerBytes = dv.getUint16(6, true);
   if (headerBytes < FRAME_HEADER_BYTES) throw new PayloadError(`header length ${headerBytes} < ${FRAME_HEADER_BYTES}`);
@@ -173,7 +174,7 @@ export function decodeFrameMessage(bytes: Uint8Array): FrameMessage {
   const gates = [0, 1, 2, 3].map((i) => (flags & (1 << i)) !== 0);
   const expected = frameMessageBytes(W, H, gates, cBytes) - FRAME_HEADER_BYTES + headerBytes;
   if (bytes.length !== expected) {
-    throw new PayloadError(`message is ${bytes.length} bytes, expected ${expected} for ${W}x${H}, gates ${flags & 15}, contour ${cBytes}`, 'BAD_LENGTH');
+    throw new PayloadError(`message is ${bytes.length} bytes, expected ${expected} for ${W}x${H}, gates ${flags & 15}, contour ${cBytes}`);
   }
   const px = W * H;
   let o = headerBytes;

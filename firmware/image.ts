@@ -3,6 +3,7 @@
 // mutated image fails with a named check instead of throwing a RangeError.
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { AunetError } from '../common/errors.js';
 
 export const MAGIC = 'AUFW';
 export const FORMAT_VERSION = 1;
@@ -33,9 +34,9 @@ export type Manifest = z.infer<typeof manifestSchema>;
 /** Error codes double as the serial protocol's status names (docs/serial-protocol.md). */
 export type ImageErrorCode = 'BAD_IMAGE' | 'BAD_SIGNATURE' | 'HASH_MISMATCH' | 'WRONG_HARDWARE' | 'DOWNGRADE';
 
-export class ImageError extends Error {
-  constructor(readonly code: ImageErrorCode, message: string) {
-    super(message);
+export class ImageError extends AunetError {
+  constructor(override readonly code: ImageErrorCode, message: string) {
+    super(code, message);
     this.name = 'ImageError';
   }
 }

@@ -1,5 +1,6 @@
 // The command and status tables of docs/serial-protocol.md, in one place
 // (esptool keeps ESP_CMDS the same way), and the typed error for a status.
+import { AunetError } from '../common/errors.js';
 
 export const COMMANDS = {
   HELLO: 0x01,
@@ -57,9 +58,9 @@ export function commandName(id: number): string {
 }
 
 /** A non-OK status from the box, with the box's own detail message. */
-export class DeviceError extends Error {
+export class DeviceError extends AunetError {
   constructor(readonly status: StatusName | 'UNKNOWN', readonly command: string, detail: string) {
-    super(`${command} failed: ${status}${detail ? ` — ${detail}` : ''} (${status === 'UNKNOWN' ? 'unknown status' : STATUS_TEXT[status]})`);
+    super('DEVICE', `${command} failed: ${status}${detail ? ` — ${detail}` : ''} (${status === 'UNKNOWN' ? 'unknown status' : STATUS_TEXT[status]})`);
     this.name = 'DeviceError';
   }
 }

@@ -3,7 +3,7 @@
 // A command module exports `register(program: Command): void` that declares
 // the command (and its subcommands) with commander.
 import { Command } from 'commander';
-import { ExitError } from '../common/errors.js';
+import { AunetError } from '../common/errors.js';
 
 const COMMANDS: Record<string, { file: string; summary: string }> = {
   run: { file: 'run', summary: 'stream frames through the model and publish over MQTT (the main job)' },
@@ -51,7 +51,7 @@ async function version(): Promise<string> {
 }
 
 main(process.argv).catch((err: unknown) => {
-  if (err instanceof ExitError) {
+  if (err instanceof AunetError) {
     process.stderr.write(`aunet: ${err.message}\n`);
     process.exitCode = err.exitCode;
   } else {

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { z } from 'zod';
-import { FileError } from '../common/errors.js';
+import { FileError, type ErrorCode } from '../common/errors.js';
 import type { QModel, QOpParams, QuantParams } from './qmodel.js';
 import { ModelError, validateQModel } from './qmodel-check.js';
 
@@ -158,7 +158,7 @@ export function decodeModel(bytes: Uint8Array, file = '<buffer>'): QModel {
 }
 
 export function decodeModelWithInfo(bytes: Uint8Array, file = '<buffer>'): { model: QModel; info: ModelFileInfo; header: Header } {
-  const fail = (problem: string, code = 'BAD_MODEL'): never => {
+  const fail = (problem: string, code: ErrorCode = 'BAD_MODEL'): never => {
     throw new FileError(file, problem, code);
   };
   if (bytes.length < MAGIC.length || !MAGIC.every((b, i) => bytes[i] === b)) {

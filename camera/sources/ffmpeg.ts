@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import type { Frame } from '../frame.js';
 import { BaseSource } from '../frame.js';
 import type { SourceOptions } from '../source-options.js';
-import { ExitError, FileError } from '../../common/errors.js';
+import { AunetError, FileError } from '../../common/errors.js';
 
 /** The ffmpeg binaries; AUNET_FFMPEG / AUNET_FFPROBE override (tests point them at a missing path). */
 export const ffmpegPath = () => process.env.AUNET_FFMPEG ?? 'ffmpeg';
@@ -35,7 +35,7 @@ const SHOWINFO = /\[Parsed_showinfo_\d+ @ [^\]]+\] n:\s*(\d+) pts:\s*(-?\d+|NOPT
 /**
  * Run ffmpeg with the given input arguments; yields grey frames as they decode.
  * `live`: never pause the pipe (a capture card must be drained in real time; the
- * caller drops frames instead). Ends with an ExitError if ffmpeg is missing,
+ * caller drops frames instead). Ends with an AunetError if ffmpeg is missing,
  * exits non-zero or stops mid-frame.
  */
 export function runFfmpeg(inputArgs: string[], label: string, live = false): FfmpegRun {
@@ -113,7 +113,7 @@ export function runFfmpeg(inputArgs: string[], label: string, live = false): Ffm
       for (;;) {
         if (spawnError) {
           const missing = (spawnError as NodeJS.ErrnoException).code === 'ENOENT';
-          throw new ExitError(missing ? `${label}: ffmpeg not found (${ffmpegPath()}); install the Debian package "ffmpeg"` : `${label}: cannot start ffmpeg: ${spawnError.message}`, 1, 'NO_FFMPEG');
+          throw new AunetError('NO_FFMPEG', missing ? `${label}: ffmpeg not found (${ffmpegPath()}); install the Debian package "ffmpeg"` : `${label}: cannot start ffmpeg: ${spawnError.message}`);
         }
         // A frame is complete once its pts has been logged too (or ffmpeg has exited).
         if (ready.length > 0 && (pts.length > n || exit)) {
@@ -167,7 +167,7 @@ export function ffprobe(path: string): ProbeInfo {
   const r = spawnSync(ffprobePath(), ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,codec_name,avg_frame_rate,r_frame_rate,nb_frames', '-of', 'json', path], { encoding: 'utf8' });
   if (r.error) {
     const missing = (r.error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new ExitError(missing ? `${path}: ffprobe not found (${ffprobePath()}); install the Debian package "ffmpeg"` : `${path}: cannot run ffprobe: ${r.error.message}`, 1, 'NO_FFMPEG');
+    throw new AunetError('NO_FFMPEG', missing ? `${path}: ffprobe not found (${ffprobePath()}); install the Debian package "ffmpeg"` : `${path}: cannot run ffprobe: ${r.error.message}`);
   }
   if (r.status !== 0) throw new FileError(path, `not a readable video: ${r.stderr.trim().split('\n').slice(-2).join(' | ') || `ffprobe exit ${r.status}`}`, 'BAD_VIDEO');
   const streams = (JSON.parse(r.stdout) as { streams?: Record<string, string | number>[] }).streams ?? [];

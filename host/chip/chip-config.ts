@@ -9,7 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ExitError } from '../../common/errors.js';
+import { AunetError, UsageError } from '../../common/errors.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegative = z.number().nonnegative();
@@ -67,9 +67,9 @@ export type UnitName = keyof ChipConfig['units'];
 export const UNIT_NAMES: readonly UnitName[] = ['encoder', 'attention', 'decoder'];
 
 /** A configuration that cannot work; `field` is the dotted path of the offending field. */
-export class ChipConfigError extends ExitError {
+export class ChipConfigError extends AunetError {
   constructor(message: string, readonly field: string) {
-    super(message, 2, 'BAD_CHIP_CONFIG');
+    super('BAD_CHIP_CONFIG', message);
     this.name = 'ChipConfigError';
   }
 }
@@ -117,7 +117,7 @@ export function presetNames(): string[] {
 
 export function loadPreset(name: string): ChipConfig {
   if (!presetNames().includes(name)) {
-    throw new ChipConfigError(`unknown chip preset '${name}' (presets: ${presetNames().join(', ')})`, 'preset');
+    throw new UsageError(`unknown chip preset '${name}' (presets: ${presetNames().join(', ')})`);
   }
   return readChipConfig(join(PRESET_DIR, `${name}.json`));
 }

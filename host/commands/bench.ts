@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { ExitError, UsageError } from '../../common/errors.js';
+import { AunetError, UsageError } from '../../common/errors.js';
 import {
   DEFAULT_FRAMES, VARIANTS, VARIANT_NAMES, benchModels, machineInfo, timeEngine, variantMacs,
   type MachineInfo, type Timing, type Variant,
@@ -104,7 +104,7 @@ async function bench(o: Options): Promise<BenchReport> {
   const runs: BuildRun[] = [];
   for (const build of builds) {
     if (build === 'relaxed' && !relaxedSimdSupported()) {
-      if (process.env[CHILD_ENV]) throw new ExitError('relaxed SIMD is not available in this Node even with --experimental-wasm-relaxed-simd', 1, 'NO_RELAXED_SIMD');
+      if (process.env[CHILD_ENV]) throw new AunetError('NO_RELAXED_SIMD', 'relaxed SIMD is not available in this Node even with --experimental-wasm-relaxed-simd');
       runs.push(await childRun(variant, frames, o));
       continue;
     }
@@ -149,7 +149,7 @@ async function childRun(variant: Variant, frames: number, o: Options): Promise<B
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
-  if (code !== 0) throw new ExitError(`the relaxed-SIMD bench (node --experimental-wasm-relaxed-simd) exited with code ${code}`, 1, 'CHILD_FAILED');
+  if (code !== 0) throw new AunetError('CHILD_FAILED', `the relaxed-SIMD bench (node --experimental-wasm-relaxed-simd) exited with code ${code}`);
   const r = JSON.parse(out) as BenchReport;
   return r.builds[0];
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ExitError } from '../../common/errors.js';
+import { AunetError } from '../../common/errors.js';
 
 export function register(program: Command): void {
   const device = program.command('device').description('the box side of serial flashing, and queries of a box');
@@ -21,7 +21,7 @@ export function register(program: Command): void {
         if (o.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
         else process.stdout.write(formatInfo(info));
       } catch (e) {
-        if (e instanceof DeviceError) throw new ExitError(`${o.port}: ${e.message}`, 1, 'DEVICE');
+        if (e instanceof DeviceError) throw new AunetError('DEVICE', `${o.port}: ${e.message}`);
         throw e;
       } finally {
         link.close();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { FileError, ExitError } from '../../common/errors.js';
+import { FileError, AunetError } from '../../common/errors.js';
 import { PacketLink } from '../../firmware/link.js';
 import { DeviceClient } from '../../firmware/flasher.js';
 import { DeviceError } from '../../firmware/protocol.js';
@@ -57,7 +57,7 @@ export function register(program: Command): void {
         );
       } catch (e) {
         bar?.stop();
-        if (e instanceof DeviceError) throw new ExitError(`${o.port}: ${e.message}`, 1, 'DEVICE');
+        if (e instanceof DeviceError) throw new AunetError('DEVICE', `${o.port}: ${e.message}`);
         throw e;
       } finally {
         link.close();

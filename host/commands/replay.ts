@@ -18,7 +18,7 @@ import { writeReport, overlayThumb, type FrameRecord } from '../replay/report.js
 import type { Engine } from '../engine/engine.js';
 import type { QModel } from '../../models/qmodel.js';
 import type { RgbImage } from '../../common/image-io.js';
-import { ExitError, UsageError } from '../../common/errors.js';
+import { AunetError, UsageError } from '../../common/errors.js';
 
 const DEFAULT_MODEL = fileURLToPath(new URL('../../models/busi-lite.aunet', import.meta.url));
 
@@ -79,7 +79,7 @@ async function loadEngine(file: string, kind: string): Promise<{ engine: Engine;
   try {
     return { engine: await createEngine(model, { engine: kind }), model, sha256 };
   } catch (e) {
-    if (e instanceof ExitError) throw e;
+    if (e instanceof AunetError) throw e;
     // The WebAssembly kernels are not built (npm run build): the TypeScript reference kernels give the same bits, slower.
     const { createReferenceKernels } = await import('../kernels/reference/index.js');
     const engine = await createEngine(model, { engine: kind, kernels: createReferenceKernels() });
@@ -198,5 +198,5 @@ async function runReplay(spec: string, o: ReplayFlags): Promise<void> {
       }
     }
   }
-  if (golden && diffs.length > 0) throw new ExitError(`${diffs.length} frame(s) differ from the golden outputs in ${o.golden}`, 1, 'GOLDEN_MISMATCH');
+  if (golden && diffs.length > 0) throw new AunetError('GOLDEN_MISMATCH', `${diffs.length} frame(s) differ from the golden outputs in ${o.golden}`);
 }

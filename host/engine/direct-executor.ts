@@ -14,7 +14,7 @@
 import { opInputs, opMacs, type Graph, type Op } from '../../models/graph.js';
 import type { QModel, QOpParams } from '../../models/qmodel.js';
 import { validateQModel, ModelError as QModelError } from '../../models/qmodel-check.js';
-import { ExitError } from '../../common/errors.js';
+import { AunetError, type ErrorCode } from '../../common/errors.js';
 import { reserveHeap } from '../kernels/heap-reservation.js';
 import { GreedyMemoryPlanner } from './planner.js';
 import { MemoryRecording } from './memory-recording.js';
@@ -51,9 +51,9 @@ export interface DirectEngine extends Engine {
 }
 
 /** A model or frame the engine cannot run; the message names the field. */
-export class EngineInputError extends ExitError {
-  constructor(message: string, code = 'BAD_INPUT') {
-    super(message, 1, code);
+export class EngineInputError extends AunetError {
+  constructor(message: string, code: ErrorCode = 'BAD_INPUT') {
+    super(code, message);
     this.name = 'EngineInputError';
   }
 }

@@ -10,7 +10,7 @@ import { basename } from 'node:path';
 import type { QModel } from '../../models/qmodel.js';
 import type { Engine } from '../engine/engine.js';
 import type { KernelSet } from '../kernels/kernel-set.js';
-import { ExitError, FileError, UsageError } from '../../common/errors.js';
+import { AunetError, FileError, UsageError } from '../../common/errors.js';
 
 export interface LoadedModel {
   model: QModel;
@@ -76,7 +76,7 @@ export async function createPipelineEngine(model: QModel, req: EngineRequest): P
     return { engine, kind: 'chip', preset: req.preset, fallback: null };
   } catch (e) {
     // a bad preset or SRAM size is the user's to fix, not a reason to fall back
-    if (!req.fallbackToDirect || e instanceof ExitError) throw e;
+    if (!req.fallbackToDirect || e instanceof AunetError) throw e;
     const why = `chip engine unavailable (${(e as Error).message}); running the direct executor instead`;
     const fresh = req.kernels ? await req.kernels() : undefined;
     return { engine: await createEngine(model, { engine: 'direct', kernels: fresh }), kind: 'direct', preset: null, fallback: why };

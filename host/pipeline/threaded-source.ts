@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { Frame, FrameSource, SourceInfo, SourceState, StateChange } from '../../camera/frame.js';
-import { ExitError } from '../../common/errors.js';
+import { AunetError, isErrorCode } from '../../common/errors.js';
 
 export interface WorkerInit {
   spec: string;
@@ -173,7 +173,7 @@ export class ThreadedSource extends EventEmitter<Events> implements FrameSource 
 }
 
 function toError(m: Extract<FromWorker, { type: 'error' }>): Error {
-  if (m.exitCode !== undefined) return new ExitError(m.message, m.exitCode, m.code ?? 'EXIT');
+  if (m.code && isErrorCode(m.code)) return new AunetError(m.code, m.message);
   const e = new Error(m.message) as Error & { code?: string };
   e.name = m.name;
   if (m.code) e.code = m.code;

@@ -9,6 +9,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { isAunetTopic, isCmdTopic } from '../../contracts/topics.js';
 import { MONITOR_DIST, staticHandler, type MonitorConfig } from './static-files.js';
+import { AunetError, type ErrorCode } from '../../common/errors.js';
 
 export interface BrokerUser {
   username: string;
@@ -54,9 +55,9 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
-export class BrokerError extends Error {
-  constructor(message: string, readonly code: string) {
-    super(message);
+export class BrokerError extends AunetError {
+  constructor(message: string, code: ErrorCode) {
+    super(code, message);
     this.name = 'BrokerError';
   }
 }
@@ -165,7 +166,7 @@ function same(given: Buffer, expected: string): boolean {
 function listen(server: NetServer | HttpServer, port: number, host: string, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      reject(new BrokerError(`cannot listen on ${host}:${port} for the ${what}: ${err.code === 'EADDRINUSE' ? 'port already in use' : err.message}`, err.code ?? 'LISTEN'));
+      reject(new BrokerError(`cannot listen on ${host}:${port} for the ${what}: ${err.code === 'EADDRINUSE' ? 'port already in use' : err.message}`, err.code === 'EADDRINUSE' ? 'EADDRINUSE' : 'LISTEN'));
     };
     server.once('error', onError);
     server.listen(port, host, () => {

@@ -4,7 +4,7 @@
 // socket is backed up, and nothing is queued for later (docs/mqtt.md, Robustness).
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { ExitError } from '../../common/errors.js';
+import { AunetError, type ErrorCode } from '../../common/errors.js';
 import { Backoff, DEFAULT_BACKOFF, realTimer, type BackoffOptions, type Timer } from './backoff.js';
 
 export type LinkState = 'connecting' | 'connected' | 'offline' | 'closed';
@@ -46,9 +46,9 @@ export interface PublisherEvents {
 }
 
 /** The broker refused us or cannot be reached: the message names the broker and the fix. */
-export class PublishError extends ExitError {
-  constructor(message: string, code: string) {
-    super(message, 1, code);
+export class PublishError extends AunetError {
+  constructor(message: string, code: ErrorCode) {
+    super(code, message);
     this.name = 'PublishError';
   }
 }

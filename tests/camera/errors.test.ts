@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { spawnSync, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { openSource } from '../../camera/source.js';
-import { ExitError, FileError, UsageError } from '../../common/errors.js';
+import { AunetError, FileError, UsageError } from '../../common/errors.js';
 import { CLIP, YBR, US1, BUSI, tempDir, runCli } from './helpers.js';
 
 const tmp = tempDir('errors');
@@ -70,7 +70,7 @@ describe('file errors', () => {
     const prev = process.env.AUNET_FFMPEG;
     process.env.AUNET_FFMPEG = '/nonexistent/ffmpeg';
     try {
-      await assert.rejects(drain(`file:${CLIP}`), (e: Error) => e instanceof ExitError && /ffmpeg not found/.test(e.message));
+      await assert.rejects(drain(`file:${CLIP}`), (e: Error) => e instanceof AunetError && /ffmpeg not found/.test(e.message));
     } finally {
       if (prev === undefined) delete process.env.AUNET_FFMPEG;
       else process.env.AUNET_FFMPEG = prev;

@@ -74,15 +74,18 @@ test('aunet chip sweep: table, sweep.json and a PNG plot', () => {
   assert.equal(rows.length, 5);
 });
 
+// Exit statuses follow common/errors.ts: a chip configuration that cannot work is
+// bad input (1), whether it came from a file or an --sram override; a preset
+// name that does not exist is bad usage (2).
 test('refusals name the field: bad config file, zero bandwidth, tiny SRAM, unknown model', () => {
   const cfg = join(OUT, 'zero-bw.json');
   const c = loadPreset('nv_small');
   writeFileSync(cfg, JSON.stringify({ ...c, dram: { ...c.dram, bytesPerCycle: 0 } }));
   let r = aunet('--model', 'lite', '--config', cfg);
-  assert.equal(r.code, 2);
+  assert.equal(r.code, 1);
   assert.match(r.stderr, /dram\.bytesPerCycle: must be > 0/);
   r = aunet('--model', 'lite', '--sram', '256');
-  assert.equal(r.code, 2);
+  assert.equal(r.code, 1);
   assert.match(r.stderr, /sram\.bytes: 256 bytes cannot hold one tile of layer/);
   r = aunet('--model', 'nosuch.aunet');
   assert.notEqual(r.code, 0);

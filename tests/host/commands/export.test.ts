@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Command } from 'commander';
 import { register } from '../../../host/commands/export.js';
-import { ExitError, FileError, UsageError } from '../../../common/errors.js';
+import { AunetError, FileError, UsageError } from '../../../common/errors.js';
 import { runFloat } from '../../../models/float-reference.js';
 import { importOnnxWithInfo } from '../../../models/onnx/import.js';
 import { randomFloatModel, syntheticFrames } from '../../../models/random-model.js';
@@ -20,7 +20,7 @@ const dir = join('test-artifacts', 'importers', `cli-${process.pid}`);
 const aunet = (...args: string[]) => spawnSync(process.execPath, ['bin/aunet.js', 'export', ...args], { encoding: 'utf8', timeout: 60_000 });
 
 /** The command in this process (one real spawn above is enough; each costs seconds here). */
-async function exportInProcess(...args: string[]): Promise<{ out: string; error?: ExitError }> {
+async function exportInProcess(...args: string[]): Promise<{ out: string; error?: AunetError }> {
   const program = new Command('aunet').exitOverride();
   register(program);
   let out = '';
@@ -30,7 +30,7 @@ async function exportInProcess(...args: string[]): Promise<{ out: string; error?
     await program.parseAsync(['node', 'aunet', 'export', ...args]);
     return { out };
   } catch (e) {
-    if (e instanceof ExitError) return { out, error: e };
+    if (e instanceof AunetError) return { out, error: e };
     throw e;
   } finally {
     process.stdout.write = write;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createReferenceKernels } from '../../../host/kernels/reference/index.js';
 import { createWasmKernels } from '../../../host/kernels/wasm-kernels.js';
 import { createDirectEngine, type DirectEngine } from '../../../host/engine/direct-executor.js';
-import { ExitError } from '../../../common/errors.js';
+import { AunetError } from '../../../common/errors.js';
 import { buildGraph, type Arch } from '../../../models/graph.js';
 import { randomQModel } from '../../../models/random-qmodel.js';
 import { prng, syntheticFrames } from '../../../models/random-model.js';
@@ -108,7 +108,7 @@ test('profiled runs give the same result and time every step', () => {
 
 function throwsExit(f: () => unknown, pattern: RegExp, code: string) {
   assert.throws(f, (err: unknown) => {
-    assert.ok(err instanceof ExitError, `expected an ExitError, got ${String(err)}`);
+    assert.ok(err instanceof AunetError, `expected an AunetError, got ${String(err)}`);
     assert.match(err.message, pattern);
     assert.equal(err.code, code);
     return true;
