@@ -4,7 +4,9 @@
 // (it validates, uses only the features its target allows, has no data
 // segments, imports nothing but an optional memory: no `env.abort`) and
 // optimises it once more. Idempotent and fast: a target whose output is newer
-// than every source file, asconfig.json and this script is skipped.
+// than every source file, asconfig.json and this script is skipped. The sources
+// are assembly/ and the one host file the kernels compile in,
+// host/kernels/kernel-constants.ts (error codes and weight layout shared with the host).
 // Usage: node scripts/build-wasm.js [--force] [target ...]
 import { readFileSync, writeFileSync, statSync, readdirSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -69,7 +71,7 @@ function check(target, bytes) {
   }
 }
 
-const sources = [join(root, 'assembly'), join(root, 'asconfig.json'), fileURLToPath(import.meta.url)];
+const sources = [join(root, 'assembly'), join(root, 'host/kernels/kernel-constants.ts'), join(root, 'asconfig.json'), fileURLToPath(import.meta.url)];
 const srcTime = newestMtime(sources);
 mkdirSync(join(root, 'build'), { recursive: true });
 for (const target of targets) {

@@ -6,7 +6,6 @@ import { gateMul } from '../kernels/gate';
 import { lut } from '../kernels/sigmoid';
 import { add } from '../kernels/add';
 import { affine } from '../kernels/affine';
-import { setScratch } from '../kernels/scratch';
 
 describe('maxpool2x2 / upsample2x', () => {
   it('pools the max of each 2x2 block and drops an odd last column', () => {
@@ -67,13 +66,12 @@ describe('add / affine', () => {
     expect<i8>(load<i8>(out + 17)).toBe(i8(21 - 19));
   });
   it('applies a per-channel scale, bias and shift', () => {
-    setScratch(heap.alloc(4096), 4096);
     const inp = heap.alloc(16), w = heap.alloc(16), bias = heap.alloc(32), m = heap.alloc(32), s = heap.alloc(32), out = heap.alloc(16);
     for (let c = 0; c < 5; c++) {
       store<i8>(inp + c, i8(c + 1)); store<i8>(w + c, i8(c - 2));
       store<i32>(bias + (c << 2), 10 * c); store<i32>(m + (c << 2), 1 << 30); store<i32>(s + (c << 2), c == 2 ? 3 : 1);
     }
-    affine(inp, 1, 5, 0, w, bias, m, s, 0, -128, 127, out);
+    affine(inp, 1, 5, 0, w, bias, m, s, 0, -128, 127, out, heap.alloc(4096), 4096);
     expect<i8>(load<i8>(out)).toBe(-2); // -2 * 1 + 0
     expect<i8>(load<i8>(out + 1)).toBe(8); // -1 * 2 + 10
     expect<i8>(load<i8>(out + 2)).toBe(80); // (0 * 3 + 20) * 4

@@ -4,18 +4,20 @@
 // Each lane of a 4-channel group has its own (M, shift). WebAssembly's 64-bit shifts
 // take one count per vector, so each 64-bit half is shifted twice (by its two lanes'
 // counts) and the right lane of each is kept. The per-group constants are built
-// once per call into a table in scratch; channels past the last multiple of 4
-// (and calls whose table does not fit the scratch) use the scalar rule.
+// once per call into a table in the caller's scratch; channels past the last multiple
+// of 4 (and calls whose table does not fit the scratch) use the scalar rule.
 import { requantize, roundConst, unbiasConst, accBound } from './quant';
 import { fail, checkZp, checkAct, checkRequant, ERR_SHAPE, ERR_CHANNELS } from './errors';
-import { scratchBase, scratchSize } from './scratch';
+import { AFFINE_SCRATCH_PER_GROUP } from '../../host/kernels/kernel-constants';
 
-const GROUP_BYTES = 144; // w, bias, mult, roundLo, roundHi, unbias, lo, hi (16 each), 4 shift totals
+// per group of 4 channels: w, bias, mult, roundLo, roundHi, unbias, lo, hi (16 bytes each), 4 shift totals
+const GROUP_BYTES = AFFINE_SCRATCH_PER_GROUP;
 
 export function affine(
   inPtr: usize, pixels: i32, c: i32, inZp: i32,
   wPtr: usize, biasPtr: usize, multPtr: usize, shiftPtr: usize,
   outZp: i32, actMin: i32, actMax: i32, outPtr: usize,
+  scratchPtr: usize, scratchBytes: i32,
 ): void {
   if (pixels < 0) fail(ERR_SHAPE);
   if (c < 1) fail(ERR_CHANNELS);
@@ -24,8 +26,8 @@ export function affine(
   for (let ch = 0; ch < c; ch++) checkRequant(load<i32>(multPtr + usize(ch << 2)), load<i32>(shiftPtr + usize(ch << 2)));
   const cs = usize(c);
   let groups = c >> 2;
-  const table = scratchBase();
-  if (usize(groups * GROUP_BYTES) > scratchSize()) groups = 0;
+  const table = scratchPtr;
+  if (groups * GROUP_BYTES > scratchBytes) groups = 0;
   for (let g = 0; g < groups; g++) {
     const t = table + usize(g * GROUP_BYTES);
     const ch = usize(g << 2);

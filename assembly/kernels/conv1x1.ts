@@ -7,9 +7,11 @@
 import { roundConst, unbiasConst, accBound, mulByQuantizedMultiplier4, finish8 } from './quant';
 import { fail, checkZp, checkAct, checkRequant, ERR_CHANNELS, ERR_SHAPE } from './errors';
 import { hsum4 } from './conv3x3';
+import { WEIGHT_RUN_LANES } from '../../host/kernels/kernel-constants';
 
+/** i16 values of one output channel in the packed layout (host/kernels/weight-packing.ts) */
 // @ts-ignore: decorator
-@inline export function conv1x1Pad(cin: i32): i32 { return (cin + 7) & ~7; }
+@inline export function conv1x1Pad(cin: i32): i32 { return (cin + WEIGHT_RUN_LANES - 1) & ~(WEIGHT_RUN_LANES - 1); }
 
 export function conv1x1(
   inPtr: usize, pixels: i32, cin: i32, inZp: i32,

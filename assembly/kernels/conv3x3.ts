@@ -19,11 +19,11 @@
 // (lanes = pixels; about half the 4-channel rate, measured), a last 3 as a group of 4.
 import { roundConst, unbiasConst, accBound, mulByQuantizedMultiplier2x2, mulByQuantizedMultiplier4, pair, finish8 } from './quant';
 import { fail, checkZp, checkAct, checkRequant, ERR_STRIDE, ERR_PADDING, ERR_SHAPE, ERR_SCRATCH, ERR_CHANNELS } from './errors';
-import { scratchBase, scratchSize } from './scratch';
+import { WEIGHT_RUN_LANES } from '../../host/kernels/kernel-constants';
 
-/** i16 values per kernel row of one output channel in the packed layout */
+/** i16 values per kernel row of one output channel in the packed layout (host/kernels/weight-packing.ts) */
 // @ts-ignore: decorator
-@inline export function convRunPad(cin: i32): i32 { return (3 * cin + 7) & ~7; }
+@inline export function convRunPad(cin: i32): i32 { return (3 * cin + WEIGHT_RUN_LANES - 1) & ~(WEIGHT_RUN_LANES - 1); }
 
 /** sum of the 4 lanes of each of a, b, c, d -> [sum a, sum b, sum c, sum d] */
 // @ts-ignore: decorator
@@ -68,6 +68,7 @@ export function conv3x3(
   stride: i32, padTop: i32, padLeft: i32,
   wPtr: usize, biasPtr: usize, multPtr: usize, shiftPtr: usize,
   outZp: i32, actMin: i32, actMax: i32,
+  scratchPtr: usize, scratchBytes: i32,
 ): void {
   if (stride != 1 && stride != 2) fail(ERR_STRIDE);
   if (padTop < 0 || padTop > 2 || padLeft < 0 || padLeft > 2) fail(ERR_PADDING);
@@ -81,8 +82,8 @@ export function conv3x3(
   const runPad = convRunPad(cin);
   const runBytes = runPad << 1;
   const wBytes = 3 * runBytes;
-  const sbase = scratchBase();
-  const ssize = i32(scratchSize());
+  const sbase = scratchPtr;
+  const ssize = scratchBytes;
 
   // Output column tile: the whole row unless 3 widened input rows would not fit.
   let tw = outW;

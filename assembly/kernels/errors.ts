@@ -1,17 +1,10 @@
 // Kernel argument errors. A kernel that gets an argument outside its contract
 // records a code and traps; the host (host/kernels/wasm-kernels.ts) reads the code with
 // lastError() and throws an Error naming the kernel and the argument. No
-// imports are needed, so the release module stays standalone.
-export const ERR_NONE = 0;
-export const ERR_ZERO_POINT = 1;
-export const ERR_ACT_RANGE = 2;
-export const ERR_STRIDE = 3;
-export const ERR_PADDING = 4;
-export const ERR_SHAPE = 5;
-export const ERR_SCRATCH = 6;
-export const ERR_SHIFT = 7;
-export const ERR_MULTIPLIER = 8;
-export const ERR_CHANNELS = 9;
+// imports are needed, so the release module stays standalone. The codes are
+// shared with the host: host/kernels/kernel-constants.ts (compiled in here).
+import { ERR_NONE, ERR_ZERO_POINT, ERR_ACT_RANGE, ERR_SHIFT, ERR_MULTIPLIER } from '../../host/kernels/kernel-constants';
+export { ERR_STRIDE, ERR_PADDING, ERR_SHAPE, ERR_SCRATCH, ERR_SHIFT, ERR_CHANNELS } from '../../host/kernels/kernel-constants';
 
 let lastErr: i32 = ERR_NONE;
 

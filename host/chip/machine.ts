@@ -7,7 +7,7 @@
 import type { Graph } from '../../models/graph.js';
 import type { QModel, QOpParams } from '../../models/qmodel.js';
 import { reserveHeap } from '../kernels/heap-reservation.js';
-import type { KernelSet } from '../kernels/kernel-set.js';
+import { CONV3X3_SCRATCH_BYTES, type KernelSet } from '../kernels/kernel-set.js';
 import type { Program } from './compiler.js';
 import type { ComputeInstr, Instr } from './instructions.js';
 import { copyBox } from './dma.js';
@@ -19,11 +19,14 @@ export class Machine {
   private u8: Uint8Array;
   private readonly steps: (() => void)[];
   readonly graph: Graph;
+  /** kernel scratch after the region */
+  private readonly scratch: number;
 
   constructor(readonly program: Program, readonly model: QModel, readonly kernels: KernelSet) {
     sramCheck(program.instrs, alignedSram(program.config));
     this.graph = program.graph;
-    this.base = reserveHeap(kernels, program.regionBytes, 16);
+    this.base = reserveHeap(kernels, program.regionBytes + CONV3X3_SCRATCH_BYTES, 16);
+    this.scratch = this.base + program.regionBytes;
     this.u8 = new Uint8Array(kernels.heap);
     this.writeParams();
     this.steps = program.instrs.filter((i) => i.op !== 'SYNC').map((i) => this.prepare(i));
@@ -108,7 +111,8 @@ export class Machine {
         const iZp = zp(op.input);
         const { actMin, actMax } = p;
         if (op.k === 1) return () => k.conv1x1(inP, a.pixels, op.cin, iZp, out, a.outPixelStride, a.cout, w, bias, mult, shift, oZp, actMin, actMax);
-        return () => k.conv3x3(inP, a.inH, a.inW, op.cin, iZp, out, a.outH, a.outW, a.outPixelStride, a.cout, op.stride, a.padTop, a.padLeft, w, bias, mult, shift, oZp, actMin, actMax);
+        const scratch = this.scratch;
+        return () => k.conv3x3(inP, a.inH, a.inW, op.cin, iZp, out, a.outH, a.outW, a.outPixelStride, a.cout, op.stride, a.padTop, a.padLeft, w, bias, mult, shift, oZp, actMin, actMax, scratch, CONV3X3_SCRATCH_BYTES);
       }
       case 'maxpool':
         return () => k.maxpool2x2(inP, a.inH, a.inW, a.c, out);
@@ -149,7 +153,8 @@ export class Machine {
         if (p?.kind !== 'affine') break;
         const iZp = zp(op.input);
         const { actMin, actMax } = p;
-        return () => k.affine(inP, a.pixels, a.c, iZp, w, bias, mult, shift, oZp, actMin, actMax, out);
+        const scratch = this.scratch;
+        return () => k.affine(inP, a.pixels, a.c, iZp, w, bias, mult, shift, oZp, actMin, actMax, out, scratch, CONV3X3_SCRATCH_BYTES);
       }
     }
     throw new Error(`internal: op ${op.name} (${op.kind}) has no parameters`);

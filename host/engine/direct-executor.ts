@@ -19,7 +19,7 @@ import { reserveHeap } from '../kernels/heap-reservation.js';
 import { GreedyMemoryPlanner } from './planner.js';
 import { MemoryRecording } from './memory-recording.js';
 import { inferenceResult, uint8Map, type Engine, type InferenceResult, type ProbabilityMap } from './engine.js';
-import type { KernelSet } from '../kernels/kernel-set.js';
+import { CONV3X3_SCRATCH_BYTES, type KernelSet } from '../kernels/kernel-set.js';
 
 export interface DirectEngineOptions {
   /**
@@ -59,6 +59,8 @@ export class EngineInputError extends AunetError {
 }
 
 const ALIGN = 16;
+/** kernel scratch after the arena: conv3x3 and affine work in it */
+const SCRATCH_BYTES = CONV3X3_SCRATCH_BYTES;
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
 export function createDirectEngine(model: QModel, kernels: KernelSet, options: DirectEngineOptions = {}): DirectEngine {
@@ -107,7 +109,8 @@ export function createDirectEngine(model: QModel, kernels: KernelSet, options: D
   memory.record('activations', 'arena', arenaBytes);
 
   // 3. reserve the heap once and write the persistent data
-  const base = reserveHeap(kernels, persistent + arenaBytes, ALIGN);
+  const base = reserveHeap(kernels, persistent + arenaBytes + SCRATCH_BYTES, ALIGN);
+  const scratch = base + persistent + arenaBytes;
   for (const w of writes) w(kernels.heap, base);
   const arena = base + persistent;
   const ptr = (t: string) => arena + planner.offsetOf(bufferOf.get(t)!);
@@ -120,7 +123,7 @@ export function createDirectEngine(model: QModel, kernels: KernelSet, options: D
     steps.push({ name: op.name, kind: op.kind, block: op.block, unit: op.unit, macs: opMacs(op, g.tensors) });
     const rel = ptrs.get(op.name);
     const abs = rel && { w: base + rel.w, bias: base + rel.bias, mult: base + rel.mult, shift: base + rel.shift, lut: base + rel.lut };
-    calls.push(compileOp(op, model.ops[op.name], g, kernels, ptr, zp, abs));
+    calls.push(compileOp(op, model.ops[op.name], g, kernels, ptr, zp, abs, scratch));
   }
 
   // 5. frame IO
@@ -240,7 +243,7 @@ interface Ptrs { w: number; bias: number; mult: number; shift: number; lut: numb
 /** One op as a closure over constant arguments: the whole per-op cost of a frame is the kernel call. */
 function compileOp(
   op: Op, p: QOpParams | undefined, g: Graph, k: KernelSet,
-  ptr: (t: string) => number, zp: (t: string) => number, pp: Ptrs | undefined,
+  ptr: (t: string) => number, zp: (t: string) => number, pp: Ptrs | undefined, scratch: number,
 ): () => void {
   const shape = (t: string) => g.tensors.get(t)!;
   const out = ptr(op.output);
@@ -260,7 +263,7 @@ function compileOp(
         const pixels = i.h * i.w;
         return () => k.conv1x1(inP, pixels, cin, iZp, out, cout, cout, w, bias, mult, shift, oZp, actMin, actMax);
       }
-      return () => k.conv3x3(inP, i.h, i.w, cin, iZp, out, o.h, o.w, cout, cout, stride, pt, pl, w, bias, mult, shift, oZp, actMin, actMax);
+      return () => k.conv3x3(inP, i.h, i.w, cin, iZp, out, o.h, o.w, cout, cout, stride, pt, pl, w, bias, mult, shift, oZp, actMin, actMax, scratch, SCRATCH_BYTES);
     }
     case 'maxpool': {
       const i = shape(op.input);
@@ -323,7 +326,7 @@ function compileOp(
       const c = op.channels;
       const { w, bias, mult, shift } = pp;
       const { actMin, actMax } = p;
-      return () => k.affine(inP, pixels, c, iZp, w, bias, mult, shift, oZp, actMin, actMax, out);
+      return () => k.affine(inP, pixels, c, iZp, w, bias, mult, shift, oZp, actMin, actMax, out, scratch, SCRATCH_BYTES);
     }
   }
   throw new Error(`internal: op ${op.name} (${op.kind}) has no parameters after validation`);

@@ -1,16 +1,21 @@
 // The kernel ABI shared by the WebAssembly kernels (assembly/kernels/*) and the
 // plain TypeScript integer reference (host/kernels/reference/*): the same functions,
 // the same arguments, over one byte heap addressed by offsets ("pointers").
-// The executor and the controller's chip model call only this interface, so
-// any backend can run any schedule and the results can be compared byte for byte.
+// The op bindings (host/kernels/ops/), which both engines run, call only this
+// interface, so any backend can run any schedule and the results can be compared
+// byte for byte.
 //
 // Conventions (docs/quantization.md):
 // - tensors are NHWC int8 (batch 1), compact unless a pixel stride is given;
 // - requantization is multiplyByQuantizedMultiplier(acc, multiplier, shift)
 //   then + output zero point, then clamp to [actMin, actMax];
-// - per-channel arrays (bias, multiplier, shift) are int32, 4-byte aligned.
+// - per-channel arrays (bias, multiplier, shift) are int32, 4-byte aligned;
+// - kernels own no memory: a kernel that needs working space (conv3x3's widened
+//   rows, affine's lane table) takes a scratch pointer and size from its caller.
 
-export interface KernelSet {
+import { AFFINE_SCRATCH_PER_GROUP } from './kernel-constants.js';
+
+export interface KernelSet extends KernelFunctions {
   /** 'reference', 'wasm-simd' or 'wasm-relaxed-simd' */
   readonly name: string;
   /** the heap all pointers address; may be replaced when it grows, so re-read it after ensureHeap */
@@ -22,12 +27,17 @@ export interface KernelSet {
   convWeightBytes(k: 1 | 3, cin: number): number;
   /** pack OHWI int8 weights of `cout` channels into the kernel's layout at `dst` */
   packConvWeights(k: 1 | 3, cin: number, cout: number, ohwi: Int8Array, dst: number): void;
+}
 
+/** The kernels themselves: what the WebAssembly module exports and the reference implements. */
+export interface KernelFunctions {
   /**
    * 3x3 conv. out[y][x][o] for y < outH, x < outW, o < cout reads input pixel
    * (y*stride + ky - padTop, x*stride + kx - padLeft); a pixel outside
    * [0,inH) x [0,inW) is padding and counts as inZp (contributes 0).
    * out pixel (y, x) is written at outPtr + (y*outW + x)*outPixelStride.
+   * Scratch: bands of input rows are widened into it; more scratch, fewer bands
+   * (3 widened rows of 3 pixels must fit, else the WebAssembly kernel refuses the call).
    */
   conv3x3(
     inPtr: number, inH: number, inW: number, cin: number, inZp: number,
@@ -35,6 +45,7 @@ export interface KernelSet {
     stride: number, padTop: number, padLeft: number,
     wPtr: number, biasPtr: number, multPtr: number, shiftPtr: number,
     outZp: number, actMin: number, actMax: number,
+    scratchPtr: number, scratchBytes: number,
   ): void;
 
   /** 1x1 conv over `pixels` compact input pixels */
@@ -83,10 +94,27 @@ export interface KernelSet {
     outPtr: number,
   ): void;
 
-  /** per-channel affine: out[p][ch] = requant_ch(w[ch] * (in[p][ch] - inZp) + bias[ch]) + outZp */
+  /**
+   * per-channel affine: out[p][ch] = requant_ch(w[ch] * (in[p][ch] - inZp) + bias[ch]) + outZp.
+   * Scratch: a table of affineScratchBytes(c) (less: the slower scalar path, same bytes out).
+   */
   affine(
     inPtr: number, pixels: number, c: number, inZp: number,
     wPtr: number, biasPtr: number, multPtr: number, shiftPtr: number,
     outZp: number, actMin: number, actMax: number, outPtr: number,
+    scratchPtr: number, scratchBytes: number,
   ): void;
+}
+
+/** The names of the kernel functions (what a backend must provide). */
+export const KERNEL_FUNCTIONS = [
+  'conv3x3', 'conv1x1', 'maxpool2x2', 'upsample2x', 'requantCopy', 'add', 'lut', 'gateMul', 'affine',
+] as const satisfies readonly (keyof KernelFunctions)[];
+
+/** Scratch conv3x3 is given by the engines: bands of up to this many bytes of widened rows. */
+export const CONV3X3_SCRATCH_BYTES = 1 << 20;
+
+/** Scratch affine needs for its vector path over `c` channels. */
+export function affineScratchBytes(c: number): number {
+  return (c >> 2) * AFFINE_SCRATCH_PER_GROUP;
 }

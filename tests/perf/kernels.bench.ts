@@ -8,6 +8,7 @@ import os from 'node:os';
 import { buildGraph, convOps, opMacs } from '../../models/graph.js';
 import { quantizeMultiplier } from '../../models/quant-math.js';
 import { createWasmKernels, relaxedSimdSupported, type WasmBuild } from '../../host/kernels/wasm-kernels.js';
+import { CONV3X3_SCRATCH_BYTES } from '../../host/kernels/kernel-set.js';
 import { Rng } from '../host/kernels/rng.js';
 
 const argv = process.argv.slice(2);
@@ -23,7 +24,8 @@ console.log(`kernels.bench: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus()
   `F=${arch.filters} ${arch.height}x${arch.width}x${arch.channels}, best of ${runs}, ${new Date().toISOString()}`);
 
 for (const build of builds) {
-  const ks = createWasmKernels({ build, scratchBytes: Number(opt('scratch', String(1 << 20))) });
+  const ks = createWasmKernels({ build });
+  const scratchBytes = Number(opt('scratch', String(CONV3X3_SCRATCH_BYTES)));
   const rng = new Rng(1);
   let totalMacs = 0, totalMs = 0, macs3 = 0, ms3 = 0, cpuMs3 = 0;
   console.log(`\n[${ks.name}]`);
@@ -34,8 +36,8 @@ for (const build of builds) {
     const wBytes = ks.convWeightBytes(op.k, op.cin) * op.cout;
     const inBytes = i.h * i.w * i.c, outBytes = o.h * o.w * o.c;
     const inPtr = 0, wPtr = align(inBytes), outPtr = align(wPtr + wBytes), biasPtr = align(outPtr + outBytes);
-    const multPtr = biasPtr + 4 * op.cout, shiftPtr = multPtr + 4 * op.cout;
-    ks.ensureHeap(shiftPtr + 4 * op.cout);
+    const multPtr = biasPtr + 4 * op.cout, shiftPtr = multPtr + 4 * op.cout, scratch = align(shiftPtr + 4 * op.cout);
+    ks.ensureHeap(scratch + scratchBytes);
     const heap = ks.heap;
     new Int8Array(heap, inPtr, inBytes).set(rng.int8(inBytes));
     ks.packConvWeights(op.k, op.cin, op.cout, rng.int8(op.k * op.k * op.cin * op.cout, -127, 127), wPtr);
@@ -45,7 +47,7 @@ for (const build of builds) {
       i32[(biasPtr >> 2) + c] = rng.int(-1000, 1000); i32[(multPtr >> 2) + c] = q.multiplier; i32[(shiftPtr >> 2) + c] = q.shift;
     }
     const run = () => op.k === 3
-      ? ks.conv3x3(inPtr, i.h, i.w, i.c, -3, outPtr, o.h, o.w, o.c, op.cout, op.stride, op.pads[0], op.pads[1], wPtr, biasPtr, multPtr, shiftPtr, -128, -128, 127)
+      ? ks.conv3x3(inPtr, i.h, i.w, i.c, -3, outPtr, o.h, o.w, o.c, op.cout, op.stride, op.pads[0], op.pads[1], wPtr, biasPtr, multPtr, shiftPtr, -128, -128, 127, scratch, scratchBytes)
       : ks.conv1x1(inPtr, i.h * i.w, i.c, -3, outPtr, o.c, op.cout, wPtr, biasPtr, multPtr, shiftPtr, 0, -128, 127);
     run(); // warm up (tier-up, page faults)
     const reps = Math.max(1, Math.round(2e8 / macs));
@@ -78,7 +80,8 @@ function elementwise(ks: ReturnType<typeof createWasmKernels>): void {
   const rng = new Rng(2);
   const perKind = new Map<string, { ms: number; cpu: number; values: number }>();
   const big = 4 * Math.max(...[...g.tensors.values()].map((t) => t.h * t.w * t.c));
-  ks.ensureHeap(4 * big + 4096);
+  ks.ensureHeap(4 * big + 4096 + 65536);
+  const SCRATCH = 4 * big + 4096; // affine's lane table
   new Int8Array(ks.heap, 0, 3 * big).set(rng.int8(3 * big));
   const A = 0, B = big, OUT = 2 * big, P = 3 * big; // P: per-channel params
   const i32 = new Int32Array(ks.heap, P, 1024 * 3);
@@ -100,7 +103,7 @@ function elementwise(ks: ReturnType<typeof createWasmKernels>): void {
       case 'add': run = () => ks.add(A, B, n, 3, -7, 20, 1 << 30, 0, 1 << 30, -1, q.multiplier, q.shift - 20, 0, -128, 127, OUT); break;
       case 'sigmoid': run = () => ks.lut(A, n, B, OUT); break;
       case 'gatemul': run = () => ks.gateMul(A, B, o.h, o.w, o.c, 3, q.multiplier, q.shift - 8, 0, -128, 127, OUT); break;
-      case 'affine': run = () => ks.affine(A, o.h * o.w, o.c, 3, B, P, P + 4096, P + 8192, 0, -128, 127, OUT); break;
+      case 'affine': run = () => ks.affine(A, o.h * o.w, o.c, 3, B, P, P + 4096, P + 8192, 0, -128, 127, OUT, SCRATCH, 65536); break;
     }
     run();
     let best = Infinity, bestCpu = Infinity;

@@ -52,8 +52,10 @@ export function createReferenceKernels(initialBytes = 0): KernelSet {
       span('packed weights', dst, n);
       views.i8.set(ohwi, dst);
     },
+    // scratch: the reference needs none, but checks that the caller's lies in the heap
     conv3x3(inPtr, inH, inW, cin, inZp, outPtr, outH, outW, outPixelStride, cout, stride, padTop, padLeft,
-      wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax) {
+      wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax, scratchPtr, scratchBytes) {
+      span('conv3x3 scratch', scratchPtr, scratchBytes);
       span('conv3x3 input', inPtr, inH * inW * cin);
       span('conv3x3 output', outPtr, outSpan(outH * outW, outPixelStride, cout));
       span('conv3x3 weights', wPtr, 9 * cin * cout);
@@ -104,7 +106,8 @@ export function createReferenceKernels(initialBytes = 0): KernelSet {
       span('gateMul skip', skipPtr, h * w * c); span('gateMul output', outPtr, h * w * c);
       gateMul(views, aPtr, skipPtr, h, w, c, skipZp, mult, shift, outZp, actMin, actMax, outPtr);
     },
-    affine(inPtr, pixels, c, inZp, wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax, outPtr) {
+    affine(inPtr, pixels, c, inZp, wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax, outPtr, scratchPtr, scratchBytes) {
+      span('affine scratch', scratchPtr, scratchBytes);
       span('affine input', inPtr, pixels * c); span('affine weights', wPtr, c); span('affine output', outPtr, pixels * c);
       perChannel('affine', biasPtr, multPtr, shiftPtr, c);
       act('affine', outZp, actMin, actMax);

@@ -3,11 +3,10 @@
 // differing byte (output or the untouched bytes between strided pixels) fails.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { KernelSet } from '../../../host/kernels/kernel-set.js';
+import { CONV3X3_SCRATCH_BYTES, type KernelSet } from '../../../host/kernels/kernel-set.js';
 import { quantizeMultiplier } from '../../../models/quant-math.js';
 import { Rng } from './rng.js';
 import { Layout, load, read, kernelSets, firstDiff } from './harness.js';
-import { createWasmKernels, type WasmBuild } from '../../../host/kernels/wasm-kernels.js';
 
 const { reference, wasm } = kernelSets();
 
@@ -26,7 +25,7 @@ function outSize(c: ConvCase): [number, number] {
   return [Math.floor((c.inH + c.pads[0] + c.pads[2] - 3) / c.stride) + 1, Math.floor((c.inW + c.pads[1] + c.pads[3] - 3) / c.stride) + 1];
 }
 
-function runConv(ks: KernelSet, c: ConvCase, seed: number): Uint8Array {
+function runConv(ks: KernelSet, c: ConvCase, seed: number, scratchBytes: number): Uint8Array {
   const rng = new Rng(seed);
   const [outH, outW] = outSize(c);
   const [lo, hi] = c.inputRange ?? [-128, 127];
@@ -45,11 +44,12 @@ function runConv(ks: KernelSet, c: ConvCase, seed: number): Uint8Array {
   const biasPtr = L.put(bias), multPtr = L.put(mult), shiftPtr = L.put(shift);
   const outBytes = outH * outW * c.outPixelStride;
   const outPtr = L.space(outBytes);
+  const scratch = L.space(c.k === 3 ? scratchBytes : 0);
   load(ks, L);
   ks.packConvWeights(c.k, c.cin, c.cout, weights, wPtr);
   if (c.k === 3) {
     ks.conv3x3(inPtr, c.inH, c.inW, c.cin, c.inZp, outPtr, outH, outW, c.outPixelStride, c.cout, c.stride, c.pads[0], c.pads[1],
-      wPtr, biasPtr, multPtr, shiftPtr, c.outZp, c.actMin, c.actMax);
+      wPtr, biasPtr, multPtr, shiftPtr, c.outZp, c.actMin, c.actMax, scratch, scratchBytes);
   } else {
     ks.conv1x1(inPtr, c.inH * c.inW, c.cin, c.inZp, outPtr, c.outPixelStride, c.cout, wPtr, biasPtr, multPtr, shiftPtr, c.outZp, c.actMin, c.actMax);
   }
@@ -57,14 +57,14 @@ function runConv(ks: KernelSet, c: ConvCase, seed: number): Uint8Array {
 }
 
 /** Compare every WASM build with the reference; `spread` also demands a non-degenerate output. */
-function check(c: ConvCase, seed: number, spread: boolean | number = false, sets: KernelSet[] = wasm): void {
-  const want = runConv(reference, c, seed);
+function check(c: ConvCase, seed: number, spread: boolean | number = false, scratchBytes = CONV3X3_SCRATCH_BYTES): void {
+  const want = runConv(reference, c, seed, scratchBytes);
   if (spread) {
     const distinct = new Set(want).size;
     assert.ok(distinct >= (spread === true ? Math.min(16, want.length >> 2) : spread), `test case too degenerate (${distinct} distinct output values): ${JSON.stringify(c)}`);
   }
-  for (const ks of sets) {
-    const got = runConv(ks, c, seed);
+  for (const ks of wasm) {
+    const got = runConv(ks, c, seed, scratchBytes);
     const d = firstDiff(want, got, c.outPixelStride);
     assert.equal(d, null, `${ks.name} ${JSON.stringify(c)} seed ${seed}: ${d}`);
   }
@@ -145,8 +145,7 @@ test('conv1x1: random shapes (1 to 512 channels)', () => {
 
 test('conv3x3: many row bands and column tiles (small scratch) give the same bytes', () => {
   // 4 KiB of scratch: a band holds a few widened rows, wide rows are split into column tiles
-  const builds = [...new Set(wasm.map((k) => (k.name === 'wasm-relaxed-simd' ? 'relaxed' : 'simd')))] as WasmBuild[];
-  const small = builds.map((build) => createWasmKernels({ build, scratchBytes: 4096 }));
+  const small = 4096;
   const rng = new Rng(13);
   const shapes: [number, number, number, number][] = [[17, 9, 8, 4], [12, 40, 16, 5], [9, 33, 3, 8], [7, 70, 24, 3], [20, 6, 64, 2]];
   let seed = 300;
@@ -154,4 +153,32 @@ test('conv3x3: many row bands and column tiles (small scratch) give the same byt
     for (const stride of [1, 2] as const) check(randomCase(rng, 3, h, w, cin, cout, stride), seed++, false, small);
   }
   assert.throws(() => check(randomCase(rng, 3, 4, 4, 1024, 1, 1), seed++, false, small), /scratch region too small/);
+});
+
+test('conv3x3 writes only its output and the scratch it is given', () => {
+  const c = randomCase(new Rng(17), 3, 9, 23, 12, 5, 1);
+  const [outH, outW] = outSize(c);
+  const scratchBytes = 8192; // several bands
+  for (const ks of [reference, ...wasm]) {
+    const rng = new Rng(3);
+    const L = new Layout();
+    const inPtr = L.put(rng.int8(c.inH * c.inW * c.cin));
+    const wPtr = L.weights(ks.convWeightBytes(3, c.cin) * c.cout);
+    const q = quantizeMultiplier(2 ** -9);
+    const biasPtr = L.put(new Int32Array(c.cout).fill(7)), multPtr = L.put(new Int32Array(c.cout).fill(q.multiplier)), shiftPtr = L.put(new Int32Array(c.cout).fill(q.shift));
+    const outBytes = outH * outW * c.outPixelStride;
+    const outPtr = L.space(outBytes);
+    const scratch = L.space(scratchBytes);
+    const after = L.space(256);
+    load(ks, L);
+    ks.packConvWeights(3, c.cin, c.cout, rng.int8(c.cout * 9 * c.cin, -127, 127), wPtr);
+    const before = read(ks, 0, after + 256);
+    ks.conv3x3(inPtr, c.inH, c.inW, c.cin, c.inZp, outPtr, outH, outW, c.outPixelStride, c.cout, c.stride, c.pads[0], c.pads[1],
+      wPtr, biasPtr, multPtr, shiftPtr, c.outZp, c.actMin, c.actMax, scratch, scratchBytes);
+    const now = read(ks, 0, after + 256);
+    const inside = (i: number) => (i >= outPtr && i < outPtr + outBytes) || (i >= scratch && i < scratch + scratchBytes);
+    const changed = [...now.keys()].filter((i) => now[i] !== before[i] && !inside(i));
+    assert.deepEqual(changed, [], `${ks.name} wrote outside its output and scratch`);
+    if (ks !== reference) assert.ok([...now.subarray(scratch, scratch + scratchBytes)].some((v, i) => v !== before[scratch + i]), `${ks.name} did not use the scratch it was given`);
+  }
 });

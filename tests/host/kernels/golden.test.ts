@@ -14,6 +14,7 @@ const dir = new URL('./golden/', import.meta.url);
 const golden = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(new URL(f, dir), 'utf8')));
 const i8 = (xs: number[]) => Int8Array.from(xs);
 const i32 = (xs: number[]) => Int32Array.from(xs);
+const SCRATCH = 1 << 16;
 
 function run(ks: KernelSet, g: any): Int8Array {
   const L = new Layout();
@@ -21,11 +22,11 @@ function run(ks: KernelSet, g: any): Int8Array {
     case 'conv3x3': {
       const inPtr = L.put(i8(g.input)), wPtr = L.weights(ks.convWeightBytes(3, g.cin) * g.cout);
       const b = L.put(i32(g.bias)), m = L.put(i32(g.multiplier)), s = L.put(i32(g.shift));
-      const out = L.space(g.expected.length);
+      const out = L.space(g.expected.length), scratch = L.space(SCRATCH);
       load(ks, L);
       ks.packConvWeights(3, g.cin, g.cout, i8(g.weights), wPtr);
       ks.conv3x3(inPtr, g.inH, g.inW, g.cin, g.inZp, out, g.outH, g.outW, g.cout, g.cout, g.stride, g.pads[0], g.pads[1],
-        wPtr, b, m, s, g.outZp, g.actMin, g.actMax);
+        wPtr, b, m, s, g.outZp, g.actMin, g.actMax, scratch, SCRATCH);
       return new Int8Array(read(ks, out, g.expected.length).buffer);
     }
     case 'add': {
@@ -66,10 +67,10 @@ test('float 3x3 conv quantized by hand: int8 result is the float result of the q
   for (const ks of sets) {
     const L = new Layout();
     const inPtr = L.put(i8(qIn)), wPtr = L.weights(ks.convWeightBytes(3, 1));
-    const b = L.put(i32([0])), m = L.put(i32([multiplier])), s = L.put(i32([shift])), out = L.space(9);
+    const b = L.put(i32([0])), m = L.put(i32([multiplier])), s = L.put(i32([shift])), out = L.space(9), scratch = L.space(SCRATCH);
     load(ks, L);
     ks.packConvWeights(3, 1, 1, i8(qW), wPtr);
-    ks.conv3x3(inPtr, 3, 3, 1, inZp, out, 3, 3, 1, 1, 1, 1, 1, wPtr, b, m, s, outZp, -128, 127);
+    ks.conv3x3(inPtr, 3, 3, 1, inZp, out, 3, 3, 1, 1, 1, 1, 1, wPtr, b, m, s, outZp, -128, 127, scratch, SCRATCH);
     const got = new Int8Array(read(ks, out, 9).buffer);
     for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) {
       let f = 0;

@@ -1,0 +1,29 @@
+// The numbers the WebAssembly kernels (assembly/kernels/*) and the host share,
+// in one file both compilers read: AssemblyScript imports this file as source,
+// so the codes a kernel records and the weight layout it reads cannot drift
+// from what the host decodes (kernel-errors.ts) and packs (weight-packing.ts).
+// Only `export const NAME = <integer>;` lines: the subset TypeScript and
+// AssemblyScript both accept, and one that adds no data segment to the module.
+
+/**
+ * i16 lanes of one v128. A packed conv weight run (per output channel: one
+ * kernel row's 3*cin taps for 3x3, the cin taps for 1x1) is zero-padded to a
+ * multiple of this, so the kernels' dot products run over whole vectors.
+ */
+export const WEIGHT_RUN_LANES = 8;
+
+/** Scratch bytes affine uses per group of 4 channels for its per-lane requantization table. */
+export const AFFINE_SCRATCH_PER_GROUP = 144;
+
+// Kernel argument errors: a kernel records a code with fail() and traps; the
+// host reads it with lastError() and names it (host/kernels/kernel-errors.ts).
+export const ERR_NONE = 0;
+export const ERR_ZERO_POINT = 1;
+export const ERR_ACT_RANGE = 2;
+export const ERR_STRIDE = 3;
+export const ERR_PADDING = 4;
+export const ERR_SHAPE = 5;
+export const ERR_SCRATCH = 6;
+export const ERR_SHIFT = 7;
+export const ERR_MULTIPLIER = 8;
+export const ERR_CHANNELS = 9;

@@ -1,0 +1,79 @@
+// The numbers the WebAssembly kernels and the host share live in one file
+// (host/kernels/kernel-constants.ts) that both compilers read: the kernels
+// define no code or layout constant of their own, every code has its text, and
+// the host packs weights in the layout the kernels read.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import * as shared from '../../../host/kernels/kernel-constants.js';
+import { kernelErrorCodes, kernelErrorText } from '../../../host/kernels/kernel-errors.js';
+import { packConvWeights, packedConvWeightBytes, packedRun } from '../../../host/kernels/weight-packing.js';
+import { createWasmKernels, WasmKernelError } from '../../../host/kernels/wasm-kernels.js';
+
+const kernelDir = new URL('../../../assembly/kernels/', import.meta.url);
+const kernelSources = readdirSync(kernelDir).filter((f) => f.endsWith('.ts')).map((f) => [f, readFileSync(new URL(f, kernelDir), 'utf8')] as const);
+
+test('kernel error codes: one table, compiled into the kernels, every code with its text', () => {
+  const codes = Object.entries(shared).filter(([name]) => name.startsWith('ERR_') && name !== 'ERR_NONE');
+  assert.ok(codes.length >= 9);
+  assert.equal(new Set(codes.map(([, v]) => v)).size, codes.length, 'codes are distinct');
+  for (const [name, code] of codes) {
+    assert.ok(Number.isInteger(code) && code > 0, `${name} = ${code}`);
+    assert.ok(kernelErrorText(code), `${name} has no text`);
+  }
+  assert.deepEqual(kernelErrorCodes().map((c) => c.name).sort(), codes.map(([n]) => n).sort());
+  assert.equal(kernelErrorText(shared.ERR_NONE), undefined);
+  for (const [file, src] of kernelSources) {
+    // no kernel defines a code or the layout constant itself: they import the shared file
+    assert.doesNotMatch(src, /\b(ERR_[A-Z_]+|WEIGHT_RUN_LANES|AFFINE_SCRATCH_PER_GROUP)\s*(:\s*\w+\s*)?=\s*\d/, `${file} defines a shared constant`);
+    for (const [, used] of src.matchAll(/fail\((ERR_[A-Z_]+)\)/g)) assert.ok(used in shared, `${file} fails with ${used}, which kernel-constants.ts lacks`);
+  }
+  const imports = kernelSources.filter(([, src]) => src.includes("from '../../host/kernels/kernel-constants'")).map(([f]) => f).sort();
+  assert.deepEqual(imports, ['affine.ts', 'conv1x1.ts', 'conv3x3.ts', 'errors.ts']);
+});
+
+test('a kernel trap reports the shared code and its text', () => {
+  const ks = createWasmKernels({ build: 'simd' });
+  ks.ensureHeap(1 << 16);
+  const conv = (stride: number, scratchBytes: number) => () =>
+    ks.conv3x3(0, 4, 4, 1, 0, 1024, 4, 4, 1, 1, stride, 1, 1, 2048, 2100, 2200, 2300, 0, -128, 127, 4096, scratchBytes);
+  const code = (f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      assert.ok(e instanceof WasmKernelError);
+      assert.ok(e.message.endsWith(kernelErrorText(e.code)!), e.message);
+      return e.code;
+    }
+    return 0;
+  };
+  assert.equal(code(conv(3, 4096)), shared.ERR_STRIDE);
+  assert.equal(code(conv(1, 16)), shared.ERR_SCRATCH);
+  assert.equal(code(() => ks.add(0, 16, 4, 0, 0, 20, 1 << 30, 1, 1 << 30, 0, 1 << 30, 0, 0, -128, 127, 32)), shared.ERR_SHIFT);
+});
+
+test('weight packing: runs of whole i16 vectors, the layout conv3x3/conv1x1 read', () => {
+  assert.equal(shared.WEIGHT_RUN_LANES, 8); // one v128 of i16: the kernels' dot-product step
+  // the same values the AssemblyScript spec pins for convRunPad / conv1x1Pad
+  assert.deepEqual([1, 3, 8].map((c) => packedRun(3, c)), [8, 16, 24]);
+  assert.deepEqual([1, 16, 17].map((c) => packedRun(1, c)), [8, 16, 24]);
+  assert.equal(packedConvWeightBytes(3, 3), 3 * 16 * 2);
+  // 2 output channels of a 3x3x3 conv: OHWI value i is i + 1
+  const cin = 3, cout = 2;
+  const heap = new ArrayBuffer(256);
+  new Int16Array(heap).fill(99);
+  const ohwi = Int8Array.from({ length: cout * 9 * cin }, (_, i) => i + 1);
+  packConvWeights(heap, 256, 3, cin, cout, ohwi, 32);
+  const w = new Int16Array(heap, 32, (cout * packedConvWeightBytes(3, cin)) >> 1);
+  for (let o = 0; o < cout; o++) {
+    for (let ky = 0; ky < 3; ky++) {
+      const run = [...w.subarray((o * 3 + ky) * 16, (o * 3 + ky + 1) * 16)];
+      const taps = Array.from({ length: 9 }, (_, i) => ohwi[(o * 3 + ky) * 9 + i]);
+      assert.deepEqual(run, [...taps, 0, 0, 0, 0, 0, 0, 0], `channel ${o} row ${ky}`);
+    }
+  }
+  assert.equal(new Int16Array(heap)[15], 99, 'nothing written before dst');
+  assert.equal(new Int16Array(heap)[16 + w.length], 99, 'nothing written past the packed weights');
+  assert.throws(() => packConvWeights(heap, 256, 3, cin, cout, ohwi, 128), /lies outside the heap of 256 bytes/);
+  assert.throws(() => packConvWeights(heap, 256, 3, cin, cout, ohwi.subarray(1), 32), /expected 54 OHWI weights/);
+});
