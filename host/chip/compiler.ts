@@ -3,17 +3,23 @@
 // live there), asks residency.ts which tensors stay on chip and how each layer
 // is tiled, and then emits, per layer: FETCHes of spilled tensors it needs,
 // the tile loops (LOAD params, LOAD inputs with halo, COMPUTE, STORE), SPILLs
-// of tensors whose SRAM the next layers need, and a SYNC. Pure: no kernels, no
-// heap; machine.ts executes the stream, timing.ts times it.
+// of tensors whose SRAM the next layers need, and a SYNC. Each COMPUTE is the
+// op's binding call (host/kernels/ops) over one tile; the binding also says
+// which input window a tile reads and what its params are, so nothing here
+// knows an op kind. Pure: no kernels, no heap; machine.ts executes the stream,
+// timing.ts times it.
 import { buildGraph, opMacs, type Arch, type Graph, type Op, type Pads } from '../../models/graph.js';
+import type { OpCall } from '../kernels/ops/op-binding.js';
+import { planeBytes, planeLayout, type PlacedParams } from '../kernels/ops/param-placement.js';
+import { opWork } from '../kernels/ops/registry.js';
 import type { ChipConfig } from './chip-config.js';
 import { dramLayout, type DramLayout } from './dram.js';
-import { emptyArgs, type Box, type ComputeArgs, type ComputeInstr, type DmaInstr, type Instr } from './instructions.js';
+import type { Box, ComputeInstr, DmaInstr, Instr } from './instructions.js';
 import { flatBox, rectBox } from './dma.js';
 import { planResidency, type ResidencyPlan } from './residency.js';
 import { alignedSram, TileArea } from './sram.js';
-import { align, layerGeom, paramBuffers, ranges, tileBuffers, type LayerGeom, type Tiling, type WeightBytes } from './tiling.js';
-import { computeUnits } from './units.js';
+import { layerGeom, paramBuffers, ranges, tileBuffers, type LayerGeom, type Tiling, type WeightBytes } from './tiling.js';
+import { computeUnits, type ComputeUnit } from './units.js';
 
 export interface CompileOptions {
   /** bytes of one output channel's packed conv weights (KernelSet.convWeightBytes); default k*k*cin */
@@ -62,7 +68,7 @@ export function compile(graphOrArch: Graph | Arch, config: ChipConfig, options: 
   const geoms = g.ops.map((op, i) => layerGeom(g, i, weightBytes, op.kind === 'conv' ? options.pads?.[op.name] : undefined, units[op.unit].atomicK || 1));
   const sramBytes = alignedSram(config);
   const residency = planResidency(g, geoms, sramBytes);
-  const dram = dramLayout(g, geoms, residency, sramBytes, config);
+  const dram = dramLayout(g, weightBytes, residency, sramBytes, config);
   const resIds = new Map([...residency.lives.keys()].map((t, k) => [t, RES_BUF + k]));
   const holdingAt = (t: string, i: number) => residency.holdings.find((h) => h.tensor === t && h.first <= i && i <= h.last);
 
@@ -81,8 +87,9 @@ export function compile(graphOrArch: Graph | Arch, config: ChipConfig, options: 
       resident: (t) => holdingAt(t, i)!.offset,
       resId: (t) => resIds.get(t)!,
       dramAt: (t) => dram.tensors.get(t)!,
-      params: dram.params.get(op.name),
-      cycles: (c) => (c.kind === 'conv' ? units[op.unit].convCycles(c.a.pixels, (op as { k: number }).k, c.a.c, c.a.cout) : units[op.unit].elementwiseCycles(c.elements)),
+      params: dram.params.ops[i] && atBase(dram.params.ops[i]!, dram.base),
+      graph: g,
+      unit: units[op.unit],
     });
     for (const t of residency.spillAfter[i]) {
       const s = g.tensors.get(t)!;
@@ -103,8 +110,14 @@ interface Ctx {
   resident(t: string): number;
   resId(t: string): number;
   dramAt(t: string): number;
-  params: { at: number; w: number; bias: number; mult: number; shift: number; lut: number; perChannel: number } | undefined;
-  cycles(c: ComputeInstr): number;
+  /** the layer's params, at region offsets */
+  params: PlacedParams | undefined;
+  graph: Graph;
+  unit: ComputeUnit;
+}
+
+function atBase(p: PlacedParams, base: number): PlacedParams {
+  return { at: p.at + base, planes: p.planes.map((q) => ({ plane: q.plane, at: q.at + base })) };
 }
 
 function dma(op: DmaInstr['op'], layer: number, tensor: string, boxes: Box[], reads: number[], writes: number[]): DmaInstr {
@@ -139,19 +152,14 @@ function emitLayer(stream: Instr[], L: LayerGeom, T: Tiling, res: { inputs: bool
   const spatial: [number, number, number, number][] = [];
   for (const [y0, y1] of ranges(L.out.h, T.rows)) for (const [x0, x1] of ranges(L.out.w, T.cols)) spatial.push([y0, y1, x0, x1]);
 
+  // a params LOAD copies the slice [o0, o1) of every plane, laid out for o1 - o0 channels
   const loadParams = (o0: number, o1: number, slot: number) => {
     const p = ctx.params;
     if (!p) return;
     const dst = pBufs[slot];
     const n = o1 - o0;
-    let boxes: Box[];
-    if (op.kind === 'sigmoid') boxes = [flatBox(p.lut, dst, 256)];
-    else {
-      const wLen = n * p.perChannel;
-      const a = align(wLen);
-      const b = align(4 * n);
-      boxes = [flatBox(p.w + o0 * p.perChannel, dst, wLen), flatBox(p.bias + 4 * o0, dst + a, 4 * n), flatBox(p.mult + 4 * o0, dst + a + b, 4 * n), flatBox(p.shift + 4 * o0, dst + a + 2 * b, 4 * n)];
-    }
+    const { offsets } = planeLayout(L.planes, n);
+    const boxes = p.planes.map((q, j) => flatBox(q.at + o0 * q.plane.perChannel, dst + offsets[j], planeBytes(q.plane, n)));
     out.push(dma('LOAD', L.index, `${op.name}:params`, boxes, [], [P_BUF + slot]));
   };
 
@@ -175,59 +183,25 @@ function emitLayer(stream: Instr[], L: LayerGeom, T: Tiling, res: { inputs: bool
     const W = x1 - x0;
     const g = o1 - o0;
     const C = L.out.c;
-    const a: ComputeArgs = emptyArgs();
     const outId = res.out ? ctx.resId(L.out.tensor) : OUT_BUF + oSlot;
-    if (res.out) {
-      a.out = ctx.resident(L.out.tensor) + y0 * L.out.w * C + o0;
-      a.outPixelStride = C;
-    } else {
-      a.out = outBufs[oSlot];
-      a.outPixelStride = g;
-    }
-    a.outH = R;
-    a.outW = W;
-    a.cout = g;
-    a.pixels = R * W;
-    const v0 = views[0];
-    a.in = v0.ptr;
-    a.inH = v0.h;
-    a.inW = v0.w;
-    a.c = L.inputs[0].c;
-    if (views[1]) {
-      a.in2 = views[1].ptr;
-      a.c2 = L.inputs[1].c;
-    }
-    let macs = 0;
-    let elements = R * W * C;
-    if (op.kind === 'conv') {
-      const [pt, pl] = L.pads;
-      a.padTop = v0.r0 - (y0 * op.stride - pt);
-      a.padLeft = v0.c0 - (x0 * op.stride - pl);
-      macs = R * W * g * op.cin * op.k * op.k;
-      elements = 0;
-    }
-    if (op.kind === 'maxpool') elements = 4 * R * W * C;
-    const p = ctx.params;
-    if (p && pBufs.length) {
-      const dst = pBufs[pSlot];
-      if (op.kind === 'sigmoid') a.lut = dst;
-      else {
-        const wLen = align(g * p.perChannel);
-        const b = align(4 * g);
-        a.w = dst;
-        a.bias = dst + wLen;
-        a.mult = dst + wLen + b;
-        a.shift = dst + wLen + 2 * b;
-      }
-    }
+    const call: OpCall = {
+      y0, y1, x0, x1, o0, o1,
+      inputs: views.map((v, j) => ({ ptr: v.ptr, h: v.h, w: v.w, c: L.inputs[j].c, r0: v.r0, c0: v.c0 })),
+      // a resident output is written in place (whole-width bands), else compact into the tile buffer
+      out: res.out ? ctx.resident(L.out.tensor) + y0 * L.out.w * C + o0 : outBufs[oSlot],
+      outPixelStride: res.out ? C : g,
+      params: ctx.params && pBufs.length ? planeLayout(L.planes, g).offsets.map((o) => pBufs[pSlot] + o) : [],
+    };
+    const work = opWork(op, ctx.graph, call);
+    const m = work.macArray;
     const inBytesRead = views.reduce((s, v, j) => s + v.h * v.w * L.inputs[j].c, 0);
     const c: ComputeInstr = {
-      op: 'COMPUTE', layer: L.index, unit: op.unit, kind: op.kind, a, macs, elements, cycles: 0,
+      op: 'COMPUTE', layer: L.index, unit: op.unit, kind: op.kind, call, macs: work.macs, elements: work.elements,
+      cycles: m ? ctx.unit.convCycles(m.pixels, m.k, m.cin, m.cout) : ctx.unit.elementwiseCycles(work.elements),
       sramBytes: inBytesRead + R * W * g + (pBytes ? L.paramBytes(g) : 0),
       reads: [...views.map((v) => v.id), ...(pBufs.length ? [P_BUF + pSlot] : [])],
       writes: [outId],
     };
-    c.cycles = ctx.cycles(c);
     cur.work.push(c);
     if (!res.out) {
       cur.work.push(dma('STORE', L.index, L.out.tensor, [rectBox('out', ctx.dramAt(L.out.tensor), L.out.w, C, y0, y1, x0, x1, o0, o1, outBufs[oSlot])], [outId], []));

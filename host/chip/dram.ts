@@ -1,57 +1,35 @@
 // The off-chip memory: the rest of the engine's heap region after the SRAM.
-// Holds every layer's params (conv weights in the kernels' packed layout, then
-// bias, multiplier and shift as int32; LUTs; affine weights), the input frame,
-// the results, and every feature map that is ever stored or spilled.
+// Holds every layer's params (placed exactly as the direct executor places them:
+// host/kernels/ops/param-placement.ts), the input frame, the results, and every
+// feature map that is ever stored or spilled.
 import type { Graph } from '../../models/graph.js';
+import type { WeightBytes } from '../kernels/ops/op-binding.js';
+import { placeParams, type ParamPlacement } from '../kernels/ops/param-placement.js';
 import { ChipConfigError, type ChipConfig } from './chip-config.js';
 import type { ResidencyPlan } from './residency.js';
-import { align, type LayerGeom } from './tiling.js';
-
-export interface ParamAddrs {
-  /** first byte of the op's params */
-  at: number;
-  w: number;
-  bias: number;
-  mult: number;
-  shift: number;
-  lut: number;
-  /** bytes of one output channel's weights (conv: packed size; affine: 1) */
-  perChannel: number;
-}
+import { align } from './tiling.js';
 
 export interface DramLayout {
   /** first DRAM byte in the region (= aligned SRAM size) */
   base: number;
   bytes: number;
-  params: Map<string, ParamAddrs>;
+  /** every op's params; offsets from `base` (the params come first) */
+  params: ParamPlacement;
   paramBytes: number;
+  /** region offsets of the tensors that live in DRAM */
   tensors: Map<string, number>;
 }
 
-export function dramLayout(g: Graph, geoms: LayerGeom[], plan: ResidencyPlan, sramBytes: number, config: ChipConfig): DramLayout {
+export function dramLayout(g: Graph, weightBytes: WeightBytes, plan: ResidencyPlan, sramBytes: number, config: ChipConfig): DramLayout {
   const base = align(sramBytes);
-  let at = base;
+  const params = placeParams(g, weightBytes);
+  let at = base + params.bytes;
   const take = (n: number) => {
     const a = at;
     at += align(n);
     return a;
   };
-  const params = new Map<string, ParamAddrs>();
-  g.ops.forEach((op, i) => {
-    const L = geoms[i];
-    if (op.kind === 'conv') {
-      const perChannel = (L.paramTotal / op.cout) - 12;
-      const w = take(op.cout * perChannel);
-      params.set(op.name, { at: w, w, bias: take(4 * op.cout), mult: take(4 * op.cout), shift: take(4 * op.cout), lut: 0, perChannel });
-    } else if (op.kind === 'affine') {
-      const w = take(op.channels);
-      params.set(op.name, { at: w, w, bias: take(4 * op.channels), mult: take(4 * op.channels), shift: take(4 * op.channels), lut: 0, perChannel: 1 });
-    } else if (op.kind === 'sigmoid') {
-      const lut = take(256);
-      params.set(op.name, { at: lut, w: 0, bias: 0, mult: 0, shift: 0, lut, perChannel: 0 });
-    }
-  });
-  const paramBytes = at - base;
+  const paramBytes = params.bytes;
   const tensors = new Map<string, number>();
   const inDram = (t: string) => {
     const l = plan.lives.get(t);

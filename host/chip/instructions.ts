@@ -8,13 +8,14 @@
 //   SPILL   SRAM -> DRAM: a whole resident tensor (skip tensor, attention map,
 //           other feature map) whose SRAM is needed before its next use
 //   FETCH   DRAM -> SRAM: a spilled tensor brought back whole before its next use
-//   COMPUTE one kernel call on SRAM operands only
+//   COMPUTE one op binding call (host/kernels/ops) over a tile, on SRAM operands only
 //   SYNC    barrier: the layer's instructions complete before the next layer starts
 //
 // Every data instruction lists the SRAM buffers it reads and writes (ids local
 // to a layer); the timing model derives the dependencies (and so the overlap of
 // double-buffered loads with compute) from them.
 import type { Op, Unit } from '../../models/graph.js';
+import type { OpCall } from '../kernels/ops/op-binding.js';
 
 /**
  * A strided copy: for i < n1, j < n2: copy `len` bytes from src + i*s1 + j*s2
@@ -53,8 +54,8 @@ export interface ComputeInstr {
   layer: number;
   unit: Unit;
   kind: Op['kind'];
-  /** kernel arguments: pointers (SRAM offsets) and geometry, by kind (see machine.ts) */
-  a: ComputeArgs;
+  /** the op's binding call over this tile: output rectangle, SRAM offsets of its operands and params */
+  call: OpCall;
   macs: number;
   /** element-wise operations (0 for convs) */
   elements: number;
@@ -66,49 +67,9 @@ export interface ComputeInstr {
   writes: number[];
 }
 
-/** Operands of one kernel call. Unused fields are 0. */
-export interface ComputeArgs {
-  in: number;
-  in2: number;
-  out: number;
-  /** params in SRAM: weights, bias, multiplier, shift, lookup table */
-  w: number;
-  bias: number;
-  mult: number;
-  shift: number;
-  lut: number;
-  inH: number;
-  inW: number;
-  outH: number;
-  outW: number;
-  /** channels of the (first) input */
-  c: number;
-  /** channels of the second input (concat) */
-  c2: number;
-  /** output channels computed (conv: the group) */
-  cout: number;
-  outPixelStride: number;
-  padTop: number;
-  padLeft: number;
-  /** pixels for pointwise kernels */
-  pixels: number;
-}
-
 export interface SyncInstr {
   op: 'SYNC';
   layer: number;
 }
 
 export type Instr = DmaInstr | ComputeInstr | SyncInstr;
-
-export function emptyArgs(): ComputeArgs {
-  return { in: 0, in2: 0, out: 0, w: 0, bias: 0, mult: 0, shift: 0, lut: 0, inH: 0, inW: 0, outH: 0, outW: 0, c: 0, c2: 0, cout: 0, outPixelStride: 0, padTop: 0, padLeft: 0, pixels: 0 };
-}
-
-export function boxRuns(b: Box): number {
-  return b.n1 * b.n2;
-}
-
-export function boxBytes(b: Box): number {
-  return b.n1 * b.n2 * b.len;
-}

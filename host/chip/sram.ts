@@ -4,6 +4,7 @@
 // tile buffers in the largest gap they leave (compiler.ts). Kernels are only
 // ever given pointers into this region; sramCheck() verifies that of a program.
 import type { ChipConfig } from './chip-config.js';
+import { callPixels } from '../kernels/ops/op-binding.js';
 import type { Instr } from './instructions.js';
 
 /**
@@ -23,10 +24,6 @@ export class TileArea {
     if (this.at > this.start + this.bytes) throw new Error(`internal: tile buffers overflow the SRAM area [${this.start}, ${this.start + this.bytes})`);
     return a;
   }
-
-  get used(): number {
-    return this.at - this.start;
-  }
 }
 
 /** SRAM bytes usable for placement (whole 16-byte lines). */
@@ -34,21 +31,17 @@ export function alignedSram(c: ChipConfig): number {
   return Math.floor(c.sram.bytes / 16) * 16;
 }
 
-/** Throws if any COMPUTE operand or DMA SRAM side reaches outside [0, sramBytes): kernels touch only SRAM. */
+/** Throws if any COMPUTE input view or output, or DMA SRAM side, reaches outside [0, sramBytes): kernels touch only SRAM. */
 export function sramCheck(instrs: readonly Instr[], sramBytes: number): void {
   const check = (what: string, p: number, n: number) => {
     if (n > 0 && (p < 0 || p + n > sramBytes)) throw new Error(`internal: ${what} [${p}, ${p + n}) lies outside the SRAM [0, ${sramBytes})`);
   };
   for (const ins of instrs) {
     if (ins.op === 'COMPUTE') {
-      const a = ins.a;
-      const spatial = ins.kind === 'conv' || ins.kind === 'maxpool' || ins.kind === 'upsample';
-      check(`${ins.kind} input`, a.in, spatial ? a.inH * a.inW * a.c : ins.kind === 'gatemul' ? Math.ceil(a.outH / 2) * Math.ceil(a.outW / 2) : a.pixels * a.c);
-      if (ins.kind === 'concat' || ins.kind === 'add') check(`${ins.kind} second input`, a.in2, a.pixels * (a.c2 || a.c));
-      if (ins.kind === 'gatemul') check('gatemul skip', a.in2, a.outH * a.outW * a.c2);
-      const outPixels = ins.kind === 'conv' || ins.kind === 'concat' ? a.pixels : a.outH * a.outW || a.pixels;
-      const outC = ins.kind === 'conv' ? a.cout : ins.kind === 'concat' ? a.c + a.c2 : ins.kind === 'gatemul' ? a.c2 : a.c;
-      check(`${ins.kind} output`, a.out, (outPixels - 1) * (a.outPixelStride || outC) + outC);
+      const c = ins.call;
+      c.inputs.forEach((v, j) => check(`${ins.kind} input ${j}`, v.ptr, v.h * v.w * v.c));
+      const g = c.o1 - c.o0;
+      check(`${ins.kind} output`, c.out, (callPixels(c) - 1) * c.outPixelStride + g);
     } else if (ins.op !== 'SYNC') {
       const toSram = ins.op === 'LOAD' || ins.op === 'FETCH';
       for (const b of ins.boxes) {

@@ -4,25 +4,27 @@
 // set takes. chooseTiling() searches the shapes that fit a budget and keeps the
 // one that moves the fewest DRAM bytes: whole-width row bands first, then
 // column tiles, then output-channel groups, as the budget shrinks.
-import type { Graph, Op } from '../../models/graph.js';
+import type { Graph, Op, Pads } from '../../models/graph.js';
+import type { ParamPlane, WeightBytes, Window } from '../kernels/ops/op-binding.js';
+import { planeBytes, planeLayout } from '../kernels/ops/param-placement.js';
+import { opGeometry, opPlanes } from '../kernels/ops/registry.js';
 
 export const ALIGN = 16;
 export const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
-/** Bytes one output channel's packed conv weights take (KernelSet.convWeightBytes). */
-export type WeightBytes = (k: 1 | 3, cin: number) => number;
+export type { WeightBytes };
 
 export interface OperandGeom {
   tensor: string;
   h: number;
   w: number;
   c: number;
-  /** input rows [r0, r1) an output row band [y0, y1) reads */
-  rows(y0: number, y1: number): [number, number];
-  cols(x0: number, x1: number): [number, number];
+  /** input rows [r0, r1) an output row band [y0, y1) reads (r1 may pass h) */
+  rows: Window;
+  cols: Window;
 }
 
-/** Everything the tiler and the compiler need to know about one layer. */
+/** Everything the tiler and the compiler need to know about one layer (its op's binding geometry and params, with shapes). */
 export interface LayerGeom {
   op: Op;
   index: number;
@@ -31,65 +33,40 @@ export interface LayerGeom {
   /** tile starts must be multiples of these (2 where the op maps 2 pixels to 1) */
   rowAlign: number;
   colAlign: number;
-  /** conv: output channels can be split into groups */
+  /** output channels can be split into groups */
   groupable: boolean;
   /** output channels the unit computes in parallel (atomic-K): groups are multiples of it when they can be */
   groupQuantum: number;
-  /** conv padding as the model gives it */
-  pads: readonly [number, number, number, number];
-  /** SRAM bytes of the params of `g` output channels (weights, bias, multiplier, shift, LUT) */
+  /** the op's parameter planes (sizes), in placement order */
+  planes: ParamPlane<unknown>[];
+  /** SRAM bytes of the params of `g` output channels, laid out as a params LOAD writes them */
   paramBytes(g: number): number;
   /** DRAM bytes of all params */
   paramTotal: number;
 }
 
-export function layerGeom(g: Graph, index: number, weightBytes: WeightBytes, pads?: readonly [number, number, number, number], groupQuantum = 1): LayerGeom {
+export function layerGeom(g: Graph, index: number, weightBytes: WeightBytes, pads?: Pads, groupQuantum = 1): LayerGeom {
   const op = g.ops[index];
-  const shape = (t: string) => g.tensors.get(t)!;
-  const o = shape(op.output);
-  const same = (t: string): OperandGeom => {
-    const s = shape(t);
-    return { tensor: t, h: s.h, w: s.w, c: s.c, rows: (y0, y1) => [y0, y1], cols: (x0, x1) => [x0, x1] };
+  const o = g.tensors.get(op.output)!;
+  const geo = opGeometry(op, g, pads);
+  const planes = opPlanes(op, weightBytes);
+  return {
+    op,
+    index,
+    inputs: geo.inputs.map((i) => {
+      const s = g.tensors.get(i.tensor)!;
+      return { tensor: i.tensor, h: s.h, w: s.w, c: s.c, rows: i.rows, cols: i.cols };
+    }),
+    out: { tensor: op.output, h: o.h, w: o.w, c: o.c },
+    rowAlign: geo.rowAlign,
+    colAlign: geo.colAlign,
+    groupable: geo.groupable,
+    groupQuantum,
+    planes,
+    // an op whose channels do not split always holds all of its params
+    paramBytes: (n: number) => planeLayout(planes, geo.groupable ? n : o.c).bytes,
+    paramTotal: planes.reduce((sum, p) => sum + planeBytes(p, o.c), 0),
   };
-  const base = { op, index, out: { tensor: op.output, h: o.h, w: o.w, c: o.c }, rowAlign: 1, colAlign: 1, groupable: false, groupQuantum, pads: [0, 0, 0, 0] as const, paramBytes: (_g: number) => 0, paramTotal: 0 };
-  switch (op.kind) {
-    case 'conv': {
-      const s = shape(op.input);
-      const [pt, pl] = pads ?? op.pads;
-      const { k, stride } = op;
-      const win = (lo: number, hi: number, pad: number, n: number): [number, number] => [Math.max(0, lo * stride - pad), Math.min(n, (hi - 1) * stride - pad + k)];
-      const wb = weightBytes(k, op.cin);
-      const paramBytes = (n: number) => align(n * wb) + 3 * align(4 * n);
-      return {
-        ...base,
-        inputs: [{ tensor: op.input, h: s.h, w: s.w, c: s.c, rows: (y0, y1) => win(y0, y1, pt, s.h), cols: (x0, x1) => win(x0, x1, pl, s.w) }],
-        groupable: true,
-        pads: pads ?? op.pads,
-        paramBytes,
-        paramTotal: op.cout * (wb + 12),
-      };
-    }
-    case 'maxpool': {
-      const s = shape(op.input);
-      return { ...base, inputs: [{ tensor: op.input, h: s.h, w: s.w, c: s.c, rows: (a, b) => [2 * a, 2 * b], cols: (a, b) => [2 * a, 2 * b] }] };
-    }
-    case 'upsample': {
-      const s = shape(op.input);
-      return { ...base, rowAlign: 2, colAlign: 2, inputs: [{ tensor: op.input, h: s.h, w: s.w, c: s.c, rows: (a, b) => [a >> 1, (b + 1) >> 1], cols: (a, b) => [a >> 1, (b + 1) >> 1] }] };
-    }
-    case 'gatemul': {
-      const s = shape(op.attention);
-      const half = (a: number, b: number): [number, number] => [a >> 1, (b + 1) >> 1];
-      return { ...base, rowAlign: 2, colAlign: 2, inputs: [{ tensor: op.attention, h: s.h, w: s.w, c: s.c, rows: half, cols: half }, same(op.skip)] };
-    }
-    case 'concat':
-    case 'add':
-      return { ...base, inputs: op.inputs.map(same) };
-    case 'sigmoid':
-      return { ...base, inputs: [same(op.input)], paramBytes: () => 256, paramTotal: 256 };
-    case 'affine':
-      return { ...base, inputs: [same(op.input)], paramBytes: () => align(op.channels) + 3 * align(4 * op.channels), paramTotal: op.channels * 13 };
-  }
 }
 
 export type LoopOrder = 'group-outer' | 'spatial-outer';

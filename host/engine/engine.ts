@@ -1,7 +1,7 @@
 // What every inference engine (the direct whole-layer executor, the chip
 // controller) offers the rest of the host: one preprocessed frame in, the
 // probability map, the mask and the four attention maps out.
-import type { Arch } from '../../models/graph.js';
+import type { Arch, Graph } from '../../models/graph.js';
 
 /** An 8-bit single-channel map: value v means probability v / 256. */
 export interface ProbabilityMap {
@@ -44,6 +44,15 @@ export function uint8Map(q: Uint8Array, width: number, height: number): Probabil
   const data = q.slice(0, width * height);
   for (let i = 0; i < data.length; i++) data[i] ^= 0x80;
   return { width, height, data };
+}
+
+/** The result of a run read from the heap: the output and attention maps at `tensorAt(name)`. */
+export function readResult(heap: Uint8Array, g: Graph, tensorAt: (tensor: string) => number, cycles?: number): InferenceResult {
+  const map = (t: string) => {
+    const s = g.tensors.get(t)!;
+    return uint8Map(heap.subarray(tensorAt(t)), s.w, s.h);
+  };
+  return inferenceResult(map(g.output), g.attention.map(map), cycles);
 }
 
 /** Assemble a result from the copied maps; the mask is p > 0.5 (value > 128). */

@@ -91,6 +91,6 @@ test('kernels touch only SRAM: the machine refuses a stream whose operand reache
   sramCheck(p.instrs, 8192);
   const c = p.instrs.find((i) => i.op === 'COMPUTE' && i.kind === 'conv');
   assert.ok(c && c.op === 'COMPUTE');
-  c.a.out = 8192 - 8; // a tile written across the SRAM's end into DRAM
+  c.call.out = 8192 - 8; // a tile written across the SRAM's end into DRAM
   assert.throws(() => sramCheck(p.instrs, 8192), /conv output .* lies outside the SRAM/);
 });

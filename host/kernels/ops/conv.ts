@@ -1,0 +1,79 @@
+// conv (3x3 stride 1 or 2, 1x1) -> kernels conv3x3 / conv1x1. Splits over rows,
+// columns and output channels: a sub-range reads the input window of its rows and
+// columns (the 3x3 halo included) and the params of its channels; padding is
+// computed per call from where its input view starts, so a tile at the image
+// border pads and one inside does not.
+import type { ConvOp, Graph } from '../../../models/graph.js';
+import type { QConv } from '../../../models/qmodel.js';
+import { CONV3X3_SCRATCH_BYTES } from '../kernel-set.js';
+import { callPixels, type OpBinding, type Window } from './op-binding.js';
+import { requantPlanes } from './planes.js';
+
+export interface ConvData {
+  k: 1 | 3;
+  stride: number;
+  cin: number;
+  /** top and left padding of the whole output (the model's, which may override the graph's) */
+  padTop: number;
+  padLeft: number;
+  inZp: number;
+  outZp: number;
+  actMin: number;
+  actMax: number;
+}
+
+export const conv: OpBinding<ConvOp, ConvData> = {
+  kind: 'conv',
+
+  planes(op, weightBytes) {
+    const perChannel = weightBytes(op.k, op.cin);
+    return [
+      {
+        name: 'weights', category: 'weights', perChannel, bytes: op.cout * perChannel,
+        write: (k, p, at) => k.packConvWeights(op.k, op.cin, op.cout, p.weights, at),
+      },
+      ...requantPlanes<QConv>(op.cout),
+    ];
+  },
+
+  geometry(op, g, pads) {
+    const s = g.tensors.get(op.input)!;
+    const [pt, pl] = pads ?? op.pads;
+    const { k, stride } = op;
+    const win = (pad: number, n: number): Window => (lo, hi) => [Math.max(0, lo * stride - pad), Math.min(n, (hi - 1) * stride - pad + k)];
+    return { inputs: [{ tensor: op.input, rows: win(pt, s.h), cols: win(pl, s.w) }], rowAlign: 1, colAlign: 1, groupable: true };
+  },
+
+  prepare(op, p, zp) {
+    return { k: op.k, stride: op.stride, cin: op.cin, padTop: p.pads[0], padLeft: p.pads[1], inZp: zp(op.input), outZp: zp(op.output), actMin: p.actMin, actMax: p.actMax };
+  },
+
+  scratchBytes: (d) => (d.k === 3 ? CONV3X3_SCRATCH_BYTES : 0),
+
+  bind(kn, d, c, scratch) {
+    const v = c.inputs[0];
+    const [w, bias, mult, shift] = c.params;
+    const cout = c.o1 - c.o0;
+    const { cin, inZp, outZp, actMin, actMax } = d;
+    const out = c.out;
+    const stride = c.outPixelStride;
+    if (d.k === 1) {
+      const pixels = callPixels(c);
+      return () => kn.conv1x1(v.ptr, pixels, cin, inZp, out, stride, cout, w, bias, mult, shift, outZp, actMin, actMax);
+    }
+    const outH = c.y1 - c.y0;
+    const outW = c.x1 - c.x0;
+    // the view starts at input row r0; the call's first window row is y0*stride - padTop
+    const padTop = v.r0 - (c.y0 * d.stride - d.padTop);
+    const padLeft = v.c0 - (c.x0 * d.stride - d.padLeft);
+    const s = d.stride;
+    const { ptr: sp, bytes: sb } = scratch;
+    return () => kn.conv3x3(v.ptr, v.h, v.w, cin, inZp, out, outH, outW, stride, cout, s, padTop, padLeft, w, bias, mult, shift, outZp, actMin, actMax, sp, sb);
+  },
+
+  work(op, _g: Graph, c) {
+    const pixels = callPixels(c);
+    const cout = c.o1 - c.o0;
+    return { macs: pixels * cout * op.cin * op.k * op.k, elements: 0, macArray: { pixels, k: op.k, cin: op.cin, cout } };
+  },
+};
