@@ -3,13 +3,12 @@
 // reports the modelled cycles. The model is validated and prepared as the direct
 // executor does it (host/engine/prepared-model.ts); compilation and timing
 // happen once, at load.
-import type { Pads } from '../../models/graph.js';
 import type { QModel } from '../../models/qmodel.js';
 import type { Engine, InferenceResult } from '../engine/engine.js';
 import { prepareModel } from '../engine/prepared-model.js';
 import type { KernelSet } from '../kernels/kernel-set.js';
 import { resolveChipConfig, type ChipConfig } from './chip-config.js';
-import { compile, type Program } from './compiler.js';
+import { compile, modelPads, type Program } from './compiler.js';
 import { Machine } from './machine.js';
 import { timeProgram, type Timing } from './timing.js';
 
@@ -27,10 +26,7 @@ export interface ChipEngine extends Engine {
 export function createChipEngine(model: QModel, kernels: KernelSet, options: ChipEngineOptions = {}): ChipEngine {
   const { graph, ops } = prepareModel(model);
   const config = resolveChipConfig(options.chip, options.sramBytes);
-  // the model's padding where it overrides the graph's (a conv imported from PyTorch)
-  const pads: Record<string, Pads> = {};
-  for (const [name, p] of Object.entries(model.ops)) if ('pads' in p) pads[name] = [...p.pads];
-  const program = compile(graph, config, { weightBytes: (k, cin) => kernels.convWeightBytes(k, cin), pads });
+  const program = compile(graph, config, { weightBytes: (k, cin) => kernels.convWeightBytes(k, cin), pads: modelPads(model) });
   const timing = timeProgram(program);
   const machine = new Machine(program, model, kernels, ops);
   return {

@@ -9,6 +9,7 @@
 // knows an op kind. Pure: no kernels, no heap; machine.ts executes the stream,
 // timing.ts times it.
 import { buildGraph, opMacs, type Arch, type Graph, type Op, type Pads } from '../../models/graph.js';
+import type { QModel } from '../../models/qmodel.js';
 import type { OpCall } from '../kernels/ops/op-binding.js';
 import { planeBytes, planeLayout, type PlacedParams } from '../kernels/ops/param-placement.js';
 import { opWork } from '../kernels/ops/registry.js';
@@ -20,6 +21,13 @@ import { planResidency, type ResidencyPlan } from './residency.js';
 import { alignedSram, TileArea } from './sram.js';
 import { layerGeom, paramBuffers, ranges, tileBuffers, type LayerGeom, type Tiling, type WeightBytes } from './tiling.js';
 import { computeUnits, type ComputeUnit } from './units.js';
+
+/** The padding a model gives its ops where it overrides the graph's (a conv imported from PyTorch): CompileOptions.pads. */
+export function modelPads(model: QModel): Record<string, Pads> {
+  const pads: Record<string, Pads> = {};
+  for (const [name, p] of Object.entries(model.ops)) if ('pads' in p) pads[name] = [...p.pads];
+  return pads;
+}
 
 export interface CompileOptions {
   /** bytes of one output channel's packed conv weights (KernelSet.convWeightBytes); default k*k*cin */
@@ -65,7 +73,7 @@ export function compile(graphOrArch: Graph | Arch, config: ChipConfig, options: 
   const g = 'ops' in graphOrArch ? graphOrArch : buildGraph(graphOrArch);
   const weightBytes: WeightBytes = options.weightBytes ?? ((k, cin) => k * k * cin);
   const units = computeUnits(config);
-  const geoms = g.ops.map((op, i) => layerGeom(g, i, weightBytes, op.kind === 'conv' ? options.pads?.[op.name] : undefined, units[op.unit].atomicK || 1));
+  const geoms = g.ops.map((op, i) => layerGeom(g, i, weightBytes, options.pads?.[op.name], units[op.unit].atomicK || 1));
   const sramBytes = alignedSram(config);
   const residency = planResidency(g, geoms, sramBytes);
   const dram = dramLayout(g, weightBytes, residency, sramBytes, config);
