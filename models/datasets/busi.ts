@@ -5,8 +5,9 @@
 // Also the ONE fixed validation split used by export, training and eval.
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { readGreyImage, type GreyImage } from '../../common/image-io.js';
+import { listImageFolder, readMaskUnion } from '../../common/image-folder.js';
 import { FileError } from '../../common/errors.js';
 
 export const BUSI_CLASSES = ['benign', 'malignant', 'normal'] as const;
@@ -25,9 +26,6 @@ export interface BusiEntry {
   split: Split;
 }
 
-const IMAGE_RE = /\.(png|jpe?g)$/i;
-const MASK_RE = /^(.*)_mask(?:_(\d+))?\.(png|jpe?g)$/i;
-
 /** All images of a BUSI-layout folder, in natural name order per class, each with its split. */
 export function listBusi(dir: string): BusiEntry[] {
   let top: string[];
@@ -43,25 +41,12 @@ export function listBusi(dir: string): BusiEntry[] {
   }
   const out: BusiEntry[] = [];
   for (const cls of present) {
-    const folder = join(dir, cls);
-    const files = readdirSync(folder).filter((f) => IMAGE_RE.test(f));
-    const masks = new Map<string, { file: string; order: number }[]>();
-    const images: string[] = [];
-    for (const f of files) {
-      const m = MASK_RE.exec(f);
-      if (m) {
-        const list = masks.get(m[1]) ?? [];
-        list.push({ file: join(folder, f), order: m[2] === undefined ? 0 : Number(m[2]) });
-        masks.set(m[1], list);
-      } else images.push(f);
-    }
-    images.sort(naturalCompare);
-    const val = validationNames(images);
-    for (const name of images) {
-      const stem = name.replace(IMAGE_RE, '');
-      const ms = (masks.get(stem) ?? []).sort((a, b) => a.order - b.order).map((m) => m.file);
-      if (ms.length === 0) throw new FileError(join(folder, name), `no ground-truth mask '${stem}_mask.png' beside the image`, 'BAD_DATASET');
-      out.push({ name, cls, image: join(folder, name), masks: ms, split: val.has(name) ? 'val' : 'train' });
+    const entries = listImageFolder(join(dir, cls));
+    const val = validationNames(entries.map((e) => basename(e.image)));
+    for (const { image, masks } of entries) {
+      const name = basename(image);
+      if (masks.length === 0) throw new FileError(image, `no ground-truth mask '${basename(name, extname(name))}_mask.png' beside the image`, 'BAD_DATASET');
+      out.push({ name, cls, image, masks, split: val.has(name) ? 'val' : 'train' });
     }
   }
   return out;
@@ -88,17 +73,5 @@ export function readBusiImage(e: BusiEntry): GreyImage {
 
 /** Union of all masks of an entry: 255 = lesion, 0 = background; sizes must match the image's. */
 export function readBusiMask(e: BusiEntry, width: number, height: number): GreyImage {
-  const data = new Uint8Array(width * height);
-  for (const file of e.masks) {
-    const m = readGreyImage(file);
-    if (m.width !== width || m.height !== height) {
-      throw new FileError(file, `mask is ${m.width}x${m.height} but its image is ${width}x${height}`, 'BAD_DATASET');
-    }
-    for (let i = 0; i < data.length; i++) if (m.data[i]) data[i] = 255;
-  }
-  return { width, height, data };
-}
-
-function naturalCompare(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
+  return readMaskUnion(e.masks, width, height);
 }

@@ -10,7 +10,7 @@ import { encode as encodePng } from 'fast-png';
 import { openSource, parseSpec } from '../../camera/source.js';
 import { probeSource } from '../../camera/probe.js';
 import { Recorder } from '../../camera/recorder.js';
-import { listFolder } from '../../camera/sources/folder.js';
+import { listImageFolder } from '../../common/image-folder.js';
 import { phantomFrames } from '../../camera/sources/phantom.js';
 import { readGreyImage } from '../../common/image-io.js';
 import type { Frame } from '../../camera/frame.js';
@@ -146,7 +146,7 @@ function phantomRecording(): string {
 
 describe('source data checks', () => {
   it('the full BUSI folder lists every image once, masks excluded, multi-lesion masks grouped', () => {
-    const entries = listFolder(BUSI);
+    const entries = listImageFolder(BUSI, { recursive: true });
     let images = 0;
     let masks = 0;
     for (const cls of readdirSync(BUSI)) {
