@@ -72,8 +72,9 @@ export const ERROR_CODES = {
   DOWNGRADE: [EXIT_BAD_INPUT, 'a firmware image older than the one the box runs'],
   // wire formats
   BAD_FRAME_MESSAGE: [EXIT_BAD_INPUT, 'a frame message that is not in the format of docs/mqtt.md'],
-  EADDRINUSE: [EXIT_BAD_INPUT, 'a port already in use'],
-  LISTEN: [EXIT_BAD_INPUT, 'a port that cannot be listened on'],
+  // ports to listen on come from flags (--port, --http-port) or their config keys: choose others
+  EADDRINUSE: [EXIT_USAGE, 'a port already in use'],
+  LISTEN: [EXIT_USAGE, 'a port that cannot be listened on'],
 } as const satisfies Record<string, Row>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,13 +2,14 @@
 // imported only when invoked, so `aunet --help` and each command start fast.
 // A command module exports `register(program: Command): void` that declares
 // the command (and its subcommands) with commander.
-import { Command } from 'commander';
-import { AunetError } from '../common/errors.js';
+import { Command, CommanderError } from 'commander';
+import { AunetError, ERROR_CODES, EXIT_INTERNAL, EXIT_USAGE, UsageError } from '../common/errors.js';
+import { packageVersion } from '../common/package-root.js';
 
 const COMMANDS: Record<string, { file: string; summary: string }> = {
   run: { file: 'run', summary: 'stream frames through the model and publish over MQTT (the main job)' },
   monitor: { file: 'monitor', summary: 'serve the attention monitor for a broker' },
-  bench: { file: 'bench', summary: 'benchmark the int8 runtime' },
+  bench: { file: 'bench', summary: 'benchmark the int8 engines and kernel builds' },
   chip: { file: 'chip', summary: 'compile the network for a chip model and report cycles, memory and traffic' },
   infer: { file: 'infer', summary: 'run one image and write mask, probability and attention PNGs' },
   explain: { file: 'explain', summary: 'occlusion sensitivity and encoder activations as PNG heatmaps' },
@@ -30,11 +31,14 @@ const COMMANDS: Record<string, { file: string; summary: string }> = {
 async function main(argv: string[]): Promise<void> {
   const program = new Command('aunet')
     .description('aunet-edge: int8 Attention U-Net for breast ultrasound at the edge')
-    .showHelpAfterError();
+    // commander's own parse errors (unknown option, missing argument, bad choice) come back
+    // as a CommanderError instead of exiting, and are reported once, by exitStatus below
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
   const name = argv[2];
   const entry = name ? COMMANDS[name] : undefined;
   // Only at the top level: `aunet firmware build --version 1.2.3` means the image's version.
-  if (!entry) program.version(await version(), '-V, --version');
+  if (!entry) program.version(packageVersion(), '-V, --version');
   if (entry) {
     const mod = (await import(`./commands/${entry.file}.ts`)) as { register(p: Command): void };
     mod.register(program);
@@ -44,18 +48,30 @@ async function main(argv: string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
-async function version(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+/**
+ * Report an error on stderr and return the exit status: an AunetError's from
+ * the ERROR_CODES table (bad input 1, bad usage 2), commander's parse errors as
+ * the USAGE row, anything else is internal (70, please report).
+ */
+function exitStatus(err: unknown, argv: string[]): number {
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0) return 0; // --help, --version
+    // 'commander.help': a command that needs a subcommand was given none; its help is printed already
+    if (err.code === 'commander.help') return ERROR_CODES.USAGE[0];
+    err = new UsageError(err.message.replace(/^error: /, ''), err.code === 'commander.unknownCommand' ? 'UNKNOWN_COMMAND' : 'USAGE');
+  }
+  if (err instanceof AunetError) {
+    process.stderr.write(`aunet: ${err.message}\n`);
+    if (err.exitCode === EXIT_USAGE) {
+      const cmd = argv[2] && COMMANDS[argv[2]] ? `aunet ${argv[2]}` : 'aunet';
+      process.stderr.write(`(${cmd} --help lists the ${cmd === 'aunet' ? 'commands' : 'options'})\n`);
+    }
+    return err.exitCode;
+  }
+  process.stderr.write(`aunet: internal error: ${err instanceof Error ? err.stack : String(err)}\nPlease report this with the command you ran.\n`);
+  return EXIT_INTERNAL;
 }
 
 main(process.argv).catch((err: unknown) => {
-  if (err instanceof AunetError) {
-    process.stderr.write(`aunet: ${err.message}\n`);
-    process.exitCode = err.exitCode;
-  } else {
-    process.stderr.write(`aunet: internal error: ${err instanceof Error ? err.stack : String(err)}\nPlease report this with the command you ran.\n`);
-    process.exitCode = 70;
-  }
+  process.exitCode = exitStatus(err, process.argv);
 });

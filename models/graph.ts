@@ -1,7 +1,8 @@
 // The study's Attention U-Net as a flat list of ops over named NHWC tensors.
 // Every other part of the project (executor, float reference, quantizer,
-// importers, controller) walks this list, so the topology is written once.
+// importers, chip model) walks this list, so the topology is written once.
 // See ../shared/docs/network.md for the source topology.
+import { AunetError } from '../common/errors.js';
 
 export interface Arch {
   /** base filter count F (the study: 32) */
@@ -74,9 +75,10 @@ export interface Graph {
   output: string;
 }
 
-export class ArchError extends Error {
+/** An architecture the network cannot have; `field` names the offending Arch field. */
+export class ArchError extends AunetError {
   constructor(message: string, readonly field: keyof Arch) {
-    super(message);
+    super('BAD_ARCH', message);
     this.name = 'ArchError';
   }
 }

@@ -3,13 +3,14 @@
 // size the graph implies, every number in the range the kernels assume.
 // The .aunet loader runs it before returning a model (validate at load, never
 // per frame) and the writer runs it so a bad model never reaches a file.
+import { AunetError } from '../common/errors.js';
 import { ArchError, buildGraph, type Graph, type Op } from './graph.js';
 import { INPUT_PARAMS, SIGMOID_OUTPUT, type QModel, type QuantParams, type Requant } from './qmodel.js';
 
 /** A model that does not fit its architecture; `where` names the op, tensor or field. */
-export class ModelError extends Error {
+export class ModelError extends AunetError {
   constructor(readonly where: string, problem: string) {
-    super(`${where}: ${problem}`);
+    super('BAD_MODEL', `${where}: ${problem}`);
     this.name = 'ModelError';
   }
 }

@@ -59,7 +59,7 @@ test('bad flags and files: exit code, message naming the flag or file', async ()
     [['run', '--model', 'random:F4x64', '--port', busyPort, '--http-port', '0'], 2, new RegExp(`127\\.0\\.0\\.1:${busyPort} for the MQTT port.*already in use`)],
     [['run', '--port', 'x'], 2, /--port x/],
     [['run', '--device', 'a/b'], 2, /--device \(device\)/],
-    [['run', '--engine', 'gpu'], 1, /--engine.*gpu|choices/],
+    [['run', '--engine', 'gpu'], 2, /--engine.*gpu|choices/],
     [['run', '--config', '/nonexistent/aunet.yaml'], 1, /\/nonexistent\/aunet\.yaml: cannot read config/],
     [['run', '--model', '/nonexistent/m.aunet', '--port', '0', '--http-port', '0'], 1, /\/nonexistent\/m\.aunet: cannot read model/],
     [['run', '--source', 'bogus:x', '--model', 'random:F4x64', '--port', '0', '--http-port', '0'], 2, /unknown source scheme "bogus:"/],
