@@ -7,6 +7,13 @@ import { fileURLToPath } from 'node:url';
 
 export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/**
+ * The shipped model, as the config and the flags name it: relative to the
+ * package root (host/load/model-loader.ts resolves it there, so the config
+ * schema and the docs never hold a path of the building machine).
+ */
+export const DEFAULT_MODEL = 'models/busi-lite.aunet';
+
 /** Absolute path of a file of the package, from its path relative to the package root. */
 export function packageFile(relative: string): string {
   return join(PACKAGE_ROOT, relative);

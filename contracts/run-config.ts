@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FileError, UsageError } from '../common/errors.js';
+import { DEFAULT_MODEL } from '../common/package-root.js';
 import { DEFAULT_DEVICE, DEVICE_ID } from './topics.js';
 import { formatIssues } from './command.js';
 
-export const DEFAULT_MODEL = 'models/busi-lite.aunet';
 /** The bundled demo stream: the camera engineer's speckle phantom, endless, 30 fps. */
 export const DEMO_SOURCE = 'phantom:?fps=30&frames=0';
 

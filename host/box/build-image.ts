@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { KeyObject } from 'node:crypto';
-import { PACKAGE_ROOT, packageFile, packageVersion } from '../../common/package-root.js';
+import { DEFAULT_MODEL, PACKAGE_ROOT, packageFile, packageVersion } from '../../common/package-root.js';
 import { FileError } from '../../common/errors.js';
 import { readConfigFile, resolveConfig } from '../../contracts/run-config.js';
 import { packDirectory } from '../../firmware/bundle.js';
@@ -14,7 +14,6 @@ import { GOLDEN_FRAME, selfTestHash } from './self-test.js';
 
 export const DEFAULT_HARDWARE_ID = 'aunet-edge-1';
 export const DEFAULT_RUNTIME = packageFile('build/kernels.simd.wasm');
-export const DEFAULT_MODEL = packageFile('models/busi-lite.aunet');
 export const DEFAULT_MONITOR = packageFile('monitor/dist');
 
 export interface BuildOptions {
@@ -31,14 +30,15 @@ export interface BuildOptions {
 export async function buildFirmware(opts: BuildOptions): Promise<Uint8Array> {
   if (!/^\d+\.\d+\.\d+$/.test(opts.version)) throw new FileError('--version', `"${opts.version}" is not MAJOR.MINOR.PATCH`, 'BAD_VERSION');
   const runtime = readInput(opts.runtime ?? DEFAULT_RUNTIME, 'runtime module (run `npm run build:wasm` first)');
-  const model = readInput(opts.model ?? DEFAULT_MODEL, 'model');
+  const modelFile = opts.model ?? packageFile(DEFAULT_MODEL);
+  const model = readInput(modelFile, 'model');
   const config = opts.config ? readConfig(opts.config) : Buffer.from('{}\n');
   const monitor = await packDirectory(opts.monitorDir ?? DEFAULT_MONITOR);
   let outputSha256: string;
   try {
     outputSha256 = await selfTestHash(runtime, model);
   } catch (e) {
-    throw new FileError(opts.model ?? DEFAULT_MODEL, `self-test inference failed at build time: ${(e as Error).message}`, 'SELF_TEST');
+    throw new FileError(modelFile, `self-test inference failed at build time: ${(e as Error).message}`, 'SELF_TEST');
   }
   return assembleImage(
     {

@@ -7,13 +7,14 @@ import type { FrameSource } from '../../camera/frame.js';
 import { preprocess } from '../../camera/preprocess.js';
 import type { RunConfig } from '../../contracts/run-config.js';
 import type { KernelSet } from '../kernels/kernel-set.js';
-import { BrokerError, startEmbeddedBroker, type EmbeddedBroker } from '../publish/broker.js';
-import { FileError, UsageError } from '../../common/errors.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../publish/broker.js';
+import { FileError } from '../../common/errors.js';
 import { Publisher, redact } from '../publish/client.js';
 import { topicsFor, type Topics } from '../../contracts/topics.js';
 import { frameMessageBytes, MAX_CONTOUR_POINTS, MAX_POLYGONS } from '../../contracts/frame-message.js';
 import { parseCommand, thresholdByte, type Command } from '../../contracts/command.js';
-import { createPipelineEngine, loadModel, type EngineChoice, type LoadedModel } from '../load/model-loader.js';
+import { loadModel, type LoadedModel } from '../load/model-loader.js';
+import { loadEngine, type LoadedEngine } from '../load/engine-loader.js';
 import { Pipeline, type Preprocessor } from '../pipeline/pipeline.js';
 import { ThreadedSource } from '../pipeline/threaded-source.js';
 
@@ -26,8 +27,6 @@ export interface LiveServiceOptions {
   kernels?: () => KernelSet | Promise<KernelSet>;
   /** tests: an already open source instead of config.source */
   source?: FrameSource;
-  /** a label for the model when config.model is a stand-in (e.g. the shipped model is missing) */
-  modelNote?: string;
 }
 
 export class LiveService {
@@ -35,7 +34,7 @@ export class LiveService {
   #statsTimer: NodeJS.Timeout | null = null;
   #stopped = false;
   #resolveDone: () => void = () => {};
-  /** resolves when the pipeline has ended (finite source) or the runtime stopped */
+  /** resolves when the pipeline has ended (finite source) or the service stopped */
   readonly done: Promise<void>;
 
   private constructor(
@@ -43,7 +42,7 @@ export class LiveService {
     readonly log: Logger,
     readonly version: string,
     readonly model: LoadedModel,
-    readonly engine: EngineChoice,
+    readonly engine: LoadedEngine,
     readonly source: FrameSource,
     readonly pipeline: Pipeline,
     readonly publisher: Publisher,
@@ -65,9 +64,9 @@ export class LiveService {
     log.info({ model: model.name, sha256: model.sha256, arch }, 'model loaded');
     const largest = frameMessageBytes(arch.width, arch.height, [1, 2, 3, 4].map((k) => config.publish.gates.includes(k)), 2 + MAX_POLYGONS * 2 + MAX_CONTOUR_POINTS * 4);
     if (largest > 65536) log.warn({ bytes: largest }, `frame messages can reach ${largest} bytes at ${arch.width}x${arch.height}, over the 64 KiB budget; publish fewer gates`);
-    const engine = await createPipelineEngine(model.model, {
+    const engine = await loadEngine(model.model, {
       engine: config.engine,
-      preset: config.chip.preset,
+      chip: config.chip.preset,
       sramBytes: config.chip.sramBytes,
       fallbackToDirect: config.pipeline.fallbackToDirect,
       kernels: o.kernels,
@@ -99,7 +98,7 @@ export class LiveService {
         });
       } catch (e) {
         await source.close(); // its thread would keep the process alive
-        throw e instanceof BrokerError ? new UsageError(e.message) : e;
+        throw e;
       }
       url = broker.url;
       ({ username, password } = broker.runtimeUser);
@@ -124,20 +123,20 @@ export class LiveService {
       gates: config.publish.gates,
     });
     if (engine.fallback) pipeline.state.degrade('engine-fallback');
-    const rt = new LiveService(config, log, o.version, { ...model, name: o.modelNote ? `${model.name} ${o.modelNote}` : model.name }, engine, source, pipeline, publisher, broker);
-    rt.#wire();
+    const service = new LiveService(config, log, o.version, model, engine, source, pipeline, publisher, broker);
+    service.#wire();
     try {
       await publisher.start(5000);
       log.info({ broker: redact(url) }, 'connected to broker');
     } catch (e) {
       if ((e as { code?: string }).code !== 'BROKER_TIMEOUT') {
-        await rt.stop();
+        await service.stop();
         throw e;
       }
       log.warn({ broker: redact(url) }, 'broker not reachable yet; running and retrying');
     }
     void pipeline.run().catch((e: Error) => log.error({ err: e }, 'pipeline failed'));
-    return rt;
+    return service;
   }
 
   /** The monitor's address (embedded broker only). */

@@ -5,9 +5,9 @@
 // not bit-exact) refuses to confirm the image.
 import { createHash } from 'node:crypto';
 import type { Arch } from '../../models/graph.js';
-import { decodeModel } from '../../models/format.js';
-import { createDirectEngine } from '../engine/direct-executor.js';
 import { createWasmKernels } from '../kernels/wasm-kernels.js';
+import { modelFromBytes } from '../load/model-loader.js';
+import { loadEngine } from '../load/engine-loader.js';
 import type { InferenceResult } from '../engine/engine.js';
 import type { SelfTestResult } from '../../firmware/boot.js';
 import { section, type ParsedImage } from '../../firmware/image.js';
@@ -45,9 +45,8 @@ export function hashOutputs(r: InferenceResult): string {
 
 /** Run the golden frame through a runtime module and a model file; return the output hash. */
 export async function selfTestHash(runtimeWasm: Uint8Array, modelBytes: Uint8Array): Promise<string> {
-  const model = decodeModel(modelBytes, 'model section');
-  const kernels = createWasmKernels({ bytes: runtimeWasm, build: 'simd' });
-  const engine = createDirectEngine(model, kernels);
+  const { model } = modelFromBytes(modelBytes, 'model section');
+  const { engine } = await loadEngine(model, { engine: 'direct', kernels: createWasmKernels({ bytes: runtimeWasm, build: 'simd' }) });
   return hashOutputs(engine.run(goldenFrame(model.arch)));
 }
 

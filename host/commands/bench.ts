@@ -3,10 +3,8 @@
 // per-layer profile, both kernel builds, and onnxruntime-web side by side.
 // Relaxed SIMD needs --experimental-wasm-relaxed-simd on Node 20: when this
 // process lacks it, the relaxed run happens in a child Node started with it.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { AunetError, UsageError } from '../../common/errors.js';
 import {
@@ -14,17 +12,18 @@ import {
   type MachineInfo, type Timing, type Variant,
 } from '../bench/network.js';
 import { timeOnnxWeb, type OnnxWebTiming } from '../bench/onnx-web.js';
-import { createDirectEngine, type DirectEngine } from '../engine/direct-executor.js';
-import type { Engine } from '../engine/engine.js';
+import type { DirectEngine } from '../engine/direct-executor.js';
 import { createWasmKernels, relaxedSimdSupported } from '../kernels/wasm-kernels.js';
+import { ENGINE_KINDS, loadEngine } from '../load/engine-loader.js';
+import { parseInteger } from '../../common/cli-args.js';
+import { packageFile } from '../../common/package-root.js';
 
 /** auto = relaxed SIMD when this Node has it, else plain SIMD */
 type KernelBuild = 'simd' | 'relaxed' | 'auto';
 type BuildOption = KernelBuild | 'both';
 const BUILDS: readonly BuildOption[] = ['simd', 'relaxed', 'auto', 'both'];
-const ENGINES = ['direct', 'chip'] as const;
 const CHILD_ENV = 'AUNET_BENCH_CHILD';
-const CACHE_DIR = fileURLToPath(new URL('../../.tmp/bench-models', import.meta.url));
+const CACHE_DIR = packageFile('.tmp/bench-models');
 
 interface Options {
   model: string;
@@ -66,7 +65,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'threads (the kernels are single-threaded: only 1)', '1')
     .option('--json', 'print one JSON object instead of tables')
     .option('--build <build>', `kernel build: ${BUILDS.join(' | ')} (both = plain SIMD and relaxed SIMD)`, 'auto')
-    .option('--engine <engine>', `engine: ${ENGINES.join(' | ')}`, 'direct')
+    .addOption(new Option('--engine <engine>', 'engine').choices(ENGINE_KINDS).default('direct'))
     .option('--vs <runtime>', 'also run the float network in onnxruntime-web and print the ratio')
     .option('--no-cache', 'quantize the bench model again instead of reading .tmp/bench-models')
     .option('--no-progress', 'no progress bars')
@@ -79,11 +78,9 @@ export function register(program: Command): void {
 async function bench(o: Options): Promise<BenchReport> {
   if (!(VARIANT_NAMES as string[]).includes(o.model)) throw new UsageError(`--model must be one of ${VARIANT_NAMES.join(', ')}, got '${o.model}'`);
   const variant = o.model as Variant;
-  const frames = o.frames === undefined ? DEFAULT_FRAMES[variant] : Number(o.frames);
-  if (!Number.isInteger(frames) || frames < 1) throw new UsageError(`--frames must be an integer >= 1, got '${o.frames}'`);
+  const frames = parseInteger(o.frames, '--frames', { min: 1 }) ?? DEFAULT_FRAMES[variant];
   if (o.threads !== '1') throw new UsageError(`--threads: only 1 is supported (the kernels are single-threaded), got '${o.threads}'`);
   if (!(BUILDS as string[]).includes(o.build)) throw new UsageError(`--build must be one of ${BUILDS.join(', ')}, got '${o.build}'`);
-  if (!(ENGINES as readonly string[]).includes(o.engine)) throw new UsageError(`--engine must be one of ${ENGINES.join(', ')}, got '${o.engine}'`);
   if (o.vs !== undefined && o.vs !== 'onnxruntime-web') throw new UsageError(`--vs: only onnxruntime-web is supported, got '${o.vs}'`);
   const progress = o.progress; // cli-progress draws only on a terminal
 
@@ -109,9 +106,7 @@ async function bench(o: Options): Promise<BenchReport> {
       continue;
     }
     const kernels = createWasmKernels({ build: build === 'auto' ? undefined : build });
-    const engine: Engine = o.engine === 'chip'
-      ? await (await import('../load/create-engine.js')).createEngine(models.quantized, { engine: 'chip', kernels })
-      : createDirectEngine(models.quantized, kernels);
+    const { engine } = await loadEngine(models.quantized, { engine: o.engine, kernels });
     const timingBar = progress ? new cliProgress.SingleBar({ format: `timing ${engine.name} {bar} {value}/{total} frames`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
     timingBar?.start(frames, 0);
     const timing = timeEngine(engine, models.frames, frames, 2, (i) => timingBar?.update(i));
@@ -139,13 +134,13 @@ async function bench(o: Options): Promise<BenchReport> {
 
 /** The same bench in a child Node with relaxed SIMD enabled; its JSON report's first run. */
 async function childRun(variant: Variant, frames: number, o: Options): Promise<BuildRun> {
-  const cli = fileURLToPath(new URL('../cli.ts', import.meta.url));
+  const cli = packageFile('host/cli.ts');
   const args = [
     '--experimental-wasm-relaxed-simd', '--import', 'tsx', cli, 'bench',
     '--model', variant, '--frames', String(frames), '--build', 'relaxed', '--engine', o.engine, '--json',
     ...(o.cache ? [] : ['--no-cache']), ...(o.progress ? [] : ['--no-progress']),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [CHILD_ENV]: '1' }, cwd: join(cli, '..', '..') });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [CHILD_ENV]: '1' }, cwd: packageFile('.') });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));

@@ -8,7 +8,6 @@ import cliProgress from 'cli-progress';
 import { buildGraph, type Arch } from '../../models/graph.js';
 import type { QModel } from '../../models/qmodel.js';
 import { FileError, UsageError } from '../../common/errors.js';
-import { readModel } from '../../models/format.js';
 import { VARIANTS, VARIANT_NAMES, type Variant } from '../bench/network.js';
 import { loadPreset, parseByteSize, presetNames, readChipConfig, resolveChipConfig, type ChipConfig } from '../chip/chip-config.js';
 import { compile, type CompileOptions } from '../chip/compiler.js';
@@ -16,6 +15,7 @@ import { timeProgram } from '../chip/timing.js';
 import { buildReport, formatReport, type ChipReport } from '../chip/report.js';
 import { chromeTrace } from '../chip/trace.js';
 import { sweepSram } from '../chip/sweep.js';
+import { loadModel } from '../load/model-loader.js';
 import { Canvas, drawPanel } from '../../common/plot.js';
 import { writeRgbPng } from '../../common/image-io.js';
 
@@ -42,7 +42,7 @@ export function register(program: Command): void {
     .option('--trace <file>', 'write a Chrome trace-event JSON of one frame (open in Perfetto)')
     .option('--no-layers', 'omit the per-layer table from the text report')
     .option('--list-presets', 'name the shipped presets and exit')
-    .action((o: Options) => {
+    .action(async (o: Options) => {
       if (o.listPresets) {
         for (const name of presetNames()) {
           const c = loadPreset(name);
@@ -51,7 +51,7 @@ export function register(program: Command): void {
         }
         return;
       }
-      const { model, label } = loadModel(o.model);
+      const { model, label } = await chipModel(o.model);
       const config = chipConfig(o);
       const report = analyse(model.arch, config, compileOptions(model), o.trace);
       process.stdout.write(o.json ? JSON.stringify({ ...report, model: { name: label, ...report.model } }, null, 1) + '\n' : `model ${label}\n` + formatReport(report, o.layers !== false));
@@ -61,11 +61,11 @@ export function register(program: Command): void {
     .command('sweep')
     .description('repeat the analysis over SRAM sizes (--sram 32K,64K,...); print a table and write a PNG plot of DRAM traffic and fps')
     .option('--out <dir>', 'folder for sweep.png and sweep.json', '.')
-    .action((_opts: unknown, cmd: Command) => {
+    .action(async (_opts: unknown, cmd: Command) => {
       // --model, --sram, --config, --preset, --json are the chip command's options
       const o = cmd.optsWithGlobals() as { model?: string; sram?: string; config?: string; preset?: string; out: string; json?: boolean };
       if (!o.sram) throw new UsageError('chip sweep needs --sram with a comma-separated list of sizes, e.g. --sram 32K,64K,128K');
-      const { model, label } = loadModel(o.model);
+      const { model, label } = await chipModel(o.model);
       const sizes = o.sram.split(',').map((s) => parseByteSize(s));
       if (!sizes.length) throw new UsageError('--sram needs at least one size');
       const base = chipConfig({ config: o.config, preset: o.preset });
@@ -123,14 +123,15 @@ function compileOptions(model: QModel): CompileOptions {
   return { pads };
 }
 
-function loadModel(spec: string | undefined): { model: QModel; label: string } {
+/** A bench variant (shapes only) or a model spec for the model loader. */
+async function chipModel(spec: string | undefined): Promise<{ model: QModel; label: string }> {
   if (!spec) throw new UsageError(`--model is required (${VARIANT_NAMES.join(', ')} or an .aunet file)`);
   if ((VARIANT_NAMES as string[]).includes(spec)) {
     const v = VARIANTS[spec as Variant];
     return { model: archOnlyModel({ ...v }), label: `${spec} (F=${v.filters}, ${v.width}x${v.height}x${v.channels})` };
   }
   if (!existsSync(spec)) throw new FileError(spec, `no such model file (or use a variant: ${VARIANT_NAMES.join(', ')})`, 'NO_FILE');
-  return { model: readModel(spec), label: basename(spec) };
+  return { model: (await loadModel(spec)).model, label: basename(spec) };
 }
 
 /** The chip report depends only on shapes and conv padding, so a variant needs no weights. */

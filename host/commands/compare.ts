@@ -8,14 +8,17 @@ import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { readModel } from '../../models/format.js';
 import { FloatReference } from '../../models/float-reference.js';
 import { SIGMOID_SATURATION } from '../../models/quantizer.js';
 import { dice, floatMask, layerStats, mapAgreement, type LayerRow, type MapAgreement } from '../../models/fidelity.js';
 import { writeRgbPng } from '../../common/image-io.js';
 import { applyColormap, drawContour, greyToRgb, overlayHeatmap } from '../../common/colormap.js';
-import { FileError, UsageError } from '../../common/errors.js';
-import { imageInput, listImages, loadFloatModel, openEngine, positiveInt } from './support/models.js';
+import { UsageError } from '../../common/errors.js';
+import { parseInteger } from '../../common/cli-args.js';
+import { loadModel } from '../load/model-loader.js';
+import { loadFloatModel } from '../load/float-model-loader.js';
+import { loadEngine } from '../load/engine-loader.js';
+import { imageInput, listImages } from './support/model-inputs.js';
 import { enlarge, outputFolder, sideBySide } from './support/render.js';
 
 interface Options {
@@ -67,19 +70,17 @@ export function register(program: Command): void {
     .option('--kernels <name>', 'wasm or reference', 'wasm')
     .option('--no-progress', 'no progress bar')
     .action(async (o: Options) => {
-      const limit = positiveInt('--limit', o.limit);
-      const worstK = positiveInt('--worst', o.worst)!;
-      const q = readModel(o.int8);
-      const f = await loadFloatModel(o.float);
+      const limit = parseInteger(o.limit, '--limit', { min: 1 });
+      const worstK = parseInteger(o.worst, '--worst', { min: 1 });
+      const { model: q } = await loadModel(o.int8);
+      const { model: f } = await loadFloatModel(o.float, { purpose: 'the comparison' });
       const a = q.arch;
       const b = f.arch;
       if (a.filters !== b.filters || a.height !== b.height || a.width !== b.width || a.channels !== b.channels) {
         throw new UsageError(`${o.int8} (F=${a.filters}, ${a.height}x${a.width}x${a.channels}) is not a quantization of ${o.float} (F=${b.filters}, ${b.height}x${b.width}x${b.channels})`);
       }
-      let files = listImages(o.dataset);
-      if (files.length === 0) throw new FileError(o.dataset, 'no PNG or JPEG images found', 'BAD_DATASET');
-      if (limit !== undefined && limit < files.length) files = Array.from({ length: limit }, (_, i) => files[Math.floor((i * files.length) / limit)]);
-      const engine = await openEngine(q, { keepTensors: true, kernels: o.kernels });
+      const files = listImages(o.dataset, limit);
+      const { engine } = await loadEngine(q, { keepTensors: true, kernels: o.kernels });
       const ref = new FloatReference(f);
       const g = ref.graph;
       const stats = layerStats();

@@ -8,11 +8,12 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { readModel } from '../../models/format.js';
 import type { Engine } from '../engine/engine.js';
 import { writeRgbPng } from '../../common/image-io.js';
 import { FileError, UsageError } from '../../common/errors.js';
-import { imageInput, openEngine } from './support/models.js';
+import { loadModel } from '../load/model-loader.js';
+import { loadEngine } from '../load/engine-loader.js';
+import { imageInput } from './support/model-inputs.js';
 import { heatmap, normalizeToU8, outputFolder, overlayOnOriginal } from './support/render.js';
 
 /** Window and stride of the study at 256x256. */
@@ -43,7 +44,7 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .action(async (o: Options) => {
       if (o.method !== 'occlusion' && o.method !== 'activations') throw new UsageError(`--method must be occlusion or activations, got '${o.method}'`);
-      const model = readModel(o.model);
+      const { model } = await loadModel(o.model);
       const { arch } = model;
       const input = imageInput(o.input, arch, model.preprocessing);
       outputFolder(o.out);
@@ -51,7 +52,7 @@ export function register(program: Command): void {
       const H = arch.height;
       const written: string[] = [];
       if (o.method === 'occlusion') {
-        const engine = await openEngine(model, { engine: o.engine, kernels: o.kernels });
+        const { engine } = await loadEngine(model, { engine: o.engine, kernels: o.kernels });
         const bar = o.progress ? new cliProgress.SingleBar({ format: 'occlusion [{bar}] {value}/{total} windows | {eta_formatted} left', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
         const { heat, windows } = occlusion(engine, input.data, W, H, arch.channels, (done, total) => {
           if (done === 0) bar?.start(total, 0);
@@ -64,7 +65,7 @@ export function register(program: Command): void {
         writeRgbPng(written[1], overlayOnOriginal(input.grey, u8.data, undefined, W, H, input.placement));
         process.stdout.write(`occlusion: ${windows} windows of ${occlusionGeometry(W, H).winX}x${occlusionGeometry(W, H).winY} px\n`);
       } else {
-        const engine = await openEngine(model, { engine: o.engine, kernels: o.kernels, keepTensors: true });
+        const { engine } = await loadEngine(model, { engine: o.engine, kernels: o.kernels, keepTensors: true });
         engine.run(input.data);
         for (let i = 1; i <= 4; i++) {
           const name = `p${i}`;

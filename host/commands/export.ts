@@ -3,12 +3,9 @@
 // that any ONNX runtime runs: NCHW or NHWC input, BatchNorm as a node or
 // folded. An .aunet file cannot be exported: it holds only int8 weights.
 import type { Command } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { extname } from 'node:path';
-import type { FloatModel } from '../../models/float-model.js';
-import { importKeras } from '../../models/keras/import.js';
+import { writeFileSync } from 'node:fs';
 import { exportOnnx, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../../models/onnx/export.js';
-import { importOnnxWithInfo } from '../../models/onnx/import.js';
+import { loadFloatModel } from '../load/float-model-loader.js';
 import { FileError, UsageError } from '../../common/errors.js';
 
 interface Options {
@@ -20,9 +17,6 @@ interface Options {
   attentionOutputs?: boolean;
   inputSize?: string;
 }
-
-const HDF5_MAGIC = '\x89HDF\r\n\x1a\n';
-const AUNET_MAGIC = '\x89AUNET\r\n';
 
 export function register(program: Command): void {
   program
@@ -41,7 +35,7 @@ export function register(program: Command): void {
       const opset = Number(o.opset);
       if (!Number.isInteger(opset) || opset < 11 || opset > 18) throw new UsageError(`--opset must be an integer 11..18, got '${o.opset}'`);
       const size = parseSize(o.inputSize);
-      const { model, note } = await load(o.from, size);
+      const { model, note } = await loadFloatModel(o.from, { size, purpose: 'an ONNX export' });
       const bytes = exportOnnx(model, { layout, foldBatchNorm: o.foldBatchnorm, opset, attentionOutputs: o.attentionOutputs });
       try {
         writeFileSync(o.onnx, bytes);
@@ -64,24 +58,4 @@ function parseSize(s: string | undefined): { height: number; width: number } | u
   const m = /^(\d+)x(\d+)$/i.exec(s.trim());
   if (!m) throw new UsageError(`--input-size must be HEIGHTxWIDTH, e.g. 256x256; got '${s}'`);
   return { height: Number(m[1]), width: Number(m[2]) };
-}
-
-/** Pick the importer by content (HDF5 magic) or extension; refuse .aunet with the reason. */
-async function load(path: string, size?: { height: number; width: number }): Promise<{ model: FloatModel; note: string }> {
-  const ext = extname(path).toLowerCase();
-  const noFloat = 'an .aunet model holds only the int8 weights: the float weights an ONNX export needs are gone. Export from the float source (the .onnx or .h5 it was quantized from; `aunet inspect` shows its name and SHA-256)';
-  if (ext === '.aunet') throw new FileError(path, noFloat, 'NOT_FLOAT');
-  let head: string;
-  try {
-    head = readFileSync(path).subarray(0, 8).toString('latin1');
-  } catch (e) {
-    throw new FileError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'NOT_FOUND');
-  }
-  if (head === AUNET_MAGIC) throw new FileError(path, noFloat, 'NOT_FLOAT');
-  if (head === HDF5_MAGIC || ext === '.h5' || ext === '.hdf5') {
-    return { model: await importKeras(path, size ?? {}), note: ' (Keras HDF5)' };
-  }
-  if (ext !== '.onnx' && ext !== '') throw new UsageError(`${path}: unknown model type '${ext}' (expected .onnx or .h5)`);
-  const { model, info } = importOnnxWithInfo(path, size ?? {});
-  return { model, note: ` (ONNX opset ${info.opset} from ${info.producer || 'unknown producer'}, ${info.inputLayout} input, gate BatchNorm as ${info.batchNormForm})` };
 }

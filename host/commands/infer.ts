@@ -3,10 +3,11 @@
 // Same model, same image, same engine: byte-identical files.
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { readModel } from '../../models/format.js';
 import { writeGreyPng, writeRgbPng } from '../../common/image-io.js';
 import { FileError } from '../../common/errors.js';
-import { imageInput, openEngine } from './support/models.js';
+import { loadModel } from '../load/model-loader.js';
+import { loadEngine } from '../load/engine-loader.js';
+import { imageInput } from './support/model-inputs.js';
 import { heatmap, outputFolder, overlayOnOriginal } from './support/render.js';
 
 /** The seven files infer writes, in order. */
@@ -30,10 +31,10 @@ export function register(program: Command): void {
     .option('--engine <name>', 'direct (whole-layer executor) or chip (chip model)', 'direct')
     .option('--kernels <name>', 'wasm or reference (TypeScript integer kernels)', 'wasm')
     .action(async (o: Options) => {
-      const model = readModel(o.model);
+      const { model } = await loadModel(o.model);
       const { arch } = model;
       const input = imageInput(o.input, arch, model.preprocessing);
-      const engine = await openEngine(model, { engine: o.engine, kernels: o.kernels });
+      const { engine } = await loadEngine(model, { engine: o.engine, kernels: o.kernels });
       const r = engine.run(input.data);
       outputFolder(o.out);
       const W = arch.width;

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { openSource, SOURCE_HELP } from '../../camera/source.js';
 import { probeSource } from '../../camera/probe.js';
 import { RecordingSource } from '../../camera/sources/recording.js';
-import { parseCount } from '../../common/cli-args.js';
+import { parseInteger } from '../../common/cli-args.js';
 
 export function register(program: Command): void {
   program
@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object {"frames","width","height","fps","sha256"}')
     .option('--count <n>', 'stop after N frames (needed for endless sources)')
     .action(async (spec: string, o: { json?: boolean; count?: string }) => {
-      const count = parseCount(o.count);
+      const count = parseInteger(o.count, '--count', { min: 1 });
       const src = await openSource(spec);
       if (src.info.live && count === undefined) process.stderr.write(`aunet: ${spec} is live; probing until it ends or Ctrl-C (use --count N)\n`);
       // Ctrl-C on a live source ends the probe with what was counted so far.

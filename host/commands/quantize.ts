@@ -6,7 +6,9 @@ import cliProgress from 'cli-progress';
 import { quantizeModel, CALIBRATION_METHODS, DEFAULT_METHOD, DEFAULT_PERCENTILE, type CalibrationMethod } from '../../models/quantizer.js';
 import { writeModel } from '../../models/format.js';
 import { UsageError } from '../../common/errors.js';
-import { imageCalibration, loadFloatModel, phantomCalibration, positiveInt } from './support/models.js';
+import { parseInteger, parseNumber } from '../../common/cli-args.js';
+import { loadFloatModel } from '../load/float-model-loader.js';
+import { imageCalibration, phantomCalibration } from './support/model-inputs.js';
 
 interface Options {
   from: string;
@@ -34,20 +36,19 @@ export function register(program: Command): void {
     .action(async (o: Options) => {
       if ((o.calib === undefined) === (o.calibPhantom === undefined)) throw new UsageError('give exactly one of --calib DIR or --calib-phantom N');
       if (!CALIBRATION_METHODS.includes(o.method as CalibrationMethod)) throw new UsageError(`--method must be one of ${CALIBRATION_METHODS.join(', ')}, got '${o.method}'`);
-      const percentile = o.percentile === undefined ? undefined : Number(o.percentile);
-      if (percentile !== undefined && !(percentile > 50 && percentile <= 100)) throw new UsageError(`--percentile must be in (50, 100], got '${o.percentile}'`);
+      const percentile = parseNumber(o.percentile, '--percentile', { above: 50, max: 100 });
       if (percentile !== undefined && o.method !== 'percentile') throw new UsageError('--percentile needs --method percentile');
-      const model = await loadFloatModel(o.from);
+      const { model } = await loadFloatModel(o.from);
       const { arch, preprocessing } = model;
       let frames: Uint8Array[];
       let calibration: Record<string, unknown>;
       if (o.calib !== undefined) {
-        const limit = positiveInt('--calib-limit', o.calibLimit);
+        const limit = parseInteger(o.calibLimit, '--calib-limit', { min: 1 });
         const c = imageCalibration(o.calib, arch, preprocessing, limit);
         frames = c.frames;
         calibration = { source: 'images', dir: resolve(o.calib), images: c.files.length };
       } else {
-        const n = positiveInt('--calib-phantom', o.calibPhantom)!;
+        const n = parseInteger(o.calibPhantom as string, '--calib-phantom', { min: 1 });
         frames = await phantomCalibration(n, arch, preprocessing);
         calibration = { source: 'phantom', seeds: `1..${n}` };
       }

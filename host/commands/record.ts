@@ -5,15 +5,15 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { openSource, SOURCE_HELP } from '../../camera/source.js';
 import { Recorder } from '../../camera/recorder.js';
-import { parseCount } from '../../common/cli-args.js';
-import { UsageError } from '../../common/errors.js';
+import { parseInteger, parseNumber } from '../../common/cli-args.js';
+import { packageVersion } from '../../common/package-root.js';
 
 interface RecordFlags {
   out?: string;
   count?: string;
   force?: boolean;
-  flushFrames?: string;
-  flushMs?: string;
+  flushFrames: string;
+  flushMs: string;
   flushLog?: boolean;
 }
 
@@ -29,13 +29,11 @@ export function register(program: Command): void {
     .option('--flush-ms <ms>', 'and at least every MS milliseconds', '1000')
     .option('--flush-log', 'print "flushed N" on stdout after each fsync (for supervisors and tests)')
     .action(async (spec: string, o: RecordFlags) => {
-      const count = parseCount(o.count);
-      const flushFrames = parseCount(o.flushFrames, '--flush-frames') as number;
-      const flushMs = Number(o.flushMs);
-      if (!Number.isFinite(flushMs) || flushMs < 0) throw new UsageError(`--flush-ms must be a number >= 0, got "${o.flushMs}"`);
+      const count = parseInteger(o.count, '--count', { min: 1 });
+      const flushFrames = parseInteger(o.flushFrames, '--flush-frames', { min: 1 });
+      const flushMs = parseNumber(o.flushMs, '--flush-ms', { min: 0 });
       const src = await openSource(spec);
-      const { default: pkg } = await import('../../package.json', { with: { type: 'json' } });
-      const rec = new Recorder(o.out as string, src.info, pkg.version, {
+      const rec = new Recorder(o.out as string, src.info, packageVersion(), {
         force: o.force,
         flushFrames,
         flushMs,

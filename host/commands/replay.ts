@@ -5,22 +5,18 @@
 // area; --golden records or checks per-frame output hashes (host/replay/golden.ts),
 // --report writes an HTML report (host/replay/report.ts).
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { SOURCE_HELP } from '../../camera/source.js';
 import { replay, parseRange, newStats, type Pace } from '../../camera/replayer.js';
-import { parseCount, parsePositive } from '../../common/cli-args.js';
+import { parseInteger, parseNumber } from '../../common/cli-args.js';
 import { preprocess } from '../../camera/preprocess.js';
 import { Golden, type GoldenDiff } from '../replay/golden.js';
 import { writeReport, overlayThumb, type FrameRecord } from '../replay/report.js';
-import type { Engine } from '../engine/engine.js';
-import type { QModel } from '../../models/qmodel.js';
 import type { RgbImage } from '../../common/image-io.js';
 import { AunetError, UsageError } from '../../common/errors.js';
-
-const DEFAULT_MODEL = fileURLToPath(new URL('../../models/busi-lite.aunet', import.meta.url));
+import { DEFAULT_MODEL } from '../../common/package-root.js';
+import { loadModel, modelFile, shippedModelPresent } from '../load/model-loader.js';
+import { loadEngine } from '../load/engine-loader.js';
 
 interface ReplayFlags {
   /** a file, or false for --no-model (pacing only) */
@@ -64,43 +60,29 @@ export function register(program: Command): void {
 function parsePace(o: ReplayFlags): Pace {
   const chosen = [o.realtime && '--realtime', o.fps !== undefined && '--fps', o.speed !== undefined && '--speed', o.afap && '--afap'].filter(Boolean);
   if (chosen.length > 1) throw new UsageError(`choose one pacing: ${chosen.join(', ')} given`);
-  if (o.fps !== undefined) return { mode: 'fps', fps: parsePositive(o.fps, '--fps') as number };
-  if (o.speed !== undefined) return { mode: 'speed', factor: parsePositive(o.speed, '--speed') as number };
+  if (o.fps !== undefined) return { mode: 'fps', fps: parseNumber(o.fps, '--fps', { above: 0 }) };
+  if (o.speed !== undefined) return { mode: 'speed', factor: parseNumber(o.speed, '--speed', { above: 0 }) };
   if (o.afap) return { mode: 'afap' };
   return { mode: 'realtime' };
 }
 
-async function loadEngine(file: string, kind: string): Promise<{ engine: Engine; model: QModel; sha256: string; note?: string }> {
-  const { readModel } = await import('../../models/format.js');
-  const model = readModel(file);
-  const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
-  const { createEngine } = await import('../load/create-engine.js');
-  if (kind !== 'direct' && kind !== 'chip') throw new UsageError(`--engine must be direct or chip, got "${kind}"`);
-  try {
-    return { engine: await createEngine(model, { engine: kind }), model, sha256 };
-  } catch (e) {
-    if (e instanceof AunetError) throw e;
-    // The WebAssembly kernels are not built (npm run build): the TypeScript reference kernels give the same bits, slower.
-    const { createReferenceKernels } = await import('../kernels/reference/index.js');
-    const engine = await createEngine(model, { engine: kind, kernels: createReferenceKernels() });
-    return { engine, model, sha256, note: `WebAssembly kernels unavailable (${(e as Error).message.split('\n')[0]}); using the TypeScript reference kernels` };
-  }
-}
-
 async function runReplay(spec: string, o: ReplayFlags): Promise<void> {
   const pace = parsePace(o);
-  const count = parseCount(o.count);
+  const count = parseInteger(o.count, '--count', { min: 1 });
   const range = o.range !== undefined ? parseRange(o.range) : undefined;
-  const dropAfterMs = parsePositive(o.dropAfter, '--drop-after');
-  const modelFile = o.model === false ? undefined : (o.model ?? (existsSync(DEFAULT_MODEL) ? DEFAULT_MODEL : undefined));
-  if (!modelFile && o.golden) throw new UsageError('--golden needs a model: drop --no-model or pass --model FILE');
+  const dropAfterMs = parseNumber(o.dropAfter, '--drop-after', { above: 0 });
+  const modelSpec = o.model === false ? undefined : (o.model ?? (shippedModelPresent() ? DEFAULT_MODEL : undefined));
+  if (!modelSpec && o.golden) throw new UsageError('--golden needs a model: drop --no-model or pass --model FILE');
   if (o.loop && count === undefined && !process.stdin.isTTY && !o.json) process.stderr.write('aunet: --loop without --count runs until interrupted\n');
-  const loaded = modelFile ? await loadEngine(modelFile, o.engine ?? 'direct') : undefined;
-  if (!loaded) process.stderr.write(`aunet: no model${o.model === false ? '' : ` (${DEFAULT_MODEL} is missing; pass --model FILE)`}: replaying and pacing frames without inference\n`);
-  if (loaded?.note) process.stderr.write(`aunet: ${loaded.note}\n`);
+  const loaded = modelSpec ? await loadModel(modelSpec) : undefined;
+  // without built WebAssembly kernels (npm run build) the reference kernels give the same bits, slower
+  const engine = loaded ? await loadEngine(loaded.model, { engine: o.engine, referenceIfNoWasm: true }) : undefined;
+  if (!loaded) process.stderr.write(`aunet: no model${o.model === false ? '' : ` (${modelFile(DEFAULT_MODEL)} is missing; pass --model FILE)`}: replaying and pacing frames without inference\n`);
+  if (engine?.note) process.stderr.write(`aunet: ${engine.note}\n`);
   const arch = loaded?.model.arch;
+  const modelPath = loaded?.file ?? modelSpec;
   const golden = o.golden && loaded && arch
-    ? new Golden(o.golden, { source: spec, model: { file: modelFile as string, sha256: loaded.sha256 }, width: arch.width, height: arch.height })
+    ? new Golden(o.golden, { source: spec, model: { file: modelPath as string, sha256: loaded.sha256 }, width: arch.width, height: arch.height })
     : undefined;
   if (golden && !golden.recording && golden.model.sha256 !== loaded?.sha256) {
     process.stderr.write(`aunet: note: ${o.golden} was recorded with another model (${golden.model.file}); differences are expected\n`);
@@ -122,10 +104,10 @@ async function runReplay(spec: string, o: ReplayFlags): Promise<void> {
     for await (const r of replay(spec, { pace, loop: o.loop, range, count, dropAfterMs, signal: abort.signal }, stats)) {
       let latencyMs = 0;
       let lesionArea = 0;
-      if (loaded && arch) {
+      if (loaded && engine && arch) {
         const start = performance.now();
         const input = preprocess({ width: r.frame.width, height: r.frame.height, data: r.frame.pixels }, arch, loaded.model.preprocessing);
-        const out = loaded.engine.run(input.data);
+        const out = engine.engine.run(input.data);
         latencyMs = performance.now() - start;
         let area = 0;
         for (let i = 0; i < out.mask.length; i++) area += out.mask[i] ? 1 : 0;
@@ -154,7 +136,7 @@ async function runReplay(spec: string, o: ReplayFlags): Promise<void> {
   const round = (v: number) => Math.round(v * 1000) / 1000;
   const summary = {
     source: spec,
-    model: modelFile ?? null,
+    model: modelPath ?? null,
     pacing: pace.mode === 'fps' ? `fps ${pace.fps}` : pace.mode === 'speed' ? `speed ${pace.factor}x` : pace.mode,
     frames: stats.delivered,
     dropped: stats.dropped,
@@ -172,7 +154,7 @@ async function runReplay(spec: string, o: ReplayFlags): Promise<void> {
     const file = writeReport(o.report, {
       title: `Replay of ${spec}`,
       summary: {
-        source: spec, model: modelFile ?? '(none)', pacing: summary.pacing, frames: stats.delivered, dropped: stats.dropped, behind: stats.behind, passes: stats.passes,
+        source: spec, model: modelPath ?? '(none)', pacing: summary.pacing, frames: stats.delivered, dropped: stats.dropped, behind: stats.behind, passes: stats.passes,
         'latency mean / p95 ms': `${summary.latencyMs.mean} / ${summary.latencyMs.p95}`,
         golden: golden ? `${o.golden} (${golden.recording ? 'recorded' : `${golden.checked} checked, ${diffs.length} differ`})` : '-',
       },

@@ -1,11 +1,13 @@
 // What `aunet eval` runs: the int8 .aunet model through an engine (direct
-// executor or chip controller), or a float ONNX model through onnxruntime-node
+// executor or the chip model's engine), or a float ONNX model through onnxruntime-node
 // (to measure the int8-versus-float gap with the very same metric code).
 import { readFileSync } from 'node:fs';
 import type { ModelSize } from '../../camera/preprocess.js';
 import { DEFAULT_PREPROCESSING, type Preprocessing } from '../../models/float-model.js';
 import { FileError } from '../../common/errors.js';
 import type { ProbabilityMap } from '../engine/engine.js';
+import { loadModel } from '../load/model-loader.js';
+import { loadEngine } from '../load/engine-loader.js';
 
 export interface Prediction {
   /** 0/1 at the model's size: probability > 0.5 */
@@ -29,10 +31,8 @@ export interface Predictor {
 
 export async function openPredictor(file: string, opts: { engine?: 'direct' | 'chip'; preprocessing?: Preprocessing }): Promise<Predictor> {
   if (/\.onnx$/i.test(file)) return openOnnx(file, opts.preprocessing ?? DEFAULT_PREPROCESSING);
-  const { readModel } = await import('../../models/format.js');
-  const { createEngine } = await import('../load/create-engine.js');
-  const model = readModel(file);
-  const engine = await createEngine(model, { engine: opts.engine ?? 'direct' });
+  const { model } = await loadModel(file);
+  const { engine } = await loadEngine(model, { engine: opts.engine ?? 'direct' });
   const { arch } = model;
   return {
     kind: `int8 ${opts.engine ?? 'direct'}`,

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configJsonSchema, DEFAULT_MODEL, DEMO_SOURCE, loadRunConfig, resolveConfig } from '../../contracts/run-config.js';
+import { configJsonSchema, DEMO_SOURCE, loadRunConfig, resolveConfig } from '../../contracts/run-config.js';
+import { DEFAULT_MODEL } from '../../common/package-root.js';
 import { FileError, UsageError } from '../../common/errors.js';
 
 const SNAPSHOT = new URL('../../docs/config.schema.json', import.meta.url);

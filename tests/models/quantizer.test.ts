@@ -8,7 +8,7 @@ import { INPUT_PARAMS, SIGMOID_OUTPUT, type QModel } from '../../models/qmodel.j
 import { decodeModel, encodeModel } from '../../models/format.js';
 import { createDirectEngine } from '../../host/engine/direct-executor.js';
 import { createReferenceKernels } from '../../host/kernels/reference/index.js';
-import { phantomCalibration } from '../../host/commands/support/models.js';
+import { phantomCalibration } from '../../host/commands/support/model-inputs.js';
 import { layerStats } from '../../models/fidelity.js';
 import { importOnnx } from '../../models/onnx/import.js';
 import type { FloatModel } from '../../models/float-model.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
 import { phantomFrames, type PhantomOptions } from '../../../camera/sources/phantom.js';
 import { preprocess } from '../../../camera/preprocess.js';
-import { createEngine } from '../../../host/load/create-engine.js';
+import { loadEngine } from '../../../host/load/engine-loader.js';
 import { loadModel } from '../../../host/load/model-loader.js';
 import { decodeFrameMessage, type FrameMessage } from '../../../contracts/frame-message.js';
 
@@ -66,7 +66,7 @@ export function assertIncreasingIds(frames: FrameMessage[]): void {
  */
 export async function assertMatchesDirect(frames: FrameMessage[], modelSpec: string, phantom: Partial<PhantomOptions>): Promise<number> {
   const { model } = await loadModel(modelSpec);
-  const engine = await createEngine(model, { engine: 'direct' });
+  const { engine } = await loadEngine(model, { engine: 'direct' });
   const maxId = Math.max(...frames.map((f) => f.frameId));
   const source = phantomFrames(maxId + 1, phantom);
   const size = { width: model.arch.width, height: model.arch.height, channels: model.arch.channels };

@@ -10,7 +10,7 @@ import { syntheticFrames } from '../../../models/random-model.js';
 import { createReferenceKernels } from '../../../host/kernels/reference/index.js';
 import { createWasmKernels } from '../../../host/kernels/wasm-kernels.js';
 import { createDirectEngine } from '../../../host/engine/direct-executor.js';
-import { createEngine } from '../../../host/load/create-engine.js';
+import { loadEngine, type EngineRequest } from '../../../host/load/engine-loader.js';
 import { createChipEngine } from '../../../host/chip/chip-engine.js';
 import { presetNames } from '../../../host/chip/chip-config.js';
 import type { KernelSet } from '../../../host/kernels/kernel-set.js';
@@ -66,9 +66,10 @@ test('WASM kernels: chip == direct for every preset, forced small SRAMs, spills 
   assertSame(chip.run(f), createDirectEngine(model, k).run(f), 'spill/fetch schedule');
 });
 
-test('createEngine: direct by default, chip on request, both on one KernelSet', async () => {
+test('loadEngine: direct by default, chip on request, both on one KernelSet', async () => {
   const arch = { filters: 2, height: 32, width: 32, channels: 1 };
   const model = randomQModel(arch, { seed: 31 });
+  const createEngine = async (m: typeof model, r: EngineRequest) => (await loadEngine(m, r)).engine;
   const kernels = createReferenceKernels();
   const d = await createEngine(model, { kernels });
   const c = await createEngine(model, { kernels, engine: 'chip', chip: 'nv_small', sramBytes: 8192 });
