@@ -3,7 +3,7 @@
 // per-layer profile, both kernel builds, and onnxruntime-web side by side.
 // Relaxed SIMD needs --experimental-wasm-relaxed-simd on Node 20: when this
 // process lacks it, the relaxed run happens in a child Node started with it.
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import cliProgress from 'cli-progress';
 import { AunetError, UsageError } from '../../common/errors.js';
@@ -14,7 +14,8 @@ import {
 import { timeOnnxWeb, type OnnxWebTiming } from '../bench/onnx-web.js';
 import type { DirectEngine } from '../engine/direct-executor.js';
 import { createWasmKernels, relaxedSimdSupported } from '../kernels/wasm-kernels.js';
-import { ENGINE_KINDS, loadEngine } from '../load/engine-loader.js';
+import { loadEngine } from '../load/engine-loader.js';
+import { engineOption } from './support/engine-options.js';
 import { parseInteger } from '../../common/cli-args.js';
 import { packageFile } from '../../common/package-root.js';
 
@@ -65,7 +66,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'threads (the kernels are single-threaded: only 1)', '1')
     .option('--json', 'print one JSON object instead of tables')
     .option('--build <build>', `kernel build: ${BUILDS.join(' | ')} (both = plain SIMD and relaxed SIMD)`, 'auto')
-    .addOption(new Option('--engine <engine>', 'engine').choices(ENGINE_KINDS).default('direct'))
+    .addOption(engineOption(undefined, 'direct'))
     .option('--vs <runtime>', 'also run the float network in onnxruntime-web and print the ratio')
     .option('--no-cache', 'quantize the bench model again instead of reading .tmp/bench-models')
     .option('--no-progress', 'no progress bars')

@@ -19,6 +19,7 @@ import { loadModel } from '../load/model-loader.js';
 import { loadFloatModel } from '../load/float-model-loader.js';
 import { loadEngine } from '../load/engine-loader.js';
 import { imageInput, listImages } from './support/model-inputs.js';
+import { kernelsOption } from './support/engine-options.js';
 import { enlarge, outputFolder, sideBySide } from './support/render.js';
 
 interface Options {
@@ -67,7 +68,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'write side-by-side PNGs of the worst images (and report.json) here')
     .option('--limit <n>', 'use N evenly spaced images of the folder')
     .option('--worst <k>', 'how many worst images to draw', '4')
-    .option('--kernels <name>', 'wasm or reference', 'wasm')
+    .addOption(kernelsOption())
     .option('--no-progress', 'no progress bar')
     .action(async (o: Options) => {
       const limit = parseInteger(o.limit, '--limit', { min: 1 });

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { UsageError } from '../../common/errors.js';
+import { parseInteger } from '../../common/cli-args.js';
 import { listBusi, readBusiImage, readBusiMask, filterSplit, VAL_FRACTION, type Split } from '../../models/datasets/busi.js';
 import { preprocess, preprocessMask } from '../../camera/preprocess.js';
 import { NpyWriter } from '../../models/datasets/npy.js';
@@ -97,12 +98,6 @@ export function parsePreprocessing(resize: string, claheSpec: string | boolean |
   return pre;
 }
 
-function parseCount(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--calib must be a count >= 0, got '${v}'`);
-  return n;
-}
-
 export function register(program: Command): void {
   const ds = program.command('dataset').description('export preprocessed model inputs for training');
   ds.command('export')
@@ -115,8 +110,8 @@ export function register(program: Command): void {
     .option('--calib <n>', 'also write n training-split model inputs as PNG to OUT/calib/ for quantizer calibration', '0')
     .requiredOption('--out <dir>', 'output folder')
     .action((opts: { dataset: string; size: string; channels: string; resize: string; clahe?: string | boolean; out: string; calib: string }) => {
-      const size = Number(opts.size);
-      if (!Number.isInteger(size) || size < 16 || size % 16 !== 0) throw new UsageError(`--size must be a positive multiple of 16, got '${opts.size}'`);
+      const size = parseInteger(opts.size, '--size', { min: 16 });
+      if (size % 16 !== 0) throw new UsageError(`--size must be a positive multiple of 16, got '${opts.size}'`);
       const channels = Number(opts.channels);
       if (channels !== 1 && channels !== 3) throw new UsageError(`--channels must be 1 or 3, got '${opts.channels}'`);
       const index = exportDataset({
@@ -125,7 +120,7 @@ export function register(program: Command): void {
         channels,
         preprocessing: parsePreprocessing(opts.resize, opts.clahe),
         out: opts.out,
-        calib: parseCount(opts.calib),
+        calib: parseInteger(opts.calib, '--calib', { min: 0 }),
         progress: process.stderr.isTTY,
       });
       const n = (s: Split) => index.splits[s].entries.length;

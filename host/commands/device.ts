@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { AunetError } from '../../common/errors.js';
+import { parseInteger } from '../../common/cli-args.js';
 
 export function register(program: Command): void {
   const device = program.command('device').description('the box side of serial flashing, and queries of a box');
@@ -14,7 +15,7 @@ export function register(program: Command): void {
       const { PacketLink } = await import('../../firmware/link.js');
       const { DeviceClient } = await import('../../firmware/flasher.js');
       const { DeviceError } = await import('../../firmware/protocol.js');
-      const port = await openSerial(o.port, Number(o.baud));
+      const port = await openSerial(o.port, parseInteger(o.baud, '--baud', { min: 1 }));
       const link = new PacketLink(port);
       try {
         const info = await new DeviceClient(link).info();
@@ -43,13 +44,13 @@ export function register(program: Command): void {
       const { runAgent } = await import('../box/agent-main.js');
       await runAgent({
         port: o.port,
-        baud: Number(o.baud),
+        baud: parseInteger(o.baud, '--baud', { min: 1 }),
         root: o.root,
         pubkey: o.pubkey,
         hardwareId: o.hardwareId,
         production: Boolean(o.production),
-        maxTrialBoots: Number(o.maxTrialBoots),
-        inputTimeoutMs: Number(o.inputTimeout),
+        maxTrialBoots: parseInteger(o.maxTrialBoots, '--max-trial-boots', { min: 1 }),
+        inputTimeoutMs: parseInteger(o.inputTimeout, '--input-timeout', { min: 1 }),
       });
     });
 }

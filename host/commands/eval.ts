@@ -8,6 +8,8 @@ import { openPredictor } from '../evaluation/predictor.js';
 import { evaluate, type EvalSummary } from '../evaluation/evaluate.js';
 import { EvalReport } from '../evaluation/report.js';
 import { parsePreprocessing } from './dataset.js';
+import type { EngineKind } from '../load/engine-loader.js';
+import { engineOption } from './support/engine-options.js';
 
 interface EvalFlags {
   model: string;
@@ -15,7 +17,7 @@ interface EvalFlags {
   split: string;
   json?: boolean;
   report?: string;
-  engine: string;
+  engine: EngineKind;
   resize: string;
   clahe?: string | boolean;
 }
@@ -29,12 +31,11 @@ export function register(program: Command): void {
     .option('--split <split>', 'val (the fixed validation split), train or all', 'val')
     .option('--json', 'print one JSON object instead of a table')
     .option('--report <dir>', 'write an HTML report with overlays, attention maps and Dice histograms')
-    .option('--engine <engine>', 'int8 engine: direct or chip', 'direct')
+    .addOption(engineOption('int8 engine: direct or chip', 'direct'))
     .option('--resize <mode>', '.onnx only (an .aunet records its own): stretch or letterbox', 'stretch')
     .option('--clahe [clip:tiles]', '.onnx only: CLAHE before resizing (default 3:8)')
     .action(async (o: EvalFlags) => {
       if (o.split !== 'val' && o.split !== 'train' && o.split !== 'all') throw new UsageError(`--split must be val, train or all, got '${o.split}'`);
-      if (o.engine !== 'direct' && o.engine !== 'chip') throw new UsageError(`--engine must be direct or chip, got '${o.engine}'`);
       const predictor = await openPredictor(o.model, { engine: o.engine, preprocessing: parsePreprocessing(o.resize, o.clahe) });
       const report = o.report ? new EvalReport(o.report) : undefined;
       try {

@@ -14,6 +14,7 @@ import { FileError, UsageError } from '../../common/errors.js';
 import { loadModel } from '../load/model-loader.js';
 import { loadEngine } from '../load/engine-loader.js';
 import { imageInput } from './support/model-inputs.js';
+import { engineOption, kernelsOption } from './support/engine-options.js';
 import { heatmap, normalizeToU8, outputFolder, overlayOnOriginal } from './support/render.js';
 
 /** Window and stride of the study at 256x256. */
@@ -39,8 +40,8 @@ export function register(program: Command): void {
     .requiredOption('--input <image>', 'PNG or JPEG image')
     .requiredOption('--method <m>', 'occlusion or activations')
     .requiredOption('--out <dir>', 'output folder (created if missing)')
-    .option('--engine <name>', 'direct or chip (occlusion only; activations need direct)', 'direct')
-    .option('--kernels <name>', 'wasm or reference', 'wasm')
+    .addOption(engineOption('direct or chip (occlusion only; activations need direct)', 'direct'))
+    .addOption(kernelsOption())
     .option('--no-progress', 'no progress bar')
     .action(async (o: Options) => {
       if (o.method !== 'occlusion' && o.method !== 'activations') throw new UsageError(`--method must be occlusion or activations, got '${o.method}'`);

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { exportOnnx, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../../models/onnx/export.js';
 import { loadFloatModel } from '../load/float-model-loader.js';
 import { FileError, UsageError } from '../../common/errors.js';
+import { parseInteger } from '../../common/cli-args.js';
 
 interface Options {
   from: string;
@@ -32,8 +33,7 @@ export function register(program: Command): void {
     .action(async (o: Options) => {
       const layout = o.layout.toUpperCase();
       if (layout !== 'NCHW' && layout !== 'NHWC') throw new UsageError(`--layout must be NCHW or NHWC, got '${o.layout}'`);
-      const opset = Number(o.opset);
-      if (!Number.isInteger(opset) || opset < 11 || opset > 18) throw new UsageError(`--opset must be an integer 11..18, got '${o.opset}'`);
+      const opset = parseInteger(o.opset, '--opset', { min: 11, max: 18 });
       const size = parseSize(o.inputSize);
       const { model, note } = await loadFloatModel(o.from, { size, purpose: 'an ONNX export' });
       const bytes = exportOnnx(model, { layout, foldBatchNorm: o.foldBatchnorm, opset, attentionOutputs: o.attentionOutputs });

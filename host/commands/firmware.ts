@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { FileError, UsageError } from '../../common/errors.js';
+import { FileError } from '../../common/errors.js';
+import { parseInteger } from '../../common/cli-args.js';
 import { loadPrivateKey, loadPublicKey } from '../../firmware/keys.js';
 import { ImageError, checkPolicy, verifyImage } from '../../firmware/image.js';
 
@@ -13,13 +14,12 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'output .aufw file')
     .option('--model <file>', 'model .aunet (default: models/busi-lite.aunet)')
     .option('--config <file>', 'device configuration, JSON or YAML')
-    .option('--runtime <file>', 'runtime WebAssembly module (default: build/kernels.simd.wasm)')
+    .option('--runtime <file>', 'the runtime: the kernels\' WebAssembly module (default: build/kernels.simd.wasm)')
     .option('--monitor <dir>', 'monitor bundle folder (default: monitor/dist)')
     .option('--security-counter <n>', 'anti-rollback counter', '0')
     .option('--hardware-id <id>', 'hardware the image is for', 'aunet-edge-1')
     .action(async (o: { key: string; version: string; out: string; model?: string; config?: string; runtime?: string; monitor?: string; securityCounter: string; hardwareId: string }) => {
-      const counter = Number(o.securityCounter);
-      if (!Number.isInteger(counter) || counter < 0) throw new UsageError(`--security-counter must be a non-negative integer, got "${o.securityCounter}"`);
+      const counter = parseInteger(o.securityCounter, '--security-counter', { min: 0 });
       const { buildFirmware } = await import('../box/build-image.js');
       const image = await buildFirmware({
         privateKey: loadPrivateKey(o.key),
@@ -41,11 +41,12 @@ export function register(program: Command): void {
     .option('--hardware-id <id>', 'also check the hardware id')
     .option('--min-security-counter <n>', 'also refuse a lower security counter')
     .action((file: string, o: { pubkey: string; hardwareId?: string; minSecurityCounter?: string }) => {
+      const minSecurityCounter = parseInteger(o.minSecurityCounter ?? '0', '--min-security-counter', { min: 0 });
       const bytes = readBytes(file);
       try {
         const img = verifyImage(bytes, loadPublicKey(o.pubkey));
         if (o.hardwareId || o.minSecurityCounter) {
-          checkPolicy(img.manifest, { hardwareId: o.hardwareId ?? img.manifest.hardwareId, minSecurityCounter: Number(o.minSecurityCounter ?? 0) });
+          checkPolicy(img.manifest, { hardwareId: o.hardwareId ?? img.manifest.hardwareId, minSecurityCounter });
         }
         process.stdout.write(`${file}: OK — version ${img.manifest.version}, security counter ${img.manifest.securityCounter}, hardware ${img.manifest.hardwareId}, signature and ${img.manifest.sections.length} section hashes verified\n`);
       } catch (e) {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { FileError, AunetError } from '../../common/errors.js';
+import { parseInteger } from '../../common/cli-args.js';
 import { PacketLink } from '../../firmware/link.js';
 import { DeviceClient } from '../../firmware/flasher.js';
 import { DeviceError } from '../../firmware/protocol.js';
@@ -31,9 +32,14 @@ export function register(program: Command): void {
         if (e instanceof ImageError) throw new FileError(file, e.message, e.code);
         throw new FileError(file, (e as Error).message, 'NO_FILE');
       }
-      const port = await openSerial(o.port, Number(o.baud));
+      const timing = {
+        dataTimeoutMs: parseInteger(o.dataTimeout, '--data-timeout', { min: 1 }),
+        commandTimeoutMs: parseInteger(o.timeout, '--timeout', { min: 1 }),
+        commandAttempts: parseInteger(o.retries, '--retries', { min: 1 }),
+      };
+      const port = await openSerial(o.port, parseInteger(o.baud, '--baud', { min: 1 }));
       const link = new PacketLink(port, { trace: o.trace ? (l) => process.stderr.write(`${l}\n`) : undefined });
-      const client = new DeviceClient(link, { dataTimeoutMs: Number(o.dataTimeout), commandTimeoutMs: Number(o.timeout), commandAttempts: Number(o.retries) });
+      const client = new DeviceClient(link, timing);
       const bar = o.progress && process.stderr.isTTY ? new SingleBar({ format: 'flashing [{bar}] {percentage}% | {value}/{total} chunks | resent {resent}', hideCursor: true }, Presets.shades_classic) : null;
       let started = false;
       try {

@@ -8,6 +8,7 @@ import { FileError } from '../../common/errors.js';
 import { loadModel } from '../load/model-loader.js';
 import { loadEngine } from '../load/engine-loader.js';
 import { imageInput } from './support/model-inputs.js';
+import { engineOption, kernelsOption } from './support/engine-options.js';
 import { heatmap, outputFolder, overlayOnOriginal } from './support/render.js';
 
 /** The seven files infer writes, in order. */
@@ -28,8 +29,8 @@ export function register(program: Command): void {
     .requiredOption('--model <file>', 'int8 model (.aunet)')
     .requiredOption('--input <image>', 'PNG or JPEG image (any size; preprocessed as the model says)')
     .requiredOption('--out <dir>', 'output folder (created if missing)')
-    .option('--engine <name>', 'direct (whole-layer executor) or chip (chip model)', 'direct')
-    .option('--kernels <name>', 'wasm or reference (TypeScript integer kernels)', 'wasm')
+    .addOption(engineOption(undefined, 'direct'))
+    .addOption(kernelsOption())
     .action(async (o: Options) => {
       const { model } = await loadModel(o.model);
       const { arch } = model;

@@ -4,6 +4,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 import { UsageError } from '../../common/errors.js';
+import { parseInteger } from '../../common/cli-args.js';
+import { listen } from '../publish/listen.js';
 import { MONITOR_DIST, monitorAvailable, staticHandler } from '../publish/static-files.js';
 import { DEVICE_ID } from '../../contracts/topics.js';
 
@@ -24,16 +26,11 @@ export function register(program: Command): void {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .action(async (o: MonitorOpts) => {
       if (!/^wss?:\/\/[^/]/.test(o.broker)) throw new UsageError(`--broker ${o.broker}: the monitor talks MQTT over WebSocket; give a ws:// or wss:// URL`);
-      if (!/^\d+$/.test(o.port) || Number(o.port) > 65535) throw new UsageError(`--port ${o.port}: expected 0..65535`);
+      const httpPort = parseInteger(o.port, '--port', { min: 0, max: 65535 });
       if (o.device !== undefined && !DEVICE_ID.test(o.device)) throw new UsageError(`--device ${o.device}: 1 to 64 characters of A-Z a-z 0-9 _ -`);
       if (!monitorAvailable()) process.stdout.write(`WARNING: ${MONITOR_DIST} has no index.html; run \`npm run build:monitor\` first.\n`);
       const server = createServer(staticHandler(MONITOR_DIST, { broker: o.broker, device: o.device ?? null }));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', (e: NodeJS.ErrnoException) =>
-          reject(new UsageError(`cannot listen on ${o.host}:${o.port}: ${e.code === 'EADDRINUSE' ? 'port already in use' : e.message}`)),
-        );
-        server.listen(Number(o.port), o.host, () => resolve());
-      });
+      await listen(server, httpPort, o.host, 'monitor page (--port)');
       const { port } = server.address() as AddressInfo;
       process.stdout.write(`Monitor: http://${o.host}:${port}/  (broker ${o.broker})\nCtrl-C to stop.\n`);
       await new Promise<void>((resolve) => {

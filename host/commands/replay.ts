@@ -17,6 +17,7 @@ import { AunetError, UsageError } from '../../common/errors.js';
 import { DEFAULT_MODEL } from '../../common/package-root.js';
 import { loadModel, modelFile, shippedModelPresent } from '../load/model-loader.js';
 import { loadEngine } from '../load/engine-loader.js';
+import { engineOption } from './support/engine-options.js';
 
 interface ReplayFlags {
   /** a file, or false for --no-model (pacing only) */
@@ -42,7 +43,7 @@ export function register(program: Command): void {
     .argument('<source>', `frame source: ${SOURCE_HELP}`)
     .option('--model <file>', 'int8 model (.aunet); default: the shipped models/busi-lite.aunet')
     .option('--no-model', 'replay and pace the frames without inference (timing checks)')
-    .option('--engine <kind>', 'inference engine: direct or chip', 'direct')
+    .addOption(engineOption(undefined, 'direct'))
     .option('--realtime', 'pace frames by their recorded timestamps (the default)')
     .option('--fps <n>', 'pace frames at a fixed rate')
     .option('--speed <x>', 'recorded timestamps, x times faster')

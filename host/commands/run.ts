@@ -7,7 +7,7 @@ import { loadRunConfig, type RunFlags } from '../../contracts/run-config.js';
 import { integerOption } from '../../common/cli-args.js';
 import { DEFAULT_MODEL, packageVersion } from '../../common/package-root.js';
 import { RANDOM_DEMO_MODEL } from '../load/model-loader.js';
-import { ENGINE_KINDS } from '../load/engine-loader.js';
+import { engineOption } from './support/engine-options.js';
 import { LiveService } from '../box/live-service.js';
 import { monitorAvailable } from '../publish/static-files.js';
 
@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .option('--password <password>', "external broker: the runtime's password")
     .option('--port <n>', 'embedded broker: MQTT/TCP port on 127.0.0.1 (default 1883; 0 = any free port)', integerOption('--port', { min: 0, max: 65535 }))
     .option('--http-port <n>', 'embedded broker: WebSocket and monitor port on 127.0.0.1 (default 8080; 0 = any free port)', integerOption('--http-port', { min: 0, max: 65535 }))
-    .addOption(new Option('--engine <kind>', 'chip (default) or direct').choices(ENGINE_KINDS))
+    .addOption(engineOption('chip (default, the chip model) or direct (whole-layer executor)'))
     .option('--exit-at-end', 'exit when a finite source (file, folder) ends')
     .option('--afap', 'replay recorded sources as fast as possible, losslessly, instead of in real time')
     .addOption(new Option('--log-level <level>', 'log level (logs are JSON lines on stderr)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))

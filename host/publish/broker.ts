@@ -9,7 +9,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { isAunetTopic, isCmdTopic } from '../../contracts/topics.js';
 import { MONITOR_DIST, staticHandler, type MonitorConfig } from './static-files.js';
-import { AunetError, type ErrorCode } from '../../common/errors.js';
+import { listen } from './listen.js';
 
 export interface BrokerUser {
   username: string;
@@ -53,13 +53,6 @@ export interface EmbeddedBroker {
   /** QoS 0 deliveries skipped because the subscriber was not reading its socket */
   readonly skipped: number;
   close(): Promise<void>;
-}
-
-export class BrokerError extends AunetError {
-  constructor(message: string, code: ErrorCode) {
-    super(code, message);
-    this.name = 'BrokerError';
-  }
 }
 
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
@@ -161,19 +154,6 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
 function same(given: Buffer, expected: string): boolean {
   const e = Buffer.from(expected, 'utf8');
   return given.length === e.length && timingSafeEqual(given, e);
-}
-
-function listen(server: NetServer | HttpServer, port: number, host: string, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      reject(new BrokerError(`cannot listen on ${host}:${port} for the ${what}: ${err.code === 'EADDRINUSE' ? 'port already in use' : err.message}`, err.code === 'EADDRINUSE' ? 'EADDRINUSE' : 'LISTEN'));
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }
 
 function closeServer(server: NetServer | HttpServer): Promise<void> {

@@ -4,9 +4,9 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageFile } from '../../common/package-root.js';
 
-export const MONITOR_DIST = fileURLToPath(new URL('../../monitor/dist/', import.meta.url));
+export const MONITOR_DIST = packageFile('monitor/dist/');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
