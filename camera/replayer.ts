@@ -1,5 +1,6 @@
-// Paces a source's frames for replay: at the recorded timestamps (realtime), a
-// speed factor of them, a fixed fps, or as fast as possible. The anchors (Holoscan's
+// Replays a source's frames, paced by camera/pacer.ts with the late-frame policy
+// 'drop': at the recorded timestamps (realtime), a speed factor of them, a fixed
+// fps, or as fast as possible. The anchors (Holoscan's
 // replayer, PLUS's saved-data source, DeepStream) get three things wrong that we
 // get right here:
 //  - loops: each pass re-opens the source and re-anchors the clock, so the first
@@ -12,13 +13,8 @@
 //    exactly the dropped frames.
 import type { Frame } from './frame.js';
 import { openSource } from './source.js';
+import { Pacer, type Pace } from './pacer.js';
 import { UsageError } from '../common/errors.js';
-
-export type Pace =
-  | { mode: 'realtime' }
-  | { mode: 'speed'; factor: number }
-  | { mode: 'fps'; fps: number }
-  | { mode: 'afap' };
 
 export interface ReplayOptions {
   pace: Pace;
@@ -71,10 +67,9 @@ export function parseRange(raw: string): { start: number; end?: number } {
 
 /** Replays `spec` with the given pacing; `stats` is updated as frames flow. */
 export async function* replay(spec: string, o: ReplayOptions, stats: ReplayStats = newStats()): AsyncGenerator<ReplayedFrame, ReplayStats> {
-  const now = o.now ?? (() => performance.now());
   let nextId = 0;
-  let passStart = now();
   let scheduled = 0;
+  let pacer: Pacer | undefined;
   for (let pass = 0; ; pass++) {
     const src = await openSource(spec);
     if (src.info.live && o.loop) {
@@ -82,79 +77,38 @@ export async function* replay(spec: string, o: ReplayOptions, stats: ReplayStats
       throw new UsageError(`${spec} is live: --loop only applies to recorded sources`);
     }
     // A live source is paced by the world; only recorded ones are paced here.
-    const pace: Pace = src.info.live ? { mode: 'afap' } : o.pace;
-    const nominalMs = pace.mode === 'fps' ? 1000 / pace.fps : 1000 / (src.info.fps ?? 30) / (pace.mode === 'speed' ? pace.factor : 1);
-    const dropAfter = o.dropAfterMs ?? Math.max(5, nominalMs);
+    if (pacer) pacer.nextPass();
+    else pacer = new Pacer({ pace: src.info.live ? { mode: 'afap' } : o.pace, late: 'drop', sourceFps: src.info.fps, lateAfterMs: o.dropAfterMs, now: o.now, signal: o.signal });
     stats.passes = pass + 1;
-    let firstMono: bigint | undefined;
-    let k = 0; // frames of this pass
-    let lastDue = passStart;
     let sourceIndex = -1;
-    let delivered = 0;
+    let scheduledInPass = 0;
     try {
       for await (const f of src) {
         sourceIndex++;
         if (o.range && sourceIndex < o.range.start) continue;
         if (o.range?.end !== undefined && sourceIndex >= o.range.end) break;
         if (o.signal?.aborted) return stats;
-        if (firstMono === undefined) {
-          firstMono = f.captureTime.monoNs;
-          // Opening a source (starting ffmpeg) takes time: anchor at its first frame.
-          passStart = Math.max(passStart, now());
-        }
-        const offset =
-          pace.mode === 'realtime' ? Number(f.captureTime.monoNs - firstMono) / 1e6
-          : pace.mode === 'speed' ? Number(f.captureTime.monoNs - firstMono) / 1e6 / pace.factor
-          : pace.mode === 'fps' ? (k * 1000) / pace.fps
-          : 0;
-        k++;
-        const due = passStart + offset;
-        lastDue = due;
         const id = nextId++;
         scheduled++;
-        if (pace.mode !== 'afap') {
-          let wait = due - now();
-          if (wait > 0) {
-            // timers may fire a fraction of a millisecond early: wait until due
-            while (wait > 0 && !o.signal?.aborted) {
-              await sleep(wait, o.signal);
-              wait = due - now();
-            }
-          } else if (-wait > dropAfter) {
-            stats.dropped++;
-            if (o.count !== undefined && scheduled >= o.count) return stats;
-            continue;
-          } else if (-wait > 1) stats.behind++;
+        scheduledInPass++;
+        const r = await pacer.release(f);
+        if (r.verdict === 'dropped') stats.dropped++;
+        else {
+          if (r.verdict === 'behind') stats.behind++;
+          stats.delivered++;
+          stats.sourceDropped = src.dropped ?? stats.sourceDropped;
+          yield { frame: { ...f, id }, sourceIndex, sourceId: f.id, pass, dueMs: r.dueMs, releasedMs: r.releasedMs };
         }
-        stats.delivered++;
-        delivered++;
-        stats.sourceDropped = src.dropped ?? stats.sourceDropped;
-        yield { frame: { ...f, id }, sourceIndex, sourceId: f.id, pass, dueMs: due, releasedMs: now() };
         if (o.count !== undefined && scheduled >= o.count) return stats;
       }
     } finally {
       await src.close();
     }
     if (!o.loop) return stats;
-    if (k === 0 && delivered === 0) throw new UsageError(`${spec}: no frames in ${o.range ? 'the --range' : 'the source'}, nothing to loop`);
-    // Re-anchor: the next pass starts one interval after this pass's last frame,
-    // or now if we are already past that (never a burst of catch-up frames).
-    passStart = lastDue + nominalMs;
+    if (scheduledInPass === 0) throw new UsageError(`${spec}: no frames in ${o.range ? 'the --range' : 'the source'}, nothing to loop`);
   }
 }
 
 export function newStats(): ReplayStats {
   return { delivered: 0, dropped: 0, behind: 0, passes: 0, sourceDropped: 0 };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

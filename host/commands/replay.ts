@@ -7,7 +7,8 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { SOURCE_HELP } from '../../camera/source.js';
-import { replay, parseRange, newStats, type Pace } from '../../camera/replayer.js';
+import { replay, parseRange, newStats } from '../../camera/replayer.js';
+import type { Pace } from '../../camera/pacer.js';
 import { parseInteger, parseNumber } from '../../common/cli-args.js';
 import { preprocess } from '../../camera/preprocess.js';
 import { Golden, type GoldenDiff } from '../replay/golden.js';

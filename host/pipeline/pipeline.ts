@@ -9,7 +9,8 @@ import type { Frame, FrameSource, StateChange as SourceStateChange } from '../..
 import { NewestWinsQueue } from '../../camera/queue.js';
 import type { Engine } from '../engine/engine.js';
 import { encodeFrameMessage, type ContentRect, type FrameState, type GateMaps } from '../../contracts/frame-message.js';
-import { pacedFrames, wallNow } from './pacer.js';
+import { pacedFrames } from '../../camera/pacer.js';
+import { wallNow } from '../../common/clock.js';
 import { postprocess } from './postprocess.js';
 import { StateMachine } from './state.js';
 import { ThreadedSource } from './threaded-source.js';

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSource } from '../../camera/source.js';
 import type { Frame } from '../../camera/frame.js';
-import { pacedFrames } from './pacer.js';
+import { pacedFrames } from '../../camera/pacer.js';
 import type { FromWorker, ToWorker, WorkerInit } from './threaded-source.js';
 
 const init = workerData as WorkerInit;

@@ -5,6 +5,7 @@
 // the frames that were never shown (the screen could not keep up, or the tab was hidden).
 import { decodeFrameMessage, type FrameMessage } from '../../contracts/frame-message.js';
 import { topicsFor, type Topics } from '../../contracts/topics.js';
+import { wallNow } from '../../common/clock.js';
 import { BrokerLink } from './broker-link.js';
 import { ClockOffset, RecentMedian } from './clock.js';
 import { FrameRenderer, heatFor, sizeToDisplay, type ViewOptions } from './render.js';
@@ -14,7 +15,6 @@ import { Controls, type DeviceStatus } from './controls.js';
 import { DEFAULT_VIEW, applyKey } from './view-state.js';
 
 /** Browser wall clock with sub-ms resolution (same clock as the device's epoch ms, up to their offset). */
-const wallNow = (): number => performance.timeOrigin + performance.now();
 
 /** Counters the tests and the benchmark read (window.aunetMonitor). */
 export interface MonitorCounters {

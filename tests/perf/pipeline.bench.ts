@@ -13,6 +13,7 @@ import { resolveConfig } from '../../contracts/run-config.js';
 import { LiveService } from '../../host/box/live-service.js';
 import { decodeFrameMessage } from '../../contracts/frame-message.js';
 import { LatencyWindow } from '../../host/pipeline/stats.js';
+import { wallNow } from '../../common/clock.js';
 
 const { values } = parseArgs({
   options: {
@@ -54,7 +55,7 @@ sub.on('message', (_t, payload) => {
     base = rt.pipeline.stats.framesOut;
   }
   if (measuring) {
-    received.add(performance.timeOrigin + performance.now() - m.captureTime);
+    received.add(wallNow() - m.captureTime);
     lastId = m.frameId;
   }
 });

@@ -1,0 +1,67 @@
+// The one pacer: frames released on their schedule; a frame later than the
+// limit is dropped (the replayer's policy) or moves the timeline (the live
+// pipeline's), and frames without a timeline play at the nominal rate.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Pacer, type PacerOptions } from '../../camera/pacer.js';
+import type { Frame } from '../../camera/frame.js';
+import { sleep } from './helpers.js';
+
+/** Frame `i` of a 100 fps recording (or, with `flat`, one whose stamps are all 0). */
+const frame = (i: number, flat = false): Frame => ({
+  id: i,
+  captureTime: { monoNs: flat ? 0n : BigInt(i) * 10_000_000n, wallMs: 0 },
+  width: 1,
+  height: 1,
+  pixels: new Uint8Array(1),
+  meta: {},
+});
+
+async function late(o: Omit<PacerOptions, 'pace'>) {
+  const pacer = new Pacer({ pace: { mode: 'realtime' }, sourceFps: 100, ...o });
+  const first = await pacer.release(frame(0));
+  await sleep(60); // frame 1 was due 10 ms after frame 0: now about 50 ms late
+  const second = await pacer.release(frame(1));
+  const third = await pacer.release(frame(2));
+  return { first, second, third };
+}
+
+test("policy 'drop': a frame later than the limit is dropped; the timeline stays", async () => {
+  const { first, second, third } = await late({ late: 'drop', lateAfterMs: 20 });
+  assert.equal(first.verdict, 'on-time');
+  assert.equal(second.verdict, 'dropped');
+  assert.ok(Math.abs(second.dueMs - first.dueMs - 10) < 1e-6, 'dropped at its own slot');
+  assert.equal(third.verdict, 'dropped', 'the next frame is as late: the schedule did not move');
+});
+
+test("policy 'shift': a late frame moves the timeline to now, so the next is due one interval later", async () => {
+  const { first, second, third } = await late({ late: 'shift', lateAfterMs: 40 });
+  assert.equal(second.verdict, 'shifted');
+  assert.ok(second.dueMs - first.dueMs >= 50, `stamped when released (${(second.dueMs - first.dueMs).toFixed(1)} ms after the first)`);
+  assert.equal(third.verdict, 'on-time');
+  assert.ok(Math.abs(third.dueMs - second.dueMs - 10) < 1e-6, 'due one recorded interval after the shifted frame');
+  assert.ok(third.releasedMs >= third.dueMs, 'never released before it is due');
+});
+
+test('a late frame within the limit is released at once and counted behind', async () => {
+  const { second } = await late({ late: 'drop', lateAfterMs: 1000 });
+  assert.equal(second.verdict, 'behind');
+});
+
+test('frames without a timeline play at the nominal rate; a new pass starts one interval after the last frame', async () => {
+  const pacer = new Pacer({ pace: { mode: 'realtime' }, late: 'drop', sourceFps: 100, lateAfterMs: 1000 });
+  const due: number[] = [];
+  for (let i = 0; i < 3; i++) due.push((await pacer.release(frame(i, true))).dueMs);
+  pacer.nextPass();
+  due.push((await pacer.release(frame(0, true))).dueMs);
+  assert.deepEqual(due.map((d) => Math.round(d - due[0])), [0, 10, 20, 30]);
+});
+
+test('as fast as possible: every frame due when it is released, none dropped', async () => {
+  const pacer = new Pacer({ pace: { mode: 'afap' }, late: 'drop' });
+  for (let i = 0; i < 5; i++) {
+    const r = await pacer.release(frame(i));
+    assert.equal(r.verdict, 'on-time');
+    assert.equal(r.dueMs, r.releasedMs);
+  }
+});
