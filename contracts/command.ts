@@ -1,6 +1,7 @@
 // Pure validators for `aunet/<device>/cmd` messages (docs/mqtt.md, "cmd").
 // No Node imports: the monitor uses the same schema to build commands.
 import { z } from 'zod';
+import { formatIssues } from '../common/schema-issues.js';
 
 export const MAX_CMD_BYTES = 4096;
 
@@ -42,11 +43,6 @@ export function parseCommand(payload: Uint8Array | string): CommandResult {
   const r = CommandSchema.safeParse(json);
   if (!r.success) return { ok: false, id: rawId, error: formatIssues(r.error.issues) };
   return { ok: true, command: r.data };
-}
-
-/** "field.path: message; ..." for zod issues (shared with the config loader). */
-export function formatIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  return issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`).join('; ');
 }
 
 /** Probability threshold (0..1) -> the byte threshold t of `prob > t`. */

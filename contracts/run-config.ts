@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { FileError, UsageError } from '../common/errors.js';
 import { DEFAULT_MODEL } from '../common/package-root.js';
 import { DEFAULT_DEVICE, DEVICE_ID } from './topics.js';
-import { formatIssues } from './command.js';
+import { formatIssues } from '../common/schema-issues.js';
 
 /** The bundled demo stream: the camera engineer's speckle phantom, endless, 30 fps. */
 export const DEMO_SOURCE = 'phantom:?fps=30&frames=0';
@@ -178,7 +178,7 @@ export function resolveConfig(fileValue: Record<string, unknown> = {}, flags: Ru
   const issues = r.error.issues.map((i) => {
     const path = i.path.map(String).join('.');
     const flag = fromFlag.get(path);
-    return { path: flag ? [`${flag} (${path})`] : i.path, message: i.message };
+    return { ...i, path: flag ? [`${flag} (${path})`] : i.path };
   });
   const text = formatIssues(issues);
   if (file && issues.some((i) => !String(i.path[0]).startsWith('--'))) throw new FileError(file, `invalid config: ${text}`, 'BAD_CONFIG');

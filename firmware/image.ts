@@ -4,6 +4,7 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { AunetError } from '../common/errors.js';
+import { formatIssues } from '../common/schema-issues.js';
 
 export const MAGIC = 'AUFW';
 export const FORMAT_VERSION = 1;
@@ -108,8 +109,7 @@ export function parseHead(buf: Uint8Array): ImageHead {
   }
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ImageError('BAD_IMAGE', `manifest field ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new ImageError('BAD_IMAGE', `manifest field ${formatIssues(parsed.error.issues, { first: true })}`);
   }
   const manifest = parsed.data;
   let offset = 0;

@@ -4,6 +4,8 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { FileError } from '../common/errors.js';
+import { formatIssues } from '../common/schema-issues.js';
 
 export type SlotName = 'a' | 'b';
 export const SLOT_NAMES: readonly SlotName[] = ['a', 'b'];
@@ -52,7 +54,7 @@ export class Storage {
     if (!existsSync(this.statePath)) return structuredClone(EMPTY_STATE);
     // The file is only ever replaced by rename, so a parse failure means outside damage: say so loudly.
     const parsed = stateSchema.safeParse(JSON.parse(readFileSync(this.statePath, 'utf8')));
-    if (!parsed.success) throw new Error(`${this.statePath}: invalid box state: ${parsed.error.issues[0].message}`);
+    if (!parsed.success) throw new FileError(this.statePath, `invalid box state: ${formatIssues(parsed.error.issues)}`, 'BAD_FILE');
     return parsed.data;
   }
 

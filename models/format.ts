@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { z } from 'zod';
 import { FileError, type ErrorCode } from '../common/errors.js';
+import { formatIssues } from '../common/schema-issues.js';
 import type { QModel, QOpParams, QuantParams } from './qmodel.js';
 import { ModelError, validateQModel } from './qmodel-check.js';
 
@@ -195,8 +196,7 @@ export function decodeModelWithInfo(bytes: Uint8Array, file = '<buffer>'): { mod
   }
   const parsed = headerSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    fail(`header field ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    fail(`header field ${formatIssues(parsed.error.issues, { first: true })}`);
   }
   const header = (parsed as { data: Header }).data;
   const readArray = (at: string, ref: ArrayRef, want: DType): Int8Array | Int32Array | Float32Array => {

@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { AunetError, UsageError } from '../../common/errors.js';
+import { formatIssues, issuePath, type SchemaIssue } from '../../common/schema-issues.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegative = z.number().nonnegative();
@@ -77,33 +78,19 @@ export class ChipConfigError extends AunetError {
 /** Validate an already-parsed JSON value; throws ChipConfigError listing every problem. */
 export function parseChipConfig(value: unknown, source = 'chip config'): ChipConfig {
   const r = schema.safeParse(value);
-  const problems: { path: string; message: string }[] = [];
-  if (!r.success) {
-    for (const issue of r.error.issues) {
-      const path = issue.path.map(String).join('.') || '(root)';
-      problems.push({ path, message: issueText(issue) });
-    }
-  } else {
+  const problems: SchemaIssue[] = r.success ? [] : [...r.error.issues];
+  if (r.success) {
     for (const [name, u] of Object.entries(r.data.units)) {
       if (u.atomicC !== undefined && u.macsPerCycle % u.atomicC !== 0) {
-        problems.push({ path: `units.${name}.atomicC`, message: `must divide macsPerCycle (${u.macsPerCycle}), got ${u.atomicC}` });
+        problems.push({ path: ['units', name, 'atomicC'], message: `must divide macsPerCycle (${u.macsPerCycle}), got ${u.atomicC}` });
       }
     }
     if (r.data.sram.bytes % r.data.sram.banks !== 0) {
-      problems.push({ path: 'sram.banks', message: `must divide sram.bytes (${r.data.sram.bytes}), got ${r.data.sram.banks}` });
+      problems.push({ path: ['sram', 'banks'], message: `must divide sram.bytes (${r.data.sram.bytes}), got ${r.data.sram.banks}` });
     }
   }
-  if (problems.length) {
-    const text = problems.map((p) => `${p.path}: ${p.message}`).join('; ');
-    throw new ChipConfigError(`${source}: ${text}`, problems[0].path);
-  }
+  if (problems.length) throw new ChipConfigError(`${source}: ${formatIssues(problems)}`, issuePath(problems[0].path));
   return r.data!;
-}
-
-function issueText(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'too_small') return `must be ${issue.inclusive ? '>=' : '>'} ${String(issue.minimum)}${'input' in issue && issue.input !== undefined ? ` (got ${String(issue.input)})` : ''}`;
-  if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.join(', ')}`;
-  return issue.message;
 }
 
 const PRESET_DIR = join(dirname(fileURLToPath(import.meta.url)), 'presets');
