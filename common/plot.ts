@@ -1,8 +1,9 @@
-// A tiny line-plot renderer into an RGB buffer (for `aunet chip sweep`): panels
-// with a frame, ticks, labels in a built-in 3x5 pixel font (scaled), one or
-// more polylines with markers. Hand-written because the plots are simple and
-// the project writes PNGs with fast-png already; a charting library would pull
-// in a canvas implementation for two line charts.
+// The one line-plot renderer of the product, into an RGB buffer (`aunet chip
+// sweep`, the replay report): panels with a frame, ticks, labels in a built-in
+// 3x5 pixel font (scaled), one or more polylines with markers. Hand-written
+// because the plots are simple and the project writes PNGs with fast-png
+// already; a charting library would pull in a canvas implementation for a few
+// line charts.
 import type { RgbImage } from './image-io.js';
 
 type RGB = [number, number, number];
@@ -65,13 +66,16 @@ export class Canvas implements RgbImage {
 export interface Series {
   values: number[];
   colour: RGB;
+  /** a square at each point (default true; off for long series) */
+  markers?: boolean;
 }
 
 export interface PanelSpec {
   title: string;
-  /** x positions (already transformed, e.g. log2 of bytes) and their tick labels */
+  /** x positions (already transformed, e.g. log2 of bytes) */
   x: number[];
-  xLabels: string[];
+  /** a tick label per x position, or ticks of their own (`at` on the x scale) */
+  xLabels: string[] | { at: number; label: string }[];
   series: Series[];
   /** formats a y tick value */
   yFormat?: (v: number) => string;
@@ -96,17 +100,19 @@ export function drawPanel(cv: Canvas, x: number, y: number, w: number, h: number
   const xMax = Math.max(...spec.x, xMin + 1e-9);
   const px = (v: number) => left + ((v - xMin) / (xMax - xMin || 1)) * (right - left);
   const py = (v: number) => bottom - ((v - lo) / (hi - lo || 1)) * (bottom - top);
-  const fmt = spec.yFormat ?? ((v: number) => (Math.abs(v) >= 100 || Number.isInteger(v) ? v.toFixed(0) : v.toFixed(1)));
+  // as many decimals as the tick step needs (0.5 -> 1, 0.002 -> 3)
+  const decimals = [0, 1, 2, 3, 4, 5, 6].find((d) => Math.abs(Math.round(step * 10 ** d) - step * 10 ** d) < 1e-6) ?? 6;
+  const fmt = spec.yFormat ?? ((v: number) => v.toFixed(decimals));
   for (let v = lo; v <= hi + step / 2; v += step) {
     cv.line(left, py(v), right, py(v), grid);
     const s = fmt(v);
     cv.text(left - 8 - cv.textWidth(s), py(v) - 5, s, black);
   }
-  spec.x.forEach((v, i) => {
-    cv.line(px(v), top, px(v), bottom, grid);
-    const s = spec.xLabels[i];
-    cv.text(px(v) - cv.textWidth(s) / 2, bottom + 8, s, black);
-  });
+  const ticks = spec.xLabels.map((t, i) => (typeof t === 'string' ? { at: spec.x[i], label: t } : t));
+  for (const { at, label } of ticks) {
+    cv.line(px(at), top, px(at), bottom, grid);
+    cv.text(px(at) - cv.textWidth(label) / 2, bottom + 8, label, black);
+  }
   cv.line(left, top, left, bottom, black, 2);
   cv.line(left, bottom, right, bottom, black, 2);
   for (const s of spec.series) {
@@ -118,10 +124,23 @@ export function drawPanel(cv: Canvas, x: number, y: number, w: number, h: number
       }
       const p: [number, number] = [px(spec.x[i]), py(v)];
       if (prev) cv.line(prev[0], prev[1], p[0], p[1], s.colour, 2);
-      cv.rect(Math.round(p[0]) - 3, Math.round(p[1]) - 3, 7, 7, s.colour);
+      if (s.markers !== false) cv.rect(Math.round(p[0]) - 3, Math.round(p[1]) - 3, 7, 7, s.colour);
       prev = p;
     });
   }
+}
+
+/**
+ * One series over its index (frame order) as a one-panel chart: ticks at
+ * round indices, markers only while there are few points.
+ */
+export function seriesPlot(title: string, values: number[], colour: RGB, width = 640, height = 220): Canvas {
+  const cv = new Canvas(width, height);
+  const last = Math.max(values.length - 1, 1);
+  const step = Math.max(1, niceStep(last / 6));
+  const xLabels = Array.from({ length: Math.floor(last / step) + 1 }, (_, i) => ({ at: i * step, label: String(i * step) }));
+  drawPanel(cv, 0, 0, width, height, { title, x: values.map((_, i) => i), xLabels, series: [{ values, colour, markers: values.length <= 60 }] });
+  return cv;
 }
 
 function niceStep(raw: number): number {

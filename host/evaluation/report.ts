@@ -7,6 +7,7 @@ import { writeRgbPng, type RgbImage } from '../../common/image-io.js';
 import { drawContour, greyToRgb, overlayHeatmap, resizeNearest } from '../../common/colormap.js';
 import { resizeBack } from '../../camera/preprocess.js';
 import type { EvalSummary, ImageResult, ImageViews } from './evaluate.js';
+import { escapeHtml } from '../../common/html.js';
 
 const KEEP = 4;
 
@@ -65,13 +66,13 @@ export class EvalReport {
       hist.push(`<figure><img src="${name}" width="320"><figcaption>${cls}: Dice per image, 10 bins over [0, 1] (n = ${d.length})</figcaption></figure>`);
     }
     const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
-    const row = (k: Kept) => `<tr><td>${esc(k.r.entry.name)}<br>Dice ${f(k.r.dice)}, IoU ${f(k.r.iou)}</td>${k.files
+    const row = (k: Kept) => `<tr><td>${escapeHtml(k.r.entry.name)}<br>Dice ${f(k.r.dice)}, IoU ${f(k.r.iou)}</td>${k.files
       .map((file) => `<td><img src="${file}" height="180" title="${file}"></td>`)
       .join('')}</tr>`;
     const c = summary.classes;
-    const html = `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title>
+    const html = `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>body{font-family:sans-serif;margin:1em}td{vertical-align:top;padding:2px;font-size:12px}table{border-collapse:collapse}</style></head><body>
-<h1>${esc(title)}</h1>
+<h1>${escapeHtml(title)}</h1>
 <table border="1"><tr><th></th><th>n</th><th>Dice</th><th>IoU</th><th>accuracy</th><th>sensitivity</th><th>specificity</th></tr>
 ${(['benign', 'malignant'] as const).map((k) => `<tr><td>${k}</td><td>${c[k].n}</td><td>${f(c[k].dice)}</td><td>${f(c[k].iou)}</td><td>${f(c[k].accuracy)}</td><td>${f(c[k].sensitivity)}</td><td>${f(c[k].specificity)}</td></tr>`).join('\n')}
 <tr><td>lesion (benign + malignant)</td><td>${summary.lesion.n}</td><td>${f(summary.lesion.dice)}</td><td>${f(summary.lesion.iou)}</td><td colspan="3"></td></tr>
@@ -106,8 +107,4 @@ export function histogram(values: number[], bins: number): RgbImage {
   }
   for (let x = 10; x < W - 10; x++) data.set([0, 0, 0], ((H - 10) * W + x) * 3); // axis
   return { width: W, height: H, data };
-}
-
-function esc(s: string): string {
-  return s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
 }
