@@ -1,9 +1,10 @@
 // Reading and writing 8-bit images. Decoding uses fast-png and jpeg-js; every
 // reader returns a grey image, because the whole product works on grey B-mode.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { decode as decodePng, encode as encodePng, hasPngSignature, convertIndexedToRgb } from 'fast-png';
 import jpeg from 'jpeg-js';
 import { FileError } from './errors.js';
+import { readInputFile } from './input-file.js';
 
 export interface GreyImage {
   width: number;
@@ -26,13 +27,7 @@ export function rgbToGrey(r: number, g: number, b: number): number {
 
 /** Decode a PNG or JPEG file (any bit depth, grey, grey+alpha, RGB, RGBA, palette) to grey. */
 export function readGreyImage(file: string): GreyImage {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new FileError(file, `cannot read image: ${(e as Error).message}`, 'NO_FILE');
-  }
-  return decodeGreyImage(bytes, file);
+  return decodeGreyImage(readInputFile(file, 'image'), file);
 }
 
 export function decodeGreyImage(bytes: Uint8Array, file = '<buffer>'): GreyImage {

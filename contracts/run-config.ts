@@ -3,13 +3,13 @@
 // changesets' config: schema -> defaults -> cross-field rules, every problem
 // collected with its dotted path; the JSON Schema (docs/config.schema.json) is
 // generated from this same schema and snapshot-tested.
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FileError, UsageError } from '../common/errors.js';
 import { DEFAULT_MODEL } from '../common/package-root.js';
 import { DEFAULT_DEVICE, DEVICE_ID } from './topics.js';
 import { formatIssues } from '../common/schema-issues.js';
+import { readInputText } from '../common/input-file.js';
 
 /** The bundled demo stream: the camera engineer's speckle phantom, endless, 30 fps. */
 export const DEMO_SOURCE = 'phantom:?fps=30&frames=0';
@@ -144,12 +144,7 @@ const FLAG_NAMES: Record<keyof RunFlags, string> = {
 
 /** Read a YAML or JSON config file into a plain object (not yet validated). */
 export function readConfigFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new FileError(file, `cannot read config: ${(e as Error).message}`, 'NO_FILE');
-  }
+  const text = readInputText(file, 'config');
   let value: unknown;
   try {
     value = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);

@@ -1,8 +1,9 @@
 // Ed25519 signing keys for firmware images, as PEM files (node:crypto).
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileError } from '../common/errors.js';
+import { readInputText } from '../common/input-file.js';
 
 export function generateKeys(dir: string): { privatePath: string; publicPath: string } {
   mkdirSync(dir, { recursive: true });
@@ -33,12 +34,7 @@ export function loadPublicKey(file: string): KeyObject {
 }
 
 function loadKey(file: string, create: (pem: string) => KeyObject, kind: string): KeyObject {
-  let pem: string;
-  try {
-    pem = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new FileError(file, `cannot read ${kind} key: ${(e as Error).message}`, 'NO_FILE');
-  }
+  const pem = readInputText(file, `${kind} key`);
   try {
     return create(pem);
   } catch (e) {

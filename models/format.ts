@@ -6,12 +6,13 @@
 // model against the graph its architecture builds; it copies every array out of
 // the file buffer and returns nothing until all checks pass.
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { writeFileSync, renameSync } from 'node:fs';
 import { z } from 'zod';
 import { FileError, type ErrorCode } from '../common/errors.js';
 import { formatIssues } from '../common/schema-issues.js';
 import type { QModel, QOpParams, QuantParams } from './qmodel.js';
 import { ModelError, validateQModel } from './qmodel-check.js';
+import { readInputFile } from '../common/input-file.js';
 
 export const MAGIC = Uint8Array.from([0x89, 0x41, 0x55, 0x4e, 0x45, 0x54, 0x0d, 0x0a]); // \x89 A U N E T \r \n
 export const FORMAT_VERSION = 1;
@@ -242,13 +243,7 @@ export function readModel(path: string): QModel {
 }
 
 export function readModelWithInfo(path: string): ReturnType<typeof decodeModelWithInfo> {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new FileError(path, `cannot read model: ${(e as Error).message}`, 'NO_FILE');
-  }
-  return decodeModelWithInfo(bytes, path);
+  return decodeModelWithInfo(readInputFile(path, 'model'), path);
 }
 
 export type { Header as ModelHeader };

@@ -5,7 +5,6 @@
 // Frame timing from the header: Frame Time Vector, Frame Time, Cine Rate or
 // Recommended Display Frame Rate, in that order; wall time from the acquisition
 // or content date/time when present.
-import { readFileSync } from 'node:fs';
 import dicomParser from 'dicom-parser';
 import type { DataSet, Element } from 'dicom-parser';
 import jpeg from 'jpeg-js';
@@ -14,6 +13,7 @@ import { BaseSource } from '../frame.js';
 import type { SourceOptions } from '../source-options.js';
 import { rgbToGrey } from '../../common/image-io.js';
 import { FileError } from '../../common/errors.js';
+import { readInputFile } from '../../common/input-file.js';
 
 const NATIVE = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.1.99']);
 const JPEG_BASELINE = new Set(['1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.4.51']);
@@ -209,11 +209,5 @@ class DicomSource extends BaseSource {
 }
 
 export async function openDicom(path: string, _opts: SourceOptions, spec: string): Promise<DicomSource> {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new FileError(path, `cannot read DICOM file: ${(e as Error).message}`, 'NO_FILE');
-  }
-  return new DicomSource(spec, new DicomCine(path, bytes));
+  return new DicomSource(spec, new DicomCine(path, readInputFile(path, 'DICOM file')));
 }

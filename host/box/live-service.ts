@@ -1,14 +1,12 @@
 // The live service, what `aunet run` runs: model + engine + source + pipeline + broker link, and
 // the MQTT side of docs/mqtt.md (retained status with a Last Will, frames,
 // ~1 Hz stats, commands with replies).
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { FrameSource } from '../../camera/frame.js';
 import { preprocess } from '../../camera/preprocess.js';
 import type { RunConfig } from '../../contracts/run-config.js';
 import type { KernelSet } from '../kernels/kernel-set.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../publish/broker.js';
-import { FileError } from '../../common/errors.js';
 import { Publisher, redact } from '../publish/client.js';
 import { topicsFor, type Topics } from '../../contracts/topics.js';
 import { frameMessageBytes, MAX_CONTOUR_POINTS, MAX_POLYGONS } from '../../contracts/frame-message.js';
@@ -17,6 +15,7 @@ import { loadModel, type LoadedModel } from '../load/model-loader.js';
 import { loadEngine, type LoadedEngine } from '../load/engine-loader.js';
 import { Pipeline, type Preprocessor } from '../pipeline/pipeline.js';
 import { ThreadedSource } from '../pipeline/threaded-source.js';
+import { readInputFile } from '../../common/input-file.js';
 
 export interface LiveServiceOptions {
   config: RunConfig;
@@ -58,7 +57,7 @@ export class LiveService {
 
   static async start(o: LiveServiceOptions): Promise<LiveService> {
     const { config, log } = o;
-    const ca = config.broker.tls.ca ? readCa(config.broker.tls.ca) : undefined;
+    const ca = config.broker.tls.ca ? readInputFile(config.broker.tls.ca, 'the broker CA certificate (broker.tls.ca)') : undefined;
     const model = await loadModel(config.model);
     const arch = model.model.arch;
     log.info({ model: model.name, sha256: model.sha256, arch }, 'model loaded');
@@ -250,10 +249,3 @@ export class LiveService {
   }
 }
 
-function readCa(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (e) {
-    throw new FileError(file, `cannot read the broker CA certificate (broker.tls.ca): ${(e as Error).message}`, 'NO_FILE');
-  }
-}

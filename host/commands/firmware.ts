@@ -1,9 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FileError } from '../../common/errors.js';
 import { parseInteger } from '../../common/cli-args.js';
 import { loadPrivateKey, loadPublicKey } from '../../firmware/keys.js';
 import { ImageError, checkPolicy, verifyImage } from '../../firmware/image.js';
+import { readInputFile } from '../../common/input-file.js';
 
 export function register(program: Command): void {
   const fw = program.command('firmware').description('build and verify signed firmware images (docs/firmware-format.md)');
@@ -42,7 +43,7 @@ export function register(program: Command): void {
     .option('--min-security-counter <n>', 'also refuse a lower security counter')
     .action((file: string, o: { pubkey: string; hardwareId?: string; minSecurityCounter?: string }) => {
       const minSecurityCounter = parseInteger(o.minSecurityCounter ?? '0', '--min-security-counter', { min: 0 });
-      const bytes = readBytes(file);
+      const bytes = readInputFile(file, 'firmware image');
       try {
         const img = verifyImage(bytes, loadPublicKey(o.pubkey));
         if (o.hardwareId || o.minSecurityCounter) {
@@ -54,12 +55,4 @@ export function register(program: Command): void {
         throw e;
       }
     });
-}
-
-function readBytes(file: string): Uint8Array {
-  try {
-    return readFileSync(file);
-  } catch (e) {
-    throw new FileError(file, `cannot read: ${(e as Error).message}`, 'NO_FILE');
-  }
 }

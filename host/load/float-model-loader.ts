@@ -2,11 +2,11 @@
 // an ONNX export (PyTorch, tf2onnx) or the study's Keras HDF5, picked by
 // content (HDF5 magic) or extension. An .aunet file is refused with the reason:
 // it holds only int8 weights. The model records its file's SHA-256 as provenance.
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { extname, resolve } from 'node:path';
 import type { FloatModel } from '../../models/float-model.js';
 import { FileError, UsageError } from '../../common/errors.js';
+import { readInputFile } from '../../common/input-file.js';
 
 const HDF5_MAGIC = '\x89HDF\r\n\x1a\n';
 const AUNET_MAGIC = '\x89AUNET\r\n';
@@ -29,12 +29,7 @@ export async function loadFloatModel(path: string, req: FloatModelRequest = {}):
   const ext = extname(path).toLowerCase();
   const noFloat = `an .aunet model holds only the int8 weights: the float weights ${req.purpose ?? 'quantization'} needs are gone. Use the float source (the .onnx or .h5 it was quantized from; \`aunet inspect\` shows its name and SHA-256)`;
   if (ext === '.aunet') throw new FileError(path, noFloat, 'NOT_FLOAT');
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new FileError(path, `cannot read model: ${(e as Error).message}`, 'NO_FILE');
-  }
+  const bytes = readInputFile(path, 'model');
   const head = bytes.subarray(0, 8).toString('latin1');
   if (head === AUNET_MAGIC) throw new FileError(path, noFloat, 'NOT_FLOAT');
   const sha256 = createHash('sha256').update(bytes).digest('hex');

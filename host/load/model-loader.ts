@@ -5,10 +5,10 @@
 //  - a .aunet file (read and fully validated by models/format.ts);
 //  - `random:F8x128[x<width>][x<channels>][@seed]`: random weights
 //    (models/random-qmodel.ts) for tests and demos, labelled as such.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { QModel } from '../../models/qmodel.js';
-import { decodeModelWithInfo } from '../../models/format.js';
+import { decodeModelWithInfo, readModelWithInfo } from '../../models/format.js';
 import { FileError, UsageError } from '../../common/errors.js';
 import { DEFAULT_MODEL, packageFile } from '../../common/package-root.js';
 
@@ -53,18 +53,15 @@ export async function loadModel(spec: string): Promise<LoadedModel> {
     // A box must never silently run weights nobody trained: the random model has to be named.
     throw new FileError(file, `the shipped model is missing from this checkout; pass --model FILE, or --model ${RANDOM_DEMO_MODEL} for a random-weight demo whose masks mean nothing`, 'NO_FILE');
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new FileError(file, `cannot read model: ${(e as Error).message}`, 'NO_FILE');
-  }
-  return modelFromBytes(bytes, file);
+  return named(readModelWithInfo(file), file);
 }
 
 /** A model from the bytes of a .aunet file (a firmware image's model section, a cache); `file` names it in errors. */
 export function modelFromBytes(bytes: Uint8Array, file: string): LoadedModel {
-  const { model, info } = decodeModelWithInfo(bytes, file);
+  return named(decodeModelWithInfo(bytes, file), file);
+}
+
+function named({ model, info }: ReturnType<typeof decodeModelWithInfo>, file: string): LoadedModel {
   const metaName = model.meta && typeof model.meta.name === 'string' ? model.meta.name : null;
   return { model, name: metaName ?? basename(file).replace(/\.aunet$/, ''), sha256: info.sha256, file };
 }

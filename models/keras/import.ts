@@ -11,11 +11,11 @@
 // weights are taken by order and kind (kernel, bias, gamma, ...), never by
 // those names. Conv kernels are HWIO; all convs are 'same' padded.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import h5wasm from 'h5wasm/node';
 import { FileError } from '../../common/errors.js';
 import { ArchError, buildGraph, type Arch, type ConvOp, type Graph } from '../graph.js';
 import { DEFAULT_PREPROCESSING, type FloatBatchNorm, type FloatConv, type FloatModel } from '../float-model.js';
+import { readInputFile } from '../../common/input-file.js';
 
 export interface KerasImportOptions {
   /** input height/width when the file has no model_config (a save_weights file) */
@@ -39,12 +39,7 @@ interface Weight {
 }
 
 export async function importKeras(path: string, options: KerasImportOptions = {}): Promise<FloatModel> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new FileError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'NOT_FOUND');
-  }
+  const bytes = readInputFile(path);
   if (bytes.subarray(0, 8).toString('latin1') !== '\x89HDF\r\n\x1a\n') {
     throw new FileError(path, 'not an HDF5 file (a Keras 3 .keras archive or something else?); expected the tf.keras 2.x model.save .h5');
   }

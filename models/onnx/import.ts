@@ -5,13 +5,13 @@
 // Anything that is not this topology is refused with a FileError that names
 // the node that did not fit. See docs/importers.md.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { FileError } from '../../common/errors.js';
 import { ArchError } from '../graph.js';
 import { DEFAULT_PREPROCESSING, type FloatModel } from '../float-model.js';
 import { NetworkMatcher } from './match.js';
 import { num, onnx, type ModelProto, type TensorProto } from './proto.js';
 import { NCHW, NHWC, OnnxWalk, type Layout } from './walk.js';
+import { readInputFile } from '../../common/input-file.js';
 
 export interface OnnxImportOptions {
   /** name used in error messages when importing bytes (default 'ONNX model') */
@@ -40,11 +40,7 @@ export function importOnnxWithInfo(pathOrBytes: string | Uint8Array, options: On
   const file = typeof pathOrBytes === 'string' ? pathOrBytes : (options.name ?? 'ONNX model');
   let bytes: Uint8Array;
   if (typeof pathOrBytes === 'string') {
-    try {
-      bytes = readFileSync(pathOrBytes);
-    } catch (e) {
-      throw new FileError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'NOT_FOUND');
-    }
+    bytes = readInputFile(pathOrBytes);
   } else {
     bytes = pathOrBytes;
   }
