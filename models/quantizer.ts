@@ -5,7 +5,6 @@
 // percentile of the values seen), every range widened to include 0 so that
 // zero padding and ReLU are exact. Fixed params: input (pixel - 128), sigmoid
 // outputs (1/256, -128); max-pool and upsample outputs reuse their input's.
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { FloatModel } from './float-model.js';
 import { FloatReference, foldBatchNorm } from './float-reference.js';
@@ -13,6 +12,7 @@ import type { Graph } from './graph.js';
 import { INPUT_PARAMS, SIGMOID_OUTPUT, type QModel, type QOpParams, type QuantParams } from './qmodel.js';
 import { quantizeAddParams, quantizeMultiplier, sigmoidLut } from './quant-math.js';
 import { validateQModel } from './qmodel-check.js';
+import { packageVersion } from '../common/package-root.js';
 
 export type CalibrationMethod = 'minmax' | 'percentile' | 'mse';
 export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ['minmax', 'percentile', 'mse'];
@@ -143,7 +143,7 @@ export function quantizeModel(model: FloatModel, calibration: Uint8Array[], opti
           clipSigmoidInputs: clip,
           ...options.calibration,
         },
-        tool: { name: 'aunet-edge', version: toolVersion() },
+        tool: { name: 'aunet-edge', version: packageVersion() },
         date: options.date ?? new Date().toISOString(),
       },
       ...(options.metrics ? { metrics: options.metrics } : {}),
@@ -298,14 +298,3 @@ function hashSeed(name: string): number {
   return h >>> 0;
 }
 
-let cachedVersion: string | undefined;
-export function toolVersion(): string {
-  if (!cachedVersion) {
-    try {
-      cachedVersion = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-    } catch {
-      cachedVersion = 'unknown';
-    }
-  }
-  return cachedVersion;
-}

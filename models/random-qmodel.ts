@@ -27,7 +27,6 @@ export function randomQModel(arch: Arch, options: RandomQModelOptions = {}): QMo
   const q = (t: string) => tensors[t];
 
   for (const op of g.ops) {
-    const out = g.tensors.get(op.output)!;
     switch (op.kind) {
       case 'conv': {
         const fanIn = op.k * op.k * op.cin;

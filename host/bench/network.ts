@@ -12,6 +12,7 @@ import type { QModel } from '../../models/qmodel.js';
 import { randomFloatModel, syntheticFrames } from '../../models/random-model.js';
 import { quantizeModel } from '../../models/quantizer.js';
 import { decodeModel, encodeModel } from '../../models/format.js';
+import { packageFile } from '../../common/package-root.js';
 import type { DirectEngine } from '../engine/direct-executor.js';
 import type { Engine } from '../engine/engine.js';
 
@@ -74,7 +75,7 @@ export function benchModels(variant: Variant, cacheDir: string | null, onProgres
 function sourceKey(variant: Variant): string {
   const h = createHash('sha256').update(`${variant}:${WEIGHT_SEED}:${CALIBRATION_FRAMES}`);
   for (const f of ['quantizer.ts', 'quant-math.ts', 'float-reference.ts', 'random-model.ts', 'graph.ts', 'format.ts']) {
-    h.update(readFileSync(new URL(`../../models/${f}`, import.meta.url)));
+    h.update(readFileSync(packageFile(`models/${f}`)));
   }
   return h.digest('hex').slice(0, 16);
 }

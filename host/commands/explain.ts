@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Engine } from '../engine/engine.js';
 import { writeRgbPng } from '../../common/image-io.js';
-import { FileError, UsageError } from '../../common/errors.js';
+import { UsageError } from '../../common/errors.js';
 import { loadModel } from '../load/model-loader.js';
 import { loadEngine } from '../load/engine-loader.js';
 import { imageInput } from './support/model-inputs.js';

@@ -4,7 +4,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { writeGreyPng, writeRgbPng } from '../../common/image-io.js';
-import { FileError } from '../../common/errors.js';
 import { loadModel } from '../load/model-loader.js';
 import { loadEngine } from '../load/engine-loader.js';
 import { imageInput } from './support/model-inputs.js';

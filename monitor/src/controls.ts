@@ -39,7 +39,6 @@ export class Controls {
   readonly mainCanvas = $<HTMLCanvasElement>('main-canvas');
   readonly probCanvas = $<HTMLCanvasElement>('prob-canvas');
   readonly strip = Array.from(document.querySelectorAll<HTMLCanvasElement>('#strip canvas'));
-  #signedIn: string | null = null;
   #cmdSeq = 0;
 
   constructor(readonly actions: ControlActions) {
@@ -93,7 +92,6 @@ export class Controls {
   }
 
   setSignedIn(user: string | null): void {
-    this.#signedIn = user;
     if (user) {
       $<HTMLDialogElement>('signin-dialog').close();
     }

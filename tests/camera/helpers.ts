@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../../common/package-root.js';
 
-export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const ROOT = PACKAGE_ROOT;
 export const DATA = resolve(ROOT, '../shared/data');
 export const CLIP = join(DATA, 'clips/sonosite-anon-eye1-video.mp4');
 export const YBR = join(DATA, 'dicom/examples_ybr_color.dcm');

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { configJsonSchema, DEMO_SOURCE, loadRunConfig, resolveConfig } from '../../contracts/run-config.js';
 import { DEFAULT_MODEL } from '../../common/package-root.js';
 import { FileError, UsageError } from '../../common/errors.js';
+import { packageFile } from '../../common/package-root.js';
 
-const SNAPSHOT = new URL('../../docs/config.schema.json', import.meta.url);
+const SNAPSHOT = packageFile('docs/config.schema.json');
 
 test('defaults: shipped model, demo source, embedded broker, chip engine', () => {
   const c = resolveConfig();

@@ -9,6 +9,7 @@ import { SafetyMonitor, fnv1a } from '../../monitor/src/safety.js';
 import { ClockOffset } from '../../monitor/src/clock.js';
 import { resolveSettings } from '../../monitor/src/settings.js';
 import { DEFAULT_VIEW, applyKey } from '../../monitor/src/view-state.js';
+import { packageFile } from '../../common/package-root.js';
 
 test('safety: connecting -> live -> stale -> live, with the configured limit', () => {
   const s = new SafetyMonitor(0, { staleMs: 500 });
@@ -111,7 +112,7 @@ test('settings: URL parameters override config.json; bad ones are reported, not 
 });
 
 test('keys: every key listed on screen changes the view; others do nothing', () => {
-  const html = readFileSync(new URL('../../monitor/index.html', import.meta.url), 'utf8');
+  const html = readFileSync(packageFile('monitor/index.html'), 'utf8');
   const footer = /<footer id="keys"[\s\S]*?<\/footer>/.exec(html)![0];
   const keys = [...footer.matchAll(/<kbd>(.+?)<\/kbd>/g)].map((m) => m[1]);
   assert.ok(keys.length >= 8, `keys on screen: ${keys.join(' ')}`);

@@ -4,9 +4,9 @@
 // asserted): run it by hand on a quiet machine,
 //   node --import tsx tests/perf/network.bench.ts [seed mid lite]
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { packageFile } from '../../common/package-root.js';
 
-const cli = fileURLToPath(new URL('../../host/cli.ts', import.meta.url));
+const cli = packageFile('host/cli.ts');
 const variants = process.argv.slice(2).length ? process.argv.slice(2) : ['lite', 'mid', 'seed'];
 
 interface Run { build: string; msPerFrame: number; p90Ms: number; gmacPerSec: number; cpuMsPerFrame: number; gmacPerCpuSec: number }

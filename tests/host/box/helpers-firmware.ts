@@ -3,7 +3,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { KeyObject } from 'node:crypto';
 import { SerialPort } from 'serialport';
 import { buildFirmware } from '../../../host/box/build-image.ts';

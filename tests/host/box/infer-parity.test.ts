@@ -19,8 +19,9 @@ import { heatmap } from '../../../host/commands/support/render.js';
 import { writeModel } from '../../../models/format.js';
 import { randomQModel } from '../../../models/random-qmodel.js';
 import { Recorder } from './helpers.js';
+import { packageFile } from '../../../common/package-root.js';
 
-const BUSI = new URL('../../../../shared/data/busi/', import.meta.url).pathname;
+const BUSI = packageFile('../shared/data/busi/');
 const IMAGES = ['benign (1).png', 'malignant (2).png'];
 
 test('frames published for BUSI images equal `aunet infer` of the same images', { timeout: 90_000 }, async () => {

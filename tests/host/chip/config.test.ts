@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChipConfigError, chipConfigJsonSchema, loadPreset, parseByteSize, parseChipConfig, presetNames, readChipConfig, resolveChipConfig, totalMacsPerCycle } from '../../../host/chip/chip-config.js';
 import { compile } from '../../../host/chip/compiler.js';
+import { packageFile } from '../../../common/package-root.js';
 
 test('the shipped presets: nv_small (64 MACs, 128 KB), nv_large (2048 MACs, 512 KB) and default', () => {
   const names = presetNames();
@@ -82,7 +83,7 @@ test('config files: bad JSON names the file; --sram overrides the size; sizes pa
 });
 
 test('docs/chip-config.schema.json is the JSON Schema generated from the zod schema (regenerate on change)', () => {
-  const file = new URL('../../../docs/chip-config.schema.json', import.meta.url);
+  const file = packageFile('docs/chip-config.schema.json');
   const stored = JSON.parse(readFileSync(file, 'utf8'));
   assert.deepEqual(stored, JSON.parse(JSON.stringify(chipConfigJsonSchema())),
     'stale: node --import tsx -e "import(\'./host/controller/chip-config.ts\').then(m => console.log(JSON.stringify(m.chipConfigJsonSchema(), null, 2)))" > docs/chip-config.schema.json');

@@ -4,10 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { buildGraph, convOps, graphMacs, type Arch } from '../../../models/graph.js';
+import { packageFile } from '../../../common/package-root.js';
 
-const cli = fileURLToPath(new URL('../../../host/cli.ts', import.meta.url));
+const cli = packageFile('host/cli.ts');
 const run = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', cli, 'bench', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
 
 interface Row { name: string; kind: string; macs: number; ms: number; cpuMs: number; gmacPerSec: number | null }
