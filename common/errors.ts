@@ -42,7 +42,7 @@ export const ERROR_CODES = {
   FFMPEG_OUTPUT: [EXIT_BAD_INPUT, 'ffmpeg wrote something other than the frames asked for'],
   SOURCE_LOST: [EXIT_BAD_INPUT, 'a frame source stopped delivering frames'],
   // models
-  BAD_MODEL: [EXIT_BAD_INPUT, 'a model that is not a valid Attention U-Net for this runtime'],
+  BAD_MODEL: [EXIT_BAD_INPUT, 'a model that is not a valid Attention U-Net for these engines'],
   BAD_HASH: [EXIT_BAD_INPUT, 'a file whose content does not match the hash it carries'],
   BAD_ARCH: [EXIT_BAD_INPUT, 'an architecture (filters, input size, channels) the network cannot have'],
   NOT_A_MODEL: [EXIT_BAD_INPUT, 'a file that is not a model'],

@@ -1,4 +1,4 @@
-// The runtime's configuration: one YAML or JSON file for everything the
+// The live service's configuration: one YAML or JSON file for everything the
 // `aunet run` flags set (docs/config.md); flags override the file. Shape of
 // changesets' config: schema -> defaults -> cross-field rules, every problem
 // collected with its dotted path; the JSON Schema (docs/config.schema.json) is
@@ -10,6 +10,9 @@ import { DEFAULT_MODEL } from '../common/package-root.js';
 import { DEFAULT_DEVICE, DEVICE_ID } from './topics.js';
 import { formatIssues } from '../common/schema-issues.js';
 import { readInputText } from '../common/input-file.js';
+
+/** The embedded broker's user for the live service itself (its password is generated at start). */
+export const SERVICE_USERNAME = 'aunet-service';
 
 /** The bundled demo stream: the camera engineer's speckle phantom, endless, 30 fps. */
 export const DEMO_SOURCE = 'phantom:?fps=30&frames=0';
@@ -23,7 +26,7 @@ export const ConfigSchema = z
     device: z.string().regex(DEVICE_ID, 'must be 1 to 64 characters of A-Z a-z 0-9 _ -').default(DEFAULT_DEVICE).describe('device id in the topics aunet/<device>/...'),
     source: z.string().min(1).default(DEMO_SOURCE).describe('frame source spec (camera/source.ts), e.g. phantom:?fps=30, folder:DIR, file:clip.mp4, v4l2:/dev/video0'),
     model: z.string().min(1).default(DEFAULT_MODEL).describe('.aunet model file'),
-    engine: z.enum(['chip', 'direct']).default('chip').describe('inference through the chip-model controller (default) or the direct executor'),
+    engine: z.enum(['chip', 'direct']).default('chip').describe('inference through the chip model (default) or the direct executor'),
     chip: z
       .strictObject({
         preset: z.string().min(1).default('default').describe('chip preset name (aunet chip --list-presets) or a chip config JSON file'),
@@ -35,8 +38,8 @@ export const ConfigSchema = z
         url: z.string().min(1).default('embedded').describe('embedded, or mqtt://, mqtts://, ws://, wss:// URL of an external broker'),
         port: port.default(1883).describe('embedded broker: MQTT over TCP on 127.0.0.1 (0 = any free port)'),
         httpPort: port.default(8080).describe('embedded broker: MQTT over WebSocket at /mqtt and the monitor, on 127.0.0.1 (0 = any free port)'),
-        username: z.string().min(1).optional().describe("external broker: the runtime's username"),
-        password: z.string().min(1).optional().describe("external broker: the runtime's password"),
+        username: z.string().min(1).optional().describe("external broker: the live service's username"),
+        password: z.string().min(1).optional().describe("external broker: the live service's password"),
         users: z.array(user).default([]).describe('embedded broker: operators allowed to send commands'),
         keepalive: z.number().int().min(1).max(600).default(5).describe('seconds; the broker publishes the Last Will after 1.5x this of silence'),
         tls: z
@@ -73,7 +76,7 @@ export const ConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['broker', c.broker.username === undefined ? 'username' : 'password'], message: 'username and password go together' });
     }
     if (embedded && c.broker.username !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['broker', 'username'], message: 'the embedded broker generates the runtime credentials; list operators under broker.users' });
+      ctx.addIssue({ code: 'custom', path: ['broker', 'username'], message: 'the embedded broker generates the live service\'s credentials; list operators under broker.users' });
     }
     if (!embedded && c.broker.users.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['broker', 'users'], message: 'only for the embedded broker; configure users on the external broker' });
@@ -81,8 +84,8 @@ export const ConfigSchema = z
     if (new Set(c.broker.users.map((u) => u.username)).size !== c.broker.users.length) {
       ctx.addIssue({ code: 'custom', path: ['broker', 'users'], message: 'usernames must be unique' });
     }
-    if (c.broker.users.some((u) => u.username === 'aunet-runtime')) {
-      ctx.addIssue({ code: 'custom', path: ['broker', 'users'], message: "'aunet-runtime' is reserved for the runtime itself" });
+    if (c.broker.users.some((u) => u.username === SERVICE_USERNAME)) {
+      ctx.addIssue({ code: 'custom', path: ['broker', 'users'], message: `'${SERVICE_USERNAME}' is reserved for the live service itself` });
     }
     if (new Set(c.publish.gates).size !== c.publish.gates.length) {
       ctx.addIssue({ code: 'custom', path: ['publish', 'gates'], message: 'gates must not repeat' });

@@ -1,5 +1,5 @@
 // The int8 model in memory: what the quantizer produces, what the .aunet file
-// stores and what the executor and the controller run. Keys are the op and
+// stores and what the direct executor and the chip model run. Keys are the op and
 // tensor names of models/graph.ts. Arithmetic: docs/quantization.md.
 import type { Arch, Pads } from './graph.js';
 import type { Preprocessing } from './float-model.js';

@@ -1,5 +1,5 @@
 // A random but valid QModel for any arch, built directly in int8 (no float
-// model, no calibration): for engine and controller tests that need many
+// model, no calibration): for engine and chip-model tests that need many
 // models of many shapes fast. Scales are chosen so that activations stay
 // spread over the int8 range through the whole network (neither saturated
 // nor collapsed), so comparing two backends on it exercises real values;

@@ -100,7 +100,7 @@ export class LiveService {
         throw e;
       }
       url = broker.url;
-      ({ username, password } = broker.runtimeUser);
+      ({ username, password } = broker.serviceUser);
       log.info({ mqtt: broker.url, ws: broker.wsUrl }, 'embedded broker listening');
     }
     const topics = topicsFor(config.device);

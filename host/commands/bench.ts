@@ -1,4 +1,4 @@
-// `aunet bench`: whole-network speed of the int8 runtime on the bench variants
+// `aunet bench`: whole-network speed of the int8 engines on the bench variants
 // (seed = F 32 256x256x3, mid = F 16 256x256x1, lite = F 8 128x128x1), with a
 // per-layer profile, both kernel builds, and onnxruntime-web side by side.
 // Relaxed SIMD needs --experimental-wasm-relaxed-simd on Node 20: when this
@@ -60,14 +60,14 @@ export interface BenchReport extends BuildRun {
 export function register(program: Command): void {
   program
     .command('bench')
-    .description('benchmark the int8 runtime on a bench variant (per-layer and whole-frame figures)')
+    .description('benchmark the int8 engines and kernel builds on a bench variant (per-layer and whole-frame figures)')
     .option('--model <variant>', `bench variant: ${VARIANT_NAMES.join(' | ')}`, 'seed')
     .option('--frames <n>', `timed frames (default ${Object.entries(DEFAULT_FRAMES).map(([k, v]) => `${k} ${v}`).join(', ')})`)
     .option('--threads <n>', 'threads (the kernels are single-threaded: only 1)', '1')
     .option('--json', 'print one JSON object instead of tables')
     .option('--build <build>', `kernel build: ${BUILDS.join(' | ')} (both = plain SIMD and relaxed SIMD)`, 'auto')
     .addOption(engineOption(undefined, 'direct'))
-    .option('--vs <runtime>', 'also run the float network in onnxruntime-web and print the ratio')
+    .option('--vs <name>', 'also run the float network in onnxruntime-web and print the ratio')
     .option('--no-cache', 'quantize the bench model again instead of reading .tmp/bench-models')
     .option('--no-progress', 'no progress bars')
     .action(async (o: Options) => {

@@ -1,5 +1,5 @@
 // `aunet dataset export`: the model inputs and masks of a BUSI-layout folder,
-// made by the runtime's own preprocessing (camera/preprocess.ts), as .npy for
+// made by the box's own preprocessing (camera/preprocess.ts), as .npy for
 // the Python training. Training reads only these, so it cannot disagree with
 // the box on preprocessing. Format: docs/dataset-export.md.
 import type { Command } from 'commander';

@@ -1,5 +1,5 @@
 // What every inference engine (the direct whole-layer executor, the chip
-// controller) offers the rest of the host: one preprocessed frame in, the
+// model's engine) offers the rest of the host: one preprocessed frame in, the
 // probability map, the mask and the four attention maps out.
 import type { Arch, Graph } from '../../models/graph.js';
 

@@ -1,13 +1,14 @@
 // The embedded broker: aedes on 127.0.0.1, MQTT over TCP and over WebSocket
 // (path /mqtt, for the monitor), the WebSocket's HTTP server also serving the
 // monitor's files. Authorisation follows docs/mqtt.md: anonymous clients read
-// only; operators (config users) may publish commands; the runtime publishes.
+// only; operators (config users) may publish commands; the live service publishes.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { isAunetTopic, isCmdTopic } from '../../contracts/topics.js';
+import { SERVICE_USERNAME } from '../../contracts/run-config.js';
 import { MONITOR_DIST, staticHandler, type MonitorConfig } from './static-files.js';
 import { listen } from './listen.js';
 
@@ -33,15 +34,15 @@ export interface EmbeddedBrokerOptions {
   log?: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
 }
 
-export type Role = 'runtime' | 'operator' | 'anonymous';
+export type Role = 'service' | 'operator' | 'anonymous';
 
 export interface EmbeddedBroker {
   readonly aedes: Aedes;
   readonly port: number;
   readonly httpPort: number;
   readonly host: string;
-  /** credentials of the runtime's own client (generated at start) */
-  readonly runtimeUser: BrokerUser;
+  /** credentials of the live service's own client (generated at start) */
+  readonly serviceUser: BrokerUser;
   /** mqtt://host:port */
   readonly url: string;
   /** ws://host:httpPort/mqtt */
@@ -59,7 +60,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const host = opts.host ?? '127.0.0.1';
   const log = opts.log ?? (() => {});
   const maxBuffer = opts.maxClientBufferBytes ?? 1 << 20;
-  const runtimeUser: BrokerUser = { username: 'aunet-runtime', password: randomBytes(18).toString('base64url') };
+  const serviceUser: BrokerUser = { username: SERVICE_USERNAME, password: randomBytes(18).toString('base64url') };
   const roles = new WeakMap<Client, Role>();
   let refused = 0;
   let skipped = 0;
@@ -72,8 +73,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
         return done(null, true);
       }
       const pw = password ?? Buffer.alloc(0);
-      if (username === runtimeUser.username && same(pw, runtimeUser.password)) {
-        roles.set(client, 'runtime');
+      if (username === serviceUser.username && same(pw, serviceUser.password)) {
+        roles.set(client, 'service');
         return done(null, true);
       }
       if (opts.users.some((u) => u.username === username && same(pw, u.password))) {
@@ -88,7 +89,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     authorizePublish(client, packet, done) {
       if (!client) return done(null); // the broker's own publishes ($SYS)
       const role = roles.get(client) ?? 'anonymous';
-      const ok = role === 'runtime' || (role === 'operator' && (isCmdTopic(packet.topic) || !isAunetTopic(packet.topic)));
+      const ok = role === 'service' || (role === 'operator' && (isCmdTopic(packet.topic) || !isAunetTopic(packet.topic)));
       if (ok) return done(null);
       refused++;
       log('warn', 'broker: publish refused', { client: client.id, role, topic: packet.topic });
@@ -137,7 +138,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     port,
     httpPort,
     host,
-    runtimeUser,
+    serviceUser,
     url: `mqtt://${host}:${port}`,
     wsUrl: `ws://${host}:${httpPort}/mqtt`,
     monitorUrl: `http://${host}:${httpPort}/`,

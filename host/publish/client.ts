@@ -1,4 +1,4 @@
-// The runtime's MQTT connection: wraps mqtt.js with our own reconnect policy
+// The live service's MQTT connection: wraps mqtt.js with our own reconnect policy
 // (capped exponential backoff, injectable timer) and a publish path that never
 // buffers without bound: QoS 0 messages are dropped while offline or while the
 // socket is backed up, and nothing is queued for later (docs/mqtt.md, Robustness).

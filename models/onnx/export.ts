@@ -1,4 +1,4 @@
-// exportOnnx: a FloatModel as a plain ONNX model any runtime runs
+// exportOnnx: a FloatModel as a plain ONNX model any ONNX runtime runs
 // (onnxruntime-node/-web). One ONNX node per graph op (plus a Relu after each
 // ReLU conv, a Resize before each gate Mul), value names = graph tensor names.
 //

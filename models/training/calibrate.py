@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Pick the shipped weights from a training run and meet the emptyRate bar.
 
-The runtime's mask is fixed at probability > 0.5. Lowering the final conv's
+The engines' mask is fixed at probability > 0.5. Lowering the final conv's
 bias by d is the same as raising that threshold to sigmoid(d): fewer false
 positives on normal images, slightly lower sensitivity. For each candidate
 (the per-epoch EMA snapshots with the highest validation Dice and the last

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command from the BUSI folder to a shipped int8 model:
-#   dataset export (the runtime's own TypeScript preprocessing) -> train.py
+#   dataset export (the box's own TypeScript preprocessing) -> train.py
 #   -> calibrate.py (pick epoch + output bias for the emptyRate bar) -> aunet quantize
 #   -> aunet eval (int8 and float, validation split) -> JSON summaries and an HTML report.
 # Re-running resumes: steps whose outputs exist are skipped, training continues from last.pt.

@@ -49,7 +49,7 @@ export class BrokerLink {
       clientId: `aunet-monitor-${Math.random().toString(16).slice(2, 10)}`,
       clean: true,
       keepalive: 5,
-      // the runtime may come back at any time: retry quickly (the broker is on the LAN)
+      // the live service may come back at any time: retry quickly (the broker is on the LAN)
       reconnectPeriod: 500,
       connectTimeout: 4000,
       resubscribe: false, // we subscribe on every connect ourselves

@@ -8,7 +8,8 @@ import { spawnSync, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { openSource } from '../../camera/source.js';
 import { AunetError, FileError, UsageError } from '../../common/errors.js';
-import { CLIP, YBR, US1, BUSI, tempDir, runCli } from './helpers.js';
+import { CLIP, YBR, US1, BUSI, tempDir } from './helpers.js';
+import { runAunet } from '../support/aunet-cli.js';
 
 const tmp = tempDir('errors');
 after(() => tmp.remove());
@@ -64,7 +65,7 @@ describe('file errors', () => {
   });
 
   it('ffmpeg missing: says so and how to install it', async () => {
-    const r = await runCli(['probe', `file:${CLIP}`, '--json'], { AUNET_FFPROBE: '/nonexistent/ffprobe', AUNET_FFMPEG: '/nonexistent/ffmpeg' });
+    const r = await runAunet(['probe', `file:${CLIP}`, '--json'], { env: { AUNET_FFPROBE: '/nonexistent/ffprobe', AUNET_FFMPEG: '/nonexistent/ffmpeg' } });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /ffprobe not found .*install the Debian package "ffmpeg"/);
     const prev = process.env.AUNET_FFMPEG;
@@ -117,7 +118,7 @@ describe('file errors', () => {
 
   it('not a recording; a recording with a damaged header', async () => {
     await assert.rejects(openSource(`rec:${US1}`), (e: Error) => e instanceof FileError && /not an aunet recording/.test(e.message));
-    const r = await runCli(['record', 'phantom:?size=32x32&frames=2', '--out', join(tmp.dir, 'h.aurec')]);
+    const r = await runAunet(['record', 'phantom:?size=32x32&frames=2', '--out', join(tmp.dir, 'h.aurec')]);
     assert.equal(r.code, 0, r.stderr);
     const b = readFileSync(join(tmp.dir, 'h.aurec'));
     b[20] ^= 0xff;
@@ -128,7 +129,7 @@ describe('file errors', () => {
   it('record refuses to overwrite without --force', async () => {
     const out = join(tmp.dir, 'exists.aurec');
     writeFileSync(out, 'x');
-    const r = await runCli(['record', 'phantom:?size=32x32&frames=2', '--out', out]);
+    const r = await runAunet(['record', 'phantom:?size=32x32&frames=2', '--out', out]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /already exists \(pass --force/);
   });

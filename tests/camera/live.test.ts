@@ -13,7 +13,9 @@ import { NewestWinsQueue } from '../../camera/queue.js';
 import { backoffMs } from '../../camera/sources/v4l2.js';
 import { monoNowNs, type Frame, type StateChange } from '../../camera/frame.js';
 import { RecordingReader } from '../../camera/sources/recording.js';
-import { CLI, ROOT, tempDir, sleep } from './helpers.js';
+import { ROOT, tempDir } from './helpers.js';
+import { CLI } from '../support/aunet-cli.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const tmp = tempDir('live');
 const children: ChildProcess[] = [];

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pacer, type PacerOptions } from '../../camera/pacer.js';
 import type { Frame } from '../../camera/frame.js';
-import { sleep } from './helpers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Frame `i` of a 100 fps recording (or, with `flat`, one whose stamps are all 0). */
 const frame = (i: number, flat = false): Frame => ({

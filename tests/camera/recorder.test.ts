@@ -12,7 +12,8 @@ import { Recorder } from '../../camera/recorder.js';
 import { RecordingReader, type RecordingStatus } from '../../camera/sources/recording.js';
 import { phantomFrames } from '../../camera/sources/phantom.js';
 import type { Frame } from '../../camera/frame.js';
-import { CLI, ROOT, tempDir, runCli } from './helpers.js';
+import { ROOT, tempDir } from './helpers.js';
+import { CLI, runAunet } from '../support/aunet-cli.js';
 
 const tmp = tempDir('recorder');
 after(() => tmp.remove());
@@ -68,7 +69,7 @@ describe('recorder crash safety', () => {
       assert.equal(f.captureTime.monoNs, expected[i].captureTime.monoNs);
     });
     // And the CLI says it was recovered.
-    const probe = await runCli(['probe', `rec:${out}`, '--json']);
+    const probe = await runAunet(['probe', `rec:${out}`, '--json']);
     assert.equal(probe.code, 0, probe.stderr);
     assert.equal(JSON.parse(probe.stdout).frames, frames.length);
     assert.match(probe.stderr, /cut short .* recovered/);
@@ -125,10 +126,10 @@ describe('recorder crash safety', () => {
   it('record --count through the CLI, then rec: replays the same probe hash as the source', async () => {
     const out = join(tmp.dir, 'cli.aurec');
     const spec = 'phantom:?size=64x48&seed=2&frames=40';
-    const r = await runCli(['record', spec, '--out', out, '--count', '25']);
+    const r = await runAunet(['record', spec, '--out', out, '--count', '25']);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(statSync(out).size > 0);
-    const [a, b] = await Promise.all([runCli(['probe', spec, '--count', '25', '--json']), runCli(['probe', `rec:${out}`, '--json'])]);
+    const [a, b] = await Promise.all([runAunet(['probe', spec, '--count', '25', '--json']), runAunet(['probe', `rec:${out}`, '--json'])]);
     const pa = JSON.parse(a.stdout);
     const pb = JSON.parse(b.stdout);
     assert.equal(pb.frames, 25);

@@ -14,7 +14,8 @@ import { listImageFolder } from '../../common/image-folder.js';
 import { phantomFrames } from '../../camera/sources/phantom.js';
 import { readGreyImage } from '../../common/image-io.js';
 import type { Frame } from '../../camera/frame.js';
-import { BUSI, CLIP, US1, YBR, tempDir, runCli } from './helpers.js';
+import { BUSI, CLIP, US1, YBR, tempDir } from './helpers.js';
+import { runAunet } from '../support/aunet-cli.js';
 
 interface Expect {
   frames: number;
@@ -218,7 +219,7 @@ describe('source data checks', () => {
   });
 
   it('probe --json prints frames, size, fps and sha256 (CLI)', async () => {
-    const r = await runCli(['probe', `dicom:${YBR}`, '--json']);
+    const r = await runAunet(['probe', `dicom:${YBR}`, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.deepEqual(Object.keys(j), ['frames', 'width', 'height', 'fps', 'sha256']);

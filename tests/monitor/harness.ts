@@ -1,10 +1,11 @@
-// Shared by the monitor's browser tests and benchmark: the real runtime as a
-// child process (`node bin/aunet.js run`, embedded broker), real Chromium
+// Shared by the monitor's browser tests and benchmark: the real live service
+// as a child process (`aunet run`, embedded broker), real Chromium
 // through playwright-core, and pixel read-back from the page's canvases.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { MonitorCounters } from '../../monitor/src/main.js';
+import { startAunet, type AunetChild } from '../support/aunet-cli.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
@@ -21,87 +22,44 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
-export interface RunningRuntime {
-  child: ChildProcess;
+export interface RunningService extends AunetChild {
   /** embedded broker only (empty strings / 0 with an external broker) */
   monitorUrl: string;
   port: number;
   httpPort: number;
-  out(): string;
-  err(): string;
-  waitFor(re: RegExp, ms: number): Promise<RegExpExecArray>;
-  /** SIGTERM, then SIGKILL after 5 s; resolves when it has exited */
-  stop(): Promise<void>;
 }
 
 /**
- * `aunet run`, with the embedded broker on `ports` (0 = any free port), or with
- * `external` an external broker given in `args` (--broker ...). Resolves once it is serving.
+ * The live service (`aunet run`), with the embedded broker on `ports` (0 = any
+ * free port), or with `external` an external broker given in `args` (--broker
+ * ...). Resolves once it is serving.
  */
-export async function startRuntime(args: string[], ports: { port: number; httpPort: number } | 'external' = { port: 0, httpPort: 0 }): Promise<RunningRuntime> {
+export async function startLiveService(args: string[], ports: { port: number; httpPort: number } | 'external' = { port: 0, httpPort: 0 }): Promise<RunningService> {
   const portArgs = ports === 'external' ? [] : ['--port', String(ports.port), '--http-port', String(ports.httpPort)];
-  const child = spawn(process.execPath, ['bin/aunet.js', 'run', ...portArgs, '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const waitFor = async (re: RegExp, ms: number): Promise<RegExpExecArray> => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const m = re.exec(out);
-      if (m) return m;
-      if (Date.now() > end || child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`aunet run: no ${re} in its output after ${ms} ms:\n${out}\n${err.slice(-2000)}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
-  };
+  const service = startAunet(['run', ...portArgs, '--log-level', 'warn', ...args]);
   try {
     if (ports === 'external') {
-      await waitFor(/Ctrl-C to stop/, 60_000);
-      return { child, monitorUrl: '', port: 0, httpPort: 0, out: () => out, err: () => err, waitFor, stop };
+      await service.waitFor(/Ctrl-C to stop/, 60_000);
+      return { ...service, monitorUrl: '', port: 0, httpPort: 0 };
     }
-    const mq = await waitFor(/MQTT: mqtt:\/\/127\.0\.0\.1:(\d+) {2}WebSocket: ws:\/\/127\.0\.0\.1:(\d+)\/mqtt/, 60_000);
-    const mon = await waitFor(/Monitor: (http:\/\/127\.0\.0\.1:\d+\/)/, 5000);
-    return { child, monitorUrl: mon[1], port: Number(mq[1]), httpPort: Number(mq[2]), out: () => out, err: () => err, waitFor, stop };
+    const mq = await service.waitFor(/MQTT: mqtt:\/\/127\.0\.0\.1:(\d+) {2}WebSocket: ws:\/\/127\.0\.0\.1:(\d+)\/mqtt/, 60_000);
+    const mon = await service.waitFor(/Monitor: (http:\/\/127\.0\.0\.1:\d+\/)/, 5000);
+    return { ...service, monitorUrl: mon[1], port: Number(mq[1]), httpPort: Number(mq[2]) };
   } catch (e) {
-    child.kill('SIGKILL');
+    service.child.kill('SIGKILL');
     throw e;
   }
 }
 
 /** `aunet monitor --broker URL`: the page served on its own for a broker elsewhere. */
 export async function startMonitorServer(broker: string, device: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['bin/aunet.js', 'monitor', '--broker', broker, '--port', '0', '--device', device], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const end = Date.now() + 30_000;
-  for (;;) {
-    const m = /Monitor: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-    if (m) {
-      return {
-        url: m[1],
-        stop: async () => {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-          await exited;
-        },
-      };
-    }
-    if (Date.now() > end || child.exitCode !== null) {
-      child.kill('SIGKILL');
-      throw new Error(`aunet monitor did not start:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  const monitor = startAunet(['monitor', '--broker', broker, '--port', '0', '--device', device]);
+  try {
+    const m = await monitor.waitFor(/Monitor: (http:\/\/127\.0\.0\.1:\d+\/)/, 30_000);
+    return { url: m[1], stop: () => monitor.stop() };
+  } catch (e) {
+    monitor.child.kill('SIGKILL');
+    throw e;
   }
 }
 

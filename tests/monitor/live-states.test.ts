@@ -1,9 +1,9 @@
-// The monitor end to end: the real runtime (`aunet run`, embedded broker, BUSI
+// The monitor end to end: the real live service (`aunet run`, embedded broker, BUSI
 // images through a random-weight model of the lite size) and the built page in
 // real Chromium. Checked by pixels (picture, overlay, outline, gate switching)
 // and by the page's safety state through what an operator would live through:
 // a source that stops delivering (operator pause, then a finite source that
-// plays out), a runtime that dies (SIGKILL), its restart, a frozen source.
+// plays out), a live service that dies (SIGKILL), its restart, a frozen source.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startEmbeddedBroker } from '../../host/publish/broker.js';
-import { ARTIFACTS, buildMonitor, counters, launchChromium, meanAbsDiff, measureCanvas, readCanvas, settle, startMonitorServer, startRuntime, waitState, type RunningRuntime } from './harness.js';
+import { ARTIFACTS, buildMonitor, counters, launchChromium, meanAbsDiff, measureCanvas, readCanvas, settle, startMonitorServer, startLiveService, waitState, type RunningService } from './harness.js';
 
 const BUSI = '../shared/data/busi/benign';
 const DEVICE = 'mon-e2e';
@@ -19,7 +19,7 @@ const OPERATOR = { username: 'operator', password: 'op-secret-4711' };
 
 let dir: string;
 let browser: Browser;
-const runtimes: RunningRuntime[] = [];
+const services: RunningService[] = [];
 
 before(async () => {
   buildMonitor();
@@ -33,7 +33,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  for (const r of runtimes) await r.stop();
+  for (const r of services) await r.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -45,8 +45,8 @@ async function press(page: Page, key: string): Promise<void> {
 }
 
 test('monitor: picture, overlays, gates, sign-in, stale / offline / live / frozen', { timeout: 120_000 }, async () => {
-  const a = await startRuntime(['--source', `folder:${BUSI}?fps=10`, '--model', 'random:F8x128', '--device', DEVICE, '--config', join(dir, 'config.json')]);
-  runtimes.push(a);
+  const a = await startLiveService(['--source', `folder:${BUSI}?fps=10`, '--model', 'random:F8x128', '--device', DEVICE, '--config', join(dir, 'config.json')]);
+  services.push(a);
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -144,7 +144,7 @@ test('monitor: picture, overlays, gates, sign-in, stale / offline / live / froze
   await page.waitForFunction(() => /threshold applied/.test(document.getElementById('cmd-result')!.textContent ?? ''), null, { timeout: 5000 });
   await page.waitForFunction(() => document.getElementById('threshold')!.textContent === '0.301', null, { timeout: 5000 });
 
-  // --- the runtime dies (its embedded broker with it) -> OFFLINE
+  // --- the live service dies (its embedded broker with it) -> OFFLINE
   a.child.kill('SIGKILL');
   await waitState(page, 'offline', 5000);
   assert.match(await page.locator('#banner').innerText(), /OFFLINE/);
@@ -152,11 +152,11 @@ test('monitor: picture, overlays, gates, sign-in, stale / offline / live / froze
   await shot(page, '04-offline-killed');
 
   // --- restarted on the same ports with a source stuck on one picture -> LIVE, then FROZEN
-  const b = await startRuntime(['--source', `folder:${join(dir, 'frozen')}?fps=10`, '--model', 'random:F8x128', '--device', DEVICE, '--config', join(dir, 'config.json')], {
+  const b = await startLiveService(['--source', `folder:${join(dir, 'frozen')}?fps=10`, '--model', 'random:F8x128', '--device', DEVICE, '--config', join(dir, 'config.json')], {
     port: a.port,
     httpPort: a.httpPort,
   });
-  runtimes.push(b);
+  services.push(b);
   await waitState(page, 'live', 20_000);
   await page.waitForFunction(() => document.body.dataset.frozen === 'true', null, { timeout: 5000, polling: 50 });
   assert.equal(await page.locator('#frozen-banner').isVisible(), true);
@@ -189,14 +189,14 @@ test('monitor: picture, overlays, gates, sign-in, stale / offline / live / froze
 });
 
 test('monitor: Last Will through an external broker -> OFFLINE while the broker stays up; restart -> LIVE', { timeout: 90_000 }, async () => {
-  // a broker that outlives the runtime (aedes, as a separate broker would be), the page served by `aunet monitor`
+  // a broker that outlives the live service (aedes, as a separate broker would be), the page served by `aunet monitor`
   const broker = await startEmbeddedBroker({ port: 0, httpPort: 0, users: [] });
   const monitor = await startMonitorServer(broker.wsUrl, 'mon-will');
-  const args = ['--broker', broker.url, '--username', broker.runtimeUser.username, '--password', broker.runtimeUser.password, '--source', `folder:${BUSI}?fps=10`, '--model', 'random:F4x64', '--device', 'mon-will'];
+  const args = ['--broker', broker.url, '--username', broker.serviceUser.username, '--password', broker.serviceUser.password, '--source', `folder:${BUSI}?fps=10`, '--model', 'random:F4x64', '--device', 'mon-will'];
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   try {
-    const a = await startRuntime(args, 'external');
-    runtimes.push(a);
+    const a = await startLiveService(args, 'external');
+    services.push(a);
     await page.goto(monitor.url);
     await waitState(page, 'live', 30_000);
     a.child.kill('SIGKILL');
@@ -204,8 +204,8 @@ test('monitor: Last Will through an external broker -> OFFLINE while the broker 
     assert.match(await page.locator('#banner-reason').innerText(), /device offline \(connection lost, Last Will\)/);
     assert.match(await page.locator('#device-state').innerText(), /^offline/);
     await shot(page, '08-offline-last-will');
-    const b = await startRuntime(args, 'external');
-    runtimes.push(b);
+    const b = await startLiveService(args, 'external');
+    services.push(b);
     await waitState(page, 'live', 30_000);
     await b.stop();
     await waitState(page, 'offline', 5000);

@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { generateKeys, loadPrivateKey } from '../../firmware/keys.ts';
-import { makeImage, noisyWire, ptyPair, run, sleep, startAgent, stopAgent } from '../host/box/helpers-firmware.ts';
+import { makeImage, noisyWire, ptyPair, startAgent, stopAgent } from '../host/box/helpers-firmware.ts';
+import { runAunet } from '../support/aunet-cli.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const mib = Number(process.argv[2] ?? 4);
 const dir = mkdtempSync(join(tmpdir(), 'aunet-flash-bench-'));
@@ -19,7 +21,7 @@ try {
     const wire = noise ? await noisyWire(host.b, box.a, noise) : null;
     const agent = await startAgent(box.b, join(dir, `root-${noise ? 'noisy' : 'clean'}`), keys.publicPath);
     const t0 = performance.now();
-    const r = await run(['flash', '--port', host.a, '--no-progress', '--data-timeout', '300', image], { timeoutMs: 300_000 });
+    const r = await runAunet(['flash', '--port', host.a, '--no-progress', '--data-timeout', '300', image], { timeoutMs: 300_000 });
     const s = (performance.now() - t0) / 1000;
     await stopAgent(agent);
     await wire?.close();

@@ -3,7 +3,7 @@
 // capture-to-display latency the page reports. Prints figures; not part of npm test.
 //
 //  A. live: `aunet run` (embedded broker, speckle phantom at 30 fps, random-weight
-//     lite model F8 128x128, all four gates) -> page. Includes the runtime's own
+//     lite model F8 128x128, all four gates) -> page. Includes the live service's own
 //     speed on this machine, and records the frame messages for B.
 //  B. replay: the recorded messages re-stamped and published by this process at an
 //     exact rate (30 fps, then 60 fps) through the same embedded broker code, so the
@@ -16,7 +16,7 @@ import type { Page } from 'playwright-core';
 import { startEmbeddedBroker } from '../../host/publish/broker.js';
 import { decodeFrameMessage, encodeFrameMessage } from '../../contracts/frame-message.js';
 import { topicsFor } from '../../contracts/topics.js';
-import { buildMonitor, counters, launchChromium, startRuntime, waitState, type PageCounters } from '../monitor/harness.js';
+import { buildMonitor, counters, launchChromium, startLiveService, waitState, type PageCounters } from '../monitor/harness.js';
 
 const argv = process.argv.slice(2);
 const seconds = Number(argv[argv.indexOf('--seconds') + 1] || 10) || 10;
@@ -47,24 +47,24 @@ async function measure(page: Page, secs: number): Promise<[PageCounters, PageCou
   return [a, await counters(page)];
 }
 
-// ---- A. live runtime
+// ---- A. live service
 const recorded: Uint8Array[] = [];
 {
-  const rt = await startRuntime(['--source', 'phantom:?fps=30&frames=0', '--model', 'random:F8x128', '--device', DEVICE]);
+  const rt = await startLiveService(['--source', 'phantom:?fps=30&frames=0', '--model', 'random:F8x128', '--device', DEVICE]);
   const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${rt.port}`);
   sub.on('message', (_t, p) => recorded.length < 300 && recorded.push(new Uint8Array(p)));
   await sub.subscribeAsync(topicsFor(DEVICE).frame);
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
   await page.goto(rt.monitorUrl);
   await waitState(page, 'live', 30_000);
-  await new Promise((r) => setTimeout(r, 3000)); // past the runtime's warm-up
+  await new Promise((r) => setTimeout(r, 3000)); // past the live service's warm-up
   const [a, b] = await measure(page, seconds);
-  row('A live runtime, phantom 30 fps, gate 4', a, b, seconds);
+  row('A live service, phantom 30 fps, gate 4', a, b, seconds);
   await page.close();
   await sub.endAsync();
   await rt.stop();
 }
-if (recorded.length < 30) throw new Error(`recorded only ${recorded.length} frame messages from the runtime`);
+if (recorded.length < 30) throw new Error(`recorded only ${recorded.length} frame messages from the live service`);
 const frames = recorded.map((m) => decodeFrameMessage(m));
 const devicePart = frames.map((f) => f.publishTime - f.captureTime).sort((x, y) => x - y)[frames.length >> 1];
 let bunched = 0;
@@ -76,7 +76,7 @@ console.log(
 
 // ---- B. exact-rate replay through the embedded broker
 const broker = await startEmbeddedBroker({ port: 0, httpPort: 0, users: [], device: DEVICE });
-const pub = await mqtt.connectAsync(broker.url, { username: broker.runtimeUser.username, password: broker.runtimeUser.password });
+const pub = await mqtt.connectAsync(broker.url, { username: broker.serviceUser.username, password: broker.serviceUser.password });
 const topics = topicsFor(DEVICE);
 await pub.publishAsync(topics.status, JSON.stringify({ state: 'live', online: true, device: DEVICE, since: Date.now(), ts: Date.now() }), { qos: 1, retain: true });
 

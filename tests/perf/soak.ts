@@ -1,5 +1,5 @@
 // Soak test (on demand, not part of npm test): memory stays flat over a long
-// run. The runtime replays the phantom as fast as possible (every frame through
+// run. The live service replays the phantom as fast as possible (every frame through
 // preprocessing, the chip engine, post-processing, the embedded broker and a
 // WebSocket subscriber); RSS after 10 000 frames must be within 10 % of RSS
 // after 1 000. Exit code 1 when it is not.

@@ -1,4 +1,4 @@
-// End to end with the embedded aedes broker: the runtime in this process (its
+// End to end with the embedded aedes broker: the live service in this process (its
 // source in a worker thread), subscribers over WebSocket and TCP.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +7,8 @@ import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { resolveConfig } from '../../../contracts/run-config.js';
 import { LiveService } from '../../../host/box/live-service.js';
-import { assertIncreasingIds, assertMatchesDirect, Recorder, sleep } from './helpers.js';
+import { assertIncreasingIds, assertMatchesDirect, Recorder } from './helpers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const MODEL = 'random:F4x64';
 const PHANTOM = { width: 160, height: 120, fps: 30, seed: 3 };
@@ -52,7 +53,7 @@ test('embedded broker: frames, retained status, commands and their authorisation
     await rec.until(() => broker.refused > refusedBefore, 5000, 'the broker to refuse the anonymous command');
     const n0 = rec.frames.length;
     await rec.until(() => rec.frames.length >= n0 + 5, 10_000, 'frames to keep flowing after an anonymous pause');
-    assert.ok(!logLines.some((l) => l.includes('command applied')), 'the anonymous pause never reached the runtime');
+    assert.ok(!logLines.some((l) => l.includes('command applied')), 'the anonymous pause never reached the live service');
 
     // wrong password: refused at connect
     await assert.rejects(mqtt.connectAsync(broker.url, { username: 'operator', password: 'wrong', reconnectPeriod: 0 }), /username or password|Not authorized/i);

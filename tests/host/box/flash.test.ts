@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeys, loadPrivateKey, loadPublicKey } from '../../../firmware/keys.ts';
 import { verifyImage } from '../../../firmware/image.ts';
-import { CLI, makeImage, noisyWire, ptyPair, run, sleep, startAgent, stopAgent, type PtyPair } from './helpers-firmware.ts';
+import { makeImage, noisyWire, ptyPair, startAgent, stopAgent, type PtyPair } from './helpers-firmware.ts';
+import { CLI, runAunet } from '../../support/aunet-cli.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 let dir: string;
 let pub: string;
@@ -33,7 +35,7 @@ after(async () => {
 });
 
 async function info(port: string): Promise<Record<string, any>> {
-  const r = await run(['device', 'info', '--port', port, '--json']);
+  const r = await runAunet(['device', 'info', '--port', port, '--json']);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
 }
@@ -62,7 +64,7 @@ test('full flash, activation and trial boot confirmed after the self-test', asyn
   const root = join(dir, 'box-full');
   const agent = await startAgent(pty.b, root, pub);
   cleanups.push(() => stopAgent(agent));
-  const r = await run(['flash', '--port', pty.a, '--reboot', '--no-progress', v1]);
+  const r = await runAunet(['flash', '--port', pty.a, '--reboot', '--no-progress', v1]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /version 1\.0\.0 into slot a/);
   const i1 = await waitRunning(pty.a, '1.0.0');
@@ -71,7 +73,7 @@ test('full flash, activation and trial boot confirmed after the self-test', asyn
   assert.equal(i1.minSecurityCounter, 1);
   // The second image goes to the inactive slot only.
   const before = readFileSync(join(root, 'slots/a/image.aufw'));
-  const r2 = await run(['flash', '--port', pty.a, '--reboot', '--no-progress', v2]);
+  const r2 = await runAunet(['flash', '--port', pty.a, '--reboot', '--no-progress', v2]);
   assert.equal(r2.code, 0, r2.stderr);
   assert.match(r2.stdout, /into slot b/);
   const i2 = await waitRunning(pty.a, '2.0.0');
@@ -79,7 +81,7 @@ test('full flash, activation and trial boot confirmed after the self-test', asyn
   assert.deepEqual(readFileSync(join(root, 'slots/a/image.aufw')), before, 'the running slot was written during the update');
   assert.ok(slotImageVerifies(root, 'b'));
   // A downgrade is refused before any data moves.
-  const r3 = await run(['flash', '--port', pty.a, '--no-progress', v1]);
+  const r3 = await runAunet(['flash', '--port', pty.a, '--no-progress', v1]);
   assert.notEqual(r3.code, 0);
   assert.match(r3.stderr, /DOWNGRADE/);
   await stopAgent(agent);
@@ -94,7 +96,7 @@ test('line noise costs retransmissions, never a corrupt slot', async () => {
   const root = join(dir, 'box-noise');
   const agent = await startAgent(box.b, root, pub);
   cleanups.push(() => stopAgent(agent));
-  const r = await run(['flash', '--port', host.a, '--reboot', '--no-progress', '--data-timeout', '300', v2], { timeoutMs: 90_000 });
+  const r = await runAunet(['flash', '--port', host.a, '--reboot', '--no-progress', '--data-timeout', '300', v2], { timeoutMs: 90_000 });
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const resent = Number(/(\d+) retransmitted/.exec(r.stdout)?.[1]);
   assert.ok(wire.stats.flipped + wire.stats.dropped > 0, 'the wire injected no noise');
@@ -125,7 +127,7 @@ test('a host killed mid-transfer resumes where the box journal stopped', async (
   host.kill('SIGKILL');
   await new Promise((r) => host.on('exit', r));
   assert.ok(durable >= 32, `transfer never got going (journal ${durable})`);
-  const r = await run(['flash', '--port', pty.a, '--reboot', '--no-progress', big], { timeoutMs: 90_000 });
+  const r = await runAunet(['flash', '--port', pty.a, '--reboot', '--no-progress', big], { timeoutMs: 90_000 });
   assert.equal(r.code, 0, r.stderr);
   const resumed = Number(/resumed at chunk (\d+)/.exec(r.stdout)?.[1]);
   assert.ok(resumed >= 32, `second run did not resume: ${r.stdout}`);

@@ -9,10 +9,9 @@ import { buildFirmware } from '../../../host/box/build-image.ts';
 import { randomQModel } from '../../../models/random-qmodel.ts';
 import { writeModel } from '../../../models/format.ts';
 import { prng } from '../../../models/random-model.ts';
-import { PACKAGE_ROOT } from '../../../common/package-root.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CLI } from '../../support/aunet-cli.js';
 
-export const ROOT = PACKAGE_ROOT;
-export const CLI = join(ROOT, 'bin/aunet.js');
 
 export interface PtyPair {
   a: string;
@@ -106,21 +105,3 @@ export async function makeImage(dir: string, key: KeyObject, version: string, se
   return out;
 }
 
-export function run(args: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

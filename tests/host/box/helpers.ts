@@ -87,4 +87,3 @@ export async function assertMatchesDirect(frames: FrameMessage[], modelSpec: str
   return checked;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -37,7 +37,7 @@ test('frames published for BUSI images equal `aunet infer` of the same images', 
     const modelFile = join(dir, 'parity.aunet');
     writeModel(modelFile, randomQModel({ filters: 4, height: 64, width: 64, channels: 1 }, { seed: 9 }));
 
-    // a broker of our own, subscribed before the runtime starts, so no frame goes by unseen
+    // a broker of our own, subscribed before the live service starts, so no frame goes by unseen
     broker = await startEmbeddedBroker({ port: 0, httpPort: 0, users: [] });
     const sub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
     clients.push(sub);
@@ -47,7 +47,7 @@ test('frames published for BUSI images equal `aunet infer` of the same images', 
       model: modelFile,
       source: `folder:${images}`,
       device: 'parity',
-      broker: { url: broker.url, ...broker.runtimeUser },
+      broker: { url: broker.url, ...broker.serviceUser },
       pipeline: { realtime: false, warmupFrames: 0 },
     });
     rt = await LiveService.start({ config, log: pino({ level: 'silent' }), version: 'test' });

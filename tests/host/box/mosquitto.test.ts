@@ -2,14 +2,15 @@
 // with `aunet run` as a separate process: frames equal a direct inference,
 // status is retained, the ACL keeps anonymous commands out, malformed commands
 // are logged and ignored, the broker killed and restarted -> frames again
-// within 2 s, the runtime SIGKILLed -> its Last Will marks it offline.
+// within 2 s, the live service SIGKILLed -> its Last Will marks it offline.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { startMosquitto, MOSQUITTO } from '../publish/mosquitto.js';
-import { assertIncreasingIds, assertMatchesDirect, Recorder, sleep } from './helpers.js';
+import { assertIncreasingIds, assertMatchesDirect, Recorder } from './helpers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startAunet } from '../../support/aunet-cli.js';
 
 const MODEL = 'random:F4x64';
 const PHANTOM = { width: 160, height: 120, fps: 30, seed: 5 };
@@ -17,15 +18,10 @@ const SOURCE = 'phantom:?size=160x120&fps=30&frames=0&seed=5';
 
 test('mosquitto: frames, retained status, ACL, broker restart, Last Will', { timeout: 110_000 }, async () => {
   assert.ok(existsSync(MOSQUITTO), `${MOSQUITTO} is required (Debian package mosquitto)`);
-  const mosq = await startMosquitto({ 'aunet-runtime': 'rt-secret', operator: 'op-secret' });
+  const mosq = await startMosquitto({ 'aunet-service': 'rt-secret', operator: 'op-secret' });
   const clients: mqtt.MqttClient[] = [];
-  const args = ['bin/aunet.js', 'run', '--broker', mosq.url, '--username', 'aunet-runtime', '--password', 'rt-secret', '--device', 'm1', '--model', MODEL, '--source', SOURCE];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  let stdout = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const service = startAunet(['run', '--broker', mosq.url, '--username', 'aunet-service', '--password', 'rt-secret', '--device', 'm1', '--model', MODEL, '--source', SOURCE]);
+  const { child } = service;
   try {
     // a subscriber that reconnects fast, like a monitor would
     const sub = await mqtt.connectAsync(mosq.url, { reconnectPeriod: 100, connectTimeout: 2000 });
@@ -33,9 +29,9 @@ test('mosquitto: frames, retained status, ACL, broker restart, Last Will', { tim
     const rec = new Recorder(sub);
     sub.on('connect', () => void sub.subscribe('aunet/m1/#'));
     await sub.subscribeAsync('aunet/m1/#');
-    await rec.until(() => rec.frames.length >= 10, 60_000, `10 frames from the runtime (stderr: ${stderr.slice(-500)})`);
-    assert.match(stdout, /MQTT: mqtt:\/\/127\.0\.0\.1/);
-    assert.doesNotMatch(stdout, /rt-secret/, 'the password is never printed');
+    await rec.until(() => rec.frames.length >= 10, 60_000, `10 frames from the live service (stderr: ${service.err().slice(-500)})`);
+    assert.match(service.out(), /MQTT: mqtt:\/\/127\.0\.0\.1/);
+    assert.doesNotMatch(service.out(), /rt-secret/, 'the password is never printed');
 
     // retained status for a late subscriber
     const late = await mqtt.connectAsync(mosq.url, { reconnectPeriod: 0 });
@@ -57,13 +53,13 @@ test('mosquitto: frames, retained status, ACL, broker restart, Last Will', { tim
     clients.push(op);
     await op.publishAsync('aunet/m1/cmd', '{"cmd":"gates","gates":[5],"id":"bad"}', { qos: 1 });
     await rec.until(() => rec.json('/cmd/reply').some((r) => r.id === 'bad'), 10_000, 'reply to the malformed command');
-    assert.ok(!rec.json('/cmd/reply').some((r) => r.id === 'anon'), 'the anonymous command never reached the runtime');
+    assert.ok(!rec.json('/cmd/reply').some((r) => r.id === 'anon'), 'the anonymous command never reached the live service');
     const bad = rec.json('/cmd/reply').find((r) => r.id === 'bad')!;
     assert.equal(bad.ok, false);
     assert.match(String(bad.error), /gates\.0/);
     const n0 = rec.frames.length;
     await rec.until(() => rec.frames.length >= n0 + 5, 10_000, 'frames after the commands');
-    await rec.until(() => stderr.includes('command rejected'), 5000, 'the rejection in the log');
+    await rec.until(() => service.err().includes('command rejected'), 5000, 'the rejection in the log');
 
     // broker killed and restarted: frames flow again within 2 s of its return
     await mosq.kill();
@@ -75,7 +71,7 @@ test('mosquitto: frames, retained status, ACL, broker restart, Last Will', { tim
     const recovery = first.publishTime - back;
     console.log(`# broker restart -> first frame published after ${recovery.toFixed(0)} ms`);
     assert.ok(recovery < 2000, `frames again after ${recovery} ms`);
-    assert.equal(child.exitCode, null, 'the runtime kept running');
+    assert.equal(child.exitCode, null, 'the live service kept running');
     assertIncreasingIds(rec.frames);
     // status is retained again on the fresh broker (no persistence)
     const again = await mqtt.connectAsync(mosq.url, { reconnectPeriod: 0 });
@@ -91,7 +87,7 @@ test('mosquitto: frames, retained status, ACL, broker restart, Last Will', { tim
 
     // SIGKILL: no clean disconnect, the broker publishes the Last Will
     child.kill('SIGKILL');
-    await exited;
+    await service.exit;
     await rec.until(() => rec.json('/status').some((s) => s.state === 'offline'), 10_000, 'the Last Will');
     const will = rec.json('/status').find((s) => s.state === 'offline')!;
     assert.equal(will.online, false);

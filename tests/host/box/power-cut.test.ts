@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeys, loadPrivateKey, loadPublicKey } from '../../../firmware/keys.ts';
 import { verifyImage } from '../../../firmware/image.ts';
-import { makeImage, ptyPair, run, sleep, startAgent, stopAgent, type PtyPair } from './helpers-firmware.ts';
+import { makeImage, ptyPair, startAgent, stopAgent, type PtyPair } from './helpers-firmware.ts';
+import { runAunet } from '../../support/aunet-cli.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const POINTS = ['write-chunk@5', 'journal@2', 'verify', 'mark-pending', 'activate', 'boot-trial', 'self-test', 'confirm'];
 
@@ -30,7 +32,7 @@ before(async () => {
   // A box already running v1, confirmed: the starting point of every cut.
   baseline = join(dir, 'baseline');
   const agent = await startAgent(pty.b, baseline, pub);
-  const r = await run(['flash', '--port', pty.a, '--reboot', '--no-progress', v1]);
+  const r = await runAunet(['flash', '--port', pty.a, '--reboot', '--no-progress', v1]);
   assert.equal(r.code, 0, r.stderr);
   await sleep(300);
   await stopAgent(agent);
@@ -44,7 +46,7 @@ after(() => {
 async function runningVersion(root: string): Promise<{ version: string; slot: string }> {
   const agent = await startAgent(pty.b, root, pub);
   try {
-    const r = await run(['device', 'info', '--port', pty.a, '--json']);
+    const r = await runAunet(['device', 'info', '--port', pty.a, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const info = JSON.parse(r.stdout);
     assert.ok(info.running, `box runs nothing after the cut: ${r.stdout}`);
@@ -61,7 +63,7 @@ for (const point of POINTS) {
     const root = join(dir, `box-${point.replace('@', '-')}`);
     cpSync(baseline, root, { recursive: true });
     const agent = await startAgent(pty.b, root, pub, { AUNET_FAULT: point });
-    const flash = await run(['flash', '--port', pty.a, '--reboot', '--no-progress', '--data-timeout', '300', '--timeout', '500', '--retries', '2', v2], { timeoutMs: 30_000 });
+    const flash = await runAunet(['flash', '--port', pty.a, '--reboot', '--no-progress', '--data-timeout', '300', '--timeout', '500', '--retries', '2', v2], { timeoutMs: 30_000 });
     // Boot-time points fire after the host is done; give the reboot a moment.
     const killed = await Promise.race([agent.exited.then(() => true), sleep(5_000).then(() => false)]);
     assert.ok(killed, `the agent never reached ${point} (flash: ${flash.stdout}${flash.stderr})`);
@@ -71,7 +73,7 @@ for (const point of POINTS) {
     // Once power is back the update still completes: re-flash if the cut lost it.
     if (after.version !== '2.0.0') {
       const a2 = await startAgent(pty.b, root, pub);
-      const r = await run(['flash', '--port', pty.a, '--reboot', '--no-progress', v2], { timeoutMs: 30_000 });
+      const r = await runAunet(['flash', '--port', pty.a, '--reboot', '--no-progress', v2], { timeoutMs: 30_000 });
       await sleep(300);
       await stopAgent(a2);
       assert.equal(r.code, 0, r.stderr);

@@ -11,7 +11,7 @@ import { loadPreset } from '../../../host/chip/chip-config.js';
 import { PACKAGE_ROOT } from '../../../common/package-root.js';
 
 const ROOT = PACKAGE_ROOT;
-const OUT = join(ROOT, 'test-artifacts', 'controller');
+const OUT = join(ROOT, 'test-artifacts', 'chip');
 mkdirSync(OUT, { recursive: true });
 
 function aunet(...args: string[]) {

@@ -86,7 +86,7 @@ test('docs/chip-config.schema.json is the JSON Schema generated from the zod sch
   const file = packageFile('docs/chip-config.schema.json');
   const stored = JSON.parse(readFileSync(file, 'utf8'));
   assert.deepEqual(stored, JSON.parse(JSON.stringify(chipConfigJsonSchema())),
-    'stale: node --import tsx -e "import(\'./host/controller/chip-config.ts\').then(m => console.log(JSON.stringify(m.chipConfigJsonSchema(), null, 2)))" > docs/chip-config.schema.json');
+    'stale: node --import tsx -e "import(\'./host/chip/chip-config.ts\').then(m => console.log(JSON.stringify(m.chipConfigJsonSchema(), null, 2)))" > docs/chip-config.schema.json');
   // every preset file is valid against the schema's required fields
   const required = (stored as { required: string[] }).required;
   for (const n of presetNames()) for (const f of required) assert.ok(f in loadPreset(n), `${n} lacks ${f}`);

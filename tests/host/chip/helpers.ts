@@ -1,4 +1,4 @@
-// Shared pieces of the controller tests: small architectures, a single-conv
+// Shared pieces of the chip model tests: small architectures, a single-conv
 // graph for hand-computed cases, and independent counts (weights, input bytes)
 // computed from the graph without the compiler.
 import { buildGraph, convOps, type Arch, type ConvOp, type Graph } from '../../../models/graph.js';

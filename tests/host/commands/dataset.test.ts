@@ -10,7 +10,7 @@ import { listBusi, readBusiImage, readBusiMask } from '../../../models/datasets/
 import { preprocess, preprocessMask } from '../../../camera/preprocess.js';
 import { makeDataset } from '../../models/datasets/synthetic-busi.js';
 
-test('dataset export writes uint8 NHWC .npy per split that match the runtime preprocessing', () => {
+test("dataset export writes uint8 NHWC .npy per split that match the box's own preprocessing", () => {
   const data = makeDataset(5);
   const out = mkdtempSync(join(tmpdir(), 'export-'));
   try {
@@ -27,7 +27,7 @@ test('dataset export writes uint8 NHWC .npy per split that match the runtime pre
     assert.ok(m.data.every((v) => v === 0 || v === 1));
     const bytes = readFileSync(join(out, 'train_images.npy'));
     assert.equal((10 + bytes.readUInt16LE(8)) % 64, 0, 'header padded to 64 bytes');
-    // the third training image is byte-identical to the runtime's preprocessing of that file
+    // the third training image is byte-identical to the box's preprocessing of that file
     const e = listBusi(data).filter((v) => v.split === 'train')[2];
     assert.equal(index.splits.train.entries[2].name, e.name);
     const img = readBusiImage(e);

@@ -3,36 +3,18 @@
 // the flag; `aunet monitor` serves the page's config for its broker.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startAunet } from '../../support/aunet-cli.js';
 
 const AUNET = ['bin/aunet.js'];
 
-function start(args: string[]) {
-  const child = spawn(process.execPath, [...AUNET, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  const waitFor = async (re: RegExp, ms: number): Promise<RegExpExecArray> => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const m = re.exec(out);
-      if (m) return m;
-      if (Date.now() > end || child.exitCode !== null) throw new Error(`no ${re} in output:\n${out}\n${err.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  return { child, exit, waitFor, out: () => out, err: () => err };
-}
-
 test('aunet run with no model/source arguments: demo stream, monitor URL, clean stop', { timeout: 60_000 }, async () => {
-  const run = start(['run', '--port', '0', '--http-port', '0', '--device', 'cli-demo']);
+  const run = startAunet(['run', '--port', '0', '--http-port', '0', '--device', 'cli-demo']);
   try {
     const m = await run.waitFor(/Monitor: (http:\/\/127\.0\.0\.1:\d+\/)/, 40_000);
     await run.waitFor(/MQTT: mqtt:\/\/127\.0\.0\.1:\d+ {2}WebSocket: ws:\/\/127\.0\.0\.1:\d+\/mqtt/, 1000);
@@ -76,7 +58,7 @@ test('bad flags and files: exit code, message naming the flag or file', async ()
 });
 
 test('aunet monitor serves the page config for its broker', { timeout: 30_000 }, async () => {
-  const mon = start(['monitor', '--broker', 'ws://10.0.0.5:8080/mqtt', '--port', '0', '--device', 'box-1']);
+  const mon = startAunet(['monitor', '--broker', 'ws://10.0.0.5:8080/mqtt', '--port', '0', '--device', 'box-1']);
   try {
     const m = await mon.waitFor(/Monitor: (http:\/\/127\.0\.0\.1:\d+\/)/, 20_000);
     const cfg = await (await fetch(`${m[1]}config.json`)).json();

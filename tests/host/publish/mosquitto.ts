@@ -53,10 +53,10 @@ export async function startMosquitto(users: Record<string, string>, options: Mos
     const r = spawnSync(MOSQUITTO_PASSWD, ['-b', passwd, u, p], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr}`);
   }
-  // anonymous: read only; the runtime: everything under aunet/; operators: read + cmd
+  // anonymous: read only; the live service: everything under aunet/; operators: read + cmd
   writeFileSync(
     join(dir, 'acl'),
-    ['topic read aunet/#', '', 'user aunet-runtime', 'topic readwrite aunet/#', '', 'user operator', 'topic read aunet/#', 'topic write aunet/+/cmd', ''].join('\n'),
+    ['topic read aunet/#', '', 'user aunet-service', 'topic readwrite aunet/#', '', 'user operator', 'topic read aunet/#', 'topic write aunet/+/cmd', ''].join('\n'),
   );
   writeFileSync(
     join(dir, 'mosquitto.conf'),

@@ -1,4 +1,4 @@
-// The runtime's MQTT link on its own, against the embedded broker: nothing is
+// The live service's MQTT link on its own, against the embedded broker: nothing is
 // queued while the broker is away, it comes back within the backoff cap,
 // subscriptions return with it, and refused credentials fail fast.
 import { test } from 'node:test';
@@ -7,7 +7,7 @@ import mqtt from 'mqtt';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../host/publish/broker.js';
 import { Publisher } from '../../../host/publish/client.js';
 import { freePort } from './mosquitto.js';
-import { sleep } from '../box/helpers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 async function broker(port: number): Promise<EmbeddedBroker> {
   return startEmbeddedBroker({ port, httpPort: 0, users: [{ username: 'op', password: 'pw' }] });
@@ -16,7 +16,7 @@ async function broker(port: number): Promise<EmbeddedBroker> {
 test('broker away: frames dropped (no queue), reconnect within the cap, subscriptions restored', { timeout: 30_000 }, async () => {
   const port = await freePort();
   let b = await broker(port);
-  // the runtime's credentials change with each embedded broker; use an operator for the link itself
+  // the live service's credentials change with each embedded broker; use an operator for the link itself
   const pub = new Publisher({ url: `mqtt://127.0.0.1:${port}`, username: 'op', password: 'pw', keepalive: 5 });
   const states: string[] = [];
   pub.on('state', (s) => states.push(s));
@@ -58,7 +58,7 @@ test('broker away: frames dropped (no queue), reconnect within the cap, subscrip
 
 test('wrong credentials are refused at once; an absent broker is retried; ws:// works', { timeout: 30_000 }, async () => {
   const b = await broker(0);
-  const overWs = new Publisher({ url: b.wsUrl, ...b.runtimeUser });
+  const overWs = new Publisher({ url: b.wsUrl, ...b.serviceUser });
   await overWs.start(5000);
   assert.ok(overWs.publishVolatile('aunet/x/frame', new Uint8Array(10)));
   await overWs.close();

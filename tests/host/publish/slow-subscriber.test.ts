@@ -1,5 +1,5 @@
 // A subscriber that stops reading (a frozen monitor tab, a congested link) must
-// not make the embedded broker, which lives in the runtime's process, buffer
+// not make the embedded broker, which lives in the live service's process, buffer
 // frames without bound, nor slow the other subscribers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,12 +7,12 @@ import type { Socket } from 'node:net';
 import mqtt from 'mqtt';
 import { startEmbeddedBroker } from '../../../host/publish/broker.js';
 import { Publisher } from '../../../host/publish/client.js';
-import { sleep } from '../box/helpers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 test('a stalled subscriber misses frames; the others get them all; buffers stay bounded', { timeout: 60_000 }, async () => {
   const maxClientBufferBytes = 512 * 1024;
   const b = await startEmbeddedBroker({ port: 0, httpPort: 0, users: [], maxClientBufferBytes });
-  const pub = new Publisher({ url: b.url, ...b.runtimeUser });
+  const pub = new Publisher({ url: b.url, ...b.serviceUser });
   const slow = await mqtt.connectAsync(b.url, { reconnectPeriod: 0, keepalive: 0 });
   const fast = await mqtt.connectAsync(b.url, { reconnectPeriod: 0 });
   try {

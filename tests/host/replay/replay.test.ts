@@ -10,7 +10,9 @@ import { randomQModel } from '../../../models/random-qmodel.js';
 import { writeModel } from '../../../models/format.js';
 import { decodeRuns, encodeRuns } from '../../../host/replay/golden.js';
 import { dice } from '../../../models/fidelity.js';
-import { tempDir, runCli, sleep } from '../../camera/helpers.js';
+import { tempDir } from '../../camera/helpers.js';
+import { runAunet } from '../../support/aunet-cli.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const tmp = tempDir('replay');
 after(() => tmp.remove());
@@ -94,7 +96,7 @@ describe('aunet replay (CLI, real int8 model)', () => {
   const golden = join(tmp.dir, 'golden.json');
 
   it('records a golden run, passes against it, and lists differing frames with Dice for another model', async () => {
-    const first = await runCli(['replay', spec, '--model', modelA, '--afap', '--golden', golden, '--json']);
+    const first = await runAunet(['replay', spec, '--model', modelA, '--afap', '--golden', golden, '--json']);
     assert.equal(first.code, 0, first.stderr);
     const s1 = JSON.parse(first.stdout);
     assert.equal(s1.frames, 6);
@@ -103,13 +105,13 @@ describe('aunet replay (CLI, real int8 model)', () => {
     assert.equal(Object.keys(g.frames).length, 6);
     assert.equal(g.frames['0'].attention.length, 4);
 
-    const same = await runCli(['replay', spec, '--model', modelA, '--afap', '--golden', golden, '--json']);
+    const same = await runAunet(['replay', spec, '--model', modelA, '--afap', '--golden', golden, '--json']);
     assert.equal(same.code, 0, same.stderr);
     assert.deepEqual(JSON.parse(same.stdout).golden.differing, []);
     assert.equal(JSON.parse(same.stdout).golden.checked, 6);
 
     const report = join(tmp.dir, 'report');
-    const other = await runCli(['replay', spec, '--model', modelB, '--afap', '--golden', golden, '--report', report]);
+    const other = await runAunet(['replay', spec, '--model', modelB, '--afap', '--golden', golden, '--report', report]);
     assert.equal(other.code, 1, 'differences fail the run');
     assert.match(other.stderr, /frame\(s\) differ from the golden outputs/);
     const lines = other.stdout.split('\n').filter((l) => /^ {2}frame \d+ \(id \d+\):/.test(l));
@@ -124,11 +126,11 @@ describe('aunet replay (CLI, real int8 model)', () => {
   });
 
   it('--no-model says so and still paces the frames', async () => {
-    const r = await runCli(['replay', spec, '--no-model', '--fps', '50', '--drop-after', '5000', '--json']);
+    const r = await runAunet(['replay', spec, '--no-model', '--fps', '50', '--drop-after', '5000', '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /no model/);
     assert.equal(JSON.parse(r.stdout).frames, 6);
-    const bad = await runCli(['replay', spec, '--fps', '10', '--afap']);
+    const bad = await runAunet(['replay', spec, '--fps', '10', '--afap']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /choose one pacing/);
   });
