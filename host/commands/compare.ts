@@ -63,7 +63,7 @@ export function register(program: Command): void {
     .description('compare an int8 model with its float source, per layer and per image')
     .requiredOption('--float <model>', 'float source: .onnx or .h5')
     .requiredOption('--int8 <model>', 'int8 model (.aunet)')
-    .requiredOption('--dataset <dir>', 'images (PNG/JPEG, recursively; *_mask* files skipped), e.g. a BUSI folder')
+    .requiredOption('--dataset <dir>', 'images (PNG/JPEG, recursively; BUSI masks X_mask.png, X_mask_1.png, ... skipped), e.g. a BUSI folder')
     .option('--json', 'print one JSON object instead of tables')
     .option('--out <dir>', 'write side-by-side PNGs of the worst images (and report.json) here')
     .option('--limit <n>', 'use N evenly spaced images of the folder')

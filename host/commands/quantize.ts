@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .command('quantize')
     .description('quantize an ONNX or Keras float model to an int8 .aunet file')
     .requiredOption('--from <model>', 'float model: .onnx or .h5')
-    .option('--calib <dir>', 'calibration images (PNG/JPEG, searched recursively; *_mask* files skipped)')
+    .option('--calib <dir>', 'calibration images (PNG/JPEG, searched recursively; BUSI masks X_mask.png, X_mask_1.png, ... skipped)')
     .option('--calib-phantom <n>', 'calibrate on N synthetic phantom frames instead of images')
     .option('--calib-limit <n>', 'with --calib: use N evenly spaced images of the folder')
     .option('--method <m>', `activation ranges: ${CALIBRATION_METHODS.join(', ')}`, DEFAULT_METHOD)
