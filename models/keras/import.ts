@@ -16,6 +16,7 @@ import { FileError } from '../../common/errors.js';
 import { ArchError, buildGraph, type Arch, type ConvOp, type Graph } from '../graph.js';
 import { DEFAULT_PREPROCESSING, type FloatBatchNorm, type FloatConv, type FloatModel } from '../float-model.js';
 import { readInputFile } from '../../common/input-file.js';
+import { convertConvLayout } from '../conv-layout.js';
 
 export interface KerasImportOptions {
   /** input height/width when the file has no model_config (a save_weights file) */
@@ -129,7 +130,7 @@ function read(path: string, file: InstanceType<typeof h5wasm.File>, options: Ker
       const want = [op.k, op.k, op.cin, op.cout];
       if (kernels[i].shape.join() !== want.join()) fail(`${kernels[i].name} has shape [${kernels[i].shape}], but ${op.name} needs [${want}] (HWIO)`);
       if (biases[i].shape.join() !== String(op.cout)) fail(`${biases[i].name} has shape [${biases[i].shape}], but ${op.name} needs [${op.cout}]`);
-      convs[op.name] = { weights: hwioToOhwi(kernels[i].data, op), bias: biases[i].data, pads: op.pads };
+      convs[op.name] = { weights: convertConvLayout(kernels[i].data, op, 'HWIO', 'OHWI'), bias: biases[i].data, pads: op.pads };
     });
     const affine = graph!.ops.find((o) => o.kind === 'affine' && o.block === block);
     if (affine && affine.kind === 'affine') batchNorms[affine.name] = batchNorm(name, weights, affine.channels, fail);
@@ -200,19 +201,4 @@ function strings(g: H5Group, name: string): string[] | undefined {
 function toList(v: unknown): unknown[] {
   if (v === null || v === undefined) return [];
   return Array.isArray(v) ? v : typeof v === 'string' ? [v] : Array.from(v as ArrayLike<unknown>);
-}
-
-/** Keras HWIO kernel to the project's OHWI. */
-function hwioToOhwi(w: Float32Array, op: ConvOp): Float32Array {
-  const { k, cin, cout } = op;
-  const out = new Float32Array(w.length);
-  for (let y = 0; y < k; y++) {
-    for (let x = 0; x < k; x++) {
-      for (let i = 0; i < cin; i++) {
-        const src = ((y * k + x) * cin + i) * cout;
-        for (let o = 0; o < cout; o++) out[((o * k + y) * k + x) * cin + i] = w[src + o];
-      }
-    }
-  }
-  return out;
 }

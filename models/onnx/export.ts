@@ -9,6 +9,7 @@
 import { buildGraph, type Op } from '../graph.js';
 import type { FloatModel } from '../float-model.js';
 import { GraphBuilder } from './builder.js';
+import { convertConvLayout } from '../conv-layout.js';
 
 export interface OnnxExportOptions {
   layout?: 'NCHW' | 'NHWC';
@@ -53,14 +54,7 @@ export function exportOnnx(model: FloatModel, options: OnnxExportOptions = {}): 
         const c = model.convs[op.name];
         if (!c) throw new Error(`float model has no conv '${op.name}'`);
         const { cout, cin, k } = op;
-        const oihw = new Float32Array(cout * cin * k * k);
-        for (let o = 0; o < cout; o++) {
-          for (let y = 0; y < k; y++) {
-            for (let x = 0; x < k; x++) {
-              for (let i = 0; i < cin; i++) oihw[((o * cin + i) * k + y) * k + x] = c.weights[((o * k + y) * k + x) * cin + i];
-            }
-          }
-        }
+        const oihw = convertConvLayout(c.weights, op, 'OHWI', 'OIHW');
         const wName = b.float(`${op.name}.weight`, [cout, cin, k, k], oihw);
         const bName = b.float(`${op.name}.bias`, [cout], c.bias);
         const pads = c.pads ?? op.pads;

@@ -7,6 +7,7 @@ import type { FloatBatchNorm, FloatConv } from '../float-model.js';
 import { attr, attrFloat, attrFloats, attrInt, attrInts, attrString, Const, NodeProto } from './proto.js';
 import { nearestX2Problem } from './resize.js';
 import { NCHW, OnnxWalk, type Layout, type Reader, type Tracked } from './walk.js';
+import { convertConvLayout } from '../conv-layout.js';
 
 export interface Matched {
   graph: Graph;
@@ -147,7 +148,7 @@ export class NetworkMatcher {
       outValue = this.w.output(add.node);
       layout = add.layout;
     }
-    this.convs[op.name] = { weights: oihwToOhwi(wt, op), bias: b, pads };
+    this.convs[op.name] = { weights: convertConvLayout(wt.data, op, 'OIHW', 'OHWI'), bias: b, pads };
     if (op.relu) {
       const rr = this.w.claim(outValue, layout, (n) => n.opType === 'Relu' || n.opType === 'Clip', `Relu after ${what}`);
       if (this.w.node(rr.node).opType === 'Clip') this.clipIsRelu(rr.node);
@@ -445,18 +446,4 @@ function shortestFloat32(x: number): number {
     if (Math.fround(d) === Math.fround(x)) return d;
   }
   return x;
-}
-
-/** ONNX OIHW conv weights to the project's OHWI. */
-function oihwToOhwi(wt: Const, op: ConvOp): Float32Array {
-  const { cout, cin, k } = op;
-  const out = new Float32Array(cout * k * k * cin);
-  for (let o = 0; o < cout; o++) {
-    for (let i = 0; i < cin; i++) {
-      for (let y = 0; y < k; y++) {
-        for (let x = 0; x < k; x++) out[((o * k + y) * k + x) * cin + i] = wt.data[((o * cin + i) * k + y) * k + x];
-      }
-    }
-  }
-  return out;
 }

@@ -7,6 +7,7 @@
 import h5wasm from 'h5wasm/node';
 import { buildGraph, type ConvOp } from '../../../models/graph.js';
 import type { FloatModel } from '../../../models/float-model.js';
+import { convertConvLayout } from '../../../models/conv-layout.js';
 
 export interface KerasFixtureOptions {
   /** leave the gate BatchNorms out (AttentionGate(bn=False)) */
@@ -48,7 +49,7 @@ export async function writeKerasH5(path: string, model: FloatModel, opts: KerasF
     for (const op of ops) {
       const n = convName();
       const c = model.convs[op.name];
-      weights.push([`${scope}/${n}/kernel:0`, [op.k, op.k, op.cin, op.cout], ohwiToHwio(c.weights, op)]);
+      weights.push([`${scope}/${n}/kernel:0`, [op.k, op.k, op.cin, op.cout], convertConvLayout(c.weights, op, 'OHWI', 'HWIO')]);
       weights.push([`${scope}/${n}/bias:0`, [op.cout], c.bias]);
     }
     if (block.startsWith('Attention') && !opts.noBatchNorm) {
@@ -65,7 +66,7 @@ export async function writeKerasH5(path: string, model: FloatModel, opts: KerasF
   layers.push({
     name: outputLayer,
     weights: [
-      [`${outputLayer}/kernel:0`, [1, 1, outOp.cin, 1], ohwiToHwio(out.weights, outOp)],
+      [`${outputLayer}/kernel:0`, [1, 1, outOp.cin, 1], convertConvLayout(out.weights, outOp, 'OHWI', 'HWIO')],
       [`${outputLayer}/bias:0`, [1], out.bias],
     ],
   });
@@ -113,17 +114,4 @@ export async function writeKerasH5(path: string, model: FloatModel, opts: KerasF
   } finally {
     f.close();
   }
-}
-
-function ohwiToHwio(w: Float32Array, op: ConvOp): Float32Array {
-  const { k, cin, cout } = op;
-  const out = new Float32Array(w.length);
-  for (let o = 0; o < cout; o++) {
-    for (let y = 0; y < k; y++) {
-      for (let x = 0; x < k; x++) {
-        for (let i = 0; i < cin; i++) out[((y * k + x) * cin + i) * cout + o] = w[((o * k + y) * k + x) * cin + i];
-      }
-    }
-  }
-  return out;
 }

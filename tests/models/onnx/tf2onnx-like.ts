@@ -5,9 +5,10 @@
 // [1,2,2,1]), channel Concat on axis -1, the gate BatchNorm as Mul/Add with
 // [C] constants, an Identity on the output. There is no TensorFlow here to run
 // tf2onnx itself.
-import { buildGraph, type ConvOp } from '../../../models/graph.js';
+import { buildGraph } from '../../../models/graph.js';
 import type { FloatModel } from '../../../models/float-model.js';
 import { GraphBuilder } from '../../../models/onnx/builder.js';
+import { convertConvLayout } from '../../../models/conv-layout.js';
 
 export interface Tf2onnxLikeOptions {
   /** the gate BatchNorm as a BatchNormalization node between Transposes (default: Mul/Add with [C] constants) */
@@ -34,7 +35,7 @@ export function tf2onnxLike(model: FloatModel, opts: Tf2onnxLikeOptions = {}): U
       case 'conv': {
         const c = model.convs[op.name];
         if (c.pads && c.pads.join() !== op.pads.join()) throw new Error('tf2onnxLike: Keras pads only');
-        const w = b.float(`${op.name}/kernel`, [op.cout, op.cin, op.k, op.k], ohwiToOihw(c.weights, op));
+        const w = b.float(`${op.name}/kernel`, [op.cout, op.cin, op.k, op.k], convertConvLayout(c.weights, op, 'OHWI', 'OIHW'));
         const bias = b.float(`${op.name}/bias`, [op.cout], c.bias);
         const y = b.node('Conv', opts.biasAdd ? [toNchw(v(op.input)), w] : [toNchw(v(op.input)), w, bias], `${op.name}/Conv2D__nchw`, {
           kernel_shape: [op.k, op.k], strides: [op.stride, op.stride], dilations: [1, 1], auto_pad: 'SAME_UPPER',
@@ -101,17 +102,4 @@ export function tf2onnxLike(model: FloatModel, opts: Tf2onnxLikeOptions = {}): U
   b.node('Identity', [g.output], 'conv2d_30');
   b.output('conv2d_30', ['unk__0', H, W, 1]);
   return b.encode(13, 'tf2onnx', { name: 'tf2onnx', version: '1.16.1' });
-}
-
-function ohwiToOihw(w: Float32Array, op: ConvOp): Float32Array {
-  const { cout, cin, k } = op;
-  const out = new Float32Array(w.length);
-  for (let o = 0; o < cout; o++) {
-    for (let y = 0; y < k; y++) {
-      for (let x = 0; x < k; x++) {
-        for (let i = 0; i < cin; i++) out[((o * cin + i) * k + y) * k + x] = w[((o * k + y) * k + x) * cin + i];
-      }
-    }
-  }
-  return out;
 }
