@@ -1,25 +1,23 @@
 // Serial flashing throughput over a real pty pair (socat), clean and noisy.
 // Run: node --import tsx tests/perf/flash.bench.ts [MiB]
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { rmSync, statSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { generateKeys, loadPrivateKey } from '../../firmware/keys.ts';
-import { makeImage, noisyWire, ptyPair, startAgent, stopAgent } from '../host/box/helpers-firmware.ts';
+import { firmwareWorkspace, makeImage, noisyWire, ptyPair, startAgent, stopAgent } from '../host/box/helpers-firmware.ts';
 import { runAunet } from '../support/aunet-cli.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const mib = Number(process.argv[2] ?? 4);
-const dir = mkdtempSync(join(tmpdir(), 'aunet-flash-bench-'));
+const { dir, key, publicKey } = firmwareWorkspace('flash-bench');
 try {
-  const keys = generateKeys(join(dir, 'keys'));
-  const image = await makeImage(dir, loadPrivateKey(keys.privatePath), '1.0.0', 1, { padding: mib * (1 << 20) });
+  const image = await makeImage(dir, key, '1.0.0', 1, { padding: mib * (1 << 20) });
   const bytes = statSync(image).size;
   console.log(`# flash benchmark: ${(bytes / (1 << 20)).toFixed(2)} MiB image, ${cpus()[0].model}, ${cpus().length} cores, Node ${process.version}`);
   for (const noise of [null, { flip: 2e-5, drop: 0.02, seed: 3 }]) {
     const host = await ptyPair(dir, `h${noise ? 'n' : 'c'}`);
     const box = noise ? await ptyPair(dir, 'bn') : host;
     const wire = noise ? await noisyWire(host.b, box.a, noise) : null;
-    const agent = await startAgent(box.b, join(dir, `root-${noise ? 'noisy' : 'clean'}`), keys.publicPath);
+    const agent = await startAgent(box.b, join(dir, `root-${noise ? 'noisy' : 'clean'}`), publicKey);
     const t0 = performance.now();
     const r = await runAunet(['flash', '--port', host.a, '--no-progress', '--data-timeout', '300', image], { timeoutMs: 300_000 });
     const s = (performance.now() - t0) / 1000;

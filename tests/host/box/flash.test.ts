@@ -2,13 +2,12 @@
 // and a host killed mid-transfer that resumes from the box's chunk journal.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { rmSync, readFileSync, existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeys, loadPrivateKey, loadPublicKey } from '../../../firmware/keys.ts';
+import { loadPublicKey } from '../../../firmware/keys.ts';
 import { verifyImage } from '../../../firmware/image.ts';
-import { makeImage, noisyWire, ptyPair, startAgent, stopAgent, type PtyPair } from './helpers-firmware.ts';
+import { firmwareWorkspace, makeImage, noisyWire, ptyPair, startAgent, stopAgent, type PtyPair } from './helpers-firmware.ts';
 import { CLI, runAunet } from '../../support/aunet-cli.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -20,10 +19,8 @@ let big: string;
 const cleanups: (() => unknown)[] = [];
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'aunet-flash-'));
-  const keys = generateKeys(join(dir, 'keys'));
-  pub = keys.publicPath;
-  const key = loadPrivateKey(keys.privatePath);
+  let key;
+  ({ dir, publicKey: pub, key } = firmwareWorkspace('flash'));
   v1 = await makeImage(dir, key, '1.0.0', 1);
   v2 = await makeImage(dir, key, '2.0.0', 2, { modelSeed: 2 });
   big = await makeImage(dir, key, '3.0.0', 3, { modelSeed: 3, padding: 2_000_000 });

@@ -1,13 +1,15 @@
 // Real pseudo-terminal pairs (socat), a noisy wire between two of them, the
 // agent as a real child process, and small signed images for the tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { SerialPort } from 'serialport';
 import { buildFirmware } from '../../../host/box/build-image.ts';
 import { randomQModel } from '../../../models/random-qmodel.ts';
 import { writeModel } from '../../../models/format.ts';
+import { generateKeys, loadPrivateKey } from '../../../firmware/keys.ts';
 import { prng } from '../../../models/random-model.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI } from '../../support/aunet-cli.js';
@@ -85,6 +87,13 @@ export async function startAgent(port: string, root: string, pubkey: string, env
 export async function stopAgent(a: AgentProc): Promise<void> {
   if (a.child.exitCode === null && a.child.signalCode === null) a.child.kill('SIGKILL');
   await a.exited;
+}
+
+/** A scratch folder with a fresh Ed25519 key pair, where a test builds, flashes and keeps images. */
+export function firmwareWorkspace(prefix: string): { dir: string; publicKey: string; key: KeyObject } {
+  const dir = mkdtempSync(join(tmpdir(), `aunet-${prefix}-`));
+  const keys = generateKeys(join(dir, 'keys'));
+  return { dir, publicKey: keys.publicPath, key: loadPrivateKey(keys.privatePath) };
 }
 
 /** A signed image around a tiny random model (16x16, F=1) so self-tests run in milliseconds. */

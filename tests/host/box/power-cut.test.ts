@@ -3,12 +3,11 @@
 // running a valid signed image — the old one or the new one, never neither.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKeys, loadPrivateKey, loadPublicKey } from '../../../firmware/keys.ts';
+import { loadPublicKey } from '../../../firmware/keys.ts';
 import { verifyImage } from '../../../firmware/image.ts';
-import { makeImage, ptyPair, startAgent, stopAgent, type PtyPair } from './helpers-firmware.ts';
+import { firmwareWorkspace, makeImage, ptyPair, startAgent, stopAgent, type PtyPair } from './helpers-firmware.ts';
 import { runAunet } from '../../support/aunet-cli.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -22,10 +21,8 @@ let baseline: string;
 let pty: PtyPair;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'aunet-powercut-'));
-  const keys = generateKeys(join(dir, 'keys'));
-  pub = keys.publicPath;
-  const key = loadPrivateKey(keys.privatePath);
+  let key;
+  ({ dir, publicKey: pub, key } = firmwareWorkspace('powercut'));
   v1 = await makeImage(dir, key, '1.0.0', 1);
   v2 = await makeImage(dir, key, '2.0.0', 2, { modelSeed: 2, padding: 300_000 });
   pty = await ptyPair(dir, 'pc');
