@@ -51,81 +51,48 @@ export function tensorToConst(t: TensorProto): Const {
   }
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
   const view = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : null;
-  const need = (bytes: number) => {
-    if (view && view.byteLength !== n * bytes) {
-      throw new Error(`tensor '${t.name}' holds ${view.byteLength} bytes, its shape [${dims}] needs ${n * bytes}`);
-    }
-  };
-  const fromList = <T>(list: T[] | null | undefined, conv: (v: T) => number, out: Float32Array | Float64Array) => {
-    const l = list ?? [];
-    if (l.length !== n) throw new Error(`tensor '${t.name}' holds ${l.length} values, its shape [${dims}] needs ${n}`);
-    for (let i = 0; i < n; i++) out[i] = conv(l[i]);
-    return out;
-  };
-  switch (type) {
-    case DataType.FLOAT: {
-      const out = new Float32Array(n);
-      if (view) {
-        need(4);
-        for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
-        return { dims, data: out, type };
-      }
-      return { dims, data: fromList(t.floatData, (v) => v, out), type };
-    }
-    case DataType.DOUBLE: {
-      const out = new Float64Array(n);
-      if (view) {
-        need(8);
-        for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
-        return { dims, data: out, type };
-      }
-      return { dims, data: fromList(t.doubleData, (v) => v, out), type };
-    }
-    case DataType.FLOAT16: {
-      const out = new Float32Array(n);
-      if (view) {
-        need(2);
-        for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
-        return { dims, data: out, type };
-      }
-      return { dims, data: fromList(t.int32Data, halfToFloat, out), type };
-    }
-    case DataType.INT64: {
-      const out = new Float64Array(n);
-      if (view) {
-        need(8);
-        for (let i = 0; i < n; i++) out[i] = Number(view.getBigInt64(i * 8, true));
-        return { dims, data: out, type };
-      }
-      return { dims, data: fromList(t.int64Data, num, out), type };
-    }
-    case DataType.INT32:
-    case DataType.INT16:
-    case DataType.INT8:
-    case DataType.UINT8:
-    case DataType.UINT16:
-    case DataType.BOOL: {
-      const out = new Float64Array(n);
-      if (view) {
-        const size = type === DataType.INT32 ? 4 : type === DataType.INT16 || type === DataType.UINT16 ? 2 : 1;
-        need(size);
-        for (let i = 0; i < n; i++) {
-          const o = i * size;
-          out[i] =
-            type === DataType.INT32 ? view.getInt32(o, true)
-            : type === DataType.INT16 ? view.getInt16(o, true)
-            : type === DataType.UINT16 ? view.getUint16(o, true)
-            : type === DataType.INT8 ? view.getInt8(o)
-            : view.getUint8(o);
-        }
-        return { dims, data: out, type };
-      }
-      return { dims, data: fromList(t.int32Data, (v) => v, out), type };
-    }
-    default:
-      throw new Error(`tensor '${t.name}' has data type ${DataType[type] ?? type}, which the importer does not read`);
+  const codec = CODECS[type];
+  if (!codec) throw new Error(`tensor '${t.name}' has data type ${DataType[type] ?? type}, which the importer does not read`);
+  const out = new codec.Out(n);
+  if (view) {
+    if (view.byteLength !== n * codec.bytes) throw new Error(`tensor '${t.name}' holds ${view.byteLength} bytes, its shape [${dims}] needs ${n * codec.bytes}`);
+    for (let i = 0; i < n; i++) out[i] = codec.read(view, i * codec.bytes);
+  } else {
+    const list = codec.list(t) ?? [];
+    if (list.length !== n) throw new Error(`tensor '${t.name}' holds ${list.length} values, its shape [${dims}] needs ${n}`);
+    for (let i = 0; i < n; i++) out[i] = codec.fromList(list[i]);
   }
+  return { dims, data: out, type };
 }
+
+/**
+ * How each element type is read: from raw_data (little-endian, `bytes` each)
+ * or from the typed value list the protobuf keeps it in. Integers are held as
+ * float64 (exact up to 2^53), float16 widened to float32.
+ */
+interface Codec {
+  bytes: number;
+  Out: Float32ArrayConstructor | Float64ArrayConstructor;
+  read(view: DataView, at: number): number;
+  list(t: TensorProto): readonly LongLike[] | null | undefined;
+  fromList(v: LongLike): number;
+}
+
+const int32s = (bytes: number, read: Codec['read']): Codec => ({ bytes, Out: Float64Array, read, list: (t) => t.int32Data, fromList: num });
+
+const CODECS: Partial<Record<number, Codec>> = {
+  [DataType.FLOAT]: { bytes: 4, Out: Float32Array, read: (v, o) => v.getFloat32(o, true), list: (t) => t.floatData, fromList: num },
+  [DataType.DOUBLE]: { bytes: 8, Out: Float64Array, read: (v, o) => v.getFloat64(o, true), list: (t) => t.doubleData, fromList: num },
+  [DataType.FLOAT16]: { bytes: 2, Out: Float32Array, read: (v, o) => halfToFloat(v.getUint16(o, true)), list: (t) => t.int32Data, fromList: (v) => halfToFloat(num(v)) },
+  [DataType.INT64]: { bytes: 8, Out: Float64Array, read: (v, o) => Number(v.getBigInt64(o, true)), list: (t) => t.int64Data, fromList: num },
+  // the smaller integer types keep their list values in int32_data
+  [DataType.INT32]: int32s(4, (v, o) => v.getInt32(o, true)),
+  [DataType.INT16]: int32s(2, (v, o) => v.getInt16(o, true)),
+  [DataType.UINT16]: int32s(2, (v, o) => v.getUint16(o, true)),
+  [DataType.INT8]: int32s(1, (v, o) => v.getInt8(o)),
+  [DataType.UINT8]: int32s(1, (v, o) => v.getUint8(o)),
+  [DataType.BOOL]: int32s(1, (v, o) => v.getUint8(o)),
+};
 
 /** IEEE 754 half to float (Node 20 has no Float16Array). */
 function halfToFloat(h: number): number {

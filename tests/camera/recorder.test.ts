@@ -20,6 +20,15 @@ after(() => tmp.remove());
 
 const sha = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
 
+/** Record `n` small phantom frames to `file` (index fsynced every `flushFrames`); returns the frames. */
+function recordPhantom(file: string, n: number, flushFrames: number): Frame[] {
+  const rec = new Recorder(file, { spec: 'phantom', kind: 'phantom', live: false }, 'test', { flushFrames });
+  const frames = phantomFrames(n, { width: 40, height: 30 });
+  for (const f of frames) rec.append(f);
+  rec.close();
+  return frames;
+}
+
 function readAll(file: string): { frames: Frame[]; status: RecordingStatus } {
   const r = new RecordingReader(file);
   const status: RecordingStatus = { frames: 0, recovered: false, ignoredBytes: 0 };
@@ -77,10 +86,7 @@ describe('recorder crash safety', () => {
 
   it('a torn tail at any byte ends the replay at the last complete frame', () => {
     const file = join(tmp.dir, 'whole.aurec');
-    const rec = new Recorder(file, { spec: 'phantom', kind: 'phantom', live: false }, 'test', { flushFrames: 3 });
-    const src = phantomFrames(10, { width: 40, height: 30 });
-    for (const f of src) rec.append(f);
-    rec.close();
+    const src = recordPhantom(file, 10, 3);
     const whole = readFileSync(file);
     const all = readAll(file);
     assert.equal(all.frames.length, 10);
@@ -107,10 +113,7 @@ describe('recorder crash safety', () => {
 
   it('a damaged record stops the replay before it (CRC), keeping the frames before', () => {
     const file = join(tmp.dir, 'flip.aurec');
-    const rec = new Recorder(file, { spec: 'phantom', kind: 'phantom', live: false }, 'test', { flushFrames: 100 });
-    const src = phantomFrames(6, { width: 40, height: 30 });
-    for (const f of src) rec.append(f);
-    rec.close();
+    const src = recordPhantom(file, 6, 100);
     const b = readFileSync(file);
     // Find the 4th FRAM record and flip a pixel byte in it.
     let pos = -1;

@@ -7,7 +7,7 @@ import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { resolveConfig } from '../../../contracts/run-config.js';
 import { LiveService } from '../../../host/box/live-service.js';
-import { assertIncreasingIds, assertMatchesDirect, Recorder } from './helpers.js';
+import { assertIncreasingIds, assertMatchesDirect, firstMessage, Recorder } from './helpers.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const MODEL = 'random:F4x64';
@@ -103,13 +103,9 @@ test('embedded broker: frames, retained status, commands and their authorisation
     assert.ok(last.frames.out > 0);
 
     // a late subscriber gets the retained, current status
-    const late = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
-    clients.push(late);
-    const lateRec = new Recorder(late);
-    await late.subscribeAsync('aunet/e2e/status');
-    await lateRec.until(() => lateRec.messages.length > 0, 5000, 'retained status');
-    assert.ok(lateRec.messages[0].retain);
-    assert.equal(JSON.parse(lateRec.messages[0].payload.toString()).paused, false);
+    const late = await firstMessage(broker.url, 'aunet/e2e/status', clients);
+    assert.ok(late.retain);
+    assert.equal(JSON.parse(late.payload.toString()).paused, false);
 
     // every frame: ids strictly increase, and the maps equal a direct inference of the same frame
     assertIncreasingIds(rec.frames);

@@ -1,7 +1,7 @@
 // Shared by the end-to-end tests: a recording subscriber and the direct
 // inference the published frames are checked against.
 import assert from 'node:assert/strict';
-import type { MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { phantomFrames, type PhantomOptions } from '../../../camera/sources/phantom.js';
 import { preprocess } from '../../../camera/preprocess.js';
 import { loadEngine } from '../../../host/load/engine-loader.js';
@@ -52,6 +52,16 @@ export class Recorder {
       });
     }
   }
+}
+
+/** The first message a new subscriber to `topic` gets (the retained one, if any); the client joins `clients` for cleanup. */
+export async function firstMessage(url: string, topic: string, clients: MqttClient[], what = 'retained status'): Promise<Received> {
+  const client = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+  clients.push(client);
+  const rec = new Recorder(client);
+  await client.subscribeAsync(topic);
+  await rec.until(() => rec.messages.length > 0, 5000, what);
+  return rec.messages[0];
 }
 
 export function assertIncreasingIds(frames: FrameMessage[]): void {

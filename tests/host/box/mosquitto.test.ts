@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { startMosquitto, MOSQUITTO } from '../publish/mosquitto.js';
-import { assertIncreasingIds, assertMatchesDirect, Recorder } from './helpers.js';
+import { assertIncreasingIds, assertMatchesDirect, firstMessage, Recorder } from './helpers.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startAunet } from '../../support/aunet-cli.js';
 
@@ -34,16 +34,11 @@ test('mosquitto: frames, retained status, ACL, broker restart, Last Will', { tim
     assert.doesNotMatch(service.out(), /rt-secret/, 'the password is never printed');
 
     // retained status for a late subscriber
-    const late = await mqtt.connectAsync(mosq.url, { reconnectPeriod: 0 });
-    clients.push(late);
-    const lateRec = new Recorder(late);
-    await late.subscribeAsync('aunet/m1/status');
-    await lateRec.until(() => lateRec.messages.length > 0, 5000, 'retained status');
-    assert.ok(lateRec.messages[0].retain);
-    const st = JSON.parse(lateRec.messages[0].payload.toString());
+    const late = await firstMessage(mosq.url, 'aunet/m1/status', clients);
+    assert.ok(late.retain);
+    const st = JSON.parse(late.payload.toString());
     assert.ok(['warming', 'live', 'degraded'].includes(st.state), st.state);
     assert.equal(st.online, true);
-    await late.endAsync();
 
     // anonymous command: the ACL drops it; operator's malformed command: rejected and logged
     const anon = await mqtt.connectAsync(mosq.url, { reconnectPeriod: 0 });
@@ -92,12 +87,8 @@ test('mosquitto: frames, retained status, ACL, broker restart, Last Will', { tim
     const will = rec.json('/status').find((s) => s.state === 'offline')!;
     assert.equal(will.online, false);
     assert.equal(will.device, 'm1');
-    const after = await mqtt.connectAsync(mosq.url, { reconnectPeriod: 0 });
-    clients.push(after);
-    const afterRec = new Recorder(after);
-    await after.subscribeAsync('aunet/m1/status');
-    await afterRec.until(() => afterRec.messages.length > 0, 5000, 'retained offline status');
-    assert.equal(JSON.parse(afterRec.messages[0].payload.toString()).state, 'offline');
+    const after = await firstMessage(mosq.url, 'aunet/m1/status', clients, 'retained offline status');
+    assert.equal(JSON.parse(after.payload.toString()).state, 'offline');
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     for (const c of clients) await c.endAsync(true).catch(() => {});
