@@ -32,18 +32,12 @@ const ALLOWED: { files: [string, string]; why: string }[] = [
     why: 'conv3x3 kernel rows unrolled on purpose',
   },
   {
-    // The requantize prologue (vector constants of multiplyByQuantizedMultiplier)
-    // of the two kernels; it belongs in assembly/kernels/quant.ts, which the
-    // one-binding-per-op work (issue 12, parts 1-2) is reshaping: remove this
-    // entry when it lands.
+    // The requantize prologue of the two kernels: the vector constants of
+    // multiplyByQuantizedMultiplier splatted into locals before the hot loop.
+    // Sharing them would need a struct (an allocation, which kernels never
+    // make) or a multi-value return, which AssemblyScript does not have.
     files: ['assembly/kernels/concat.ts', 'assembly/kernels/gate.ts'],
-    why: 'requantize prologue, left to the op-binding work',
-  },
-  {
-    // The kernel ABI is typed twice (the KernelSet interface and the module's
-    // exports); left to the op-binding work, as above.
-    files: ['host/kernels/kernel-set.ts', 'host/kernels/wasm-kernels.ts'],
-    why: 'kernel ABI typed twice, left to the op-binding work',
+    why: 'requantize constants hoisted into locals per kernel',
   },
 ];
 

@@ -192,3 +192,30 @@ export function sameWindow(tensor: string): OperandGeometry {
   const id: Window = (a, b) => [a, b];
   return { tensor, rows: id, cols: id };
 }
+
+/**
+ * A binding for an op that only resamples its one input with a fixed window
+ * (max-pool, upsample): no parameters, no scratch, one kernel call over the
+ * input box the output rows read.
+ */
+export function resamplingBinding<O extends Extract<Op, { input: string }>>(
+  kind: O['kind'],
+  window: Window,
+  align: number,
+  call: (kernels: KernelSet, input: TensorView, out: number) => void,
+  work: (op: O, g: Graph, c: OpCall) => Work,
+): OpBinding<O, Record<string, never>> {
+  return {
+    kind,
+    planes: () => [],
+    geometry: (op) => ({ inputs: [{ tensor: op.input, rows: window, cols: window }], rowAlign: align, colAlign: align, groupable: false }),
+    prepare: () => ({}),
+    scratchBytes: () => 0,
+    bind(kernels, _d, c) {
+      const input = c.inputs[0];
+      const out = c.out;
+      return () => call(kernels, input, out);
+    },
+    work,
+  };
+}
