@@ -6,18 +6,21 @@ import { conv1x1, conv1x1Pad } from '../kernels/conv1x1';
 const scratch = heap.alloc(1 << 16);
 const SCRATCH_BYTES = 1 << 16;
 
-/** packed layout: per output channel, 3 kernel rows of 3*cin i16 padded to a multiple of 8 */
+/**
+ * packed layout of one output channel (channel 0 of a group of 4): the 9*cin window values as
+ * i16 padded to a multiple of 8, in slices of 8 that sit beside the group's 3 other (zero) channels
+ */
 function packOnes3x3(dst: usize, cin: i32, value: i16): void {
-  const run = (3 * cin + 7) & ~7;
-  memory.fill(dst, 0, 3 * run * 2);
-  for (let ky = 0; ky < 3; ky++) for (let i = 0; i < 3 * cin; i++) store<i16>(dst + ((ky * run + i) << 1), value);
+  const run = convRunPad(cin);
+  memory.fill(dst, 0, 4 * run * 2);
+  for (let i = 0; i < 9 * cin; i++) store<i16>(dst + (((i >> 3) * 32 + (i & 7)) << 1), value);
 }
 
 describe('packed weight layout (host/kernels/weight-packing.ts packs the same)', () => {
   it('pads each run of i16 weights to whole vectors of 8', () => {
-    expect<i32>(convRunPad(1)).toBe(8);
-    expect<i32>(convRunPad(3)).toBe(16);
-    expect<i32>(convRunPad(8)).toBe(24);
+    expect<i32>(convRunPad(1)).toBe(16);
+    expect<i32>(convRunPad(3)).toBe(32);
+    expect<i32>(convRunPad(8)).toBe(72);
     expect<i32>(conv1x1Pad(1)).toBe(8);
     expect<i32>(conv1x1Pad(16)).toBe(16);
     expect<i32>(conv1x1Pad(17)).toBe(24);
@@ -27,7 +30,7 @@ describe('packed weight layout (host/kernels/weight-packing.ts packs the same)',
 describe('conv3x3', () => {
   it('sums the 3x3 window, padding counts as the input zero point', () => {
     // 3x3x1 input of 1..9 with zp 1 -> values 0..8; all-ones kernel; identity requant (M 2^30, shift 1)
-    const inp = heap.alloc(16), out = heap.alloc(16), w = heap.alloc(64), b = heap.alloc(4), m = heap.alloc(4), s = heap.alloc(4);
+    const inp = heap.alloc(16), out = heap.alloc(16), w = heap.alloc(192), b = heap.alloc(4), m = heap.alloc(4), s = heap.alloc(4);
     for (let i = 0; i < 9; i++) store<i8>(inp + i, i8(i + 1));
     packOnes3x3(w, 1, 1);
     store<i32>(b, 0); store<i32>(m, 1 << 30); store<i32>(s, 1);
@@ -39,7 +42,7 @@ describe('conv3x3', () => {
     expect<i8>(load<i8>(out + 8)).toBe(4 + 5 + 7 + 8);
   });
   it('stride 2 with Keras padding [0,0,1,1] reads only bottom/right padding', () => {
-    const inp = heap.alloc(16), out = heap.alloc(16), w = heap.alloc(64), b = heap.alloc(4), m = heap.alloc(4), s = heap.alloc(4);
+    const inp = heap.alloc(16), out = heap.alloc(16), w = heap.alloc(192), b = heap.alloc(4), m = heap.alloc(4), s = heap.alloc(4);
     for (let i = 0; i < 16; i++) store<i8>(inp + i, i8(i)); // 4x4, zp 0
     packOnes3x3(w, 1, 1);
     store<i32>(b, 0); store<i32>(m, 1 << 30); store<i32>(s, 0); // x0.5
@@ -50,7 +53,7 @@ describe('conv3x3', () => {
     expect<i8>(load<i8>(out + 3)).toBe(25);
   });
   it('applies bias, zero point and the ReLU clamp', () => {
-    const inp = heap.alloc(16), out = heap.alloc(16), w = heap.alloc(64), b = heap.alloc(4), m = heap.alloc(4), s = heap.alloc(4);
+    const inp = heap.alloc(16), out = heap.alloc(16), w = heap.alloc(192), b = heap.alloc(4), m = heap.alloc(4), s = heap.alloc(4);
     store<i8>(inp, 10);
     packOnes3x3(w, 1, -2);
     store<i32>(b, 5); store<i32>(m, 1 << 30); store<i32>(s, 1);

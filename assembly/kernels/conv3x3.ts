@@ -2,28 +2,33 @@
 // from the output size), per-channel requantization, fused clamp.
 // Reference: host/kernels/reference/conv3x3.ts.
 //
-// Method. Input rows are widened once per band into scratch as i16 (x - inZp),
-// with padding columns/rows written as 0, so padding contributes exactly 0 and
-// the inner loop has no borders and no zero-point work. In scratch the 3 input
-// pixels under a kernel row are contiguous (3*cin values), and the packed weights
-// keep, per output channel and kernel row, the same 3*cin values as i16 padded
-// with zeros to a multiple of 8 (runPad). So one kernel row of one output is a
-// dot product of runPad/8 i16x8 vectors: i32x4.dot_i16x8_s. The core is
-// register-blocked over 2 output pixels x 4 output channels (8 accumulators): each
-// input vector is loaded once for 4 channels, each weight vector once for 2 pixels;
-// the three kernel rows are unrolled (measured: +20 %; unrolling the inner loop
-// further was slower, see docs/benchmarks.md). The accumulators reduce to
-// [p0 c, p1 c, p0 c', p1 c'] so each 64-bit half has one (M, shift).
-// Loop order: band of rows (input widened once) -> 4 output channels (weights stay
-// in L1) -> row -> pixel pair. A last 1-2 channels run one at a time over 8 pixels
-// (lanes = pixels; about half the 4-channel rate, measured), a last 3 as a group of 4.
+// Method. For each output row, the three input rows under it are widened into
+// scratch as i16 (x - inZp) in patch order: per input column, its 3 rows' cin
+// values side by side ([col][ky][c]), padding written as 0. An output pixel's
+// whole 3x3xcin window is then one contiguous run of 9*cin values (padding
+// contributes exactly 0, so the inner loop has no borders, no zero-point work and
+// no kernel-row switches). The packed weights hold per output channel the same
+// run ([kx][ky][c]) as i16 zero-padded to a multiple of 8 (runPad), in groups of 4
+// output channels whose 8-value slices are interleaved ([group][slice][channel 0..3][8],
+// packed by host/kernels/weight-packing.ts). One output is a dot product of runPad/8
+// i16x8 vectors: i32x4.dot_i16x8_s. The core is register-blocked over 2 output
+// pixels x 4 output channels (8 accumulators): each input vector is loaded once for
+// 4 channels, each weight vector once for 2 pixels; the 4 channels' weights sit at
+// fixed offsets from one pointer, so the loop carries three pointers and no per-load
+// address arithmetic (measured 1.2x over per-channel weight blocks; unrolling by hand
+// was slower; one run instead of three kernel rows: small cin, see docs/benchmarks.md).
+// The accumulators reduce to [p0 c, p1 c, p0 c', p1 c'] so each 64-bit half has one
+// (M, shift). Loop order: band of output rows (widened once) -> 4 output channels
+// (weights stay in L1) -> row -> pixel pair. A last 1-2 channels run one at a time
+// over 8 pixels (lanes = pixels; about half the 4-channel rate, measured), a last 3
+// as a group of 4.
 import { roundConst, unbiasConst, accBound, mulByQuantizedMultiplier2x2, mulByQuantizedMultiplier4, pair, finish8 } from './quant';
 import { fail, checkZp, checkAct, checkRequant, ERR_STRIDE, ERR_PADDING, ERR_SHAPE, ERR_SCRATCH, ERR_CHANNELS } from './errors';
 import { WEIGHT_RUN_LANES } from '../../host/kernels/kernel-constants';
 
-/** i16 values per kernel row of one output channel in the packed layout (host/kernels/weight-packing.ts) */
+/** i16 values of one output channel's packed run, the 3x3xcin window (host/kernels/weight-packing.ts) */
 // @ts-ignore: decorator
-@inline export function convRunPad(cin: i32): i32 { return (3 * cin + WEIGHT_RUN_LANES - 1) & ~(WEIGHT_RUN_LANES - 1); }
+@inline export function convRunPad(cin: i32): i32 { return (9 * cin + WEIGHT_RUN_LANES - 1) & ~(WEIGHT_RUN_LANES - 1); }
 
 /** sum of the 4 lanes of each of a, b, c, d -> [sum a, sum b, sum c, sum d] */
 // @ts-ignore: decorator
@@ -33,33 +38,37 @@ import { WEIGHT_RUN_LANES } from '../../host/kernels/kernel-constants';
   return i32x4.add(v128.shuffle<i32>(ab, cd, 0, 1, 4, 5), v128.shuffle<i32>(ab, cd, 2, 3, 6, 7));
 }
 
-/** bytes of one scratch row holding `cols` pixels (16 bytes of zero slack for the last run's overread) */
+/** bytes of one output row's patch buffer over `cols` input columns (16 bytes of zero slack for the last run's overread) */
 // @ts-ignore: decorator
-@inline function rowBytesFor(cols: i32, cin: i32): i32 { return ((cols * cin + 8) * 2 + 15) & ~15; }
+@inline function rowBytesFor(cols: i32, cin: i32): i32 { return ((cols * 3 * cin + 8) * 2 + 15) & ~15; }
 
-/** Widen input row iy, columns ix0 .. ix0+cols-1 (outside the image: 0), as i16 (x - zp). */
-function widenRow(dst: usize, inPtr: usize, iy: i32, inH: i32, inW: i32, cin: i32, zp: i32, ix0: i32, cols: i32, rowBytes: i32): void {
-  if (iy < 0 || iy >= inH) {
-    memory.fill(dst, 0, rowBytes);
-    return;
-  }
-  const a = max(ix0, 0);
-  const b = min(ix0 + cols, inW);
-  const left = (a - ix0) * cin; // i16 elements of left padding
-  let n = 0;
-  if (b > a) {
-    n = (b - a) * cin;
-    const src = inPtr + usize((iy * inW + a) * cin);
-    const d = dst + usize(left << 1);
-    const zpv = i16x8.splat(i16(zp));
-    // whole vectors; the last may run up to 7 values past the row: rewritten below
-    for (let i = 0; i < n; i += 8) {
-      v128.store(d + usize(i << 1), i16x8.sub(v128.load8x8_s(src + usize(i)), zpv));
+/**
+ * Widen input rows iy0..iy0+2, columns ix0 .. ix0+cols-1 (outside the image: 0), as i16
+ * (x - zp) in patch order: dst[(col*3 + ky)*cin + c].
+ */
+function widenPatchRow(dst: usize, inPtr: usize, iy0: i32, inH: i32, inW: i32, cin: i32, zp: i32, ix0: i32, cols: i32, rowBytes: i32): void {
+  const zpv = i16x8.splat(i16(zp));
+  const zero = i32x4.splat(0);
+  const slot = usize(cin << 1);
+  // Whole vectors: a slot's last vector may run up to 7 values into the next slot, which
+  // is written after it (address order); past the last slot the tail fill below rewrites it.
+  let d = dst;
+  for (let col = 0; col < cols; col++) {
+    const ix = ix0 + col;
+    const inside = ix >= 0 && ix < inW;
+    for (let ky = 0; ky < 3; ky++) {
+      const iy = iy0 + ky;
+      if (inside && iy >= 0 && iy < inH) {
+        const src = inPtr + usize((iy * inW + ix) * cin);
+        for (let c = 0; c < cin; c += 8) v128.store(d + usize(c << 1), i16x8.sub(v128.load8x8_s(src + usize(c)), zpv));
+      } else {
+        for (let c = 0; c < cin; c += 8) v128.store(d + usize(c << 1), zero);
+      }
+      d += slot;
     }
   }
-  if (left > 0) memory.fill(dst, 0, left << 1);
-  const used = (left + n) << 1;
-  memory.fill(dst + usize(used), 0, rowBytes - used);
+  const used = i32(d - dst);
+  memory.fill(d, 0, rowBytes - used);
 }
 
 export function conv3x3(
@@ -81,14 +90,14 @@ export function conv3x3(
 
   const runPad = convRunPad(cin);
   const runBytes = runPad << 1;
-  const wBytes = 3 * runBytes;
+  const wBytes = runBytes; // per channel
   const sbase = scratchPtr;
   const ssize = scratchBytes;
 
-  // Output column tile: the whole row unless 3 widened input rows would not fit.
+  // Output column tile: the whole row unless one output row's patch buffer would not fit.
   let tw = outW;
-  while (tw > 1 && 3 * rowBytesFor((tw - 1) * stride + 3, cin) > ssize) tw = (tw + 1) >> 1;
-  if (3 * rowBytesFor((tw - 1) * stride + 3, cin) > ssize) fail(ERR_SCRATCH);
+  while (tw > 1 && rowBytesFor((tw - 1) * stride + 3, cin) > ssize) tw = (tw + 1) >> 1;
+  if (rowBytesFor((tw - 1) * stride + 3, cin) > ssize) fail(ERR_SCRATCH);
 
   const zpv = i16x8.splat(i16(outZp));
   const mnv = i16x8.splat(i16(actMin));
@@ -100,27 +109,24 @@ export function conv3x3(
     const rowBytes = rowBytesFor(cols, cin);
     const ix0 = x0 * stride - padLeft;
     // output rows per band: as many as the scratch holds
-    let band = (ssize / rowBytes - 3) / stride + 1;
+    let band = ssize / rowBytes;
     if (band > outH) band = outH;
-    const pxStep = usize(stride * cin * 2); // bytes between neighbouring output pixels' runs
-    const rowStep = usize(stride * rowBytes); // bytes between neighbouring output rows' runs
+    const pxStep = usize(stride * 3 * cin * 2); // bytes between neighbouring output pixels' runs
+    const rowStep = usize(rowBytes);
 
     for (let y0 = 0; y0 < outH; y0 += band) {
       const y1 = min(y0 + band, outH);
-      const nRows = (y1 - y0 - 1) * stride + 3;
-      const iy0 = y0 * stride - padTop;
-      for (let r = 0; r < nRows; r++) {
-        widenRow(sbase + usize(r * rowBytes), inPtr, iy0 + r, inH, inW, cin, inZp, ix0, cols, rowBytes);
+      for (let y = y0; y < y1; y++) {
+        widenPatchRow(sbase + usize(y - y0) * rowStep, inPtr, y * stride - padTop, inH, inW, cin, inZp, ix0, cols, rowBytes);
       }
 
       let o = 0;
-      // groups of 4 channels; a last group of 3 runs here too, its 4th channel a copy of
-      // the 3rd (computed, not stored): 3/4 of this path's rate beats 3 single channels
+      // groups of 4 channels; a last group of 3 runs here too, its 4th channel zero
+      // weights (computed, not stored): 3/4 of this path's rate beats 3 single channels
       for (; o + 3 <= cout; o += 4) {
         const o1 = o + 1, o2 = o + 2, o3 = min(o + 3, cout - 1);
         const full = o + 4 <= cout;
-        const w0 = wPtr + usize(o * wBytes), w1 = wPtr + usize(o1 * wBytes);
-        const w2 = wPtr + usize(o2 * wBytes), w3 = wPtr + usize(o3 * wBytes);
+        const wg = wPtr + usize(o * wBytes); // the group's interleaved weights
         // requantization of lanes [p0 c, p1 c, p0 c', p1 c'] for the pairs (o, o1) and (o2, o3)
         const s0 = load<i32>(shiftPtr + usize(o << 2)), s1 = load<i32>(shiftPtr + usize(o1 << 2));
         const s2 = load<i32>(shiftPtr + usize(o2 << 2)), s3 = load<i32>(shiftPtr + usize(o3 << 2));
@@ -144,63 +150,24 @@ export function conv3x3(
             const p1 = second ? p0 + pxStep : p0;
             let a00 = i32x4.splat(0), a01 = i32x4.splat(0), a02 = i32x4.splat(0), a03 = i32x4.splat(0);
             let a10 = i32x4.splat(0), a11 = i32x4.splat(0), a12 = i32x4.splat(0), a13 = i32x4.splat(0);
-            // the three kernel rows, unrolled; one induction variable, every address is base + j
-            { // kernel row 0
-              const q0 = p0 + 0, q1 = p1 + 0;
-              const v0 = w0 + 0, v1 = w1 + 0, v2 = w2 + 0, v3 = w3 + 0;
-              for (let j: usize = 0; j < usize(runBytes); j += 16) {
-                const i0 = v128.load(q0 + j);
-                const i1 = v128.load(q1 + j);
-                let wv = v128.load(v0 + j);
+            // three induction pointers (the two pixels' runs, the weights), the group's 4
+            // channels at fixed offsets from the weight pointer
+            let w = wg, q0 = p0, q1 = p1;
+            const qe = q0 + usize(runBytes);
+            {
+              for (; q0 < qe; q0 += 16, q1 += 16, w += 64) {
+                const i0 = v128.load(q0);
+                const i1 = v128.load(q1);
+                let wv = v128.load(w);
                 a00 = i32x4.add(a00, i32x4.dot_i16x8_s(i0, wv));
                 a10 = i32x4.add(a10, i32x4.dot_i16x8_s(i1, wv));
-                wv = v128.load(v1 + j);
+                wv = v128.load(w, 16);
                 a01 = i32x4.add(a01, i32x4.dot_i16x8_s(i0, wv));
                 a11 = i32x4.add(a11, i32x4.dot_i16x8_s(i1, wv));
-                wv = v128.load(v2 + j);
+                wv = v128.load(w, 32);
                 a02 = i32x4.add(a02, i32x4.dot_i16x8_s(i0, wv));
                 a12 = i32x4.add(a12, i32x4.dot_i16x8_s(i1, wv));
-                wv = v128.load(v3 + j);
-                a03 = i32x4.add(a03, i32x4.dot_i16x8_s(i0, wv));
-                a13 = i32x4.add(a13, i32x4.dot_i16x8_s(i1, wv));
-              }
-            }
-            { // kernel row 1
-              const q0 = p0 + usize(rowBytes), q1 = p1 + usize(rowBytes);
-              const v0 = w0 + usize(runBytes), v1 = w1 + usize(runBytes), v2 = w2 + usize(runBytes), v3 = w3 + usize(runBytes);
-              for (let j: usize = 0; j < usize(runBytes); j += 16) {
-                const i0 = v128.load(q0 + j);
-                const i1 = v128.load(q1 + j);
-                let wv = v128.load(v0 + j);
-                a00 = i32x4.add(a00, i32x4.dot_i16x8_s(i0, wv));
-                a10 = i32x4.add(a10, i32x4.dot_i16x8_s(i1, wv));
-                wv = v128.load(v1 + j);
-                a01 = i32x4.add(a01, i32x4.dot_i16x8_s(i0, wv));
-                a11 = i32x4.add(a11, i32x4.dot_i16x8_s(i1, wv));
-                wv = v128.load(v2 + j);
-                a02 = i32x4.add(a02, i32x4.dot_i16x8_s(i0, wv));
-                a12 = i32x4.add(a12, i32x4.dot_i16x8_s(i1, wv));
-                wv = v128.load(v3 + j);
-                a03 = i32x4.add(a03, i32x4.dot_i16x8_s(i0, wv));
-                a13 = i32x4.add(a13, i32x4.dot_i16x8_s(i1, wv));
-              }
-            }
-            { // kernel row 2
-              const q0 = p0 + usize(2 * rowBytes), q1 = p1 + usize(2 * rowBytes);
-              const v0 = w0 + usize(2 * runBytes), v1 = w1 + usize(2 * runBytes), v2 = w2 + usize(2 * runBytes), v3 = w3 + usize(2 * runBytes);
-              for (let j: usize = 0; j < usize(runBytes); j += 16) {
-                const i0 = v128.load(q0 + j);
-                const i1 = v128.load(q1 + j);
-                let wv = v128.load(v0 + j);
-                a00 = i32x4.add(a00, i32x4.dot_i16x8_s(i0, wv));
-                a10 = i32x4.add(a10, i32x4.dot_i16x8_s(i1, wv));
-                wv = v128.load(v1 + j);
-                a01 = i32x4.add(a01, i32x4.dot_i16x8_s(i0, wv));
-                a11 = i32x4.add(a11, i32x4.dot_i16x8_s(i1, wv));
-                wv = v128.load(v2 + j);
-                a02 = i32x4.add(a02, i32x4.dot_i16x8_s(i0, wv));
-                a12 = i32x4.add(a12, i32x4.dot_i16x8_s(i1, wv));
-                wv = v128.load(v3 + j);
+                wv = v128.load(w, 48);
                 a03 = i32x4.add(a03, i32x4.dot_i16x8_s(i0, wv));
                 a13 = i32x4.add(a13, i32x4.dot_i16x8_s(i1, wv));
               }
@@ -209,23 +176,23 @@ export function conv3x3(
             const rA = mulByQuantizedMultiplier2x2(i32x4.add(hsum4(a00, a10, a01, a11), biasA), multA, rnd0, t0, rnd1, t1, ubA, loA, hiA);
             const rB = mulByQuantizedMultiplier2x2(i32x4.add(hsum4(a02, a12, a03, a13), biasB), multB, rnd2, t2, rnd3, t3, ubB, loB, hiB);
             // int8 lanes [p0 o..o3, p1 o..o3]
-            const q = i8x16.shuffle(finish8(rA, rB, zpv, mnv, mxv), zpv, 0, 2, 4, 6, 1, 3, 5, 7, 0, 0, 0, 0, 0, 0, 0, 0);
+            const qv = i8x16.shuffle(finish8(rA, rB, zpv, mnv, mxv), zpv, 0, 2, 4, 6, 1, 3, 5, 7, 0, 0, 0, 0, 0, 0, 0, 0);
             const d = outRow + usize(x * outPixelStride);
-            const d1 = d + usize(outPixelStride);
+            const dd = d + usize(outPixelStride);
             if (full) {
-              v128.store32_lane(d, q, 0);
-              if (second) v128.store32_lane(d1, q, 1);
+              v128.store32_lane(d, qv, 0);
+              if (second) v128.store32_lane(dd, qv, 1);
             } else {
-              v128.store16_lane(d, q, 0);
-              v128.store8_lane(d + 2, q, 2);
-              if (second) { v128.store8_lane(d1, q, 4); v128.store8_lane(d1 + 1, q, 5); v128.store8_lane(d1 + 2, q, 6); }
+              v128.store16_lane(d, qv, 0);
+              v128.store8_lane(d + 2, qv, 2);
+              if (second) { v128.store8_lane(dd, qv, 4); v128.store8_lane(dd + 1, qv, 5); v128.store8_lane(dd + 2, qv, 6); }
             }
           }
         }
       }
       // a last 1 or 2 channels, one at a time over 8 pixels (lanes = pixels, one (M, shift))
       for (; o < cout; o++) {
-        const w0 = wPtr + usize(o * wBytes);
+        const w0 = wPtr + usize((o & ~3) * wBytes + ((o & 3) << 4)); // lane o&3 of its group
         const s0 = load<i32>(shiftPtr + usize(o << 2));
         const bias = i32x4.splat(load<i32>(biasPtr + usize(o << 2)));
         const mult = i32x4.splat(load<i32>(multPtr + usize(o << 2)));
@@ -245,50 +212,16 @@ export function conv3x3(
             const p6 = rowBase + usize(min(x + 6, x1 - 1) - x0) * pxStep;
             const p7 = rowBase + usize(min(x + 7, x1 - 1) - x0) * pxStep;
             let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0), a4 = i32x4.splat(0), a5 = i32x4.splat(0), a6 = i32x4.splat(0), a7 = i32x4.splat(0);
-            { // kernel row 0
-              const q0 = p0 + 0, q1 = p1 + 0, q2 = p2 + 0, q3 = p3 + 0, q4 = p4 + 0, q5 = p5 + 0, q6 = p6 + 0, q7 = p7 + 0;
-              const v0 = w0 + 0;
-              for (let j: usize = 0; j < usize(runBytes); j += 16) {
-                const wv = v128.load(v0 + j);
-                a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(q0 + j), wv));
-                a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(q1 + j), wv));
-                a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(q2 + j), wv));
-                a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(q3 + j), wv));
-                a4 = i32x4.add(a4, i32x4.dot_i16x8_s(v128.load(q4 + j), wv));
-                a5 = i32x4.add(a5, i32x4.dot_i16x8_s(v128.load(q5 + j), wv));
-                a6 = i32x4.add(a6, i32x4.dot_i16x8_s(v128.load(q6 + j), wv));
-                a7 = i32x4.add(a7, i32x4.dot_i16x8_s(v128.load(q7 + j), wv));
-              }
-            }
-            { // kernel row 1
-              const q0 = p0 + usize(rowBytes), q1 = p1 + usize(rowBytes), q2 = p2 + usize(rowBytes), q3 = p3 + usize(rowBytes), q4 = p4 + usize(rowBytes), q5 = p5 + usize(rowBytes), q6 = p6 + usize(rowBytes), q7 = p7 + usize(rowBytes);
-              const v0 = w0 + usize(runBytes);
-              for (let j: usize = 0; j < usize(runBytes); j += 16) {
-                const wv = v128.load(v0 + j);
-                a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(q0 + j), wv));
-                a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(q1 + j), wv));
-                a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(q2 + j), wv));
-                a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(q3 + j), wv));
-                a4 = i32x4.add(a4, i32x4.dot_i16x8_s(v128.load(q4 + j), wv));
-                a5 = i32x4.add(a5, i32x4.dot_i16x8_s(v128.load(q5 + j), wv));
-                a6 = i32x4.add(a6, i32x4.dot_i16x8_s(v128.load(q6 + j), wv));
-                a7 = i32x4.add(a7, i32x4.dot_i16x8_s(v128.load(q7 + j), wv));
-              }
-            }
-            { // kernel row 2
-              const q0 = p0 + usize(2 * rowBytes), q1 = p1 + usize(2 * rowBytes), q2 = p2 + usize(2 * rowBytes), q3 = p3 + usize(2 * rowBytes), q4 = p4 + usize(2 * rowBytes), q5 = p5 + usize(2 * rowBytes), q6 = p6 + usize(2 * rowBytes), q7 = p7 + usize(2 * rowBytes);
-              const v0 = w0 + usize(2 * runBytes);
-              for (let j: usize = 0; j < usize(runBytes); j += 16) {
-                const wv = v128.load(v0 + j);
-                a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(q0 + j), wv));
-                a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(q1 + j), wv));
-                a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(q2 + j), wv));
-                a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(q3 + j), wv));
-                a4 = i32x4.add(a4, i32x4.dot_i16x8_s(v128.load(q4 + j), wv));
-                a5 = i32x4.add(a5, i32x4.dot_i16x8_s(v128.load(q5 + j), wv));
-                a6 = i32x4.add(a6, i32x4.dot_i16x8_s(v128.load(q6 + j), wv));
-                a7 = i32x4.add(a7, i32x4.dot_i16x8_s(v128.load(q7 + j), wv));
-              }
+            for (let j: usize = 0; j < usize(runBytes); j += 16) {
+              const wv = v128.load(w0 + (j << 2));
+              a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(p0 + j), wv));
+              a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load(p1 + j), wv));
+              a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load(p2 + j), wv));
+              a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load(p3 + j), wv));
+              a4 = i32x4.add(a4, i32x4.dot_i16x8_s(v128.load(p4 + j), wv));
+              a5 = i32x4.add(a5, i32x4.dot_i16x8_s(v128.load(p5 + j), wv));
+              a6 = i32x4.add(a6, i32x4.dot_i16x8_s(v128.load(p6 + j), wv));
+              a7 = i32x4.add(a7, i32x4.dot_i16x8_s(v128.load(p7 + j), wv));
             }
             const r0 = mulByQuantizedMultiplier4(i32x4.add(hsum4(a0, a1, a2, a3), bias), mult, rnd, t0, ub, lo, hi);
             const r1 = mulByQuantizedMultiplier4(i32x4.add(hsum4(a4, a5, a6, a7), bias), mult, rnd, t0, ub, lo, hi);

@@ -30,7 +30,7 @@ export function modelPads(model: QModel): Record<string, Pads> {
 }
 
 export interface CompileOptions {
-  /** bytes of one output channel's packed conv weights (KernelSet.convWeightBytes); default k*k*cin */
+  /** how the kernels pack conv weights (a KernelSet); default k*k*cin bytes per channel, no groups */
   weightBytes?: WeightBytes;
   /** conv padding per op name where the model overrides the graph's */
   pads?: Record<string, Pads>;
@@ -71,7 +71,7 @@ const RES_BUF = 100; // resident tensor ids from here
 
 export function compile(graphOrArch: Graph | Arch, config: ChipConfig, options: CompileOptions = {}): Program {
   const g = 'ops' in graphOrArch ? graphOrArch : buildGraph(graphOrArch);
-  const weightBytes: WeightBytes = options.weightBytes ?? ((k, cin) => k * k * cin);
+  const weightBytes: WeightBytes = options.weightBytes ?? { convWeightBytes: (k, cin) => k * k * cin, convChannelGroup: () => 1 };
   const units = computeUnits(config);
   const geoms = g.ops.map((op, i) => layerGeom(g, i, weightBytes, options.pads?.[op.name], units[op.unit].atomicK || 1));
   const sramBytes = alignedSram(config);

@@ -37,6 +37,8 @@ export interface LayerGeom {
   groupable: boolean;
   /** output channels the unit computes in parallel (atomic-K): groups are multiples of it when they can be */
   groupQuantum: number;
+  /** channel groups must be multiples of this (the kernels pack that many channels together) */
+  groupAlign: number;
   /** the op's parameter planes (sizes), in placement order */
   planes: ParamPlane<unknown>[];
   /** SRAM bytes of the params of `g` output channels, laid out as a params LOAD writes them */
@@ -62,6 +64,7 @@ export function layerGeom(g: Graph, index: number, weightBytes: WeightBytes, pad
     colAlign: geo.colAlign,
     groupable: geo.groupable,
     groupQuantum,
+    groupAlign: Math.max(1, ...planes.map((p) => p.channelGroup ?? 1)),
     planes,
     // an op whose channels do not split always holds all of its params
     paramBytes: (n: number) => planeLayout(planes, geo.groupable ? n : o.c).bytes,
@@ -154,6 +157,12 @@ function traffic(L: LayerGeom, res: Residency, R: number, Wt: number, g: number,
   return order === 'group-outer' ? groups * inSum + L.paramTotal + outBytes : inSum + spatial * L.paramTotal + outBytes;
 }
 
+function lcm(a: number, b: number): number {
+  let x = a, y = b;
+  while (y) [x, y] = [y, x % y];
+  return (a / x) * b;
+}
+
 function options(n: number, alignTo: number): number[] {
   const out: number[] = [];
   for (let v = n; ; v = Math.ceil(v / 2)) {
@@ -174,8 +183,8 @@ export function chooseTiling(L: LayerGeom, res: Residency, budget: number): Tili
   const colOpts = anyResident ? [L.out.w] : options(L.out.w, L.colAlign);
   // A group narrower than the unit's atomic-K leaves MAC lanes idle: try whole multiples of it
   // first, and narrower groups only when nothing else fits.
-  const q = Math.min(L.groupQuantum, L.out.c);
-  const all = L.groupable ? options(L.out.c, 1) : [L.out.c];
+  const q = Math.min(lcm(L.groupQuantum, L.groupAlign), L.out.c);
+  const all = L.groupable ? options(L.out.c, L.groupAlign) : [L.out.c];
   const wide = L.groupable ? [...new Set(options(Math.ceil(L.out.c / q), 1).map((m) => Math.min(L.out.c, m * q)))] : all;
   return search(L, res, budget, colOpts, wide) ?? (wide.length < all.length ? search(L, res, budget, colOpts, all.filter((g) => !wide.includes(g))) : null);
 }
@@ -230,5 +239,5 @@ function maxRows(L: LayerGeom, res: Residency, Wt: number, g: number, order: Loo
 /** SRAM bytes of the smallest possible tile of a layer with every operand in DRAM. */
 export function minimumWorkingSet(L: LayerGeom): number {
   const res: Residency = { inputs: L.inputs.map(() => false), out: false };
-  return workingSet(L, res, Math.min(L.rowAlign, L.out.h), Math.min(L.colAlign, L.out.w), 1, 'group-outer', false);
+  return workingSet(L, res, Math.min(L.rowAlign, L.out.h), Math.min(L.colAlign, L.out.w), Math.min(L.groupAlign, L.out.c), 'group-outer', false);
 }

@@ -60,7 +60,7 @@ export function createDirectEngine(model: QModel, kernels: KernelSet, options: D
   const memory = new MemoryRecording();
 
   // 1. persistent region: every op's parameter planes, where the shared placement puts them
-  const params = placeParams(g, (k, cin) => kernels.convWeightBytes(k, cin));
+  const params = placeParams(g, kernels);
   params.ops.forEach((placed, i) => {
     for (const { plane } of placed?.planes ?? []) memory.record(plane.category, `${g.ops[i].name} ${plane.name}`, plane.bytes);
   });

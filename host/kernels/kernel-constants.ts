@@ -12,6 +12,12 @@
  */
 export const WEIGHT_RUN_LANES = 8;
 
+/**
+ * Output channels whose packed 3x3 weights are interleaved slice by slice: conv3x3's
+ * register block (2 pixels x 4 channels) loads a group's 4 weight vectors at fixed offsets.
+ */
+export const CONV3X3_GROUP = 4;
+
 /** Scratch bytes affine uses per group of 4 channels for its per-lane requantization table. */
 export const AFFINE_SCRATCH_PER_GROUP = 144;
 

@@ -23,8 +23,16 @@ export interface KernelSet extends KernelFunctions {
   /** grow the heap to at least `bytes` (never shrinks); returns the heap */
   ensureHeap(bytes: number): ArrayBuffer;
 
-  /** bytes one output channel's packed weights take; each output channel's weights are contiguous */
+  /**
+   * bytes one output channel's packed weights take; channel o's weights start o times this
+   * into the packed block when o is a multiple of convChannelGroup(k)
+   */
   convWeightBytes(k: 1 | 3, cin: number): number;
+  /**
+   * output channels packed together: a call's channel range must start at a multiple of
+   * this, and the block of n channels takes convWeightBytes * n rounded up to whole groups
+   */
+  convChannelGroup(k: 1 | 3): number;
   /** pack OHWI int8 weights of `cout` channels into the kernel's layout at `dst` */
   packConvWeights(k: 1 | 3, cin: number, cout: number, ohwi: Int8Array, dst: number): void;
 }

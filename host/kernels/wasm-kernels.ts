@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { KERNEL_FUNCTIONS, type KernelFunctions, type KernelSet } from './kernel-set.js';
 import { kernelErrorText } from './kernel-errors.js';
-import { packConvWeights, packedConvWeightBytes } from './weight-packing.js';
+import { packConvWeights, packedChannelGroup, packedConvWeightBytes } from './weight-packing.js';
 import { pathToFileURL } from 'node:url';
 import { packageFile } from '../../common/package-root.js';
 
@@ -121,6 +121,7 @@ export function createWasmKernels(options: { build?: WasmBuild; bytes?: Uint8Arr
       return memory.buffer;
     },
     convWeightBytes: packedConvWeightBytes,
+    convChannelGroup: packedChannelGroup,
     packConvWeights(k: 1 | 3, cin: number, cout: number, ohwi: Int8Array, dst: number): void {
       packConvWeights(memory.buffer, userBytes, k, cin, cout, ohwi, dst);
     },

@@ -26,10 +26,11 @@ export const conv: OpBinding<ConvOp, ConvData> = {
   kind: 'conv',
 
   planes(op, weightBytes) {
-    const perChannel = weightBytes(op.k, op.cin);
+    const perChannel = weightBytes.convWeightBytes(op.k, op.cin);
+    const channelGroup = weightBytes.convChannelGroup(op.k);
     return [
       {
-        name: 'weights', category: 'weights', perChannel, bytes: op.cout * perChannel,
+        name: 'weights', category: 'weights', perChannel, channelGroup, bytes: Math.ceil(op.cout / channelGroup) * channelGroup * perChannel,
         write: (k, p, at) => k.packConvWeights(op.k, op.cin, op.cout, p.weights, at),
       },
       ...requantPlanes<QConv>(op.cout),

@@ -28,8 +28,8 @@ export type OpOf<K extends OpKind> = Extract<Op, { kind: K }>;
 /** The model parameters of an op kind (undefined for kinds without any). */
 export type ParamsOf<K extends OpKind> = [Extract<QOpParams, { kind: K }>] extends [never] ? undefined : Extract<QOpParams, { kind: K }>;
 
-/** Bytes one output channel's packed conv weights take (KernelSet.convWeightBytes). */
-export type WeightBytes = (k: 1 | 3, cin: number) => number;
+/** How a KernelSet packs conv weights: bytes per output channel, and channels packed together. */
+export type WeightBytes = Pick<KernelSet, 'convWeightBytes' | 'convChannelGroup'>;
 
 /** One persistent parameter array of an op. */
 export interface ParamPlane<P = unknown> {
@@ -40,6 +40,11 @@ export interface ParamPlane<P = unknown> {
   perChannel: number;
   /** bytes of the whole plane */
   bytes: number;
+  /**
+   * Channels packed together (default 1): a channel range must start at a multiple of it,
+   * and n channels take perChannel * n rounded up to whole groups.
+   */
+  channelGroup?: number;
   /** write the plane for the model's parameters at absolute heap offset `at` */
   write(kernels: KernelSet, p: P, at: number): void;
 }

@@ -30,9 +30,10 @@ export interface ParamPlacement {
   bytes: number;
 }
 
-/** Bytes of plane `plane` for `channels` output channels (a whole plane: all of it). */
+/** Bytes of plane `plane` for `channels` output channels (whole groups; a whole plane: all of it). */
 export function planeBytes(plane: ParamPlane<unknown>, channels: number): number {
-  return plane.perChannel ? plane.perChannel * channels : plane.bytes;
+  const g = plane.channelGroup ?? 1;
+  return plane.perChannel ? plane.perChannel * Math.ceil(channels / g) * g : plane.bytes;
 }
 
 /** Offsets of the planes, packed for `channels` output channels, and their total (aligned) bytes. */

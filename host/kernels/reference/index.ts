@@ -46,6 +46,7 @@ export function createReferenceKernels(initialBytes = 0): KernelSet {
       return buffer;
     },
     convWeightBytes(k: 1 | 3, cin: number): number { return k * k * cin; },
+    convChannelGroup: () => 1,
     packConvWeights(k: 1 | 3, cin: number, cout: number, ohwi: Int8Array, dst: number): void {
       const n = k * k * cin * cout;
       if (ohwi.length !== n) throw new RangeError(`packConvWeights: expected ${n} OHWI weights (${cout}x${k}x${k}x${cin}), got ${ohwi.length}`);

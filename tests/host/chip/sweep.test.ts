@@ -13,7 +13,7 @@ import { SMALL_ARCHS } from './helpers.js';
 test('DRAM traffic never rises as the SRAM grows (sweep from the minimum to 4 MiB)', () => {
   for (const [arch, preset] of [[SMALL_ARCHS[0], 'nv_small'], [SMALL_ARCHS[1], 'edge_mid'], [SMALL_ARCHS[2], 'nv_large']] as const) {
     const g = buildGraph(arch);
-    const min = minimumSramBytes(g.ops.map((_, i) => layerGeom(g, i, (k, c) => k * k * c)));
+    const min = minimumSramBytes(g.ops.map((_, i) => layerGeom(g, i, { convWeightBytes: (k, c) => k * k * c, convChannelGroup: () => 1 })));
     const sizes: number[] = [];
     for (let s = Math.ceil(min / 16) * 16; s <= 4 << 20; s = Math.ceil((s * 1.25) / 16) * 16) sizes.push(s);
     const rows = sweepSram(g, loadPreset(preset), [min - 16, ...sizes]);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { CONV3X3_SCRATCH_BYTES, type KernelSet } from '../../../host/kernels/kernel-set.js';
 import { quantizeMultiplier } from '../../../models/quant-math.js';
 import { Rng } from './rng.js';
-import { Layout, load, read, kernelSets, firstDiff } from './harness.js';
+import { Layout, load, read, kernelSets, firstDiff, packedWeightBytes } from './harness.js';
 
 const { reference, wasm } = kernelSets();
 
@@ -40,7 +40,7 @@ function runConv(ks: KernelSet, c: ConvCase, seed: number, scratchBytes: number)
   }
   const L = new Layout();
   const inPtr = L.put(input);
-  const wPtr = L.weights(Math.max(ks.convWeightBytes(c.k, c.cin) * c.cout, 16));
+  const wPtr = L.weights(Math.max(packedWeightBytes(ks, c.k, c.cin, c.cout), 16));
   const biasPtr = L.put(bias), multPtr = L.put(mult), shiftPtr = L.put(shift);
   const outBytes = outH * outW * c.outPixelStride;
   const outPtr = L.space(outBytes);
@@ -163,7 +163,7 @@ test('conv3x3 writes only its output and the scratch it is given', () => {
     const rng = new Rng(3);
     const L = new Layout();
     const inPtr = L.put(rng.int8(c.inH * c.inW * c.cin));
-    const wPtr = L.weights(ks.convWeightBytes(3, c.cin) * c.cout);
+    const wPtr = L.weights(packedWeightBytes(ks, 3, c.cin, c.cout));
     const q = quantizeMultiplier(2 ** -9);
     const biasPtr = L.put(new Int32Array(c.cout).fill(7)), multPtr = L.put(new Int32Array(c.cout).fill(q.multiplier)), shiftPtr = L.put(new Int32Array(c.cout).fill(q.shift));
     const outBytes = outH * outW * c.outPixelStride;

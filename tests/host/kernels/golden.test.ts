@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import type { KernelSet } from '../../../host/kernels/kernel-set.js';
 import { quantizeMultiplier } from '../../../models/quant-math.js';
-import { Layout, load, read, kernelSets } from './harness.js';
+import { Layout, load, read, kernelSets, packedWeightBytes } from './harness.js';
 
 const { reference, wasm } = kernelSets();
 const sets = [reference, ...wasm];
@@ -20,7 +20,7 @@ function run(ks: KernelSet, g: any): Int8Array {
   const L = new Layout();
   switch (g.op) {
     case 'conv3x3': {
-      const inPtr = L.put(i8(g.input)), wPtr = L.weights(ks.convWeightBytes(3, g.cin) * g.cout);
+      const inPtr = L.put(i8(g.input)), wPtr = L.weights(packedWeightBytes(ks, 3, g.cin, g.cout));
       const b = L.put(i32(g.bias)), m = L.put(i32(g.multiplier)), s = L.put(i32(g.shift));
       const out = L.space(g.expected.length), scratch = L.space(SCRATCH);
       load(ks, L);
@@ -66,7 +66,7 @@ test('float 3x3 conv quantized by hand: int8 result is the float result of the q
   const { multiplier, shift } = quantizeMultiplier((inScale * wScale) / outScale);
   for (const ks of sets) {
     const L = new Layout();
-    const inPtr = L.put(i8(qIn)), wPtr = L.weights(ks.convWeightBytes(3, 1));
+    const inPtr = L.put(i8(qIn)), wPtr = L.weights(packedWeightBytes(ks, 3, 1, 1));
     const b = L.put(i32([0])), m = L.put(i32([multiplier])), s = L.put(i32([shift])), out = L.space(9), scratch = L.space(SCRATCH);
     load(ks, L);
     ks.packConvWeights(3, 1, 1, i8(qW), wPtr);

@@ -60,3 +60,9 @@ export function firstDiff(a: Uint8Array, b: Uint8Array, channels: number): strin
   }
   return null;
 }
+
+/** Bytes `ks` packs `cout` output channels' conv weights into (whole channel groups). */
+export function packedWeightBytes(ks: KernelSet, k: 1 | 3, cin: number, cout: number): number {
+  const g = ks.convChannelGroup(k);
+  return ks.convWeightBytes(k, cin) * Math.ceil(cout / g) * g;
+}

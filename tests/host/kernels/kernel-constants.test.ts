@@ -54,26 +54,27 @@ test('a kernel trap reports the shared code and its text', () => {
 
 test('weight packing: runs of whole i16 vectors, the layout conv3x3/conv1x1 read', () => {
   assert.equal(shared.WEIGHT_RUN_LANES, 8); // one v128 of i16: the kernels' dot-product step
+  assert.equal(shared.CONV3X3_GROUP, 4); // conv3x3's register block
   // the same values the AssemblyScript spec pins for convRunPad / conv1x1Pad
-  assert.deepEqual([1, 3, 8].map((c) => packedRun(3, c)), [8, 16, 24]);
+  assert.deepEqual([1, 3, 8].map((c) => packedRun(3, c)), [16, 32, 72]);
   assert.deepEqual([1, 16, 17].map((c) => packedRun(1, c)), [8, 16, 24]);
-  assert.equal(packedConvWeightBytes(3, 3), 3 * 16 * 2);
-  // 2 output channels of a 3x3x3 conv: OHWI value i is i + 1
-  const cin = 3, cout = 2;
-  const heap = new ArrayBuffer(256);
+  assert.equal(packedConvWeightBytes(3, 3), 32 * 2);
+  // 5 output channels of a 3x3x3 conv (a full group and a partial one): OHWI value i is i + 1
+  const cin = 3, cout = 5, run = 32;
+  const heap = new ArrayBuffer(1024);
   new Int16Array(heap).fill(99);
-  const ohwi = Int8Array.from({ length: cout * 9 * cin }, (_, i) => i + 1);
-  packConvWeights(heap, 256, 3, cin, cout, ohwi, 32);
-  const w = new Int16Array(heap, 32, (cout * packedConvWeightBytes(3, cin)) >> 1);
-  for (let o = 0; o < cout; o++) {
-    for (let ky = 0; ky < 3; ky++) {
-      const run = [...w.subarray((o * 3 + ky) * 16, (o * 3 + ky + 1) * 16)];
-      const taps = Array.from({ length: 9 }, (_, i) => ohwi[(o * 3 + ky) * 9 + i]);
-      assert.deepEqual(run, [...taps, 0, 0, 0, 0, 0, 0, 0], `channel ${o} row ${ky}`);
-    }
+  const ohwi = Int8Array.from({ length: cout * 9 * cin }, (_, i) => ((i + 1) << 24) >> 24);
+  packConvWeights(heap, 1024, 3, cin, cout, ohwi, 32);
+  const w = new Int16Array(heap, 32, (8 * packedConvWeightBytes(3, cin)) >> 1); // two groups of 4
+  for (let o = 0; o < 8; o++) {
+    // channel o's run: slices of 8 at [group][slice][channel]
+    const got = Array.from({ length: run }, (_, i) => w[Math.floor(o / 4) * run * 4 + Math.floor(i / 8) * 32 + (o % 4) * 8 + (i % 8)]);
+    const want = new Array(run).fill(0);
+    if (o < cout) for (let kx = 0; kx < 3; kx++) for (let ky = 0; ky < 3; ky++) for (let c = 0; c < cin; c++) want[(kx * 3 + ky) * cin + c] = ohwi[((o * 3 + ky) * 3 + kx) * cin + c];
+    assert.deepEqual(got, want, `channel ${o}`);
   }
   assert.equal(new Int16Array(heap)[15], 99, 'nothing written before dst');
-  assert.equal(new Int16Array(heap)[16 + w.length], 99, 'nothing written past the packed weights');
-  assert.throws(() => packConvWeights(heap, 256, 3, cin, cout, ohwi, 128), /lies outside the heap of 256 bytes/);
-  assert.throws(() => packConvWeights(heap, 256, 3, cin, cout, ohwi.subarray(1), 32), /expected 54 OHWI weights/);
+  assert.equal(new Int16Array(heap)[16 + w.length], 99, 'nothing written past the packed groups');
+  assert.throws(() => packConvWeights(heap, 512, 3, cin, cout, ohwi, 32), /lies outside the heap of 512 bytes/);
+  assert.throws(() => packConvWeights(heap, 1024, 3, cin, cout, ohwi.subarray(1), 32), /expected 135 OHWI weights/);
 });

@@ -41,7 +41,7 @@ function runSplit(kernels: KernelSet, model: QModel, g: Graph, p: PreparedOp, i:
   const op: Op = p.op;
   const geometry = p.geometry(g);
   const o = g.tensors.get(op.output)!;
-  const params = placeParams(g, (k, cin) => kernels.convWeightBytes(k, cin));
+  const params = placeParams(g, kernels);
   // region: [params | every operand tensor | one scratch per part]
   const names = [...opInputs(op), op.output];
   const at = new Map<string, number>();
@@ -53,7 +53,10 @@ function runSplit(kernels: KernelSet, model: QModel, g: Graph, p: PreparedOp, i:
   }
   const planes = params.ops[i]?.planes.map((q) => ({ at: q.at, perChannel: q.plane.perChannel })) ?? [];
   const rows = bands(o.h, 3, geometry.rowAlign);
-  const groups: [number, number][] = geometry.groupable && o.c > 1 ? [[0, o.c >> 1], [o.c >> 1, o.c]] : [[0, o.c]];
+  // channel groups split where the kernels' packing allows (a multiple of its channel group)
+  const unit = Math.max(1, ...(params.ops[i]?.planes.map((q) => q.plane.channelGroup ?? 1) ?? []));
+  const half = Math.floor(o.c / 2 / unit) * unit;
+  const groups: [number, number][] = geometry.groupable && half > 0 ? [[0, half], [half, o.c]] : [[0, o.c]];
   const calls: OpCall[] = [];
   for (const [y0, y1] of rows) for (const [o0, o1] of groups) calls.push(bandCall(op, g, geometry, (t) => at.get(t)!, planes, y0, y1, o0, o1));
   const scratchBytes = Math.max(0, ...calls.map((c) => p.scratchBytes(c)));
