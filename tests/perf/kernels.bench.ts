@@ -7,6 +7,7 @@
 import os from 'node:os';
 import { buildGraph, convOps, opMacs } from '../../models/graph.js';
 import { quantizeMultiplier } from '../../models/quant-math.js';
+import { convLayer } from './conv-layer.js';
 import { createWasmKernels, relaxedSimdSupported, type WasmBuild } from '../../host/kernels/wasm-kernels.js';
 import { CONV3X3_SCRATCH_BYTES } from '../../host/kernels/kernel-set.js';
 import { Rng } from '../host/kernels/rng.js';
@@ -26,29 +27,13 @@ console.log(`kernels.bench: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus()
 for (const build of builds) {
   const ks = createWasmKernels({ build });
   const scratchBytes = Number(opt('scratch', String(CONV3X3_SCRATCH_BYTES)));
-  const rng = new Rng(1);
   let totalMacs = 0, totalMs = 0, macs3 = 0, ms3 = 0, cpuMs3 = 0;
   console.log(`\n[${ks.name}]`);
   console.log('layer'.padEnd(14) + 'k s  in(HxWxC)        cout      MMAC     ms   GMAC/s  cpu-ms cpu-GMAC/s');
   for (const op of convs) {
-    const i = g.tensors.get(op.input)!, o = g.tensors.get(op.output)!;
+    const i = g.tensors.get(op.input)!;
     const macs = opMacs(op, g.tensors);
-    const wBytes = ks.convWeightBytes(op.k, op.cin) * op.cout;
-    const inBytes = i.h * i.w * i.c, outBytes = o.h * o.w * o.c;
-    const inPtr = 0, wPtr = align(inBytes), outPtr = align(wPtr + wBytes), biasPtr = align(outPtr + outBytes);
-    const multPtr = biasPtr + 4 * op.cout, shiftPtr = multPtr + 4 * op.cout, scratch = align(shiftPtr + 4 * op.cout);
-    ks.ensureHeap(scratch + scratchBytes);
-    const heap = ks.heap;
-    new Int8Array(heap, inPtr, inBytes).set(rng.int8(inBytes));
-    ks.packConvWeights(op.k, op.cin, op.cout, rng.int8(op.k * op.k * op.cin * op.cout, -127, 127), wPtr);
-    const i32 = new Int32Array(ks.heap);
-    for (let c = 0; c < op.cout; c++) {
-      const q = quantizeMultiplier(2 ** (-14 + rng.float()));
-      i32[(biasPtr >> 2) + c] = rng.int(-1000, 1000); i32[(multPtr >> 2) + c] = q.multiplier; i32[(shiftPtr >> 2) + c] = q.shift;
-    }
-    const run = () => op.k === 3
-      ? ks.conv3x3(inPtr, i.h, i.w, i.c, -3, outPtr, o.h, o.w, o.c, op.cout, op.stride, op.pads[0], op.pads[1], wPtr, biasPtr, multPtr, shiftPtr, -128, -128, 127, scratch, scratchBytes)
-      : ks.conv1x1(inPtr, i.h * i.w, i.c, -3, outPtr, o.c, op.cout, wPtr, biasPtr, multPtr, shiftPtr, 0, -128, 127);
+    const run = convLayer(ks, g, op, 1, scratchBytes);
     run(); // warm up (tier-up, page faults)
     const reps = Math.max(1, Math.round(2e8 / macs));
     // best wall time and best CPU time (process.cpuUsage: time this thread actually ran,
@@ -125,4 +110,3 @@ function elementwise(ks: ReturnType<typeof createWasmKernels>): void {
   console.log(`  total     ${total.toFixed(2).padStart(26)} ms  (cpu ${totalCpu.toFixed(2)} ms)`);
 }
 
-function align(n: number): number { return Math.ceil(n / 64) * 64; }

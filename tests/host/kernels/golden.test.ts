@@ -3,54 +3,23 @@
 // reproduce them exactly (int8) or to within the output rounding (float).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
 import type { KernelSet } from '../../../host/kernels/kernel-set.js';
 import { quantizeMultiplier } from '../../../models/quant-math.js';
 import { Layout, load, read, kernelSets, packedWeightBytes } from './harness.js';
+import { goldenCases, runGolden } from './golden/cases.js';
 
 const { reference, wasm } = kernelSets();
 const sets = [reference, ...wasm];
-const dir = new URL('./golden/', import.meta.url);
-const golden = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(new URL(f, dir), 'utf8')));
+const golden = goldenCases;
 const i8 = (xs: number[]) => Int8Array.from(xs);
 const i32 = (xs: number[]) => Int32Array.from(xs);
 const SCRATCH = 1 << 16;
-
-function run(ks: KernelSet, g: any): Int8Array {
-  const L = new Layout();
-  switch (g.op) {
-    case 'conv3x3': {
-      const inPtr = L.put(i8(g.input)), wPtr = L.weights(packedWeightBytes(ks, 3, g.cin, g.cout));
-      const b = L.put(i32(g.bias)), m = L.put(i32(g.multiplier)), s = L.put(i32(g.shift));
-      const out = L.space(g.expected.length), scratch = L.space(SCRATCH);
-      load(ks, L);
-      ks.packConvWeights(3, g.cin, g.cout, i8(g.weights), wPtr);
-      ks.conv3x3(inPtr, g.inH, g.inW, g.cin, g.inZp, out, g.outH, g.outW, g.cout, g.cout, g.stride, g.pads[0], g.pads[1],
-        wPtr, b, m, s, g.outZp, g.actMin, g.actMax, scratch, SCRATCH);
-      return new Int8Array(read(ks, out, g.expected.length).buffer);
-    }
-    case 'add': {
-      const a = L.put(i8(g.a)), b = L.put(i8(g.b)), out = L.space(g.n);
-      load(ks, L);
-      ks.add(a, b, g.n, g.aZp, g.bZp, g.leftShift, g.inputA.multiplier, g.inputA.shift, g.inputB.multiplier, g.inputB.shift,
-        g.output.multiplier, g.output.shift, g.outZp, g.actMin, g.actMax, out);
-      return new Int8Array(read(ks, out, g.n).buffer);
-    }
-    case 'gateMul': {
-      const a = L.put(i8(g.gate)), s = L.put(i8(g.skip)), out = L.space(g.expected.length);
-      load(ks, L);
-      ks.gateMul(a, s, g.h, g.w, g.c, g.skipZp, g.multiplier, g.shift, g.outZp, g.actMin, g.actMax, out);
-      return new Int8Array(read(ks, out, g.expected.length).buffer);
-    }
-    default: throw new Error(`unknown golden op ${g.op}`);
-  }
-}
 
 test('golden int8 vectors reproduce exactly on every kernel set', () => {
   assert.ok(golden.length >= 4, 'golden vectors present');
   for (const g of golden) {
     assert.ok(new Set(g.expected).size > 3, `${g.name}: golden output is not degenerate`);
-    for (const ks of sets) assert.deepEqual([...run(ks, g)], g.expected, `${ks.name} ${g.name}`);
+    for (const ks of sets) assert.deepEqual([...runGolden(ks, g)], g.expected, `${ks.name} ${g.name}`);
   }
 });
 
