@@ -2,7 +2,8 @@
 // Builds the kernel module (assembly/) for every asconfig.json target into build/:
 // asc compiles, then Binaryen (the `binaryen` npm package) checks each module
 // (it validates, uses only the features its target allows, has no data
-// segments, imports nothing but an optional memory: no `env.abort`) and
+// segments, imports nothing but an optional memory: no `env.abort`; the
+// "threads" target imports its shared memory, the others import nothing) and
 // optimises it once more. Idempotent and fast: a target whose output is newer
 // than every source file, asconfig.json and this script is skipped. The sources
 // are assembly/ and the one host file the kernels compile in,
@@ -26,6 +27,8 @@ const FEATURES = {
   simd: ['SIMD128', 'BulkMemory', 'BulkMemoryOpt', 'SignExt', 'MutableGlobals', 'NontrappingFPToInt'],
   relaxed: ['SIMD128', 'RelaxedSIMD', 'BulkMemory', 'BulkMemoryOpt', 'SignExt', 'MutableGlobals', 'NontrappingFPToInt'],
   debug: ['SIMD128', 'BulkMemory', 'BulkMemoryOpt', 'SignExt', 'MutableGlobals', 'NontrappingFPToInt'],
+  // the threaded build: the plain-SIMD kernels over an imported shared memory, one instance per thread
+  threads: ['SIMD128', 'Atomics', 'BulkMemory', 'BulkMemoryOpt', 'SignExt', 'MutableGlobals', 'NontrappingFPToInt'],
 };
 
 function newestMtime(paths) {

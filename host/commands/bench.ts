@@ -1,6 +1,7 @@
 // `aunet bench`: whole-network speed of the int8 engines on the bench variants
 // (seed = F 32 256x256x3, mid = F 16 256x256x1, lite = F 8 128x128x1), with a
-// per-layer profile, both kernel builds, and onnxruntime-web side by side.
+// per-layer profile, both kernel builds, and onnxruntime (web and node, float32 and int8)
+// side by side.
 // Relaxed SIMD needs --experimental-wasm-relaxed-simd on Node 20: when this
 // process lacks it, the relaxed run happens in a child Node started with it.
 import type { Command } from 'commander';
@@ -11,9 +12,10 @@ import {
   DEFAULT_FRAMES, VARIANTS, VARIANT_NAMES, benchModels, machineInfo, timeEngine, variantMacs,
   type MachineInfo, type Timing, type Variant,
 } from '../bench/network.js';
-import { timeOnnxWeb, type OnnxWebTiming } from '../bench/onnx-web.js';
+import { PEERS, peerModel, timePeer, type Peer, type PeerPrecision, type PeerTiming } from '../bench/onnx-peers.js';
 import type { DirectEngine } from '../engine/direct-executor.js';
 import { createWasmKernels, relaxedSimdSupported } from '../kernels/wasm-kernels.js';
+import { createThreadedKernels, defaultThreads } from '../kernels/threaded-kernels.js';
 import { loadEngine } from '../load/engine-loader.js';
 import { engineOption } from './support/engine-options.js';
 import { parseInteger } from '../../common/cli-args.js';
@@ -29,7 +31,7 @@ const CACHE_DIR = packageFile('.tmp/bench-models');
 interface Options {
   model: string;
   frames?: string;
-  threads: string;
+  threads?: string;
   json?: boolean;
   build: string;
   engine: string;
@@ -40,8 +42,10 @@ interface Options {
 
 /** One timed run of one kernel build. */
 export interface BuildRun extends Timing {
-  /** the KernelSet timed: 'wasm-simd' or 'wasm-relaxed-simd' */
+  /** the KernelSet timed: 'wasm-simd', 'wasm-relaxed-simd' or 'wasm-simd-threads' */
   build: string;
+  /** threads that ran kernels */
+  threads: number;
   engine: string;
   /** planned activation arena and the heap bytes of weights and params */
   memory?: { weights: number; params: number; activations: number };
@@ -53,8 +57,8 @@ export interface BenchReport extends BuildRun {
   arch: (typeof VARIANTS)[Variant];
   macs: number;
   builds: BuildRun[];
-  /** ratio = onnxruntime-web median ms / ours; cpuRatio the same over CPU time */
-  onnxruntimeWeb?: OnnxWebTiming & { ratio: number; cpuRatio: number };
+  /** --vs: each peer at float32 and int8 and each thread count; ratio = the peer's median ms / ours at the same thread count, cpuRatio the same over CPU time */
+  peers?: (PeerTiming & { ratio: number; cpuRatio: number })[];
 }
 
 export function register(program: Command): void {
@@ -63,11 +67,11 @@ export function register(program: Command): void {
     .description('benchmark the int8 engines and kernel builds on a bench variant (per-layer and whole-frame figures)')
     .option('--model <variant>', `bench variant: ${VARIANT_NAMES.join(' | ')}`, 'seed')
     .option('--frames <n>', `timed frames (default ${Object.entries(DEFAULT_FRAMES).map(([k, v]) => `${k} ${v}`).join(', ')})`)
-    .option('--threads <n>', 'threads (the kernels are single-threaded: only 1)', '1')
+    .option('--threads <list>', 'threads, comma-separated (e.g. 1,2; default: AUNET_THREADS or one per core)')
     .option('--json', 'print one JSON object instead of tables')
     .option('--build <build>', `kernel build: ${BUILDS.join(' | ')} (both = plain SIMD and relaxed SIMD)`, 'auto')
     .addOption(engineOption(undefined, 'direct'))
-    .option('--vs <name>', 'also run the float network in onnxruntime-web and print the ratio')
+    .option('--vs <runtimes>', `also run the network in onnxruntime, float32 and int8 (QDQ), and print the ratios: ${PEERS.join(',')}`)
     .option('--no-cache', 'quantize the bench model again instead of reading .tmp/bench-models')
     .option('--no-progress', 'no progress bars')
     .action(async (o: Options) => {
@@ -80,9 +84,12 @@ async function bench(o: Options): Promise<BenchReport> {
   if (!(VARIANT_NAMES as string[]).includes(o.model)) throw new UsageError(`--model must be one of ${VARIANT_NAMES.join(', ')}, got '${o.model}'`);
   const variant = o.model as Variant;
   const frames = parseInteger(o.frames, '--frames', { min: 1 }) ?? DEFAULT_FRAMES[variant];
-  if (o.threads !== '1') throw new UsageError(`--threads: only 1 is supported (the kernels are single-threaded), got '${o.threads}'`);
+  const threads = (o.threads ?? String(defaultThreads())).split(',').map((t) => Number(t));
+  if (threads.some((t) => !Number.isInteger(t) || t < 1 || t > 64)) throw new UsageError(`--threads must be integers from 1 to 64, comma-separated, got '${o.threads}'`);
+  if (o.build === 'relaxed' && threads.some((t) => t > 1)) throw new UsageError('--threads above 1 runs the plain-SIMD threaded module; the relaxed build is single-threaded (--build simd or auto)');
   if (!(BUILDS as string[]).includes(o.build)) throw new UsageError(`--build must be one of ${BUILDS.join(', ')}, got '${o.build}'`);
-  if (o.vs !== undefined && o.vs !== 'onnxruntime-web') throw new UsageError(`--vs: only onnxruntime-web is supported, got '${o.vs}'`);
+  const peers = o.vs === undefined ? [] : o.vs.split(',');
+  for (const p of peers) if (!(PEERS as readonly string[]).includes(p)) throw new UsageError(`--vs: runtimes are ${PEERS.join(', ')} (comma-separated), got '${p}'`);
   const progress = o.progress; // cli-progress draws only on a terminal
 
   const bar = progress ? new cliProgress.SingleBar({ format: '{task} {bar} {value}/{total}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
@@ -100,21 +107,23 @@ async function bench(o: Options): Promise<BenchReport> {
 
   const builds: KernelBuild[] = o.build === 'both' ? ['simd', 'relaxed'] : [o.build as KernelBuild];
   const runs: BuildRun[] = [];
-  for (const build of builds) {
+  const plan = threads.flatMap((n) => (n === 1 ? builds : ['simd' as const]).map((build) => ({ build, n })));
+  for (const { build, n } of plan) {
     if (build === 'relaxed' && !relaxedSimdSupported()) {
       if (process.env[CHILD_ENV]) throw new AunetError('NO_RELAXED_SIMD', 'relaxed SIMD is not available in this Node even with --experimental-wasm-relaxed-simd');
       runs.push(await childRun(variant, frames, o));
       continue;
     }
-    const kernels = createWasmKernels({ build: build === 'auto' ? undefined : build });
+    const kernels = n > 1 ? await createThreadedKernels({ threads: n }) : createWasmKernels({ build: build === 'auto' ? undefined : build });
     const { engine } = await loadEngine(models.quantized, { engine: o.engine, kernels });
     const timingBar = progress ? new cliProgress.SingleBar({ format: `timing ${engine.name} {bar} {value}/{total} frames`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
     timingBar?.start(frames, 0);
     const timing = timeEngine(engine, models.frames, frames, 2, (i) => timingBar?.update(i));
     timingBar?.stop();
     const direct = 'memory' in engine ? (engine as DirectEngine).memory.summary() : undefined;
+    if ('close' in kernels) await kernels.close();
     runs.push({
-      build: kernels.name, engine: engine.name, ...timing,
+      build: kernels.name, threads: n, engine: engine.name, ...timing,
       memory: direct && { weights: direct.weights, params: direct.params, activations: direct.activations },
       machine: machineInfo(kernels.name),
     });
@@ -122,13 +131,22 @@ async function bench(o: Options): Promise<BenchReport> {
 
   const macs = variantMacs(variant);
   const report: BenchReport = { variant, arch: VARIANTS[variant], macs, ...runs[0], builds: runs };
-  if (o.vs) {
-    const vsBar = progress ? new cliProgress.SingleBar({ format: 'onnxruntime-web {bar} {value}/{total} frames', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  if (peers.length) {
+    report.peers = [];
     const n = Math.max(3, Math.min(frames, Math.ceil(frames / 2)));
-    vsBar?.start(n, 0);
-    const ort = await timeOnnxWeb(models.float, models.frames, n, macs, 3, (i) => vsBar?.update(i));
-    vsBar?.stop();
-    report.onnxruntimeWeb = { ...ort, ratio: ort.msPerFrame / runs[0].msPerFrame, cpuRatio: ort.cpuMsPerFrame / runs[0].cpuMsPerFrame };
+    for (const precision of ['float32', 'int8'] as PeerPrecision[]) {
+      const model = await peerModel(precision, models.float, models.quantized);
+      for (const t of threads) {
+        const ours = runs.find((r) => r.threads === t)!;
+        for (const peer of peers as Peer[]) {
+          const vsBar = progress ? new cliProgress.SingleBar({ format: `${peer} ${precision} ${t} thread(s) {bar} {value}/{total} frames`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+          vsBar?.start(n, 0);
+          const p = await timePeer(peer, precision, t, model, models.arch, models.frames, n, macs, 3, (i) => vsBar?.update(i));
+          vsBar?.stop();
+          report.peers.push({ ...p, ratio: p.msPerFrame / ours.msPerFrame, cpuRatio: p.cpuMsPerFrame / ours.cpuMsPerFrame });
+        }
+      }
+    }
   }
   return report;
 }
@@ -138,7 +156,7 @@ async function childRun(variant: Variant, frames: number, o: Options): Promise<B
   const cli = packageFile('host/cli.ts');
   const args = [
     '--experimental-wasm-relaxed-simd', '--import', 'tsx', cli, 'bench',
-    '--model', variant, '--frames', String(frames), '--build', 'relaxed', '--engine', o.engine, '--json',
+    '--model', variant, '--frames', String(frames), '--build', 'relaxed', '--threads', '1', '--engine', o.engine, '--json',
     ...(o.cache ? [] : ['--no-cache']), ...(o.progress ? [] : ['--no-progress']),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [CHILD_ENV]: '1' }, cwd: packageFile('.') });
@@ -163,7 +181,7 @@ function formatReport(r: BenchReport): string {
   if (runs[0].layers.length > 0) {
     lines.push('');
     lines.push('per layer, median over frames: wall ms, CPU ms and GMAC per CPU second (CPU time excludes waiting for a core)');
-    const head = ['layer', 'kind', 'MMAC', ...runs.flatMap((b) => [`ms ${short(b.build)}`, 'CPU ms', 'GMAC/CPU-s'])];
+    const head = ['layer', 'kind', 'MMAC', ...runs.flatMap((b) => [`ms ${label(b)}`, 'CPU ms', 'GMAC/CPU-s'])];
     const rows = runs[0].layers.map((l, i) => [
       l.name, l.kind, l.macs ? (l.macs / 1e6).toFixed(1) : '',
       ...runs.flatMap((b) => {
@@ -176,25 +194,28 @@ function formatReport(r: BenchReport): string {
     for (const b of runs) {
       const byKind = new Map<string, number>();
       for (const l of b.layers) byKind.set(l.kind, (byKind.get(l.kind) ?? 0) + l.cpuMs);
-      lines.push(`  ${short(b.build)}: ${[...byKind].map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+      lines.push(`  ${label(b)}: ${[...byKind].map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
     }
   }
   lines.push('');
   for (const b of runs) {
-    lines.push(`${b.engine}: ${b.frames} frames, median ${b.msPerFrame.toFixed(1)} ms, p90 ${b.p90Ms.toFixed(1)} ms, min ${b.minMs.toFixed(1)} ms, ${b.gmacPerSec.toFixed(1)} GMAC/s` +
+    lines.push(`${b.engine}, ${b.threads} thread${b.threads === 1 ? '' : 's'}: ${b.frames} frames, median ${b.msPerFrame.toFixed(1)} ms, p90 ${b.p90Ms.toFixed(1)} ms, min ${b.minMs.toFixed(1)} ms, ${b.gmacPerSec.toFixed(1)} GMAC/s` +
       ` (CPU time ${b.cpuMsPerFrame.toFixed(1)} ms/frame, ${b.gmacPerCpuSec.toFixed(1)} GMAC/CPU-s)` +
       (b.cycles === undefined ? '' : `; chip model: ${b.cycles.toLocaleString('en-US')} cycles/frame`));
   }
-  const o = r.onnxruntimeWeb;
-  if (o) {
-    lines.push(`${o.runtime}: ${o.frames} frames, median ${o.msPerFrame.toFixed(1)} ms, p90 ${o.p90Ms.toFixed(1)} ms, ${o.gmacPerSec.toFixed(1)} GMAC/s, CPU time ${o.cpuMsPerFrame.toFixed(1)} ms/frame (ONNX ${(o.onnxBytes / 1e6).toFixed(1)} MB, ${o.layout})`);
-    lines.push(`ratio: ${r.builds[0].engine} is ${o.ratio.toFixed(2)}x faster than onnxruntime-web float32 (${o.cpuRatio.toFixed(2)}x in CPU time)`);
+  const one = runs.find((b) => b.threads === 1);
+  for (const b of runs) {
+    if (one && b.threads > 1) lines.push(`${b.threads} threads: ${(one.msPerFrame / b.msPerFrame).toFixed(2)}x one thread (median ms), ${(one.cpuMsPerFrame / b.cpuMsPerFrame).toFixed(2)}x in CPU time per frame`);
+  }
+  for (const o of r.peers ?? []) {
+    lines.push(`${o.runtime}: ${o.frames} frames, median ${o.msPerFrame.toFixed(1)} ms, p90 ${o.p90Ms.toFixed(1)} ms, ${o.gmacPerSec.toFixed(1)} GMAC/s, CPU time ${o.cpuMsPerFrame.toFixed(1)} ms/frame (ONNX ${(o.onnxBytes / 1e6).toFixed(1)} MB)` +
+      `; ours at ${o.threads} thread${o.threads === 1 ? '' : 's'} is ${o.ratio.toFixed(2)}x faster (${o.cpuRatio.toFixed(2)}x in CPU time)`);
   }
   return `${lines.join('\n')}\n`;
 }
 
-function short(build: string): string {
-  return build.replace(/^wasm-/, '');
+function label(b: BuildRun): string {
+  return `${b.build.replace(/^wasm-/, '').replace(/-threads$/, '')}${b.threads > 1 ? ` x${b.threads}` : ''}`;
 }
 
 function table(head: string[], rows: string[][]): string[] {

@@ -14,6 +14,8 @@ import { pathToFileURL } from 'node:url';
 import { packageFile } from '../../common/package-root.js';
 
 export type WasmBuild = 'simd' | 'relaxed' | 'debug';
+/** 'threads': the plain-SIMD kernels over an imported shared memory (host/kernels/threaded-kernels.ts) */
+export type ModuleBuild = WasmBuild | 'threads';
 
 /** Exports of the kernel module (assembly/index.ts); pointers are byte offsets. */
 export interface KernelExports extends KernelFunctions {
@@ -31,6 +33,11 @@ export class WasmKernelError extends Error {
   }
 }
 
+/** The error for a kernel that trapped with `code` (0: none recorded: a pointer or size outside the heap). */
+export function kernelError(kernel: string, code: number, trap: string, heapBytes: number): WasmKernelError {
+  return new WasmKernelError(kernel, code, kernelErrorText(code) ?? `trap: ${trap} (a pointer or size outside the heap of ${heapBytes} bytes?)`);
+}
+
 /** Bytes the kernels may read past the end of a buffer (vector over-reads, always multiplied by 0). */
 export const HEAP_SLACK = 64;
 
@@ -44,7 +51,7 @@ export function relaxedSimdSupported(): boolean {
   return WebAssembly.validate(RELAXED_PROBE);
 }
 
-export function wasmFile(build: WasmBuild): URL {
+export function wasmFile(build: ModuleBuild): URL {
   return pathToFileURL(packageFile(`build/kernels.${build}.wasm`));
 }
 
@@ -53,9 +60,10 @@ export function defaultBuild(): WasmBuild {
   return relaxedSimdSupported() ? 'relaxed' : 'simd';
 }
 
-const modules = new Map<WasmBuild, WebAssembly.Module>();
+const modules = new Map<ModuleBuild, WebAssembly.Module>();
 
-function compile(build: WasmBuild): WebAssembly.Module {
+/** The compiled module of a build (compiled once per process). */
+export function kernelModule(build: ModuleBuild): WebAssembly.Module {
   let m = modules.get(build);
   if (!m) {
     let bytes: Buffer;
@@ -75,7 +83,7 @@ function compile(build: WasmBuild): WebAssembly.Module {
 
 /** Instantiate the raw module (no imports) for a build. */
 export function instantiateKernels(build: WasmBuild): KernelExports {
-  return new WebAssembly.Instance(compile(build), {}).exports as unknown as KernelExports;
+  return new WebAssembly.Instance(kernelModule(build), {}).exports as unknown as KernelExports;
 }
 
 /**
@@ -95,8 +103,7 @@ export function createWasmKernels(options: { build?: WasmBuild; bytes?: Uint8Arr
     if (!(e instanceof WebAssembly.RuntimeError)) return e;
     const code = ex.lastError();
     ex.clearError();
-    const detail = kernelErrorText(code) ?? `trap: ${e.message} (a pointer or size outside the heap of ${userBytes} bytes?)`;
-    return new WasmKernelError(kernel, code, detail);
+    return kernelError(kernel, code, e.message, userBytes);
   };
   const guard = <A extends number[]>(kernel: string, f: (...a: A) => void) => (...a: A): void => {
     try {

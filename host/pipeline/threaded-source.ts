@@ -4,9 +4,10 @@
 // worker and reported. Lossless (replay as fast as possible): the worker sends
 // a frame only against a credit, so every frame is processed.
 import { EventEmitter } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Frame, FrameSource, SourceInfo, SourceState, StateChange } from '../../camera/frame.js';
 import { AunetError, isErrorCode } from '../../common/errors.js';
+import { tsWorker } from '../../common/ts-worker.js';
 
 export interface WorkerInit {
   spec: string;
@@ -67,7 +68,7 @@ export class ThreadedSource extends EventEmitter<Events> implements FrameSource 
 
   static async open(spec: string, o: ThreadedSourceOptions): Promise<ThreadedSource> {
     const init: WorkerInit = { spec, realtime: o.realtime, lossless: !o.realtime, maxInflight: o.maxInflight ?? 3, prefetch: 2 };
-    const worker = new Worker(tsBootstrap(new URL('./source-worker.ts', import.meta.url)), { eval: true, workerData: init });
+    const worker = tsWorker(new URL('./source-worker.ts', import.meta.url), { workerData: init });
     const first = await new Promise<FromWorker>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
@@ -178,14 +179,4 @@ function toError(m: Extract<FromWorker, { type: 'error' }>): Error {
   e.name = m.name;
   if (m.code) e.code = m.code;
   return e;
-}
-
-/**
- * The worker runs TypeScript too. Node 20 does not apply the parent's tsx hooks
- * (nor `--import tsx` in execArgv) to a worker's entry module, so a small JS
- * bootstrap registers tsx in the thread and then imports the entry.
- */
-function tsBootstrap(entry: URL): string {
-  const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  return `import(${api}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
 }

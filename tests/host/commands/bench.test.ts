@@ -11,11 +11,11 @@ const cli = packageFile('host/cli.ts');
 const run = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', cli, 'bench', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
 
 interface Row { name: string; kind: string; macs: number; ms: number; cpuMs: number; gmacPerSec: number | null }
-interface Run { build: string; engine: string; frames: number; msPerFrame: number; gmacPerSec: number; cpuMsPerFrame: number; layers: Row[] }
+interface Run { build: string; threads: number; engine: string; frames: number; msPerFrame: number; gmacPerSec: number; cpuMsPerFrame: number; layers: Row[] }
 interface Report extends Run { variant: string; arch: Arch; macs: number; machine: { cpu: string; cores: number; node: string; kernelBuild: string }; builds: Run[] }
 
 test('bench --model lite --json --build both: figures for both builds, per layer, with the machine', () => {
-  const r = JSON.parse(run('--model', 'lite', '--frames', '2', '--build', 'both', '--json', '--no-progress')) as Report;
+  const r = JSON.parse(run('--model', 'lite', '--frames', '2', '--build', 'both', '--threads', '1', '--json', '--no-progress')) as Report;
   const g = buildGraph({ filters: 8, height: 128, width: 128, channels: 1 });
   assert.equal(r.variant, 'lite');
   assert.equal(r.macs, graphMacs(g));
@@ -32,33 +32,50 @@ test('bench --model lite --json --build both: figures for both builds, per layer
   }
 });
 
-test('bench --vs onnxruntime-web runs our exported ONNX float network and gives the ratio', () => {
-  const r = JSON.parse(run('--model', 'lite', '--frames', '3', '--vs', 'onnxruntime-web', '--json', '--no-progress')) as Report & {
-    onnxruntimeWeb: { runtime: string; frames: number; msPerFrame: number; cpuMsPerFrame: number; ratio: number; cpuRatio: number; onnxBytes: number };
+test('bench --vs onnxruntime-web,onnxruntime-node runs our network in both, float32 and int8 QDQ, with the ratios', () => {
+  const r = JSON.parse(run('--model', 'lite', '--frames', '3', '--threads', '1', '--vs', 'onnxruntime-web,onnxruntime-node', '--json', '--no-progress')) as Report & {
+    peers: { peer: string; precision: string; threads: number; runtime: string; frames: number; msPerFrame: number; cpuMsPerFrame: number; ratio: number; cpuRatio: number; onnxBytes: number }[];
   };
-  const o = r.onnxruntimeWeb;
-  assert.match(o.runtime, /^onnxruntime-web 1\.\d+\.\d+ \(wasm, 1 thread, float32, simd\)$/);
-  assert.equal(o.frames, 3);
+  assert.deepEqual(r.peers.map((p) => `${p.peer} ${p.precision}`), ['onnxruntime-web float32', 'onnxruntime-node float32', 'onnxruntime-web int8', 'onnxruntime-node int8']);
   const weights = convOps(buildGraph(r.arch)).reduce((n, c) => n + c.cout * c.k * c.k * c.cin, 0);
-  assert.ok(o.onnxBytes > 4 * weights, `the float32 ONNX holds ${weights} weights, got only ${o.onnxBytes} bytes`);
-  assert.ok(Math.abs(o.ratio - o.msPerFrame / r.msPerFrame) < 1e-9);
-  assert.ok(Math.abs(o.cpuRatio - o.cpuMsPerFrame / r.cpuMsPerFrame) < 1e-9);
+  for (const o of r.peers) {
+    assert.match(o.runtime, o.peer === 'onnxruntime-web'
+      ? /^onnxruntime-web 1\.\d+\.\d+ \(wasm, 1 thread, (float32|int8 QDQ), simd\)$/
+      : /^onnxruntime-node 1\.\d+\.\d+ \(native cpu, 1 thread, (float32|int8 QDQ)\)$/);
+    assert.equal(o.frames, 3);
+    assert.equal(o.threads, 1);
+    // float32: 4 bytes a weight; int8: 1 byte a weight (plus scales)
+    const perWeight = o.precision === 'float32' ? 4 : 1;
+    assert.ok(o.onnxBytes > perWeight * weights && o.onnxBytes < (perWeight + 1) * weights + 200_000, `${o.runtime}: ${o.onnxBytes} bytes for ${weights} weights`);
+    assert.ok(Math.abs(o.ratio - o.msPerFrame / r.msPerFrame) < 1e-9);
+    assert.ok(Math.abs(o.cpuRatio - o.cpuMsPerFrame / r.cpuMsPerFrame) < 1e-9);
+  }
+});
+
+test('bench --threads 1,2: the threaded kernels beside one thread, with the scaling line', () => {
+  const r = JSON.parse(run('--model', 'lite', '--frames', '2', '--build', 'simd', '--threads', '1,2', '--json', '--no-progress')) as Report & { builds: (Run & { threads: number })[] };
+  assert.deepEqual(r.builds.map((b) => [b.build, b.threads]), [['wasm-simd', 1], ['wasm-simd-threads', 2]]);
+  for (const b of r.builds) assert.ok(b.msPerFrame > 0 && b.layers.length === buildGraph(r.arch).ops.length);
+  const out = run('--model', 'lite', '--frames', '1', '--build', 'simd', '--threads', '1,2', '--no-progress');
+  assert.match(out, /^2 threads: [\d.]+x one thread \(median ms\)/m);
+  assert.match(out, /direct\/wasm-simd-threads, 2 threads: 1 frames/);
 });
 
 test('bench prints a per-layer table and the whole-frame line', () => {
-  const out = run('--model', 'lite', '--frames', '1', '--no-progress');
+  const out = run('--model', 'lite', '--frames', '1', '--threads', '1', '--no-progress');
   assert.match(out, /aunet bench lite: F=8, 128x128x1, 0\.247 GMAC\/frame/);
   assert.match(out, /^dec4\.conv1 +conv +28\.3 /m);
-  assert.match(out, /direct\/wasm-\S+: 1 frames, median [\d.]+ ms, p90 [\d.]+ ms/);
+  assert.match(out, /direct\/wasm-\S+, 1 thread: 1 frames, median [\d.]+ ms, p90 [\d.]+ ms/);
 });
 
 test('bad bench flags are usage errors naming the flag', () => {
   for (const [args, pattern] of [
     [['--model', 'huge'], /--model must be one of seed, mid, lite, got 'huge'/],
-    [['--threads', '4'], /--threads: only 1 is supported/],
+    [['--threads', '1,0'], /--threads must be integers from 1 to 64/],
+    [['--threads', '2', '--build', 'relaxed'], /the relaxed build is single-threaded/],
     [['--frames', '0'], /--frames must be an integer >= 1/],
     [['--build', 'fast'], /--build must be one of simd, relaxed, auto, both/],
-    [['--vs', 'tflite'], /--vs: only onnxruntime-web/],
+    [['--vs', 'onnxruntime-web,tflite'], /--vs: runtimes are onnxruntime-web, onnxruntime-node \(comma-separated\), got 'tflite'/],
   ] as const) {
     const r = spawnSync(process.execPath, ['--import', 'tsx', cli, 'bench', ...args], { encoding: 'utf8' });
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);

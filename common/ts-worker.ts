@@ -1,0 +1,10 @@
+// Worker threads that run TypeScript modules. Node 20 does not apply the parent's tsx
+// hooks (nor `--import tsx` in execArgv) to a worker's entry module, so a small JS
+// bootstrap registers tsx in the thread and then imports the entry.
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+
+export function tsWorker(entry: URL, options: Omit<WorkerOptions, 'eval'> = {}): Worker {
+  const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const code = `import(${api}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(code, { ...options, eval: true });
+}

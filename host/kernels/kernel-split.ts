@@ -1,0 +1,112 @@
+// How one kernel call divides into calls over disjoint parts of its output, so that
+// several threads can run them at once: rows of a 3x3 conv (each part reads the input
+// rows under its output rows, the 3x3 halo included, with the padding that applies
+// there), pixels of the per-pixel kernels, values of the element-wise ones. Every part
+// computes exactly what the whole call computes for those outputs (the kernels'
+// arithmetic is per output), so any split is bit-exact with the unsplit call. The
+// scratch arguments (conv3x3's and affine's last two) stay as given: the caller puts
+// each part's own region there (withScratch).
+import type { KernelFunctions } from './kernel-set.js';
+
+export type KernelName = keyof KernelFunctions;
+
+type Args = number[];
+
+/** `total` items in at most `n` balanced ranges whose inner boundaries are multiples of `align`. */
+export function ranges(total: number, n: number, align = 1): [number, number][] {
+  const out: [number, number][] = [];
+  let a = 0;
+  for (let i = 0; i < n && a < total; i++) {
+    let b = i === n - 1 ? total : Math.round(((i + 1) * total) / n / align) * align;
+    b = Math.min(total, Math.max(b, a + align));
+    if (b > a) out.push([a, b]);
+    a = b;
+  }
+  return out;
+}
+
+/** Work (MACs or values) of a call: calls below MIN_SPLIT_WORK run whole, on one thread. */
+export function callWork(kernel: KernelName, a: Args): number {
+  switch (kernel) {
+    case 'conv3x3': return a[6] * a[7] * a[9] * a[3] * 9; // outH * outW * cout * cin * 9
+    case 'conv1x1': return a[1] * a[2] * a[6]; // pixels * cin * cout
+    case 'maxpool2x2': return a[1] * a[2] * a[3];
+    case 'upsample2x': return 4 * a[1] * a[2] * a[3];
+    case 'requantCopy': return a[1] * a[2];
+    case 'add': return a[2];
+    case 'lut': return a[1];
+    case 'gateMul': return a[2] * a[3] * a[4];
+    case 'affine': return a[1] * a[2];
+  }
+}
+
+/**
+ * Waking a thread costs about as much as ~10^5 MACs of conv work, so smaller calls are
+ * not split (measured: docs/benchmarks.md, threads).
+ */
+export const MIN_SPLIT_WORK = 1 << 17;
+
+/** Kernels whose last two arguments are a scratch pointer and size. */
+export function takesScratch(kernel: KernelName): boolean {
+  return kernel === 'conv3x3' || kernel === 'affine';
+}
+
+/** `a` with its scratch region replaced (for a part that runs beside others). */
+export function withScratch(kernel: KernelName, a: Args, ptr: number, bytes: number): Args {
+  if (!takesScratch(kernel)) return a;
+  return [...a.slice(0, -2), ptr, Math.min(bytes, a[a.length - 1])];
+}
+
+/** The call `kernel(...a)` as at most `n` calls over disjoint outputs (one call: less work than `minWork`). */
+export function splitCall(kernel: KernelName, a: Args, n: number, minWork = MIN_SPLIT_WORK): Args[] {
+  if (n <= 1 || callWork(kernel, a) < minWork) return [a];
+  switch (kernel) {
+    case 'conv3x3': {
+      const [inPtr, inH, inW, cin, inZp, outPtr, , outW, ops, cout, stride, padTop, padLeft, ...rest] = a;
+      const parts = ranges(a[6], n).map(([y0, y1]) => {
+        const top = y0 * stride - padTop; // first input row under output row y0 (negative: padding)
+        const r0 = Math.max(0, top);
+        const r1 = Math.min(inH, (y1 - 1) * stride - padTop + 3);
+        return [inPtr + r0 * inW * cin, r1 - r0, inW, cin, inZp, outPtr + y0 * outW * ops, y1 - y0, outW, ops, cout, stride, r0 - top, padLeft, ...rest];
+      });
+      // a part whose window lies wholly in the padding has no input rows: do not split
+      return parts.some((p) => p[1] < 1) ? [a] : parts;
+    }
+    case 'conv1x1': {
+      const [inPtr, pixels, cin, inZp, outPtr, ops, ...rest] = a;
+      return ranges(pixels, n).map(([p0, p1]) => [inPtr + p0 * cin, p1 - p0, cin, inZp, outPtr + p0 * ops, ops, ...rest]);
+    }
+    case 'maxpool2x2': {
+      const [inPtr, inH, inW, c, outPtr] = a;
+      return ranges(inH >> 1, n).map(([y0, y1]) => [inPtr + 2 * y0 * inW * c, 2 * (y1 - y0), inW, c, outPtr + y0 * (inW >> 1) * c]);
+    }
+    case 'upsample2x': {
+      const [inPtr, inH, inW, c, outPtr] = a;
+      return ranges(inH, n).map(([y0, y1]) => [inPtr + y0 * inW * c, y1 - y0, inW, c, outPtr + 4 * y0 * inW * c]);
+    }
+    case 'requantCopy': {
+      const [inPtr, pixels, c, inZp, mult, shift, outZp, outPtr, ops] = a;
+      return ranges(pixels, n).map(([p0, p1]) => [inPtr + p0 * c, p1 - p0, c, inZp, mult, shift, outZp, outPtr + p0 * ops, ops]);
+    }
+    case 'add': {
+      const [aPtr, bPtr, count, ...rest] = a;
+      const outPtr = rest.pop()!;
+      return ranges(count, n, 16).map(([i0, i1]) => [aPtr + i0, bPtr + i0, i1 - i0, ...rest, outPtr + i0]);
+    }
+    case 'lut': {
+      const [inPtr, count, lutPtr, outPtr] = a;
+      return ranges(count, n, 16).map(([i0, i1]) => [inPtr + i0, i1 - i0, lutPtr, outPtr + i0]);
+    }
+    case 'gateMul': {
+      const [aPtr, skipPtr, h, w, c, ...rest] = a;
+      const outPtr = rest.pop()!;
+      // even row boundaries: the attention map has one row per two skip rows
+      return ranges(h, n, 2).map(([y0, y1]) => [aPtr + (y0 >> 1) * ((w + 1) >> 1), skipPtr + y0 * w * c, y1 - y0, w, c, ...rest, outPtr + y0 * w * c]);
+    }
+    case 'affine': {
+      const [inPtr, pixels, c, ...rest] = a;
+      const [outPtr, scratchPtr, scratchBytes] = rest.splice(-3);
+      return ranges(pixels, n).map(([p0, p1]) => [inPtr + p0 * c, p1 - p0, c, ...rest, outPtr + p0 * c, scratchPtr, scratchBytes]);
+    }
+  }
+}

@@ -1,0 +1,71 @@
+// The threaded kernels: every call divided over 1, 2 and 3 threads (each thread its own
+// instance and scratch over one shared memory) gives the reference's bytes, for whole
+// networks with odd sizes through both engines, and for calls of every kernel split even
+// when tiny; a kernel error in any thread surfaces as the same WasmKernelError.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createThreadedKernels, type ThreadedKernelSet } from '../../../host/kernels/threaded-kernels.js';
+import { createReferenceKernels } from '../../../host/kernels/reference/index.js';
+import { createWasmKernels, WasmKernelError } from '../../../host/kernels/wasm-kernels.js';
+import { createDirectEngine } from '../../../host/engine/direct-executor.js';
+import { createChipEngine } from '../../../host/chip/chip-engine.js';
+import { randomQModel } from '../../../models/random-qmodel.js';
+import { syntheticFrames } from '../../../models/random-model.js';
+import { ranges, splitCall } from '../../../host/kernels/kernel-split.js';
+
+const sets: ThreadedKernelSet[] = [];
+after(async () => { await Promise.all(sets.map((s) => s.close())); });
+async function threaded(threads: number, minSplitWork?: number): Promise<ThreadedKernelSet> {
+  const s = await createThreadedKernels({ threads, minSplitWork });
+  sets.push(s);
+  return s;
+}
+
+test('ranges: balanced, aligned, covering', () => {
+  assert.deepEqual(ranges(10, 3), [[0, 3], [3, 7], [7, 10]]);
+  assert.deepEqual(ranges(2, 3), [[0, 1], [1, 2]]);
+  assert.deepEqual(ranges(7, 2, 2), [[0, 4], [4, 7]]);
+  assert.deepEqual(ranges(100, 2, 16), [[0, 48], [48, 100]]);
+  assert.deepEqual(splitCall('lut', [0, 100, 512, 1024], 2, 0), [[0, 48, 512, 1024], [48, 52, 512, 1072]]);
+});
+
+test('whole networks, odd sizes, every call split: 1, 2 and 3 threads equal the reference byte for byte', async () => {
+  // F 3 at 48x80: odd channel counts, partial channel groups, rows that split unevenly
+  const arch = { filters: 3, height: 48, width: 80, channels: 3 };
+  const model = randomQModel(arch, { seed: 41 });
+  const frames = syntheticFrames(arch, 2, 4);
+  const ref = createDirectEngine(model, createReferenceKernels());
+  const want = frames.map((f) => ref.run(f));
+  for (const threads of [1, 2, 3]) {
+    const ks = await threaded(threads, 0);
+    const direct = createDirectEngine(model, ks);
+    const chip = createChipEngine(model, ks, { chip: 'nv_small', sramBytes: 16384 });
+    frames.forEach((f, i) => {
+      for (const [what, r] of [['direct', direct.run(f)], ['chip', chip.run(f)]] as const) {
+        assert.deepEqual(r.prob.data, want[i].prob.data, `${what} prob, ${threads} threads, frame ${i}`);
+        r.attention.forEach((a, k) => assert.deepEqual(a.data, want[i].attention[k].data, `${what} a${k + 1}, ${threads} threads`));
+      }
+    });
+  }
+});
+
+test('the default split threshold: a larger network on 2 threads equals one thread', async () => {
+  const arch = { filters: 8, height: 96, width: 112, channels: 1 };
+  const model = randomQModel(arch, { seed: 42 });
+  const f = syntheticFrames(arch, 1, 5)[0];
+  const want = createDirectEngine(model, createWasmKernels({ build: 'simd' })).run(f);
+  const got = createDirectEngine(model, await threaded(2)).run(f);
+  assert.deepEqual(got.prob.data, want.prob.data);
+  assert.deepEqual(got.attention.map((a) => a.data), want.attention.map((a) => a.data));
+});
+
+test('a kernel error in a worker thread throws the WasmKernelError, and the set stays usable', async () => {
+  const ks = await threaded(2, 0);
+  ks.ensureHeap(1 << 16);
+  // actMin > actMax: every part rejects it, the workers' too
+  assert.throws(() => ks.gateMul(0, 64, 8, 8, 4, 0, 1 << 30, 0, 0, 10, -10, 4096),
+    (e: unknown) => e instanceof WasmKernelError && /gateMul: activation range/.test(e.message));
+  new Int8Array(ks.heap).set([1, 9, 3, 4, 5, 6, 7, 8], 0);
+  ks.maxpool2x2(0, 2, 4, 1, 16);
+  assert.deepEqual([...new Int8Array(ks.heap, 16, 2)], [9, 8]);
+});
