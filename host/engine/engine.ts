@@ -39,6 +39,17 @@ export interface Engine {
   tensor?(name: string): Int8Array;
 }
 
+/**
+ * An engine that runs in another thread (host/box/worker-engine.ts): the same contract,
+ * asynchronous. The input's buffer may be transferred away; the result hands it back as `input`.
+ */
+export interface AsyncEngine {
+  readonly name: string;
+  readonly arch: Arch;
+  readonly peakBytes: number;
+  run(input: Uint8Array): Promise<InferenceResult & { input?: Uint8Array }>;
+}
+
 /** Copy an int8 sigmoid output (n = width*height bytes at `q`) to its published uint8 form q + 128. */
 export function uint8Map(q: Uint8Array, width: number, height: number): ProbabilityMap {
   const data = q.slice(0, width * height);

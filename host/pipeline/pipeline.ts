@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { Frame, FrameSource, StateChange as SourceStateChange } from '../../camera/frame.js';
 import { NewestWinsQueue } from '../../camera/queue.js';
-import type { Engine } from '../engine/engine.js';
+import type { AsyncEngine, Engine, InferenceResult } from '../engine/engine.js';
 import { encodeFrameMessage, type ContentRect, type FrameState, type GateMaps } from '../../contracts/frame-message.js';
 import { pacedFrames } from '../../camera/pacer.js';
 import { wallNow } from '../../common/clock.js';
@@ -82,7 +82,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   constructor(
     readonly source: FrameSource,
     readonly preprocess: Preprocessor,
-    readonly engine: Engine,
+    readonly engine: Engine | AsyncEngine,
     readonly sink: FrameSink,
     readonly options: PipelineOptions,
   ) {
@@ -162,12 +162,14 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         const inferenceStart = wallNow();
         const prepared = this.preprocess(frame);
         const preprocessed = wallNow();
-        const r = this.engine.run(prepared.data);
+        // an engine in another thread takes the frame's buffer and hands it back with the result
+        const r: InferenceResult & { input?: Uint8Array } = await this.engine.run(prepared.data);
+        const data = r.input ?? prepared.data;
         const inferred = wallNow();
         const { width: W, height: H } = this.engine.arch;
         const C = this.engine.arch.channels;
         // engine results and preprocessed frames are fresh per frame (host/engine/engine.ts): no copies needed
-        const grey = C === 1 ? prepared.data : channel0(prepared.data, C);
+        const grey = C === 1 ? data : channel0(data, C);
         const attention = [0, 1, 2, 3].map((i) => (this.gates.has(i + 1) ? r.attention[i].data : null)) as GateMaps;
         if (r.prob.width !== W || r.prob.height !== H) throw new Error(`engine returned a ${r.prob.width}x${r.prob.height} map for a ${W}x${H} model`);
         const item: Inferred = {

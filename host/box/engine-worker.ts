@@ -1,0 +1,38 @@
+// The inference thread of `aunet run` (host/box/worker-engine.ts starts it): creates the
+// engine (and, with threads > 1, the kernel threads it divides each layer over), then
+// answers each frame message with the result. The frame's buffer comes in transferred and
+// goes back transferred with the result's maps, so nothing of a frame is copied.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { QModel } from '../../models/qmodel.js';
+import { loadEngine, type EngineRequest } from '../load/engine-loader.js';
+import { createWasmKernels } from '../kernels/wasm-kernels.js';
+import { createThreadedKernels } from '../kernels/threaded-kernels.js';
+import type { FromEngineWorker, ToEngineWorker } from './worker-engine.js';
+
+const { model, request, threads } = workerData as { model: QModel; request: Omit<EngineRequest, 'kernels'>; threads: number };
+const port = parentPort!;
+try {
+  const choice = await loadEngine(model, {
+    ...request,
+    kernels: () => (threads > 1 ? createThreadedKernels({ threads }) : createWasmKernels()),
+  });
+  const { engine } = choice;
+  port.postMessage({ type: 'ready', name: engine.name, peakBytes: engine.peakBytes, kind: choice.kind, preset: choice.preset, fallback: choice.fallback, note: choice.note } satisfies FromEngineWorker);
+  port.on('message', (m: ToEngineWorker) => {
+    if (m.type === 'close') {
+      port.close();
+      process.exit(0);
+    }
+    try {
+      const r = engine.run(m.input);
+      const maps = [r.prob.data, r.mask, ...r.attention.map((a) => a.data)];
+      port.postMessage({ type: 'result', id: m.id, result: r, input: m.input } satisfies FromEngineWorker, [m.input.buffer, ...maps.map((d) => d.buffer)] as ArrayBuffer[]);
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      port.postMessage({ type: 'error', id: m.id, message: err.message, code: err.code, input: m.input } satisfies FromEngineWorker, [m.input.buffer as ArrayBuffer]);
+    }
+  });
+} catch (e) {
+  const err = e as Error & { code?: string };
+  port.postMessage({ type: 'failed', message: err.message, code: err.code } satisfies FromEngineWorker);
+}

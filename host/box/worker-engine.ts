@@ -1,0 +1,101 @@
+// Inference off the event loop: the engine of `aunet run` in a worker thread
+// (host/box/engine-worker.ts), so the main thread only moves frames, publishes and serves
+// the broker and HTTP. run() posts the preprocessed frame with its buffer transferred and
+// resolves with the result, whose maps come back transferred, and the frame's buffer with
+// them (InferenceResult.input): no frame is copied on the way. With threads > 1 the worker
+// divides each layer over kernel threads of its own (host/kernels/threaded-kernels.ts).
+import type { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import type { QModel } from '../../models/qmodel.js';
+import type { Arch } from '../../models/graph.js';
+import type { InferenceResult } from '../engine/engine.js';
+import type { EngineRequest, EngineKind } from '../load/engine-loader.js';
+import { AunetError, isErrorCode } from '../../common/errors.js';
+import { tsWorker } from '../../common/ts-worker.js';
+
+export type ToEngineWorker = { type: 'frame'; id: number; input: Uint8Array } | { type: 'close' };
+export type FromEngineWorker =
+  | { type: 'ready'; name: string; peakBytes: number; kind: EngineKind; preset: string | null; fallback: string | null; note: string | null }
+  | { type: 'failed'; message: string; code?: string }
+  | { type: 'result'; id: number; result: InferenceResult; input: Uint8Array }
+  | { type: 'error'; id: number; message: string; code?: string; input: Uint8Array };
+
+/** A result of the worker: the engine's maps, and the input frame handed back. */
+export type WorkerResult = InferenceResult & { input: Uint8Array };
+
+/**
+ * Kernel threads for `aunet run` when not told: AUNET_THREADS when set, else the cores
+ * less one, which the main thread (broker, HTTP, publishing) and the capture thread share.
+ */
+export function runThreads(): number {
+  const env = Number(process.env.AUNET_THREADS);
+  return Number.isInteger(env) && env >= 1 ? env : Math.max(1, availableParallelism() - 1);
+}
+
+function toError(m: { message: string; code?: string }): Error {
+  return m.code && isErrorCode(m.code) ? new AunetError(m.code, m.message) : new Error(`inference thread: ${m.message}`);
+}
+
+export class WorkerEngine {
+  #next = 0;
+  readonly #pending = new Map<number, { resolve: (r: WorkerResult) => void; reject: (e: Error) => void }>();
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly name: string,
+    readonly arch: Arch,
+    readonly peakBytes: number,
+    readonly choice: { kind: EngineKind; preset: string | null; fallback: string | null; note: string | null },
+  ) {
+    worker.on('message', (m: FromEngineWorker) => {
+      if (m.type !== 'result' && m.type !== 'error') return;
+      const p = this.#pending.get(m.id);
+      this.#pending.delete(m.id);
+      if (this.#pending.size === 0) worker.unref();
+      if (m.type === 'result') p?.resolve({ ...m.result, input: m.input });
+      else p?.reject(toError(m));
+    });
+    worker.on('error', (e) => this.#failAll(e));
+    worker.on('exit', (code) => this.#failAll(new Error(`inference thread exited with code ${code}`)));
+    worker.unref(); // an idle engine does not keep the process alive; a frame in flight does (run)
+  }
+
+  /** Start the thread and its engine; resolves once the engine is ready (or rejects with its error). */
+  static async start(model: QModel, request: Omit<EngineRequest, 'kernels'>, threads: number): Promise<WorkerEngine> {
+    const worker = tsWorker(new URL('./engine-worker.ts', import.meta.url), { workerData: { model, request, threads } });
+    let onMessage: (m: FromEngineWorker) => void = () => {};
+    let onError: (e: Error) => void = () => {};
+    let onExit: (code: number) => void = () => {};
+    const first = await new Promise<FromEngineWorker>((resolve, reject) => {
+      onMessage = resolve;
+      onError = reject;
+      onExit = (code) => reject(new Error(`inference thread exited with code ${code} while starting`));
+      worker.once('message', onMessage).once('error', onError).once('exit', onExit);
+    }).finally(() => worker.off('message', onMessage).off('error', onError).off('exit', onExit));
+    if (first.type !== 'ready') {
+      await worker.terminate();
+      throw toError(first as { message: string; code?: string });
+    }
+    return new WorkerEngine(worker, first.name, model.arch, first.peakBytes, { kind: first.kind, preset: first.preset, fallback: first.fallback, note: first.note });
+  }
+
+  /** Infer one preprocessed frame; `input`'s buffer is transferred and comes back as result.input. */
+  run(input: Uint8Array): Promise<WorkerResult> {
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.worker.ref();
+      this.worker.postMessage({ type: 'frame', id, input } satisfies ToEngineWorker, [input.buffer as ArrayBuffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.worker.postMessage({ type: 'close' } satisfies ToEngineWorker);
+    await this.worker.terminate();
+  }
+
+  #failAll(e: Error): void {
+    for (const p of this.#pending.values()) p.reject(e);
+    this.#pending.clear();
+  }
+}
