@@ -134,6 +134,9 @@ export class LiveService {
     try {
       await publisher.start(5000);
       log.info({ broker: redact(url) }, 'connected to broker');
+      // the retained status is at the broker before start() returns: with inference in its
+      // own thread nothing else delays a subscriber that connects right after
+      await service.#publishStatus();
     } catch (e) {
       if ((e as { code?: string }).code !== 'BROKER_TIMEOUT') {
         await service.stop();
