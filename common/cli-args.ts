@@ -21,7 +21,7 @@ function rangeText(r: NumberRange): string {
 }
 
 function refuse(flag: string, raw: string, want: string): never {
-  throw new UsageError(`${flag} must be ${want}, not ${flag} ${raw === '' ? "''" : raw}`);
+  throw new UsageError(`must be ${want}, not ${raw === '' ? "''" : raw}`, 'USAGE', { subject: flag });
 }
 
 /** An integer flag within `range`; undefined stays undefined (the flag was not given). */

@@ -25,7 +25,9 @@ export const ERROR_CODES = {
   BAD_FILE: [EXIT_BAD_INPUT, 'a file that cannot be parsed', 'the message names the file and the field; recreate the file with the tool that writes it'],
   EMPTY: [EXIT_BAD_INPUT, 'an input that holds nothing to work on', 'point the command at a folder or file that holds images or frames'],
   TRUNCATED: [EXIT_BAD_INPUT, 'a file that ends before its own structure says it should', 'the file was cut short (a copy or download that did not finish): copy it again'],
-  WRITE_FAILED: [EXIT_BAD_INPUT, 'an output that could not be written (disk full, permissions)', 'free disk space or fix the permissions of the output folder'],
+  WRITE_FAILED: [EXIT_BAD_INPUT, 'an output that could not be written (permissions, a read-only disk)', 'fix the permissions of the output folder or choose another'],
+  NO_SPACE: [EXIT_BAD_INPUT, 'the disk (or a file size limit) filled up while writing', 'free disk space (or raise the limit) and run again; the message says what was kept'],
+  OUT_OF_MEMORY: [EXIT_BAD_INPUT, 'an input too large for the memory of this machine', 'use a smaller input (docs/model-format.md lists the model limits); the message names what was too large'],
   UNSUPPORTED: [EXIT_BAD_INPUT, 'a valid input of a kind this product does not handle', 'convert the input to a kind the docs list (docs/frame-sources.md, docs/importers.md)'],
   // images, frames and sources
   BAD_IMAGE: [EXIT_BAD_INPUT, 'an image that cannot be decoded', 'open the file in an image viewer; export it again as 8- or 16-bit PNG or baseline JPEG'],
@@ -34,8 +36,9 @@ export const ERROR_CODES = {
   BAD_DICOM: [EXIT_BAD_INPUT, 'a DICOM file that cannot be read as ultrasound frames', 'check that the file is an ultrasound cine (US or multi-frame) with uncompressed or JPEG pixel data'],
   BAD_RECORDING: [EXIT_BAD_INPUT, 'an .aurec recording that is damaged', 'the part before the damage still replays; record again for the rest'],
   BAD_DATASET: [EXIT_BAD_INPUT, 'a folder that is not in the BUSI layout', 'lay the folder out as BUSI: benign/, malignant/, normal/, each image with its X_mask.png'],
-  BAD_GOLDEN: [EXIT_BAD_INPUT, 'a golden file that cannot be read or does not match its source', 'record the golden file again from the same source (`aunet replay SOURCE --golden FILE` on a new file)'],
-  GOLDEN_MISMATCH: [EXIT_BAD_INPUT, 'replayed outputs differ from the golden file', 'open the --report to see the differing frames; if the change is intended, record a new golden file'],
+  BAD_GOLDEN: [EXIT_BAD_INPUT, 'a golden file that cannot be read, or a source whose frames are not the ones it was made from', 'check against the source the golden file names; to start over, `aunet replay SOURCE --golden FILE --update-golden`'],
+  GOLDEN_MISMATCH: [EXIT_BAD_INPUT, 'replayed outputs differ from the golden file, or frames it holds were not checked', 'open the --report to see the differing and missing frames; if the change is intended, rewrite it with --update-golden'],
+  CAPTURE_FAILED: [EXIT_BAD_INPUT, 'a capture device that is missing, unreadable, not a video device, or sends no frames', 'check the cable and the device name (`ls /dev/video*`); the message names the device and the cause'],
   NO_FFMPEG: [EXIT_BAD_INPUT, 'ffmpeg or ffprobe is not installed', 'install the Debian package ffmpeg (or set AUNET_FFMPEG / AUNET_FFPROBE)'],
   FFMPEG_FAILED: [EXIT_BAD_INPUT, 'ffmpeg could not decode the source', 'run the ffmpeg command the message shows by hand to see why it fails'],
   FFMPEG_CRASH: [EXIT_BAD_INPUT, 'ffmpeg stopped in the middle of the source', 'check the source (a cut cable, a damaged file); the frames before the crash were delivered'],
@@ -78,13 +81,37 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** The root of every error a user sees: a code from ERROR_CODES and a message naming the problem. */
+export interface AunetErrorOptions {
+  cause?: unknown;
+  /** the file, flag or field the problem is about: reported in parentheses after it */
+  subject?: string;
+  /** what to do, when this error knows better than its code's row in ERROR_CODES */
+  hint?: string;
+}
+
+/**
+ * The root of every error a user sees: a code from ERROR_CODES and the problem
+ * in words; with a subject (a file, flag or field) the message is "subject:
+ * problem". The reporter (host/cli.ts) prints one line from these parts:
+ * `aunet: <problem> (<subject>): <what to do>`.
+ */
 export class AunetError extends Error {
   readonly exitCode: number;
-  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly problem: string;
+  readonly subject?: string;
+  readonly hint?: string;
+  constructor(readonly code: ErrorCode, problem: string, options: AunetErrorOptions = {}) {
+    super(options.subject ? `${options.subject}: ${problem}` : problem, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AunetError';
     this.exitCode = ERROR_CODES[code][0];
+    this.problem = problem;
+    this.subject = options.subject;
+    this.hint = options.hint;
+  }
+
+  /** What to do about it: the error's own hint, else its code's remedy. */
+  get remedy(): string {
+    return this.hint ?? ERROR_CODES[this.code][2];
   }
 }
 
@@ -94,16 +121,34 @@ export function isErrorCode(code: string): code is ErrorCode {
 
 /** Wrong flags, missing arguments, a value out of range. */
 export class UsageError extends AunetError {
-  constructor(message: string, code: 'USAGE' | 'UNKNOWN_COMMAND' = 'USAGE') {
-    super(code, message);
+  constructor(message: string, code: 'USAGE' | 'UNKNOWN_COMMAND' = 'USAGE', options: AunetErrorOptions = {}) {
+    super(code, message, options);
     this.name = 'UsageError';
   }
 }
 
-/** A file that cannot be read or parsed: the message names the file. */
+/** A file that cannot be read, parsed or written: the message names the file. */
 export class FileError extends AunetError {
-  constructor(readonly file: string, problem: string, code: ErrorCode = 'BAD_FILE') {
-    super(code, `${file}: ${problem}`);
+  constructor(readonly file: string, problem: string, code: ErrorCode = 'BAD_FILE', options: Omit<AunetErrorOptions, 'subject'> = {}) {
+    super(code, problem, { ...options, subject: file });
     this.name = 'FileError';
   }
+}
+
+/**
+ * Failures of the machine rather than of the input, as errors a user can act
+ * on: a full disk (ENOSPC, a quota, a file size limit) and memory exhausted
+ * (an allocation a size made impossible). Undefined for anything else.
+ */
+export function resourceError(e: unknown, subject?: string): AunetError | undefined {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') {
+    return new AunetError('NO_SPACE', `no space left to write (${code})`, { subject, cause: e });
+  }
+  const msg = e instanceof Error ? e.message : '';
+  if (e instanceof RangeError && /allocation failed|Invalid typed array length|Invalid array buffer length|Memory\.grow|out of memory|Array buffer allocation/i.test(msg)) {
+    return new AunetError('OUT_OF_MEMORY', `out of memory: ${msg}`, { subject, cause: e });
+  }
+  if (code === 'ERR_BUFFER_TOO_LARGE' || code === 'ERR_STRING_TOO_LONG') return new AunetError('OUT_OF_MEMORY', `out of memory: ${msg}`, { subject, cause: e });
+  return undefined;
 }

@@ -3,7 +3,7 @@
 // A command module exports `register(program: Command): void` that declares
 // the command (and its subcommands) with commander.
 import { Command, CommanderError } from 'commander';
-import { AunetError, ERROR_CODES, EXIT_INTERNAL, EXIT_USAGE, UsageError } from '../common/errors.js';
+import { AunetError, ERROR_CODES, EXIT_INTERNAL, resourceError, UsageError } from '../common/errors.js';
 import { packageVersion } from '../common/package-root.js';
 
 const COMMANDS: Record<string, { file: string; summary: string }> = {
@@ -28,8 +28,10 @@ const COMMANDS: Record<string, { file: string; summary: string }> = {
   device: { file: 'device', summary: 'device agent and device info over a serial port' },
 };
 
+let program: Command | undefined;
+
 async function main(argv: string[]): Promise<void> {
-  const program = new Command('aunet')
+  program = new Command('aunet')
     .description('aunet-edge: int8 Attention U-Net for breast ultrasound at the edge')
     // commander's own parse errors (unknown option, missing argument, bad choice) come back
     // as a CommanderError instead of exiting, and are reported once, by exitStatus below
@@ -48,25 +50,64 @@ async function main(argv: string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
+/** The command a usage error is about, as typed: "aunet replay", "aunet firmware build", "aunet". */
+function commandPath(argv: string[]): string {
+  const names = ['aunet'];
+  let cmd = program;
+  for (const word of argv.slice(2)) {
+    const sub = cmd?.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) break;
+    names.push(word);
+    cmd = sub;
+  }
+  return names.join(' ');
+}
+
+/**
+ * Commander's parse errors as UsageErrors in the one style: the problem, the
+ * flag or argument it is about, and a one-line hint (never the whole help).
+ */
+function usageFromCommander(err: CommanderError, cmd: string): UsageError {
+  const [first, ...rest] = err.message.replace(/^error: /, '').split('\n');
+  const quoted = /'([^']*)'/.exec(first)?.[1];
+  const suggestion = rest.join(' ').replace(/^\((.*)\)$/, '$1').trim();
+  const help = err.code === 'commander.unknownCommand' ? '`aunet --help` lists the commands' : `\`${cmd} --help\` lists its options`;
+  const hint = suggestion ? `${suggestion.replace(/^Did/, 'did')} ${help}` : help;
+  const problems: Record<string, string> = {
+    'commander.unknownOption': 'unknown option',
+    'commander.unknownCommand': 'unknown command',
+    'commander.missingArgument': 'missing argument',
+    'commander.optionMissingArgument': 'option given without its value',
+    'commander.missingMandatoryOptionValue': 'required option not given',
+  };
+  const known = problems[err.code];
+  let problem = known ?? (quoted ? first.replace(`'${quoted}'`, '').replace(/\s+/g, ' ').trim() : first);
+  if (err.code === 'commander.excessArguments') problem = `too many arguments (${first.replace(/^.*?'\.\s*/, '').replace(/\.$/, '').toLowerCase()})`;
+  if (err.code === 'commander.invalidArgument') problem = first.replace(`option '${quoted}' `, '').replace(/\. Allowed choices are /, '; choose one of ').replace(/\.$/, '');
+  const subject = err.code === 'commander.missingArgument' && quoted ? `<${quoted}>` : err.code === 'commander.excessArguments' ? cmd : (quoted ?? cmd);
+  return new UsageError(problem, err.code === 'commander.unknownCommand' ? 'UNKNOWN_COMMAND' : 'USAGE', { subject, hint });
+}
+
 /**
  * Report an error on stderr and return the exit status: an AunetError's from
- * the ERROR_CODES table (bad input 1, bad usage 2), commander's parse errors as
- * the USAGE row, anything else is internal (70, please report).
+ * the ERROR_CODES table (bad input 1, bad usage 2) as one line,
+ * `aunet: <problem> (<file or flag>): <what to do>`; commander's parse errors
+ * as the USAGE row; a full disk or exhausted memory as such (exit 1); anything
+ * else is internal (70, please report).
  */
 function exitStatus(err: unknown, argv: string[]): number {
+  const cmd = commandPath(argv);
   if (err instanceof CommanderError) {
     if (err.exitCode === 0) return 0; // --help, --version
     // 'commander.help': a command that needs a subcommand was given none; its help is printed already
     if (err.code === 'commander.help') return ERROR_CODES.USAGE[0];
-    err = new UsageError(err.message.replace(/^error: /, ''), err.code === 'commander.unknownCommand' ? 'UNKNOWN_COMMAND' : 'USAGE');
+    err = usageFromCommander(err, cmd);
   }
-  if (err instanceof AunetError) {
-    process.stderr.write(`aunet: ${err.message}\n`);
-    if (err.exitCode === EXIT_USAGE) {
-      const cmd = argv[2] && COMMANDS[argv[2]] ? `aunet ${argv[2]}` : 'aunet';
-      process.stderr.write(`(${cmd} --help lists the ${cmd === 'aunet' ? 'commands' : 'options'})\n`);
-    }
-    return err.exitCode;
+  const known = err instanceof AunetError ? err : resourceError(err);
+  if (known) {
+    const usage = known.code === 'USAGE' && !known.hint ? `see \`${cmd} --help\`` : known.remedy;
+    process.stderr.write(`aunet: ${known.problem}${known.subject ? ` (${known.subject})` : ''}: ${usage}\n`);
+    return known.exitCode;
   }
   process.stderr.write(`aunet: internal error: ${err instanceof Error ? err.stack : String(err)}\nPlease report this with the command you ran.\n`);
   return EXIT_INTERNAL;
