@@ -29,6 +29,12 @@ export interface Frame {
   /** Ground-truth lesion mask when the source has one: width * height bytes, non-zero = lesion. */
   groundTruth?: Uint8Array;
   meta: FrameMeta;
+  /**
+   * The frame's position in its source when that is not its order of delivery:
+   * a salvaged recording skips damaged frames, and the frames after a gap keep
+   * their positions (so golden checks compare the same frames).
+   */
+  index?: number;
 }
 
 /**
@@ -49,6 +55,8 @@ export interface StateChange {
 
 export interface SourceEvents {
   state: [StateChange];
+  /** something the user should know that does not stop the source (a skipped file, a torn tail) */
+  warning: [string];
 }
 
 /** What is known about a source before reading it; undefined fields are not known in advance. */
@@ -78,8 +86,12 @@ export interface FrameSource extends AsyncIterable<Frame> {
   readonly state: SourceState;
   /** frames a live source dropped in its own newest-wins queue because the consumer was slower */
   readonly dropped?: number;
+  /** the warnings so far (also emitted as 'warning' events; those from opening come before any listener) */
+  readonly warnings: readonly string[];
   on(event: 'state', listener: (change: StateChange) => void): this;
+  on(event: 'warning', listener: (message: string) => void): this;
   off(event: 'state', listener: (change: StateChange) => void): this;
+  off(event: 'warning', listener: (message: string) => void): this;
   close(): Promise<void>;
 }
 
@@ -91,6 +103,7 @@ export abstract class BaseSource extends EventEmitter<SourceEvents> implements F
   #state: SourceState;
   #iterated = false;
   protected closed = false;
+  readonly warnings: string[] = [];
 
   constructor(readonly info: SourceInfo, initial: SourceState = 'connecting') {
     super();
@@ -106,6 +119,12 @@ export abstract class BaseSource extends EventEmitter<SourceEvents> implements F
     const previous = this.#state;
     this.#state = state;
     this.emit('state', { state, previous, reason, attempt });
+  }
+
+  /** Record a warning and emit it. */
+  warn(message: string): void {
+    this.warnings.push(message);
+    this.emit('warning', message);
   }
 
   protected abstract frames(): AsyncGenerator<Frame>;

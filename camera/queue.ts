@@ -7,6 +7,7 @@ export class NewestWinsQueue<T> {
   readonly #items: T[] = [];
   #waiter: ((v: IteratorResult<T>) => void) | undefined;
   #closed = false;
+  #error: Error | undefined;
   #dropped = 0;
   #pushed = 0;
 
@@ -53,9 +54,10 @@ export class NewestWinsQueue<T> {
   /** Next item, waiting if empty; done once closed and drained. One waiter at a time. */
   next(): Promise<IteratorResult<T>> {
     if (this.#items.length > 0) return Promise.resolve({ value: this.#items.shift() as T, done: false });
+    if (this.#error) return Promise.reject(this.#error);
     if (this.#closed) return Promise.resolve({ value: undefined, done: true });
     if (this.#waiter) return Promise.reject(new Error('NewestWinsQueue supports one consumer at a time'));
-    return new Promise((resolve) => (this.#waiter = resolve));
+    return new Promise((resolve, reject) => (this.#waiter = (r) => (this.#error ? reject(this.#error) : resolve(r))));
   }
 
   /** No more items: waiting consumers get done after the queue drains. */
@@ -66,6 +68,13 @@ export class NewestWinsQueue<T> {
       this.#waiter = undefined;
       w({ value: undefined, done: true });
     }
+  }
+
+  /** No more items because of `error`: the consumer gets the waiting items, then the error. */
+  fail(error: Error): void {
+    if (this.#closed) return;
+    this.#error = error;
+    this.close();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {

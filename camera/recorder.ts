@@ -39,7 +39,7 @@ export class Recorder {
 
   constructor(readonly file: string, source: SourceInfo, version: string, opts: RecorderOptions = {}) {
     this.#opts = { flushFrames: 30, flushMs: 1000, force: false, level: 1, ...opts };
-    if (!opts.force && existsSync(file)) throw new FileError(file, 'already exists (pass --force to overwrite)', 'EXISTS');
+    if (!opts.force && existsSync(file)) throw new FileError(file, 'already exists', 'EXISTS', { hint: 'pass --force to overwrite it, or choose another --out' });
     try {
       this.#fd = openSync(file, 'w');
     } catch (e) {

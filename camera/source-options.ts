@@ -3,10 +3,23 @@
 // map that imports them.
 import { UsageError } from '../common/errors.js';
 
+/** How the caller wants a source opened (not part of the spec: the command decides). */
+export interface OpenOptions {
+  /**
+   * A live source that fails or goes silent reconnects with backoff, as the live
+   * service wants when a probe is unplugged; without it (every tool: probe,
+   * record, replay) the first failure ends the source with an error naming the
+   * cause, so that no tool waits forever on a missing or silent device.
+   */
+  reconnect?: boolean;
+  /** A damaged recording replays the frames that can be recovered (labelled) instead of failing. */
+  salvage?: boolean;
+}
+
 /** The `?key=value` options of a spec, read with type checks; unknown keys are an error. */
 export class SourceOptions {
   readonly #used = new Set<string>();
-  constructor(readonly spec: string, private readonly params: URLSearchParams) {}
+  constructor(readonly spec: string, private readonly params: URLSearchParams, readonly open: OpenOptions = {}) {}
 
   has(key: string): boolean {
     this.#used.add(key);

@@ -5,11 +5,12 @@
 // A bare path is accepted too and its scheme guessed from what it is.
 // Each scheme is one factory in SOURCES (shape of MQTT.js connect/index.ts),
 // imported lazily so that opening a folder never loads ffmpeg or DICOM code.
-import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { UsageError } from '../common/errors.js';
+import { statInput } from '../common/input-file.js';
+import { isImageName } from '../common/image-folder.js';
 import type { FrameSource } from './frame.js';
-import { SourceOptions } from './source-options.js';
+import { SourceOptions, type OpenOptions } from './source-options.js';
 
 export type SourceFactory = (target: string, options: SourceOptions, spec: string) => Promise<FrameSource>;
 
@@ -32,8 +33,8 @@ export interface ParsedSpec {
   options: SourceOptions;
 }
 
-/** Split a spec into scheme, target and options; throws UsageError naming what is wrong. */
-export function parseSpec(spec: string): ParsedSpec {
+/** Split a spec into scheme, target and options; throws UsageError naming what is wrong (FileError for a bare path that is not there). */
+export function parseSpec(spec: string, open: OpenOptions = {}): ParsedSpec {
   if (!spec) throw new UsageError(`empty source spec; use one of ${SOURCE_HELP}`);
   const m = /^([a-z][a-z0-9]+):(.*)$/s.exec(spec);
   let scheme: string;
@@ -49,14 +50,14 @@ export function parseSpec(spec: string): ParsedSpec {
   const q = rest.lastIndexOf('?');
   const target = q >= 0 ? rest.slice(0, q) : rest;
   const query = q >= 0 ? rest.slice(q + 1) : '';
-  const options = new SourceOptions(spec, new URLSearchParams(query));
+  const options = new SourceOptions(spec, new URLSearchParams(query), open);
   if (!target && scheme !== 'phantom') throw new UsageError(`source "${spec}": missing path after "${scheme}:"`);
   return { scheme, target, options };
 }
 
-/** Open the frame source a spec names. */
-export async function openSource(spec: string): Promise<FrameSource> {
-  const { scheme, target, options } = parseSpec(spec);
+/** Open the frame source a spec names; `open` says how (tools fail fast, the live service reconnects). */
+export async function openSource(spec: string, open: OpenOptions = {}): Promise<FrameSource> {
+  const { scheme, target, options } = parseSpec(spec, open);
   const factory = await SOURCES[scheme].load();
   const src = await factory(target, options, spec);
   options.assertAllUsed();
@@ -65,16 +66,15 @@ export async function openSource(spec: string): Promise<FrameSource> {
 
 function guessScheme(path: string): string {
   if (path.startsWith('/dev/video')) return 'v4l2';
-  let isDir = false;
-  try {
-    isDir = statSync(path).isDirectory();
-  } catch {
-    /* missing files get their error from the factory */
-  }
-  if (isDir) return 'folder';
+  // a bare path must exist: say "not found" rather than guess at its kind
+  const st = statInput(path, 'source');
+  if (st.isDirectory()) return 'folder';
   const ext = extname(path).toLowerCase();
   if (ext === '.dcm' || ext === '.dicom') return 'dicom';
   if (ext === '.aurec') return 'rec';
   if (['.mp4', '.mkv', '.avi', '.mov', '.webm', '.m4v', '.mpg', '.ts', '.nut', '.y4m'].includes(ext)) return 'file';
+  if (isImageName(path)) {
+    throw new UsageError(`"${path}" is one image, not a stream: put it in a folder and give folder:DIR, or run it alone with \`aunet infer --input ${path}\``);
+  }
   throw new UsageError(`cannot tell what kind of source "${path}" is; write it as one of ${SOURCE_HELP}`);
 }

@@ -5,10 +5,11 @@
 // whose union is the lesion; a mask is never an image. One order, natural:
 // numbers compare as numbers, so "benign (2)" precedes "benign (10)";
 // sub-folders are visited in that same order where they stand.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, type Stats } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { FileError } from './errors.js';
 import { readGreyImage, type GreyImage } from './image-io.js';
+import { fileKind, statInput } from './input-file.js';
 
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
 const MASK_STEM = /^(.*)_mask(?:_(\d+))?$/i;
@@ -36,30 +37,47 @@ export function isImageName(name: string): boolean {
  * sub-folders are listed where they stand in that order. Throws a FileError
  * (NO_FILE) naming `dir` when it is not a readable folder.
  */
-export function listImageFolder(dir: string, options: { recursive?: boolean } = {}): ImageEntry[] {
-  let isDir: boolean;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch (e) {
-    throw new FileError(dir, `cannot open folder: ${(e as Error).message}`, 'NO_FILE');
-  }
-  if (!isDir) throw new FileError(dir, 'not a folder (expected a folder of PNG/JPEG images)', 'NO_FILE');
+export interface ListOptions {
+  recursive?: boolean;
+  /**
+   * Hears of entries with an image name that are not regular files (a FIFO or a
+   * device named 0.png would block a reader forever): they are skipped.
+   */
+  onSkip?: (path: string, why: string) => void;
+}
+
+export function listImageFolder(dir: string, options: ListOptions = {}): ImageEntry[] {
+  const st = statInput(dir, 'folder');
+  if (!st.isDirectory()) throw new FileError(dir, 'not a folder (expected a folder of PNG/JPEG images)', 'NO_FILE');
   const out: ImageEntry[] = [];
-  walk(dir, options.recursive ?? false, out);
+  walk(dir, options, out);
   return out;
 }
 
-function walk(dir: string, recursive: boolean, out: ImageEntry[]): void {
+function walk(dir: string, options: ListOptions, out: ImageEntry[]): void {
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => naturalCompare(a.name, b.name));
   const images = new Map<string, ImageEntry>();
   const masks: { stem: string; index: number; file: string }[] = [];
   for (const e of entries) {
     const full = join(dir, e.name);
     if (e.isDirectory()) {
-      if (recursive) walk(full, recursive, out);
+      if (options.recursive) walk(full, options, out);
       continue;
     }
     if (!isImageName(e.name)) continue;
+    if (!e.isFile()) {
+      // a link is followed; anything that is not a regular file in the end is skipped
+      let st: Stats | undefined;
+      try {
+        st = statSync(full);
+      } catch {
+        /* a dangling link */
+      }
+      if (!st?.isFile()) {
+        options.onSkip?.(full, st ? `${fileKind(st)}, not a regular file` : 'a link to nothing');
+        continue;
+      }
+    }
     const stem = basename(e.name, extname(e.name));
     const m = MASK_STEM.exec(stem);
     if (m) masks.push({ stem: m[1], index: m[2] === undefined ? 0 : Number(m[2]) + 1, file: full });

@@ -3,8 +3,17 @@
 import { writeFileSync } from 'node:fs';
 import { decode as decodePng, encode as encodePng, hasPngSignature, convertIndexedToRgb } from 'fast-png';
 import jpeg from 'jpeg-js';
-import { FileError } from './errors.js';
+import { FileError, type ErrorCode } from './errors.js';
 import { readInputFile } from './input-file.js';
+
+/** The largest image or frame side the product reads; larger (or 0) is refused before decoding, naming the file. */
+export const MAX_IMAGE_SIDE = 8192;
+
+/** Throws a FileError naming `file` unless width and height are whole numbers in 1..MAX_IMAGE_SIDE. */
+export function checkImageSize(width: number, height: number, file: string, code: ErrorCode = 'BAD_IMAGE'): void {
+  const ok = (v: number) => Number.isInteger(v) && v >= 1 && v <= MAX_IMAGE_SIDE;
+  if (!ok(width) || !ok(height)) throw new FileError(file, `${width}x${height} pixels cannot be read (each side must be 1 to ${MAX_IMAGE_SIDE})`, code);
+}
 
 export interface GreyImage {
   width: number;
@@ -27,14 +36,20 @@ export function rgbToGrey(r: number, g: number, b: number): number {
 
 /** Decode a PNG or JPEG file (any bit depth, grey, grey+alpha, RGB, RGBA, palette) to grey. */
 export function readGreyImage(file: string): GreyImage {
-  return decodeGreyImage(readInputFile(file, 'image'), file);
+  return decodeGreyImage(readInputFile(file, 'image', { regularOnly: true }), file);
 }
 
 export function decodeGreyImage(bytes: Uint8Array, file = '<buffer>'): GreyImage {
+  // the size a PNG header claims is checked before anything is allocated for it
+  if (hasPngSignature(bytes) && bytes.length >= 24) {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    checkImageSize(dv.getUint32(16), dv.getUint32(20), file);
+  }
   try {
     if (hasPngSignature(bytes)) return pngToGrey(bytes);
     if (bytes[0] === 0xff && bytes[1] === 0xd8) {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
+      const maxResolutionInMP = (MAX_IMAGE_SIDE * MAX_IMAGE_SIDE) / 1e6;
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512, maxResolutionInMP });
       return rgbaToGrey(img.width, img.height, img.data, 4);
     }
   } catch (e) {

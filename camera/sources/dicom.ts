@@ -11,7 +11,7 @@ import jpeg from 'jpeg-js';
 import type { Frame } from '../frame.js';
 import { BaseSource } from '../frame.js';
 import type { SourceOptions } from '../source-options.js';
-import { rgbToGrey } from '../../common/image-io.js';
+import { checkImageSize, rgbToGrey } from '../../common/image-io.js';
 import { FileError } from '../../common/errors.js';
 import { readInputFile } from '../../common/input-file.js';
 
@@ -73,6 +73,8 @@ export class DicomCine {
       signed: ds.uint16('x00280103') === 1,
     };
     const L = this.layout;
+    // 0x0 (or absurd) frames are refused here, not when the pipeline meets them
+    checkImageSize(L.columns, L.rows, path, 'BAD_DICOM');
     if (!NATIVE.has(syntax) && !JPEG_BASELINE.has(syntax)) {
       throw new FileError(path, `transfer syntax ${syntax} is not supported (only uncompressed little-endian and JPEG baseline)`, 'UNSUPPORTED');
     }
@@ -209,5 +211,5 @@ class DicomSource extends BaseSource {
 }
 
 export async function openDicom(path: string, _opts: SourceOptions, spec: string): Promise<DicomSource> {
-  return new DicomSource(spec, new DicomCine(path, readInputFile(path, 'DICOM file')));
+  return new DicomSource(spec, new DicomCine(path, readInputFile(path, 'DICOM file', { regularOnly: true })));
 }

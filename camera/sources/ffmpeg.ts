@@ -4,11 +4,22 @@
 // raw frames in order (-fps_mode passthrough: no frame duplicated or dropped).
 // runFfmpeg() is shared with the capture-card source (v4l2.ts).
 import { spawn, spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Frame } from '../frame.js';
 import { BaseSource } from '../frame.js';
 import type { SourceOptions } from '../source-options.js';
 import { AunetError, FileError } from '../../common/errors.js';
+import { checkRegularFile } from '../../common/input-file.js';
+import { checkImageSize } from '../../common/image-io.js';
+
+/**
+ * A file path as an ffmpeg/ffprobe input URL: the file: protocol and an absolute
+ * path, so that no name can be read as an option ("-y.mp4") or as another
+ * protocol ("concat:a|b", "http:x.mp4").
+ */
+export function ffmpegInput(path: string): string {
+  return `file:${resolve(path)}`;
+}
 
 /** The ffmpeg binaries; AUNET_FFMPEG / AUNET_FFPROBE override (tests point them at a missing path). */
 export const ffmpegPath = () => process.env.AUNET_FFMPEG ?? 'ffmpeg';
@@ -164,7 +175,7 @@ export interface ProbeInfo {
 
 /** Ask ffprobe what the file holds (size, frame rate, frame count as the container states it). */
 export function ffprobe(path: string): ProbeInfo {
-  const r = spawnSync(ffprobePath(), ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,codec_name,avg_frame_rate,r_frame_rate,nb_frames', '-of', 'json', path], { encoding: 'utf8' });
+  const r = spawnSync(ffprobePath(), ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,codec_name,avg_frame_rate,r_frame_rate,nb_frames', '-of', 'json', ffmpegInput(path)], { encoding: 'utf8' });
   if (r.error) {
     const missing = (r.error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new AunetError('NO_FFMPEG', missing ? `${path}: ffprobe not found (${ffprobePath()}); install the Debian package "ffmpeg"` : `${path}: cannot run ffprobe: ${r.error.message}`);
@@ -173,6 +184,7 @@ export function ffprobe(path: string): ProbeInfo {
   const streams = (JSON.parse(r.stdout) as { streams?: Record<string, string | number>[] }).streams ?? [];
   const s = streams[0];
   if (!s || !s.width || !s.height) throw new FileError(path, 'no video stream in this file', 'BAD_VIDEO');
+  checkImageSize(Number(s.width), Number(s.height), path, 'BAD_VIDEO');
   const rate = (v: unknown) => {
     const [a, b] = String(v ?? '').split('/').map(Number);
     return a > 0 && b > 0 ? a / b : undefined;
@@ -189,7 +201,7 @@ class VideoFileSource extends BaseSource {
   }
 
   protected async *frames(): AsyncGenerator<Frame> {
-    this.#run = runFfmpeg(['-i', this.path], this.path);
+    this.#run = runFfmpeg(['-i', ffmpegInput(this.path)], this.path);
     const wall0 = Date.now();
     const fps = this.info.fps ?? 30;
     let first: number | undefined;
@@ -235,10 +247,6 @@ class VideoFileSource extends BaseSource {
 }
 
 export async function openVideoFile(path: string, _opts: SourceOptions, spec: string): Promise<VideoFileSource> {
-  try {
-    if (!statSync(path).isFile()) throw new Error('not a regular file');
-  } catch (e) {
-    throw new FileError(path, `cannot open video: ${(e as Error).message}`, 'NO_FILE');
-  }
+  checkRegularFile(path, 'video');
   return new VideoFileSource(spec, path, ffprobe(path));
 }

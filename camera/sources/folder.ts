@@ -37,7 +37,10 @@ class FolderSource extends BaseSource {
 
 export async function openFolder(dir: string, opts: SourceOptions, spec: string): Promise<FolderSource> {
   const fps = opts.number('fps', 30, 0.1, 1000) as number;
-  const entries = listImageFolder(dir, { recursive: true });
-  if (entries.length === 0) throw new FileError(dir, 'no PNG or JPEG images in this folder', 'EMPTY');
-  return new FolderSource(spec, dir, entries, fps);
+  const skipped: string[] = [];
+  const entries = listImageFolder(dir, { recursive: true, onSkip: (path, why) => skipped.push(`${path}: skipped, it is ${why}`) });
+  if (entries.length === 0) throw new FileError(dir, `no PNG or JPEG images in this folder${skipped.length ? ` (${skipped.length} skipped: not regular files)` : ''}`, 'EMPTY');
+  const src = new FolderSource(spec, dir, entries, fps);
+  for (const w of skipped) src.warn(w);
+  return src;
 }

@@ -39,6 +39,8 @@ export class LiveService {
   readonly topics: Topics;
   #statsTimer: NodeJS.Timeout | null = null;
   #stopped = false;
+  /** why the source is lost (the capture device's cause, with the reconnect attempt), while it is */
+  #sourceLost: string | undefined;
   #resolveDone: () => void = () => {};
   /** resolves when the pipeline has ended (finite source) or the service stopped */
   readonly done: Promise<void>;
@@ -168,6 +170,18 @@ export class LiveService {
       log.info({ state: c.state, previous: c.previous, reasons: c.reasons }, `pipeline ${c.state}`);
       if (c.state !== 'stopped') void this.#publishStatus(); // stop() publishes 'stopped' itself, before disconnecting
     });
+    // the cause of every loss and failed reconnect attempt, logged and published with the status
+    this.source.on('state', (c) => {
+      if (c.state === 'lost') {
+        this.#sourceLost = `${c.reason ?? 'unknown cause'}${c.attempt ? ` (reconnect attempt ${c.attempt})` : ''}`;
+        log.warn({ source: this.source.info.spec, reason: c.reason, attempt: c.attempt }, `source lost: ${this.#sourceLost}`);
+        void this.#publishStatus();
+      } else if (c.state === 'connecting' && c.attempt) {
+        this.#sourceLost = `${c.reason ?? 'unknown cause'} (reconnect attempt ${c.attempt})`;
+      } else if (c.state === 'live') this.#sourceLost = undefined;
+    });
+    for (const w of this.source.warnings) log.warn({ source: this.source.info.spec }, w);
+    this.source.on('warning', (w) => log.warn({ source: this.source.info.spec }, w));
     pipeline.on('ended', () => {
       log.info('source ended');
       if (!this.#stopped) pipeline.state.degrade('source-ended');
@@ -192,8 +206,15 @@ export class LiveService {
       threshold: this.pipeline.threshold / 256,
       gates: [...this.pipeline.gates].sort(),
       reasons: st.reasons,
-      reason: st.reasons.length ? [this.engine.fallback && st.reasons.includes('engine-fallback') ? this.engine.fallback : null, ...st.reasons.filter((r) => r !== 'engine-fallback')].filter(Boolean).join('; ') : undefined,
+      reason: st.reasons.length ? st.reasons.map((r) => this.#reasonText(r)).join('; ') : undefined,
     };
+  }
+
+  /** A degraded reason in words: the engine's fallback and the source's loss say why. */
+  #reasonText(r: string): string {
+    if (r === 'engine-fallback' && this.engine.fallback) return this.engine.fallback;
+    if (r === 'source-lost' && this.#sourceLost) return `source lost: ${this.#sourceLost}`;
+    return r;
   }
 
   async #publishStatus(): Promise<void> {

@@ -29,11 +29,14 @@ port.on('message', (m: ToWorker) => {
 });
 
 async function main(): Promise<void> {
-  const src = await openSource(init.spec);
+  // the live service waits for an unplugged probe to come back (with backoff), telling why it is lost
+  const src = await openSource(init.spec, { reconnect: true });
   close = () => void src.close();
   if (closing) close();
   post({ type: 'info', info: src.info, state: src.state });
   src.on('state', (change) => post({ type: 'state', change }));
+  for (const message of src.warnings) post({ type: 'warning', message });
+  src.on('warning', (message) => post({ type: 'warning', message }));
   let dropped = 0;
   for await (const f of pacedFrames(src, init.realtime && !init.lossless)) {
     if (closing) break;

@@ -21,6 +21,7 @@ export type ToWorker = { type: 'ack' } | { type: 'credit' } | { type: 'close' };
 export type FromWorker =
   | { type: 'info'; info: SourceInfo; state: SourceState }
   | { type: 'state'; change: StateChange }
+  | { type: 'warning'; message: string }
   | { type: 'frame'; frame: Frame; dropped: number }
   | { type: 'end'; dropped: number }
   | { type: 'error'; name: string; message: string; code?: string; exitCode?: number };
@@ -33,6 +34,7 @@ export interface ThreadedSourceOptions {
 
 interface Events {
   state: [StateChange];
+  warning: [string];
   /** frames dropped in the worker because the pipeline was not taking them */
   drop: [number];
 }
@@ -40,6 +42,7 @@ interface Events {
 export class ThreadedSource extends EventEmitter<Events> implements FrameSource {
   /** frames arrive already paced and stamped */
   readonly paced = true;
+  readonly warnings: string[] = [];
   #state: SourceState;
   #frames: Frame[] = [];
   #waiter: (() => void) | null = null;
@@ -108,6 +111,10 @@ export class ThreadedSource extends EventEmitter<Events> implements FrameSource 
       case 'state':
         this.#state = m.change.state;
         this.emit('state', m.change);
+        break;
+      case 'warning':
+        this.warnings.push(m.message);
+        this.emit('warning', m.message);
         break;
       case 'end':
         if (m.dropped) this.emit('drop', m.dropped);

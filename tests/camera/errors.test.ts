@@ -30,15 +30,22 @@ describe('source spec errors', () => {
     await assert.rejects(openSource('phantom:?size=10by10'), (e: Error) => e instanceof UsageError && /size=10by10/.test(e.message));
     await assert.rejects(openSource(`dicom:${YBR}?fps=3`), (e: Error) => e instanceof UsageError && /unknown option "fps"/.test(e.message));
   });
-  it('a path of unknown kind asks for a scheme', async () => {
-    await assert.rejects(openSource('notes.txt'), (e: Error) => e instanceof UsageError && /cannot tell what kind of source/.test(e.message));
+  it('a path of unknown kind asks for a scheme; a missing one is "not found"; one image gets a hint', async () => {
+    const notes = join(tmp.dir, 'notes.txt');
+    writeFileSync(notes, 'x');
+    await assert.rejects(openSource(notes), (e: Error) => e instanceof UsageError && /cannot tell what kind of source/.test(e.message));
+    for (const missing of ['/nope/dir', '/nope/clip.mp4', 'nope.aurec']) {
+      await assert.rejects(openSource(missing), (e: Error) => e instanceof FileError && e.code === 'NO_FILE' && e.message === `${missing}: source not found`, missing);
+    }
+    const image = join(BUSI, 'benign/benign (1).png');
+    await assert.rejects(openSource(image), (e: Error) => e instanceof UsageError && /is one image, not a stream: .*folder:DIR.*aunet infer --input/.test(e.message));
   });
 });
 
 describe('file errors', () => {
   it('missing files name the file', async () => {
     for (const spec of ['file:/nope/a.mp4', 'dicom:/nope/a.dcm', 'rec:/nope/a.aurec', 'folder:/nope/dir']) {
-      await assert.rejects(openSource(spec), (e: Error) => e instanceof FileError && e.message.startsWith('/nope/'), spec);
+      await assert.rejects(openSource(spec), (e: Error) => e instanceof FileError && e.message.startsWith('/nope/') && / not found$/.test(e.message), spec);
     }
   });
 
@@ -131,7 +138,7 @@ describe('file errors', () => {
     writeFileSync(out, 'x');
     const r = await runAunet(['record', 'phantom:?size=32x32&frames=2', '--out', out]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /already exists \(pass --force/);
+    assert.match(r.stderr, /already exists \(.*exists\.aurec\): pass --force/);
   });
 
   it('a BUSI mask of the wrong size names the mask', async () => {

@@ -12,7 +12,7 @@ import { openSource } from '../../camera/source.js';
 import { NewestWinsQueue } from '../../camera/queue.js';
 import { backoffMs } from '../../camera/sources/v4l2.js';
 import { monoNowNs, type Frame, type StateChange } from '../../camera/frame.js';
-import { RecordingReader } from '../../camera/sources/recording.js';
+import { RecordingReader, newRecordingStatus } from '../../camera/sources/recording.js';
 import { ROOT, tempDir } from './helpers.js';
 import { CLI } from '../support/aunet-cli.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,7 +45,7 @@ describe('live source (v4l2 through a fake device)', () => {
     const dev = join(tmp.dir, 'video0');
     const fake = fakeDevice(dev);
     fake.start();
-    const src = await openSource(`v4l2:${dev}?retry_min_ms=50&retry_max_ms=200`);
+    const src = await openSource(`v4l2:${dev}?retry_min_ms=50&retry_max_ms=200`, { reconnect: true });
     assert.equal(src.info.live, true);
     assert.equal(src.state, 'connecting');
     const events: (StateChange & { at: number })[] = [];
@@ -118,7 +118,7 @@ describe('live source (v4l2 through a fake device)', () => {
     fake.unplug();
     const reader = new RecordingReader(out);
     assert.ok((reader.doneCount ?? 0) >= 10, 'a clean end record');
-    const status = { frames: 0, recovered: false, ignoredBytes: 0 };
+    const status = newRecordingStatus();
     const frames = [...reader.frames(status)];
     reader.close();
     assert.equal(status.recovered, false);

@@ -9,7 +9,8 @@ import { readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSource } from '../../camera/source.js';
 import { Recorder } from '../../camera/recorder.js';
-import { RecordingReader, type RecordingStatus } from '../../camera/sources/recording.js';
+import { FileError } from '../../common/errors.js';
+import { RecordingReader, newRecordingStatus, type RecordingStatus } from '../../camera/sources/recording.js';
 import { phantomFrames } from '../../camera/sources/phantom.js';
 import type { Frame } from '../../camera/frame.js';
 import { ROOT, tempDir } from './helpers.js';
@@ -31,7 +32,7 @@ function recordPhantom(file: string, n: number, flushFrames: number): Frame[] {
 
 function readAll(file: string): { frames: Frame[]; status: RecordingStatus } {
   const r = new RecordingReader(file);
-  const status: RecordingStatus = { frames: 0, recovered: false, ignoredBytes: 0 };
+  const status = newRecordingStatus();
   const frames = [...r.frames(status)];
   r.close();
   return { frames, status };
@@ -81,7 +82,7 @@ describe('recorder crash safety', () => {
     const probe = await runAunet(['probe', `rec:${out}`, '--json']);
     assert.equal(probe.code, 0, probe.stderr);
     assert.equal(JSON.parse(probe.stdout).frames, frames.length);
-    assert.match(probe.stderr, /cut short .* recovered/);
+    assert.match(probe.stderr, /warning: .*no clean end/);
   });
 
   it('a torn tail at any byte ends the replay at the last complete frame', () => {
@@ -111,7 +112,7 @@ describe('recorder crash safety', () => {
     assert.ok(lastCount >= 9);
   });
 
-  it('a damaged record stops the replay before it (CRC), keeping the frames before', () => {
+  it('a damaged frame in a cleanly ended recording is an error naming the byte and the frame; --salvage skips it, keeping positions', () => {
     const file = join(tmp.dir, 'flip.aurec');
     const src = recordPhantom(file, 6, 100);
     const b = readFileSync(file);
@@ -120,10 +121,17 @@ describe('recorder crash safety', () => {
     for (let k = 0; k < 4; k++) pos = b.indexOf('FRAM', pos + 1, 'latin1');
     b[pos + 100] ^= 0x55;
     writeFileSync(file, b);
-    const r = readAll(file);
-    assert.equal(r.frames.length, 3);
-    assert.equal(r.status.recovered, true);
-    assert.ok(r.status.ignoredBytes > 0);
+    assert.throws(() => readAll(file), (e: Error) => e instanceof FileError && e.code === 'BAD_RECORDING' && e.message.includes(`damaged at byte ${pos} (after frame 3): CRC mismatch`) && /ended cleanly with 6 frames/.test(e.message));
+    const reader = new RecordingReader(file, true);
+    const status = newRecordingStatus();
+    const warnings: string[] = [];
+    const frames = [...reader.frames(status, (w) => warnings.push(w))];
+    reader.close();
+    assert.deepEqual(frames.map((f) => f.index), [0, 1, 2, 4, 5], 'the frames after the damage keep their positions');
+    frames.forEach((f) => assert.deepEqual(f.pixels, src[f.index!].pixels));
+    assert.equal(status.lostFrames, 1);
+    assert.equal(status.damaged.length, 1);
+    assert.match(warnings.join('\n'), /SALVAGED: 5 frames recovered, 1 lost/);
   });
 
   it('record --count through the CLI, then rec: replays the same probe hash as the source', async () => {

@@ -245,6 +245,8 @@ describe('source data checks', () => {
     assert.equal(parseSpec(YBR).scheme, 'dicom');
     assert.equal(parseSpec(BUSI).scheme, 'folder');
     assert.equal(parseSpec('/dev/video0').scheme, 'v4l2');
-    assert.equal(parseSpec('x.aurec').scheme, 'rec');
+    const rec = join(tmp.dir, 'x.aurec');
+    writeFileSync(rec, '');
+    assert.equal(parseSpec(rec).scheme, 'rec');
   });
 });
