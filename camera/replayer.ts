@@ -11,7 +11,7 @@
 //    less is delivered and counted as behind;
 //  - ids: every scheduled frame takes the next id, so gaps in delivered ids are
 //    exactly the dropped frames.
-import type { Frame } from './frame.js';
+import type { Frame, FrameSource } from './frame.js';
 import { openSource } from './source.js';
 import { Pacer, type Pace } from './pacer.js';
 import { UsageError } from '../common/errors.js';
@@ -28,6 +28,14 @@ export interface ReplayOptions {
   signal?: AbortSignal;
   /** clock in ms (tests may inject one; default performance.now) */
   now?: () => number;
+  /** replay a damaged recording's intact frames instead of failing (OpenOptions.salvage) */
+  salvage?: boolean;
+  /** each pass's source once open, before its first frame (a golden check reads its info) */
+  onOpen?: (src: FrameSource, pass: number) => void;
+  /** a frame dropped as too late: its replay id and source index */
+  onDrop?: (id: number, sourceIndex: number) => void;
+  /** the source's warnings (a torn tail, a skipped file, a salvage) */
+  onWarning?: (message: string) => void;
 }
 
 export interface ReplayedFrame {
@@ -71,7 +79,9 @@ export async function* replay(spec: string, o: ReplayOptions, stats: ReplayStats
   let scheduled = 0;
   let pacer: Pacer | undefined;
   for (let pass = 0; ; pass++) {
-    const src = await openSource(spec);
+    const src = await openSource(spec, { salvage: o.salvage });
+    for (const w of src.warnings) o.onWarning?.(w);
+    if (o.onWarning) src.on('warning', o.onWarning);
     if (src.info.live && o.loop) {
       await src.close();
       throw new UsageError(`${spec} is live: --loop only applies to recorded sources`);
@@ -83,17 +93,25 @@ export async function* replay(spec: string, o: ReplayOptions, stats: ReplayStats
     let sourceIndex = -1;
     let scheduledInPass = 0;
     try {
+      o.onOpen?.(src, pass);
       for await (const f of src) {
-        sourceIndex++;
+        // a salvaged recording's frames keep their positions across the damage it skipped,
+        // and the ids skip the lost frames as they skip dropped ones
+        const index = f.index ?? sourceIndex + 1;
+        const lost = index - sourceIndex - 1;
+        sourceIndex = index;
         if (o.range && sourceIndex < o.range.start) continue;
+        if (lost > 0) nextId += Math.min(lost, sourceIndex - (o.range?.start ?? 0));
         if (o.range?.end !== undefined && sourceIndex >= o.range.end) break;
         if (o.signal?.aborted) return stats;
         const id = nextId++;
         scheduled++;
         scheduledInPass++;
         const r = await pacer.release(f);
-        if (r.verdict === 'dropped') stats.dropped++;
-        else {
+        if (r.verdict === 'dropped') {
+          stats.dropped++;
+          o.onDrop?.(id, sourceIndex);
+        } else {
           if (r.verdict === 'behind') stats.behind++;
           stats.delivered++;
           stats.sourceDropped = src.dropped ?? stats.sourceDropped;

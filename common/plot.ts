@@ -79,6 +79,9 @@ export interface PanelSpec {
   series: Series[];
   /** formats a y tick value */
   yFormat?: (v: number) => string;
+  /** axis titles: x under the tick labels, y above the axis (what and unit) */
+  xTitle?: string;
+  yTitle?: string;
 }
 
 /** Draw a line chart panel into the rectangle (x, y, w, h) of the canvas. */
@@ -115,6 +118,8 @@ export function drawPanel(cv: Canvas, x: number, y: number, w: number, h: number
   }
   cv.line(left, top, left, bottom, black, 2);
   cv.line(left, bottom, right, bottom, black, 2);
+  if (spec.xTitle) cv.text(left + (right - left - cv.textWidth(spec.xTitle)) / 2, bottom + 22, spec.xTitle, black);
+  if (spec.yTitle) cv.text(x + 4, y + 22, spec.yTitle, black);
   for (const s of spec.series) {
     let prev: [number, number] | null = null;
     s.values.forEach((v, i) => {
@@ -134,12 +139,12 @@ export function drawPanel(cv: Canvas, x: number, y: number, w: number, h: number
  * One series over its index (frame order) as a one-panel chart: ticks at
  * round indices, markers only while there are few points.
  */
-export function seriesPlot(title: string, values: number[], colour: RGB, width = 640, height = 220): Canvas {
+export function seriesPlot(title: string, values: number[], colour: RGB, axes: { x?: string; y?: string } = {}, width = 640, height = 220): Canvas {
   const cv = new Canvas(width, height);
   const last = Math.max(values.length - 1, 1);
   const step = Math.max(1, niceStep(last / 6));
   const xLabels = Array.from({ length: Math.floor(last / step) + 1 }, (_, i) => ({ at: i * step, label: String(i * step) }));
-  drawPanel(cv, 0, 0, width, height, { title, x: values.map((_, i) => i), xLabels, series: [{ values, colour, markers: values.length <= 60 }] });
+  drawPanel(cv, 0, 0, width, height, { title, x: values.map((_, i) => i), xLabels, series: [{ values, colour, markers: values.length <= 60 }], xTitle: axes.x, yTitle: axes.y });
   return cv;
 }
 

@@ -1,12 +1,17 @@
 // The HTML report of a replay (`aunet replay --report DIR`): summary figures,
-// lesion area / latency / drops over time as PNG line plots (common/plot.ts), and a thumbnail of
-// every frame that differed from the golden outputs (frame in grey, this run's
-// mask in red, the golden mask in green, overlap yellow).
+// lesion area / latency / drops over time as PNG line plots with labelled axes
+// (common/plot.ts), the frames that failed a golden check, and thumbnails of the
+// first MAX_THUMBS differing frames (frame in grey, this run's mask in red, the
+// golden mask in green, overlap yellow), saying how many of them they cover.
+// Several sources in one run: one page each, and an index page linking them.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeRgbPng, type RgbImage } from '../../common/image-io.js';
 import { seriesPlot } from '../../common/plot.js';
-import type { GoldenDiff } from './golden.js';
+import type { GoldenDiff, GoldenMissing } from './golden.js';
+
+/** Thumbnails kept per source: enough to see a pattern, bounded for long replays. */
+export const MAX_THUMBS = 50;
 import { escapeHtml } from '../../common/html.js';
 
 export interface FrameRecord {
@@ -25,18 +30,23 @@ export interface ReportInput {
   summary: Record<string, string | number>;
   frames: FrameRecord[];
   diffs: (GoldenDiff & { thumb?: RgbImage })[];
+  /** golden frames this run did not check, and why */
+  missing?: GoldenMissing[];
+  /** why the case failed, when it did */
+  failure?: string;
+  warnings?: string[];
 }
 
 /** Write DIR/index.html and its PNGs; returns the HTML path. */
 export function writeReport(dir: string, r: ReportInput): string {
   mkdirSync(join(dir, 'thumbs'), { recursive: true });
-  const plots: [string, string, string, number[], [number, number, number]][] = [
-    ['lesion-area.png', 'LESION AREA', 'Lesion area (fraction of the model grid)', r.frames.map((f) => f.lesionArea), [220, 60, 60]],
-    ['latency.png', 'LATENCY MS', 'Latency per frame (ms, preprocessing + inference)', r.frames.map((f) => f.latencyMs), [40, 110, 220]],
-    ['drops.png', 'DROPPED SO FAR', 'Frames dropped so far', r.frames.map((f) => f.droppedSoFar), [230, 150, 20]],
+  const plots: [string, string, string, string, number[], [number, number, number]][] = [
+    ['lesion-area.png', 'LESION AREA', 'FRACTION', 'Lesion area (fraction of the model grid)', r.frames.map((f) => f.lesionArea), [220, 60, 60]],
+    ['latency.png', 'LATENCY', 'MS', 'Latency per frame (ms, preprocessing + inference)', r.frames.map((f) => f.latencyMs), [40, 110, 220]],
+    ['drops.png', 'DROPPED SO FAR', 'FRAMES', 'Frames dropped so far', r.frames.map((f) => f.droppedSoFar), [230, 150, 20]],
   ];
-  const figs = plots.map(([file, title, caption, values, colour]) => {
-    writeFileSync(join(dir, file), encodeRgbPng(seriesPlot(title, values, colour)));
+  const figs = plots.map(([file, title, yTitle, caption, values, colour]) => {
+    writeFileSync(join(dir, file), encodeRgbPng(seriesPlot(title, values, colour, { x: 'FRAME (REPLAY ORDER)', y: yTitle })));
     const lo = values.length ? Math.min(...values) : 0;
     const hi = values.length ? Math.max(...values) : 0;
     return `<figure><img src="${file}" alt="${escapeHtml(caption)}"><figcaption>${escapeHtml(caption)}: min ${fmt(lo)}, max ${fmt(hi)}, over ${values.length} frames (x = frame order)</figcaption></figure>`;
@@ -50,15 +60,45 @@ export function writeReport(dir: string, r: ReportInput): string {
     }
     return `<tr><td>${d.sourceIndex}</td><td>${d.id}</td><td>${d.maskDiffers ? 'yes' : 'no'}</td><td>${d.attentionDiffers.map((a) => `a${a}`).join(' ') || '-'}</td><td>${d.dice.toFixed(4)}</td><td>${img}</td></tr>`;
   });
+  const thumbs = r.diffs.filter((d) => d.thumb).length;
+  const thumbNote = r.diffs.length > thumbs ? `Thumbnails of the first ${thumbs} of the ${r.diffs.length} differing frames; the others are listed without one.` : `Thumbnails of all ${thumbs} differing frames.`;
+  const missing = r.missing ?? [];
+  const missingRows = missing.map((m) => `<tr><td>${m.sourceIndex}</td><td>${m.id}</td><td>${escapeHtml(m.why)}</td></tr>`).join('');
+  const failure = r.failure ? `<p class="fail"><strong>FAILED:</strong> ${escapeHtml(r.failure)}</p>` : '';
+  const warnings = r.warnings?.length ? `<h2>Warnings</h2><ul>${r.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>` : '';
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(r.title)}</title>
-<style>body{font-family:sans-serif;margin:2em;max-width:1000px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}figure{margin:1em 0}img{image-rendering:pixelated}</style>
+${STYLE}
 </head><body>
 <h1>${escapeHtml(r.title)}</h1>
+${failure}
 <table>${Object.entries(r.summary).map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`).join('')}</table>
+${warnings}
 ${figs.join('\n')}
 <h2>Frames that differ from the golden outputs (${r.diffs.length})</h2>
-${r.diffs.length ? `<p>Red: this run's mask; green: golden mask; yellow: both.</p><table><tr><th>source frame</th><th>replay id</th><th>mask differs</th><th>attention differs</th><th>Dice vs golden</th><th>thumbnail</th></tr>${rows.join('')}</table>` : '<p>None.</p>'}
+${r.diffs.length ? `<p>${thumbNote} Red: this run's mask; green: golden mask; yellow: both.</p><table><tr><th>source frame</th><th>replay id</th><th>mask differs</th><th>attention differs</th><th>Dice vs golden</th><th>thumbnail</th></tr>${rows.join('')}</table>` : '<p>None.</p>'}
+${missing.length ? `<h2>Golden frames not checked (${missing.length})</h2><table><tr><th>source frame</th><th>replay id</th><th>why</th></tr>${missingRows}</table>` : ''}
+</body></html>
+`;
+  const file = join(dir, 'index.html');
+  writeFileSync(file, html);
+  return file;
+}
+
+const STYLE = '<style>body{font-family:sans-serif;margin:2em;max-width:1000px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}figure{margin:1em 0}img{image-rendering:pixelated}.fail{color:#b00}</style>';
+
+/** The index page of a run over several sources: one row per source, linking its page. */
+export function writeReportIndex(dir: string, title: string, cases: { name: string; spec: string; passed: boolean; detail: string }[]): string {
+  mkdirSync(dir, { recursive: true });
+  const failed = cases.filter((c) => !c.passed).length;
+  const rows = cases.map((c) => `<tr><td><a href="${encodeURI(c.name)}/index.html">${escapeHtml(c.spec)}</a></td><td class="${c.passed ? '' : 'fail'}">${c.passed ? 'passed' : 'FAILED'}</td><td>${escapeHtml(c.detail)}</td></tr>`).join('');
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+${STYLE}
+</head><body>
+<h1>${escapeHtml(title)}</h1>
+<p>${cases.length} source(s), ${failed} failed.</p>
+<table><tr><th>source</th><th>result</th><th>detail</th></tr>${rows}</table>
 </body></html>
 `;
   const file = join(dir, 'index.html');
