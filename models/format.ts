@@ -12,6 +12,7 @@ import { FileError, type ErrorCode } from '../common/errors.js';
 import { formatIssues } from '../common/schema-issues.js';
 import type { QModel, QOpParams, QuantParams } from './qmodel.js';
 import { ModelError, validateQModel } from './qmodel-check.js';
+import { ArchError, validateArch } from './graph.js';
 import { readInputFile } from '../common/input-file.js';
 
 export const MAGIC = Uint8Array.from([0x89, 0x41, 0x55, 0x4e, 0x45, 0x54, 0x0d, 0x0a]); // \x89 A U N E T \r \n
@@ -200,6 +201,13 @@ export function decodeModelWithInfo(bytes: Uint8Array, file = '<buffer>'): { mod
     fail(`header field ${formatIssues(parsed.error.issues, { first: true })}`);
   }
   const header = (parsed as { data: Header }).data;
+  // the architecture's limits before a single array is read (an absurd input size or filter count)
+  try {
+    validateArch(header.arch);
+  } catch (e) {
+    if (e instanceof ArchError) fail(`architecture outside the limits (docs/model-format.md, "Limits"): ${e.message}`, 'BAD_ARCH');
+    throw e;
+  }
   const readArray = (at: string, ref: ArrayRef, want: DType): Int8Array | Int32Array | Float32Array => {
     if (ref.dtype !== want) fail(`${at}: stored as ${ref.dtype}, must be ${want}`);
     const size = ref.count * DTYPE_BYTES[want];

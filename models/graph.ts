@@ -83,15 +83,33 @@ export class ArchError extends AunetError {
   }
 }
 
+/**
+ * What a model may be (docs/model-format.md, "Limits"): checked before anything
+ * is allocated for it, by the .aunet reader, the importers and both engines, so
+ * that an absurd header is refused in milliseconds, never by an allocation that
+ * fails minutes later. The bounds keep the largest activation arena (input side
+ * 1024, 64 filters: about 200 MiB) within what the box's WebAssembly heap can hold.
+ */
+export const ARCH_LIMITS = {
+  /** input height and width: a multiple of 16 (four 2x2 poolings) up to this */
+  maxSide: 1024,
+  channels: [1, 3] as readonly number[],
+  /** base filter count F (the encoder's deepest layer has 16 F) */
+  maxFilters: 64,
+} as const;
+
 export function validateArch(arch: Arch): void {
   const { filters, height, width, channels } = arch;
-  if (!Number.isInteger(filters) || filters < 1) throw new ArchError(`filters (F) must be an integer >= 1, got ${filters}`, 'filters');
+  const L = ARCH_LIMITS;
+  if (!Number.isInteger(filters) || filters < 1 || filters > L.maxFilters) {
+    throw new ArchError(`filters (F) must be an integer from 1 to ${L.maxFilters}, got ${filters}`, 'filters');
+  }
   for (const [field, v] of [['height', height], ['width', width]] as const) {
-    if (!Number.isInteger(v) || v < 16 || v % 16 !== 0) {
-      throw new ArchError(`input ${field} must be a positive multiple of 16 (four 2x2 poolings), got ${v}`, field);
+    if (!Number.isInteger(v) || v < 16 || v % 16 !== 0 || v > L.maxSide) {
+      throw new ArchError(`input ${field} must be a multiple of 16 (four 2x2 poolings) from 16 to ${L.maxSide}, got ${v}`, field);
     }
   }
-  if (channels !== 1 && channels !== 3) throw new ArchError(`input channels must be 1 or 3, got ${channels}`, 'channels');
+  if (!L.channels.includes(channels)) throw new ArchError(`input channels must be ${L.channels.join(' or ')}, got ${channels}`, 'channels');
 }
 
 const SAME3: Pads = [1, 1, 1, 1];

@@ -6,7 +6,7 @@
 // the node that did not fit. See docs/importers.md.
 import { createHash } from 'node:crypto';
 import { FileError } from '../../common/errors.js';
-import { ArchError } from '../graph.js';
+import { ArchError, validateArch } from '../graph.js';
 import { DEFAULT_PREPROCESSING, type FloatModel } from '../float-model.js';
 import { NetworkMatcher } from './match.js';
 import { num, onnx, type ModelProto, type TensorProto } from './proto.js';
@@ -78,12 +78,19 @@ export function importOnnxWithInfo(pathOrBytes: string | Uint8Array, options: On
   const c = dim(layout.indexOf('C'));
   if (c === undefined) throw new FileError(file, `input '${input.name}' has a symbolic channel count`);
   const tracked = { tensor: 'input', h: size('H', options.height), w: size('W', options.width), c, layout };
+  // the input's limits before the graph is walked and anything is sized from it (the filters are checked once matched)
+  try {
+    validateArch({ filters: 1, height: tracked.h, width: tracked.w, channels: c });
+  } catch (e) {
+    if (e instanceof ArchError) throw new FileError(file, `input '${input.name}' is outside the limits (docs/model-format.md, "Limits"): ${e.message}`, 'BAD_ARCH');
+    throw e;
+  }
 
   let matched;
   try {
     matched = new NetworkMatcher(w, opset).run(input.name!, tracked);
   } catch (e) {
-    if (e instanceof ArchError) throw new FileError(file, `the graph implies an unsupported architecture: ${e.message}`);
+    if (e instanceof ArchError) throw new FileError(file, `the graph implies an unsupported architecture: ${e.message}`, 'BAD_ARCH');
     throw e;
   }
 
