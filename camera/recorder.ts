@@ -1,11 +1,13 @@
 // Writes .aurec recordings (docs/recording-format.md): append-only, lossless
 // (DEFLATE), with an index record + fsync every N frames or T ms, so a crash
-// loses at most the frames after the last flush.
-import { openSync, writeSync, fsyncSync, closeSync, existsSync } from 'node:fs';
+// loses at most the frames after the last flush. A write that fails (a full
+// disk, a file size limit) cuts the file back to its last whole record, tries
+// to end it cleanly, and reports what was kept: the recording replays.
+import { openSync, writeSync, fsyncSync, closeSync, existsSync, ftruncateSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { crc32, deflateRawSync } from 'node:zlib';
 import type { Frame, SourceInfo } from './frame.js';
-import { FileError } from '../common/errors.js';
+import { AunetError, FileError, resourceError } from '../common/errors.js';
 
 export const MAGIC = Buffer.from('AUREC1\r\n', 'latin1');
 export const TAG_FRAME = 'FRAM';
@@ -35,6 +37,10 @@ export class Recorder {
   #lastIndex = 0;
   #lastFlush = performance.now();
   #closed = false;
+  /** a write failed: the file is being ended with what is whole */
+  #failing = false;
+  /** frames covered by an index record (safe after any crash) */
+  #indexed = 0;
   readonly #opts: Required<Omit<RecorderOptions, 'onFlush'>> & Pick<RecorderOptions, 'onFlush'>;
 
   constructor(readonly file: string, source: SourceInfo, version: string, opts: RecorderOptions = {}) {
@@ -96,6 +102,7 @@ export class Recorder {
       const at = this.#offset;
       this.#record(TAG_INDEX, body);
       this.#lastIndex = at;
+      this.#indexed += this.#unindexed.length;
       this.#unindexed = [];
     }
     fsyncSync(this.#fd);
@@ -106,14 +113,18 @@ export class Recorder {
   /** Flush, write the DONE record and close the file. */
   close(): void {
     if (this.#closed) return;
+    this.#end();
+    closeSync(this.#fd);
+    this.#closed = true;
+  }
+
+  #end(): void {
     this.flush();
     const body = Buffer.alloc(12);
     body.writeUInt32LE(this.#frames, 0);
     body.writeBigUInt64LE(BigInt(this.#lastIndex), 4);
     this.#record(TAG_DONE, body);
     fsyncSync(this.#fd);
-    closeSync(this.#fd);
-    this.#closed = true;
   }
 
   #pack(data: Uint8Array): Buffer {
@@ -130,8 +141,53 @@ export class Recorder {
 
   #write(buf: Buffer): void {
     let done = 0;
-    while (done < buf.length) done += writeSync(this.#fd, buf, done, buf.length - done);
+    try {
+      // at an explicit position: after a failed write the file position is past the cut
+      while (done < buf.length) done += writeSync(this.#fd, buf, done, buf.length - done, this.#offset + done);
+    } catch (e) {
+      this.#failed(e);
+    }
     this.#offset += buf.length;
+  }
+
+  /**
+   * A write failed: drop the partial record, try to end the file cleanly (an
+   * index and the end record are small; the cut may have freed enough), else
+   * leave it ending at its last whole record (a torn tail readers recover),
+   * close it, and report what it keeps.
+   */
+  #failed(e: unknown): never {
+    const truncate = () => {
+      try {
+        ftruncateSync(this.#fd, this.#offset);
+      } catch {
+        /* nothing more can be done on this disk */
+      }
+    };
+    truncate();
+    if (this.#failing) throw e; // the attempt to end cleanly failed too
+    this.#failing = true;
+    let clean = false;
+    try {
+      this.#end();
+      clean = true;
+    } catch {
+      truncate();
+    }
+    try {
+      fsyncSync(this.#fd);
+      closeSync(this.#fd);
+    } catch {
+      /* closed or failing: the frames written are still there */
+    }
+    this.#closed = true;
+    const kept = clean
+      ? `it keeps the ${this.#frames} whole frames with a clean end`
+      : `it keeps ${this.#frames} whole frames, ${this.#indexed} of them indexed (no clean end: readers treat the rest as a torn tail)`;
+    const what = `${kept}; it replays with \`aunet replay rec:${this.file}\``;
+    const known = resourceError(e, this.file);
+    if (known) throw new AunetError(known.code, `${known.problem} after ${this.#frames} frames: ${what}`, { subject: this.file, cause: e });
+    throw new FileError(this.file, `cannot write the recording (${(e as Error).message}) after ${this.#frames} frames: ${what}`, 'WRITE_FAILED');
   }
 }
 

@@ -7,6 +7,7 @@ import { openSource, SOURCE_HELP } from '../../camera/source.js';
 import { Recorder } from '../../camera/recorder.js';
 import { parseInteger, parseNumber } from '../../common/cli-args.js';
 import { packageVersion } from '../../common/package-root.js';
+import { printWarnings } from './support/source-warnings.js';
 
 interface RecordFlags {
   out?: string;
@@ -15,6 +16,7 @@ interface RecordFlags {
   flushFrames: string;
   flushMs: string;
   flushLog?: boolean;
+  salvage?: boolean;
 }
 
 export function register(program: Command): void {
@@ -28,11 +30,13 @@ export function register(program: Command): void {
     .option('--flush-frames <n>', 'fsync the index every N frames', '30')
     .option('--flush-ms <ms>', 'and at least every MS milliseconds', '1000')
     .option('--flush-log', 'print "flushed N" on stdout after each fsync (for supervisors and tests)')
+    .option('--salvage', 'a damaged recording as the source: copy the frames that can be recovered')
     .action(async (spec: string, o: RecordFlags) => {
       const count = parseInteger(o.count, '--count', { min: 1 });
       const flushFrames = parseInteger(o.flushFrames, '--flush-frames', { min: 1 });
       const flushMs = parseNumber(o.flushMs, '--flush-ms', { min: 0 });
-      const src = await openSource(spec);
+      const src = await openSource(spec, { salvage: o.salvage });
+      printWarnings(src);
       const rec = new Recorder(o.out as string, src.info, packageVersion(), {
         force: o.force,
         flushFrames,

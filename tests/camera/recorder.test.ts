@@ -134,6 +134,26 @@ describe('recorder crash safety', () => {
     assert.match(warnings.join('\n'), /SALVAGED: 5 frames recovered, 1 lost/);
   });
 
+  it('a full disk (a file size limit in the child) ends the recording cleanly with what fits, reported as such; it replays', async () => {
+    const out = join(tmp.dir, 'full.aurec');
+    // RLIMIT_FSIZE: writes past 256 KiB fail with EFBIG, as ENOSPC does on a full disk, without privileges
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn('bash', ['-c', `ulimit -f 256; exec "${process.execPath}" "${CLI}" record 'phantom:?size=320x240&frames=200&seed=3' --out "${out}" --flush-frames 5`], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    assert.equal(r.code, 1, r.stderr);
+    const m = /^aunet: no space left to write \(EFBIG\) after (\d+) frames: it keeps the \1 whole frames with a clean end; it replays with `aunet replay rec:.*full\.aurec` \(.*full\.aurec\): free disk space/m.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    assert.doesNotMatch(r.stderr, /internal error/);
+    assert.ok(statSync(out).size <= 256 * 1024);
+    const { frames, status } = readAll(out);
+    assert.equal(frames.length, Number(m[1]));
+    assert.ok(frames.length > 0);
+    assert.equal(status.recovered, false, 'a clean end');
+  });
+
   it('record --count through the CLI, then rec: replays the same probe hash as the source', async () => {
     const out = join(tmp.dir, 'cli.aurec');
     const spec = 'phantom:?size=64x48&seed=2&frames=40';
