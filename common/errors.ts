@@ -34,7 +34,7 @@ export const ERROR_CODES = {
   BAD_MASK: [EXIT_BAD_INPUT, 'a ground-truth mask that does not fit its image', "a mask must have its image's width and height; fix or remove the mask file named"],
   BAD_VIDEO: [EXIT_BAD_INPUT, 'a video file ffprobe/ffmpeg cannot read', 'check the file with `ffprobe FILE`; re-encode it with ffmpeg if it does not play'],
   BAD_DICOM: [EXIT_BAD_INPUT, 'a DICOM file that cannot be read as ultrasound frames', 'check that the file is an ultrasound cine (US or multi-frame) with uncompressed or JPEG pixel data'],
-  BAD_RECORDING: [EXIT_BAD_INPUT, 'an .aurec recording that is damaged', 'the part before the damage still replays; record again for the rest'],
+  BAD_RECORDING: [EXIT_BAD_INPUT, 'an .aurec recording that is damaged (not just cut short: that is a torn tail, replayed with a warning)', 'the message names the byte and frame; `--salvage` replays the intact frames, labelled; record again for a whole one'],
   BAD_DATASET: [EXIT_BAD_INPUT, 'a folder that is not in the BUSI layout', 'lay the folder out as BUSI: benign/, malignant/, normal/, each image with its X_mask.png'],
   BAD_GOLDEN: [EXIT_BAD_INPUT, 'a golden file that cannot be read, or a source whose frames are not the ones it was made from', 'check against the source the golden file names; to start over, `aunet replay SOURCE --golden FILE --update-golden`'],
   GOLDEN_MISMATCH: [EXIT_BAD_INPUT, 'replayed outputs differ from the golden file, or frames it holds were not checked', 'open the --report to see the differing and missing frames; if the change is intended, rewrite it with --update-golden'],

@@ -35,14 +35,18 @@ test('the exit status of an error is its row in the table', () => {
   assert.equal(new UsageError('--x').exitCode, EXIT_USAGE);
   assert.equal(new FileError('f', 'damaged').exitCode, EXIT_BAD_INPUT);
   assert.equal(new FileError('f', 'damaged').message, 'f: damaged');
+  assert.equal(new FileError('f', 'damaged').problem, 'damaged');
+  assert.equal(new FileError('f', 'damaged').subject, 'f');
+  assert.equal(new FileError('f', 'damaged', 'BAD_FILE', { hint: 'do this' }).remedy, 'do this');
+  assert.equal(new FileError('f', 'damaged', 'BAD_FILE').remedy, ERROR_CODES.BAD_FILE[2]);
 });
 
 test("commander's parse errors are usage errors: exit 2, reported once, with the help to read", async () => {
   const cases: [string[], RegExp][] = [
-    [['probe', '--bogus', 'phantom:'], /^aunet: unknown option '--bogus'\n\(aunet probe --help lists the options\)\n$/],
-    [['probe'], /^aunet: missing required argument 'source'\n/],
-    [['infer', '--engine', 'gpu', '--model', 'm', '--input', 'i', '--out', 'o'], /argument 'gpu' is invalid\. Allowed choices are chip, direct/],
-    [['bogus'], /^aunet: unknown command 'bogus'\n\(aunet --help lists the commands\)\n$/],
+    [['probe', '--bogus', 'phantom:'], /^aunet: unknown option \(--bogus\): `aunet probe --help` lists its options\n$/],
+    [['probe'], /^aunet: missing argument \(<source>\): /],
+    [['infer', '--engine', 'gpu', '--model', 'm', '--input', 'i', '--out', 'o'], /argument 'gpu' is invalid; choose one of chip, direct/],
+    [['bogus'], /^aunet: unknown command \(bogus\): `aunet --help` lists the commands\n$/],
   ];
   for (const [args, stderr] of cases) {
     const r = await runAunet(args);
