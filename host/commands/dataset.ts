@@ -4,11 +4,13 @@
 // the box on preprocessing. Format: docs/dataset-export.md.
 import type { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { UsageError } from '../../common/errors.js';
 import { parseInteger } from '../../common/cli-args.js';
-import { listBusi, readBusiImage, readBusiMask, filterSplit, VAL_FRACTION, type Split } from '../../models/datasets/busi.js';
+import { listBusi, readBusiImage, readBusiMask, filterSplit } from '../../models/datasets/busi.js';
+import { readSplitManifest, SPLITS, type Split, type SplitManifest } from '../../models/datasets/split.js';
+import { makeSplitManifest, TWIN_THRESHOLD } from '../evaluation/near-duplicates.js';
 import { preprocess, preprocessMask } from '../../camera/preprocess.js';
 import { NpyWriter } from '../../models/datasets/npy.js';
 import { writeGreyPng } from '../../common/image-io.js';
@@ -23,20 +25,27 @@ export interface ExportOptions {
   progress?: boolean;
   /** also write this many training-split model inputs as PNG under calib/ (quantizer calibration) */
   calib?: number;
+  /** the split (default: the shipped manifest of the project's BUSI images) */
+  split?: SplitManifest;
+  /** its file name, recorded in index.json */
+  splitFile?: string;
 }
 
 export interface ExportIndex {
-  format: 'aunet-dataset-export/1';
+  format: 'aunet-dataset-export/2';
+  /** the folder's name only: provenance names no path of the machine that exported it */
   dataset: string;
   size: number;
   channels: number;
   preprocessing: Preprocessing;
-  valFraction: number;
+  /** the split manifest (file name, its twin method and fractions) */
+  split: { file: string; method: Record<string, unknown>; fractions: SplitManifest['fractions'] };
   splits: Record<Split, { images: string; masks: string; entries: { name: string; cls: string; width: number; height: number }[] }>;
 }
 
 export function exportDataset(o: ExportOptions): ExportIndex {
-  const entries = listBusi(o.dataset);
+  const manifest = o.split ?? readSplitManifest();
+  const entries = listBusi(o.dataset, manifest, o.splitFile);
   mkdirSync(o.out, { recursive: true });
   const size = { width: o.size, height: o.size, channels: o.channels };
   const bar = o.progress
@@ -44,18 +53,19 @@ export function exportDataset(o: ExportOptions): ExportIndex {
     : undefined;
   bar?.start(entries.length, 0, { split: '' });
   const index: ExportIndex = {
-    format: 'aunet-dataset-export/1',
-    dataset: resolve(o.dataset),
+    format: 'aunet-dataset-export/2',
+    dataset: basename(o.dataset.replace(/[/\\]+$/, '')),
     size: o.size,
     channels: o.channels,
     preprocessing: o.preprocessing,
-    valFraction: VAL_FRACTION,
+    split: { file: basename(o.splitFile ?? 'busi-split.json'), method: manifest.method, fractions: manifest.fractions },
     splits: {} as ExportIndex['splits'],
   };
   let done = 0;
   try {
-    for (const split of ['train', 'val'] as const) {
+    for (const split of SPLITS) {
       const list = filterSplit(entries, split);
+      if (split === 'train' && list.length === 0) throw new UsageError(`${o.dataset}: no image is in the training split of ${o.splitFile ?? 'the shipped split'}; make a split for this folder with aunet dataset split`);
       const images = new NpyWriter(join(o.out, `${split}_images.npy`), [list.length, o.size, o.size, o.channels]);
       const masks = new NpyWriter(join(o.out, `${split}_masks.npy`), [list.length, o.size, o.size, 1]);
       const meta: ExportIndex['splits'][Split]['entries'] = [];
@@ -108,8 +118,9 @@ export function register(program: Command): void {
     .option('--resize <mode>', 'stretch (the study) or letterbox', 'stretch')
     .option('--clahe [clip:tiles]', 'CLAHE before resizing (default 3:8, the study)')
     .option('--calib <n>', 'also write n training-split model inputs as PNG to OUT/calib/ for quantizer calibration', '0')
+    .option('--split-file <file>', 'split manifest (aunet dataset split); default: the shipped split of the project\'s BUSI images')
     .requiredOption('--out <dir>', 'output folder')
-    .action((opts: { dataset: string; size: string; channels: string; resize: string; clahe?: string | boolean; out: string; calib: string }) => {
+    .action((opts: { dataset: string; size: string; channels: string; resize: string; clahe?: string | boolean; out: string; calib: string; splitFile?: string }) => {
       const size = parseInteger(opts.size, '--size', { min: 16 });
       if (size % 16 !== 0) throw new UsageError(`--size must be a positive multiple of 16, got '${opts.size}'`);
       const channels = Number(opts.channels);
@@ -122,8 +133,29 @@ export function register(program: Command): void {
         out: opts.out,
         calib: parseInteger(opts.calib, '--calib', { min: 0 }),
         progress: process.stderr.isTTY,
+        split: opts.splitFile ? readSplitManifest(opts.splitFile) : undefined,
+        splitFile: opts.splitFile,
       });
       const n = (s: Split) => index.splits[s].entries.length;
-      process.stdout.write(`wrote ${n('train')} train and ${n('val')} val images (${size}x${size}x${channels}) to ${opts.out}\n`);
+      process.stdout.write(`wrote ${n('train')} train, ${n('val')} val and ${n('test')} test images (${size}x${size}x${channels}) to ${opts.out}\n`);
+    });
+  ds.command('split')
+    .description('find near-duplicate images and write a leak-free train/val/test split (docs/datasets.md)')
+    .requiredOption('--dataset <dir>', 'BUSI-layout folder')
+    .option('--threshold <r>', 'correlation of 32x32 fingerprints at or above which two images are twins', String(TWIN_THRESHOLD))
+    .requiredOption('--out <file>', 'split manifest to write (JSON)')
+    .action((opts: { dataset: string; threshold: string; out: string }) => {
+      const threshold = Number(opts.threshold);
+      if (!(threshold > 0 && threshold <= 1)) throw new UsageError(`--threshold must be a correlation in (0, 1], got '${opts.threshold}'`);
+      const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'fingerprints {bar} {value}/{total} images', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+      const { manifest, pairs } = makeSplitManifest(opts.dataset, {
+        threshold,
+        onProgress: (done, total) => (done === 1 ? bar?.start(total, done) : bar?.update(done)),
+      });
+      bar?.stop();
+      writeFileSync(opts.out, JSON.stringify(manifest, null, 1) + '\n');
+      const c = manifest.counts;
+      const line = (s: string) => `${s} ${Object.entries(c[s] ?? {}).map(([k, v]) => `${v} ${k}`).join(', ')}`;
+      process.stdout.write(`${pairs.length} twin pairs in ${manifest.groups.length} groups (correlation >= ${threshold}); ${SPLITS.map(line).join('; ')}${c.excluded ? `; ${line('excluded')}` : ''}\nwrote ${opts.out}\n`);
     });
 }

@@ -10,11 +10,13 @@ import { EvalReport } from '../evaluation/report.js';
 import { parsePreprocessing } from './dataset.js';
 import type { EngineKind } from '../load/engine-loader.js';
 import { engineOption } from './support/engine-options.js';
+import type { Split } from '../../models/datasets/split.js';
 
 interface EvalFlags {
   model: string;
   dataset: string;
   split: string;
+  splitFile?: string;
   json?: boolean;
   report?: string;
   engine: EngineKind;
@@ -28,20 +30,22 @@ export function register(program: Command): void {
     .description("evaluate a model on a BUSI-layout dataset with the study's metrics (at the original image size)")
     .requiredOption('--model <file>', '.aunet (int8) or .onnx (float, run by onnxruntime-node)')
     .requiredOption('--dataset <dir>', 'BUSI-layout folder (benign/, malignant/, normal/)')
-    .option('--split <split>', 'val (the fixed validation split), train or all', 'val')
+    .option('--split <split>', 'test (never used for any choice), val (used for choices: epochs, thresholds), train or all', 'val')
+    .option('--split-file <file>', "split manifest (aunet dataset split); default: the shipped split of the project's BUSI images")
     .option('--json', 'print one JSON object instead of a table')
     .option('--report <dir>', 'write an HTML report with overlays, attention maps and Dice histograms')
     .addOption(engineOption('int8 engine: direct or chip', 'direct'))
     .option('--resize <mode>', '.onnx only (an .aunet records its own): stretch or letterbox', 'stretch')
     .option('--clahe [clip:tiles]', '.onnx only: CLAHE before resizing (default 3:8)')
     .action(async (o: EvalFlags) => {
-      if (o.split !== 'val' && o.split !== 'train' && o.split !== 'all') throw new UsageError(`--split must be val, train or all, got '${o.split}'`);
+      if (!['test', 'val', 'train', 'all'].includes(o.split)) throw new UsageError(`--split must be test, val, train or all, got '${o.split}'`);
       const predictor = await openPredictor(o.model, { engine: o.engine, preprocessing: parsePreprocessing(o.resize, o.clahe) });
       const report = o.report ? new EvalReport(o.report) : undefined;
       try {
         const { summary, results } = await evaluate(o.model, predictor, {
           dataset: o.dataset,
-          split: o.split,
+          split: o.split as Split | 'all',
+          splitFile: o.splitFile,
           progress: process.stderr.isTTY,
           onImage: report ? (r, v) => report.add(r, v) : undefined,
         });

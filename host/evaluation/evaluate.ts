@@ -3,6 +3,7 @@
 // nearest neighbour), exactly as the ground truth was drawn.
 import cliProgress from 'cli-progress';
 import { listBusi, filterSplit, readBusiImage, readBusiMask, type BusiClass, type BusiEntry, type Split } from '../../models/datasets/busi.js';
+import { readSplitManifest } from '../../models/datasets/split.js';
 import { confusion, metricsOf, mean, EMPTY_AREA, type ImageMetrics } from '../../models/datasets/metrics.js';
 import { preprocess, resizeBack, type Placement } from '../../camera/preprocess.js';
 import { UsageError } from '../../common/errors.js';
@@ -47,13 +48,16 @@ export interface ImageViews {
 export interface EvalOptions {
   dataset: string;
   split: Split | 'all';
+  /** the split manifest for split != 'all' (default: the shipped one) */
+  splitFile?: string;
   progress?: boolean;
   /** called for each image after scoring (reports keep a few) */
   onImage?: (r: ImageResult, views: ImageViews) => void;
 }
 
 export async function evaluate(modelName: string, predictor: Predictor, o: EvalOptions): Promise<{ summary: EvalSummary; results: ImageResult[] }> {
-  const entries = filterSplit(listBusi(o.dataset), o.split);
+  const manifest = o.split === 'all' ? undefined : readSplitManifest(o.splitFile);
+  const entries = filterSplit(listBusi(o.dataset, manifest, o.splitFile), o.split);
   if (entries.length === 0) throw new UsageError(`no images in split '${o.split}' of ${o.dataset}`);
   const bar = o.progress
     ? new cliProgress.SingleBar({ format: 'eval {bar} {value}/{total} images | {name}', hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic)

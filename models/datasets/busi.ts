@@ -2,20 +2,17 @@
 // normal/; image 'benign (1).png', masks 'benign (1)_mask.png',
 // 'benign (1)_mask_1.png', ... whose union is the ground truth. Images may be
 // 8-bit grey or RGB (the original release); masks 1-bit grey, RGB or RGBA.
-// Also the ONE fixed validation split used by export, training and eval.
-import { createHash } from 'node:crypto';
+// Each entry's split comes from a split manifest (models/datasets/split.ts).
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { readGreyImage, type GreyImage } from '../../common/image-io.js';
 import { listImageFolder, readMaskUnion } from '../../common/image-folder.js';
 import { FileError } from '../../common/errors.js';
+import { fileSha256, type Split, type SplitManifest } from './split.js';
 
+export type { Split } from './split.js';
 export const BUSI_CLASSES = ['benign', 'malignant', 'normal'] as const;
 export type BusiClass = (typeof BUSI_CLASSES)[number];
-export type Split = 'train' | 'val';
-
-/** Fraction of each class held out for validation. */
-export const VAL_FRACTION = 0.2;
 
 export interface BusiEntry {
   /** image file name, e.g. 'benign (1).png' (the split key) */
@@ -23,11 +20,16 @@ export interface BusiEntry {
   cls: BusiClass;
   image: string;
   masks: string[];
-  split: Split;
+  /** from the split manifest: 'excluded' = twins with contradicting labels, 'unlisted' = not in the manifest (or none given) */
+  split: Split | 'excluded' | 'unlisted';
 }
 
-/** All images of a BUSI-layout folder, in natural name order per class, each with its split. */
-export function listBusi(dir: string): BusiEntry[] {
+/**
+ * All images of a BUSI-layout folder, in natural name order per class, each
+ * with its split in `manifest`. An image the manifest lists must be the very
+ * file it was made from (SHA-256), else the split would be silently wrong.
+ */
+export function listBusi(dir: string, manifest?: SplitManifest, manifestFile = 'the split file'): BusiEntry[] {
   let top: string[];
   try {
     if (!statSync(dir).isDirectory()) throw new Error('not a directory');
@@ -42,27 +44,25 @@ export function listBusi(dir: string): BusiEntry[] {
   const out: BusiEntry[] = [];
   for (const cls of present) {
     const entries = listImageFolder(join(dir, cls));
-    const val = validationNames(entries.map((e) => basename(e.image)));
     for (const { image, masks } of entries) {
       const name = basename(image);
       if (masks.length === 0) throw new FileError(image, `no ground-truth mask '${basename(name, extname(name))}_mask.png' beside the image`, 'BAD_DATASET');
-      out.push({ name, cls, image, masks, split: val.has(name) ? 'val' : 'train' });
+      out.push({ name, cls, image, masks, split: splitOf(manifest, manifestFile, cls, image, name) });
     }
   }
   return out;
 }
 
-/**
- * The fixed validation split: within one class, the ceil(20%) names with the
- * smallest SHA-256 of the file name. Depends only on the names, so adding the
- * held-back BUSI images later moves few existing ones.
- */
-export function validationNames(names: string[]): Set<string> {
-  const ranked = names.map((n) => ({ n, h: createHash('sha256').update(n, 'utf8').digest('hex') }));
-  ranked.sort((a, b) => (a.h < b.h ? -1 : a.h > b.h ? 1 : 0));
-  return new Set(ranked.slice(0, Math.round(names.length * VAL_FRACTION)).map((r) => r.n));
+function splitOf(manifest: SplitManifest | undefined, manifestFile: string, cls: string, file: string, name: string): BusiEntry['split'] {
+  const m = manifest?.images[name];
+  if (!m) return 'unlisted';
+  if (m.cls !== cls || m.sha256 !== fileSha256(file)) {
+    throw new FileError(file, `is not the image ${manifestFile} lists under this name (class ${m.cls}, sha256 ${m.sha256.slice(0, 12)}...): that split belongs to another folder; make one for this folder with aunet dataset split, or evaluate --split all`, 'BAD_DATASET');
+  }
+  return m.split;
 }
 
+/** 'all' = every image of the folder, whatever the manifest says. */
 export function filterSplit(entries: BusiEntry[], split: Split | 'all'): BusiEntry[] {
   return split === 'all' ? entries : entries.filter((e) => e.split === split);
 }

@@ -3,6 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode } from 'fast-png';
+import { listBusi } from '../../../models/datasets/busi.js';
+import { assignSplits, fileSha256, type SplitManifest } from '../../../models/datasets/split.js';
 
 export function disk(w: number, h: number, cx: number, cy: number, r: number): Uint8Array {
   const m = new Uint8Array(w * h);
@@ -35,4 +37,12 @@ export function makeDataset(n = 5, opts: { rgb?: boolean } = {}): string {
     }
   }
   return dir;
+}
+
+/** A split manifest for a synthetic folder: every image its own group (its disks are near-twins by design). */
+export function splitOf(dir: string): SplitManifest {
+  return assignSplits(
+    listBusi(dir).map((e, i) => ({ name: e.name, cls: e.cls, sha256: fileSha256(e.image), group: i })),
+    { test: 'synthetic, no twin search' },
+  );
 }
