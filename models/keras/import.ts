@@ -1,7 +1,10 @@
-// importKeras: the study's tf.keras 2.x `model.save('AttentionCustomUNet.h5')`
-// file -> FloatModel, read with h5wasm.
+// importKeras: the study's Keras model -> FloatModel, read with h5wasm, from
+// - the HDF5 file that `model.save('AttentionCustomUNet.h5')` / ModelCheckpoint
+//   write (tf.keras 2.x, and Keras 3's legacy HDF5 writer: same layout, weight
+//   names without ':0'), or
+// - the `.keras` zip archive Keras 3 writes by default (models/keras/archive.ts).
 //
-// Layout (hdf5_format.save_weights_to_hdf5_group): group `model_weights`
+// HDF5 layout (hdf5_format.save_weights_to_hdf5_group): group `model_weights`
 // (or the root, for `save_weights` files) lists its layers in attribute
 // `layer_names`; each layer group lists its weights in attribute
 // `weight_names` (trainable first, then non-trainable, in sub-layer creation
@@ -12,6 +15,8 @@
 // those names. Conv kernels are HWIO; all convs are 'same' padded.
 import { createHash } from 'node:crypto';
 import h5wasm from 'h5wasm/node';
+import { readKerasArchive, isZip } from './archive.js';
+import { inputSizeOfConfig, withHdf5, type H5Dataset, type H5Group, type KerasLayers, type Weight } from './hdf5.js';
 import { FileError } from '../../common/errors.js';
 import { ArchError, buildGraph, type Arch, type ConvOp, type Graph } from '../graph.js';
 import { DEFAULT_PREPROCESSING, type FloatBatchNorm, type FloatConv, type FloatModel } from '../float-model.js';
@@ -27,51 +32,18 @@ export interface KerasImportOptions {
 /** Keras' BatchNormalization default; the custom AttentionGate does not configure it. */
 export const KERAS_BN_EPSILON = 1e-3;
 
-type H5Group = InstanceType<typeof h5wasm.Group>;
-type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
-
-interface Weight {
-  /** full weight name, e.g. 'Attention1/batch_normalization/gamma:0' */
-  name: string;
-  /** last path component without ':0': kernel, bias, gamma, beta, moving_mean, moving_variance */
-  kind: string;
-  shape: number[];
-  data: Float32Array;
-}
-
 export async function importKeras(path: string, options: KerasImportOptions = {}): Promise<FloatModel> {
   const bytes = readInputFile(path);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (isZip(bytes)) return readKerasArchive(path, bytes, (layers) => assemble(path, layers, options, sha256));
   if (bytes.subarray(0, 8).toString('latin1') !== '\x89HDF\r\n\x1a\n') {
-    throw new FileError(path, 'not an HDF5 file (a Keras 3 .keras archive or something else?); expected the tf.keras 2.x model.save .h5');
+    throw new FileError(path, 'neither an HDF5 file (model.save .h5) nor a Keras 3 .keras archive (zip)');
   }
-  const module = await h5wasm.ready;
-  // HDF5 errors become exceptions instead of diagnostics printed to stderr
-  (module as unknown as { activate_throwing_error_handler(): number }).activate_throwing_error_handler();
-  let file: InstanceType<typeof h5wasm.File> | undefined;
-  try {
-    file = new h5wasm.File(path, 'r');
-    return read(path, file, options, createHash('sha256').update(bytes).digest('hex'));
-  } catch (e) {
-    // a corrupt file fails inside libhdf5 (plain Errors); our own problems are FileErrors already
-    if (e instanceof FileError || Object.getPrototypeOf(e) !== Error.prototype) throw e;
-    throw new FileError(path, `corrupt or unreadable HDF5: ${hdf5Problem((e as Error).message)}`, 'KERAS_LAYOUT');
-  } finally {
-    try {
-      file?.close();
-    } catch {
-      // closing a corrupt file can fail too; the first error is the one to report
-    }
-  }
+  return withHdf5(path, (file) => assemble(path, legacyLayers(path, file), options, sha256));
 }
 
-/** The useful part of an HDF5 error stack: its deepest 'minor' reason, or the first line. */
-function hdf5Problem(message: string): string {
-  const minors = [...message.matchAll(/minor: ([^\n]+)/g)].map((m) => m[1].trim());
-  const first = message.split('\n')[0].trim();
-  return minors.length ? `${minors[minors.length - 1]} (${minors[0]})` : first.slice(0, 200);
-}
-
-function read(path: string, file: InstanceType<typeof h5wasm.File>, options: KerasImportOptions, sha256: string): FloatModel {
+/** The tf.keras 2.x / Keras 3 legacy HDF5 layout: layer_names and weight_names attributes. */
+function legacyLayers(path: string, file: InstanceType<typeof h5wasm.File>): KerasLayers {
   const fail = (problem: string): never => {
     throw new FileError(path, problem, 'KERAS_LAYOUT');
   };
@@ -95,12 +67,19 @@ function read(path: string, file: InstanceType<typeof h5wasm.File>, options: Ker
       return { name: `model_weights/${name}/${wn}`, kind, shape: ds!.shape ?? [], data: Float32Array.from(v as Float32Array) };
     });
   };
+  return { layerNames: layerNames!, layer, inputSize: inputSize(file), format: 'keras-h5' };
+}
 
+function assemble(path: string, src: KerasLayers, options: KerasImportOptions, sha256: string): FloatModel {
+  const fail = (problem: string): never => {
+    throw new FileError(path, problem, 'KERAS_LAYOUT');
+  };
+  const { layerNames, layer } = src;
   // F and input channels from Encoder1's first kernel (HWIO), input size from the model config.
   const enc1 = layer('Encoder1');
   const k0 = enc1.find((w) => w.kind === 'kernel') ?? fail(`layer 'Encoder1' has no conv kernel`);
   if (k0.shape.length !== 4 || k0.shape[0] !== 3 || k0.shape[1] !== 3) fail(`${k0.name} has shape [${k0.shape}], expected a 3x3 conv kernel [3, 3, channels, F]`);
-  const size = inputSize(file) ?? (options.height && options.width ? { height: options.height, width: options.width } : undefined);
+  const size = src.inputSize ?? (options.height && options.width ? { height: options.height, width: options.width } : undefined);
   if (!size) fail('the file has no model_config with the input shape; give the input height and width explicitly');
   const arch: Arch = { filters: k0.shape[3], channels: k0.shape[2], height: size!.height, width: size!.width };
   let graph: Graph;
@@ -119,7 +98,7 @@ function read(path: string, file: InstanceType<typeof h5wasm.File>, options: Ker
     blocks.set(op.block, [...(blocks.get(op.block) ?? []), op]);
   }
   for (const [block, ops] of blocks) {
-    const name = block === 'conv2d' ? finalConvLayer(layerNames!, fail) : block;
+    const name = block === 'conv2d' ? finalConvLayer(layerNames, fail) : block;
     const weights = block === 'Encoder1' ? enc1 : layer(name);
     const kernels = weights.filter((w) => w.kind === 'kernel');
     const biases = weights.filter((w) => w.kind === 'bias');
@@ -140,7 +119,7 @@ function read(path: string, file: InstanceType<typeof h5wasm.File>, options: Ker
     preprocessing: DEFAULT_PREPROCESSING,
     convs,
     batchNorms,
-    source: { file: path, format: 'keras-h5', sha256 },
+    source: { file: path, format: src.format, sha256 },
   };
 }
 
@@ -172,16 +151,7 @@ function finalConvLayer(names: string[], fail: (p: string) => never): string {
 function inputSize(file: InstanceType<typeof h5wasm.File>): { height: number; width: number } | undefined {
   const value = file.attrs['model_config']?.value;
   const raw = value instanceof Uint8Array ? new TextDecoder().decode(value) : value;
-  if (typeof raw !== 'string') return undefined;
-  try {
-    const cfg = JSON.parse(raw) as { config?: { layers?: { class_name?: string; config?: { batch_input_shape?: unknown[]; batch_shape?: unknown[] } }[] } };
-    const input = cfg.config?.layers?.find((l) => l.class_name === 'InputLayer');
-    const shape = input?.config?.batch_input_shape ?? input?.config?.batch_shape;
-    if (shape && typeof shape[1] === 'number' && typeof shape[2] === 'number') return { height: shape[1], width: shape[2] };
-  } catch {
-    return undefined;
-  }
-  return undefined;
+  return typeof raw === 'string' ? inputSizeOfConfig(raw) : undefined;
 }
 
 /** A string-list attribute (h5py writes fixed-length byte strings), or undefined when absent. */

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""The study's own Keras model and training loop (Keras 3, TensorFlow backend), small enough for minutes on a CPU.
+
+As the study: its layer classes (study_keras.py), binary cross-entropy, Adam (Keras defaults), batch 8, Keras'
+`ModelCheckpoint("....h5", save_best_only=True)` (legacy HDF5, what the study's callback wrote) on the validation
+loss. Not the study's: base filters 8 instead of 32, 128x128x1 inputs instead of 256x256x3 (CPU minutes), no
+CLAHE (the box feeds plain grey), validation on the leak-free val split instead of validation_split=0.2. At the end
+the best weights are also saved as a Keras 3 `.keras` archive (model.save's default format today).
+
+  python3 models/training/independent/train_keras.py --data models/training/runs/data-128 --out OUT_DIR [--epochs 20]
+writes OUT_DIR/study.h5 (ModelCheckpoint), OUT_DIR/study.keras, OUT_DIR/run.json.
+`--tiny` instead writes two small untrained fixtures (F=2, 32x32x1, random BatchNorm statistics) and Keras' own
+output on one random frame, for the importer tests (tests/models/keras/fixtures/).
+"""
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+import numpy as np  # noqa: E402
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from study_keras import attention_unet  # noqa: E402
+
+
+def lesion_dice(pred, masks):
+    d = [2 * np.sum((p > 0.5) * m) / (np.sum(p > 0.5) + np.sum(m)) for p, m in zip(pred, masks) if m.sum() > 0]
+    return float(np.mean(d))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--data')
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--epochs', type=int, default=20)
+    ap.add_argument('--filters', type=int, default=8)
+    ap.add_argument('--seed', type=int, default=11)
+    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--tiny', action='store_true')
+    a = ap.parse_args()
+    keras.utils.set_random_seed(a.seed)
+    tf.config.threading.set_intra_op_parallelism_threads(a.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    os.makedirs(a.out, exist_ok=True)
+    if a.tiny:
+        model = attention_unet(32, 1, 2)
+        model.compile(loss='binary_crossentropy', optimizer='adam')
+        # non-trivial BatchNorm statistics, so the importer's BN handling is seen
+        rng = np.random.default_rng(a.seed)
+        for i in range(1, 5):
+            bn = model.get_layer(f'Attention{i}').BN
+            bn.set_weights([rng.uniform(0.5, 1.5, w.shape).astype('float32') if k in (0, 3) else rng.normal(0, 0.3, w.shape).astype('float32')
+                            for k, w in enumerate(bn.get_weights())])
+        # the box feeds pixel / 255: an 8-bit frame is what the float reference takes too
+        pixels = rng.integers(0, 256, (32, 32), dtype=np.uint8)
+        prob = model.predict(pixels.reshape(1, 32, 32, 1).astype('float32') / 255, verbose=0)
+        model.save(os.path.join(a.out, 'study-tiny.h5'))
+        model.save(os.path.join(a.out, 'study-tiny.keras'))
+        json.dump({'keras': keras.__version__, 'tensorflow': tf.__version__, 'pixels': pixels.flatten().tolist(),
+                   'prob': [round(float(v), 7) for v in prob.flatten()]}, open(os.path.join(a.out, 'study-tiny-output.json'), 'w'))
+        print(f'wrote {a.out}/study-tiny.h5, study-tiny.keras and study-tiny-output.json')
+        return
+    load = lambda s: (np.load(os.path.join(a.data, f'{s}_images.npy')).astype('float32') / 255,  # noqa: E731
+                      np.load(os.path.join(a.data, f'{s}_masks.npy')).astype('float32'))
+    xt, mt = load('train')
+    xv, mv = load('val')
+    model = attention_unet(xt.shape[1], xt.shape[3], a.filters)
+    model.compile(loss='binary_crossentropy', optimizer='adam')
+    h5 = os.path.join(a.out, 'study.h5')
+
+    class Dice(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs['val_lesion_dice'] = lesion_dice(self.model.predict(xv, verbose=0), mv)
+            print(f" val lesion Dice {logs['val_lesion_dice']:.4f}", flush=True)
+
+    hist = model.fit(xt, mt, validation_data=(xv, mv), epochs=a.epochs, batch_size=8, verbose=2,
+                     callbacks=[Dice(), keras.callbacks.ModelCheckpoint(h5, save_best_only=True)])
+    best = keras.models.load_model(h5)
+    best.save(os.path.join(a.out, 'study.keras'))
+    json.dump({'recipe': vars(a) | {'out': os.path.basename(a.out), 'data': os.path.basename(os.path.normpath(a.data))},
+               'tensorflow': tf.__version__, 'keras': keras.__version__,
+               'history': {k: [float(v) for v in vs] for k, vs in hist.history.items()},
+               'bestValLesionDice': lesion_dice(best.predict(xv, verbose=0), mv)},
+              open(os.path.join(a.out, 'run.json'), 'w'), indent=1)
+    print(f'wrote {h5} and {a.out}/study.keras', flush=True)
+
+
+if __name__ == '__main__':
+    main()
