@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { FloatModel } from './float-model.js';
 import { FloatReference, foldBatchNorm } from './float-reference.js';
-import type { Graph } from './graph.js';
+import { buildGraph, type Graph } from './graph.js';
 import { INPUT_PARAMS, SIGMOID_OUTPUT, type QModel, type QOpParams, type QuantParams } from './qmodel.js';
 import { quantizeAddParams, quantizeMultiplier, sigmoidLut } from './quant-math.js';
 import { validateQModel } from './qmodel-check.js';
@@ -48,24 +48,74 @@ export function quantizeModel(model: FloatModel, calibration: Uint8Array[], opti
   const percentile = options.percentile ?? DEFAULT_PERCENTILE;
   if (!CALIBRATION_METHODS.includes(method)) throw new RangeError(`quantize: unknown calibration method '${String(method)}' (${CALIBRATION_METHODS.join(', ')})`);
   if (method === 'percentile' && !(percentile > 50 && percentile <= 100)) throw new RangeError(`quantize: percentile must be in (50, 100], got ${percentile}`);
+  const stats = collectStats(model, calibration, { samples: method !== 'minmax', onProgress: options.onProgress });
+  return buildQModel(model, rangesOf(stats, method, percentile), {
+    ...options,
+    calibrationRecord: { frames: calibration.length, framesSha256: stats.framesSha256, method, ...(method === 'percentile' ? { percentile } : {}) },
+  });
+}
+
+/** What one float pass over the calibration frames leaves: per-tensor statistics. */
+export interface CalibrationStats {
+  tensors: Map<string, TensorStats>;
+  /** per channel max |value| of every tensor with several channels (cross-layer equalisation reads them) */
+  channelMax: Map<string, Float32Array>;
+  framesSha256: string;
+  frames: number;
+}
+
+/** Runs the float reference over the calibration frames once and keeps each calibrated tensor's statistics. */
+export function collectStats(model: FloatModel, calibration: Uint8Array[], o: { samples?: boolean; onProgress?: (done: number, total: number) => void } = {}): CalibrationStats {
   if (calibration.length === 0) throw new RangeError('quantize: at least one calibration frame is needed');
   const ref = new FloatReference(model);
   const g = ref.graph;
   const fixed = fixedTensors(g);
-  const stats = new Map<string, TensorStats>();
-  for (const name of g.tensors.keys()) if (!fixed.has(name)) stats.set(name, new TensorStats(method !== 'minmax', hashSeed(name)));
+  const tensors = new Map<string, TensorStats>();
+  const channelMax = new Map<string, Float32Array>();
+  for (const name of g.tensors.keys()) if (!fixed.has(name)) tensors.set(name, new TensorStats(o.samples ?? true, hashSeed(name)));
   const frameHash = createHash('sha256');
   calibration.forEach((frame, i) => {
     frameHash.update(frame);
-    ref.run(frame, { keep: () => false, onTensor: (name, data) => stats.get(name)?.add(data) });
-    options.onProgress?.(i + 1, calibration.length);
+    ref.run(frame, {
+      keep: () => false,
+      onTensor: (name, data) => {
+        tensors.get(name)?.add(data);
+        const c = g.tensors.get(name)!.c;
+        if (c > 1) {
+          let m = channelMax.get(name);
+          if (!m) channelMax.set(name, (m = new Float32Array(c)));
+          for (let k = 0; k < data.length; k++) {
+            const v = Math.abs(data[k]);
+            if (v > m[k % c]) m[k % c] = v;
+          }
+        }
+      },
+    });
+    o.onProgress?.(i + 1, calibration.length);
   });
+  return { tensors, channelMax, framesSha256: frameHash.digest('hex'), frames: calibration.length };
+}
 
+/** Real ranges [lo, hi] of every calibrated tensor by one method. */
+export function rangesOf(stats: CalibrationStats, method: CalibrationMethod, percentile = DEFAULT_PERCENTILE): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  for (const [name, s] of stats.tensors) out.set(name, method === 'percentile' ? s.percentileRange(percentile) : method === 'mse' ? s.mseRange() : [s.min, s.max]);
+  return out;
+}
+
+export interface BuildOptions extends QuantizeOptions {
+  /** recorded as meta.provenance.calibration (before options.calibration's own fields) */
+  calibrationRecord: Record<string, unknown>;
+}
+
+/** The int8 model for given activation ranges: weights, biases, requantization, fixed params. */
+export function buildQModel(model: FloatModel, ranges: Map<string, [number, number]>, options: BuildOptions): QModel {
+  const g = buildGraph(model.arch);
   const sigmoidInputs = new Set(g.ops.flatMap((op) => (op.kind === 'sigmoid' ? [op.input] : [])));
   const clip = options.clipSigmoidInputs ?? true;
   const tensors: Record<string, QuantParams> = {};
-  for (const [name, s] of stats) {
-    let [lo, hi] = method === 'percentile' ? s.percentileRange(percentile) : method === 'mse' ? s.mseRange() : [s.min, s.max];
+  for (const [name, range] of ranges) {
+    let [lo, hi] = range;
     if (clip && sigmoidInputs.has(name)) {
       // Outside +-ln(511) the int8 sigmoid output (scale 1/256) is already 0 or 255/256,
       // so a wider logit range only coarsens the steps where the output does change.
@@ -136,10 +186,7 @@ export function quantizeModel(model: FloatModel, calibration: Uint8Array[], opti
       provenance: {
         source: model.source ?? { format: 'unknown' },
         calibration: {
-          frames: calibration.length,
-          framesSha256: frameHash.digest('hex'),
-          method,
-          ...(method === 'percentile' ? { percentile } : {}),
+          ...options.calibrationRecord,
           clipSigmoidInputs: clip,
           ...options.calibration,
         },

@@ -36,9 +36,13 @@ const model = join(work, 'm.aunet');
 
 test('quantize --calib-phantom writes a model with provenance; inspect describes it', () => {
   const out = ok('quantize', '--from', fx.onnx, '--calib-phantom', '6', '--out', model, '--no-progress');
-  assert.match(out, /wrote .*m\.aunet: F=4 32x32x3, 6 calibration frames \(percentile\)/);
+  assert.match(out, /wrote .*m\.aunet: F=4 32x32x3, 6 calibration frames \(auto: equalisation [\d.]+, start \w+, \d+ tensors changed; objective/);
   const q = readModel(model);
   const prov = (q.meta as any).provenance;
+  assert.equal(prov.calibration.method, 'auto', 'the default searches against the output');
+  assert.ok([0, 0.5, 1].includes(prov.calibration.equalize));
+  assert.ok(prov.calibration.objective.end <= prov.calibration.objective.start);
+  assert.ok(!prov.source.file.startsWith('/'), `provenance names no absolute path: ${prov.source.file}`);
   assert.equal(prov.source.sha256, createHash('sha256').update(readFileSync(fx.onnx)).digest('hex'));
   assert.equal(prov.source.format, 'onnx');
   assert.equal(prov.calibration.source, 'phantom');
@@ -88,7 +92,7 @@ test('bad usage and bad files give clear errors', () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /exactly one of --calib DIR or --calib-phantom N/);
   r = aunet('quantize', '--from', fx.onnx, '--calib-phantom', '2', '--method', 'mean', '--out', join(work, 'x.aunet'));
-  assert.match(r.stderr, /--method must be one of minmax, percentile, mse/);
+  assert.match(r.stderr, /--method must be one of auto, minmax, percentile, mse/);
   r = aunet('quantize', '--from', join(work, 'nothing.onnx'), '--calib-phantom', '2', '--out', join(work, 'x.aunet'));
   assert.equal(r.code, 1);
   assert.match(r.stderr, /nothing\.onnx: cannot read model/);
