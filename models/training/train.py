@@ -3,7 +3,9 @@
 
 Run with Debian's PyTorch: /usr/bin/python3 models/training/train.py --data DIR --out RUN_DIR [...]
 Reads only the exported .npy (so training sees exactly the box's preprocessing).
-Recipe: BCE + per-image soft Dice, Adam with warm-up + cosine decay, augmentation
+Recipe: BCE + per-image soft Dice + an image-level presence term (the mean of the
+k highest logits against "has a lesion": the statistic the box's lesion-present
+decision reads), Adam with warm-up + cosine decay, augmentation
 (horizontal flip, small affine, gain/gamma and speckle jitter, 8-bit rounding),
 an exponential moving average (EMA) of the weights that is what gets validated
 and shipped (it damps BUSI's large epoch-to-epoch swings), early stopping on
@@ -49,6 +51,8 @@ def parse_args():
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--normal-weight', type=float, default=1.0, help='BCE weight of normal (empty-mask) images')
     p.add_argument('--normal-weight-from', type=int, default=1, help='first epoch that uses --normal-weight')
+    p.add_argument('--presence-weight', type=float, default=0.0, help='weight of the image-level presence BCE on the top-k mean logit (0 = off)')
+    p.add_argument('--presence-k', type=int, default=64, help='k of the top-k mean logit (64 = 0.4%% of a 128x128 frame)')
     p.add_argument('--resume', action='store_true', help='continue from OUT/last.pt')
     return p.parse_args()
 
@@ -92,7 +96,13 @@ def augment(x, m, g):
     return x, m
 
 
-def loss_fn(logits, m, normal_weight=1.0):
+def topk_logit(logits, k):
+    """Mean of the k highest logits per image: high when the network is sure of some lesion pixels."""
+    flat = logits.flatten(1)
+    return flat.topk(min(k, flat.shape[1]), dim=1).values.mean(1)
+
+
+def loss_fn(logits, m, normal_weight=1.0, presence_weight=0.0, presence_k=64):
     lesion = m.sum((1, 2, 3)) > 0
     # normal (empty-mask) images may weigh more in the BCE: false-positive blobs on them decide emptyRate
     w = torch.where(lesion, torch.ones_like(lesion, dtype=logits.dtype), torch.full_like(lesion, normal_weight, dtype=logits.dtype))
@@ -103,18 +113,24 @@ def loss_fn(logits, m, normal_weight=1.0):
     dice = (2 * inter + 1) / (denom + 1)
     # per-image soft Dice on lesion images (as eval averages Dice per image); BCE alone teaches empty outputs
     dl = (1 - dice[lesion]).mean() if lesion.any() else logits.sum() * 0
+    if presence_weight > 0:
+        # image level: a normal image should have no confident pixel at all, a lesion image some
+        pres = F.binary_cross_entropy_with_logits(topk_logit(logits, presence_k), lesion.to(logits.dtype))
+        return bce + dl + presence_weight * pres
     return bce + dl
 
 
 @torch.no_grad()
 def evaluate(model, x, m, batch=25):
     model.eval()
-    dices, empties = [], []
+    dices, empties, tops, has = [], [], [], []
     bce = 0.0
     for i in range(0, x.shape[0], batch):
         xb = x[i:i + batch].float() / 255
         mb = m[i:i + batch].float()
         logits = model.forward_logits(xb)
+        tops += topk_logit(logits, 64).tolist()
+        has += (mb.sum((1, 2, 3)) > 0).tolist()
         bce += F.binary_cross_entropy_with_logits(logits, mb, reduction='sum').item()
         pred = (logits > 0).float()  # sigmoid > 0.5
         for j in range(xb.shape[0]):
@@ -128,7 +144,15 @@ def evaluate(model, x, m, batch=25):
         'dice': float(np.mean(dices)) if dices else 0.0,
         'emptyRate': float(np.mean(empties)) if empties else 1.0,
         'bce': bce / m.numel(),
+        'presenceAuc': auc([t for t, h in zip(tops, has) if h], [t for t, h in zip(tops, has) if not h]),
     }
+
+
+def auc(pos, neg):
+    """Area under the ROC curve: P(a lesion image's score > a normal image's), ties count half."""
+    if not pos or not neg:
+        return float('nan')
+    return float(np.mean([(p > n) + 0.5 * (p == n) for p in pos for n in neg]))
 
 
 def progress(step, steps_per_epoch, a, elapsed):
@@ -212,7 +236,7 @@ def main():
                 group['lr'] = lr_at(state['step'], steps_per_epoch, a, time.time() - t_start)
             opt.zero_grad()
             nw = a.normal_weight if ep >= a.normal_weight_from else 1.0
-            loss = loss_fn(model.forward_logits(xb), mb, nw)
+            loss = loss_fn(model.forward_logits(xb), mb, nw, a.presence_weight, a.presence_k)
             loss.backward()
             opt.step()
             state['step'] += 1
@@ -226,7 +250,8 @@ def main():
             total += loss.item() * idx.numel()
         v = evaluate(ema, xv, mv)
         rec = {'epoch': ep, 'lr': opt.param_groups[0]['lr'], 'trainLoss': total / xt.shape[0],
-               'valDice': v['dice'], 'valEmptyRate': v['emptyRate'], 'valBce': v['bce'], 'seconds': time.time() - t0}
+               'valDice': v['dice'], 'valEmptyRate': v['emptyRate'], 'valBce': v['bce'], 'valPresenceAuc': v['presenceAuc'],
+               'seconds': time.time() - t0}
         state['history'].append(rec)
         state['epoch'] = ep
         state['seconds'] = time.time() - t_start
@@ -244,7 +269,7 @@ def main():
         torch.save({'model': ema.state_dict(), 'filters': a.filters, 'in_channels': channels, 'size': size, 'epoch': ep},
                    os.path.join(a.out, 'snapshots', f'ep{ep:03d}.pt'))
         print(f"epoch {ep:3d}/{a.epochs} loss {rec['trainLoss']:.4f} lr {rec['lr']:.2e} val Dice {v['dice']:.4f} "
-              f"emptyRate {v['emptyRate']:.3f} bce {v['bce']:.4f} | best {state['best']['valDice']:.4f} @ {state['best']['epoch']}"
+              f"emptyRate {v['emptyRate']:.3f} bce {v['bce']:.4f} auc {v['presenceAuc']:.3f} | best {state['best']['valDice']:.4f} @ {state['best']['epoch']}"
               f" | {rec['seconds']:.0f}s, total {state['seconds'] / 60:.1f} min", flush=True)
         torch.save({'model': model.state_dict(), 'ema': ema.state_dict(), 'opt': opt.state_dict(), 'gen': g.get_state(),
                     'torch_rng': torch.get_rng_state(), 'state': state, 'args': vars(a)}, last + '.tmp')
@@ -271,10 +296,10 @@ def finish(a, index, state, macs, size, channels):
 def write_summary(a, index, state, macs, size, channels, final):
     summary = {
         'final': final,
-        'data': {'export': os.path.abspath(a.data), 'dataset': index['dataset'], 'preprocessing': index['preprocessing'],
+        # provenance names no path of the training machine: the export folder's and dataset's names only
+        'data': {'export': os.path.basename(os.path.normpath(a.data)), 'dataset': index['dataset'], 'preprocessing': index['preprocessing'],
                  'size': size, 'channels': channels},
-        'split': {'method': 'per class, the round(20%) file names with the smallest SHA-256 (models/datasets/busi.ts)',
-                  'train': len(index['splits']['train']['entries']), 'val': len(index['splits']['val']['entries'])},
+        'split': {**index['split'], **{s: len(index['splits'][s]['entries']) for s in ('train', 'val', 'test')}},
         'model': {'arch': 'AttentionUNet', 'filters': a.filters, 'inChannels': channels, 'macs': macs},
         'recipe': {k: v for k, v in vars(a).items() if k not in ('data', 'out', 'resume')},
         'epochs': state['epoch'],
