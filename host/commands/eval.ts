@@ -10,7 +10,10 @@ import { EvalReport } from '../evaluation/report.js';
 import { parsePreprocessing } from './dataset.js';
 import type { EngineKind } from '../load/engine-loader.js';
 import { engineOption } from './support/engine-options.js';
-import type { Split } from '../../models/datasets/split.js';
+import { readSplitManifest, type Split } from '../../models/datasets/split.js';
+import { listBusi, filterSplit } from '../../models/datasets/busi.js';
+import { PRESENCE_FRACTION, type LesionDecisionRule } from '../../models/lesion-decision.js';
+import { fingerprintEntries, TWIN_THRESHOLD } from '../evaluation/near-duplicates.js';
 
 interface EvalFlags {
   model: string;
@@ -22,6 +25,9 @@ interface EvalFlags {
   engine: EngineKind;
   resize: string;
   clahe?: string | boolean;
+  threshold?: string;
+  twinsOf?: string;
+  twinsSplit: string;
 }
 
 export function register(program: Command): void {
@@ -37,8 +43,23 @@ export function register(program: Command): void {
     .addOption(engineOption('int8 engine: direct or chip', 'direct'))
     .option('--resize <mode>', '.onnx only (an .aunet records its own): stretch or letterbox', 'stretch')
     .option('--clahe [clip:tiles]', '.onnx only: CLAHE before resizing (default 3:8)')
+    .option('--threshold <p>', 'lesion-present threshold on the top-k mean probability (default: the model header\'s; an .onnx has none)')
+    .option('--twins-of <dir>', 'count evaluated images with a near-duplicate in this BUSI folder, and report the figures without them')
+    .option('--twins-split <split>', 'with --twins-of: which split of that folder (train, val, test, all; by the split file)', 'train')
     .action(async (o: EvalFlags) => {
       if (!['test', 'val', 'train', 'all'].includes(o.split)) throw new UsageError(`--split must be test, val, train or all, got '${o.split}'`);
+      let decision: LesionDecisionRule | undefined;
+      if (o.threshold !== undefined) {
+        const t = Number(o.threshold);
+        if (!(t >= 0.5 && t <= 1)) throw new UsageError(`--threshold must be a probability in [0.5, 1], got '${o.threshold}'`);
+        decision = { rule: 'topk-mean', fraction: PRESENCE_FRACTION, threshold: t };
+      }
+      if (!['train', 'val', 'test', 'all'].includes(o.twinsSplit)) throw new UsageError(`--twins-split must be train, val, test or all, got '${o.twinsSplit}'`);
+      const twinsOf = o.twinsOf === undefined ? undefined : (() => {
+        const ref = filterSplit(listBusi(o.twinsOf, o.twinsSplit === 'all' ? undefined : readSplitManifest(o.splitFile), o.splitFile), o.twinsSplit as Split | 'all');
+        if (ref.length === 0) throw new UsageError(`--twins-of ${o.twinsOf}: no image in split '${o.twinsSplit}'`);
+        return { label: `${o.twinsOf} (${o.twinsSplit}, ${ref.length} images)`, prints: fingerprintEntries(ref), threshold: TWIN_THRESHOLD };
+      })();
       const predictor = await openPredictor(o.model, { engine: o.engine, preprocessing: parsePreprocessing(o.resize, o.clahe) });
       const report = o.report ? new EvalReport(o.report) : undefined;
       try {
@@ -46,6 +67,8 @@ export function register(program: Command): void {
           dataset: o.dataset,
           split: o.split as Split | 'all',
           splitFile: o.splitFile,
+          decision,
+          twinsOf,
           progress: process.stderr.isTTY,
           onImage: report ? (r, v) => report.add(r, v) : undefined,
         });
@@ -72,5 +95,17 @@ function table(s: EvalSummary, kind: string, split: string): string {
   }
   lines.push(`${'lesion'.padEnd(10)} ${String(s.lesion.n).padStart(3)}  ${f(s.lesion.dice)}  ${f(s.lesion.iou)}`);
   lines.push(`${'normal'.padEnd(10)} ${String(s.classes.normal.n).padStart(3)}  emptyRate ${f(s.classes.normal.emptyRate)} (predicted lesion area < 0.5% of the image)`);
+  const d = s.decision;
+  const ci = (c: [number, number]) => `95% CI ${c[0].toFixed(3)}-${c[1].toFixed(3)}`;
+  lines.push(
+    `lesion-present decision (top-k mean >= ${d.rule.threshold.toFixed(4)}), image level: sensitivity ${d.sensitivity.detected}/${d.sensitivity.n} = ${f(d.sensitivity.value)} (${ci(d.sensitivity.ci95)}), ` +
+      `specificity (normal shown clean) ${d.specificity.clean}/${d.specificity.n} = ${f(d.specificity.value)} (${ci(d.specificity.ci95)}), AUC ${f(d.auc)}`,
+    `shown to the operator (no outline on "no lesion"): lesion Dice ${f(d.shownLesion.dice)}, IoU ${f(d.shownLesion.iou)}`,
+  );
+  if (s.twins) {
+    const t = s.twins;
+    lines.push(`twins (correlation >= ${t.threshold}) in ${t.of}: ${t.withTwin} of ${s.images} images; without them: lesion ${t.twinFree.lesion.n} Dice ${f(t.twinFree.lesion.dice)} IoU ${f(t.twinFree.lesion.iou)}, ` +
+      `shown Dice ${f(t.twinFree.decision.shownLesion.dice)}, normal clean ${t.twinFree.decision.specificity.clean}/${t.twinFree.decision.specificity.n}, sensitivity ${t.twinFree.decision.sensitivity.detected}/${t.twinFree.decision.sensitivity.n}`);
+  }
   return lines.join('\n') + '\n';
 }

@@ -4,6 +4,9 @@
 import cliProgress from 'cli-progress';
 import { listBusi, filterSplit, readBusiImage, readBusiMask, type BusiClass, type BusiEntry, type Split } from '../../models/datasets/busi.js';
 import { readSplitManifest } from '../../models/datasets/split.js';
+import { decide, decisionRule, type LesionDecisionRule } from '../../models/lesion-decision.js';
+import { summarizeDecisions, type DecisionResult, type DecisionSummary } from './decision-summary.js';
+import { fingerprint, nearestTwin, TWIN_THRESHOLD } from './near-duplicates.js';
 import { confusion, metricsOf, mean, EMPTY_AREA, type ImageMetrics } from '../../models/datasets/metrics.js';
 import { preprocess, resizeBack, type Placement } from '../../camera/preprocess.js';
 import { UsageError } from '../../common/errors.js';
@@ -13,6 +16,9 @@ export interface ImageResult extends ImageMetrics {
   entry: BusiEntry;
   width: number;
   height: number;
+  decision: DecisionResult;
+  /** best fingerprint correlation with the --twins-of set (when given) */
+  twin?: number;
 }
 
 export interface LesionClassSummary {
@@ -30,6 +36,10 @@ export interface EvalSummary {
   images: number;
   classes: { benign: LesionClassSummary; malignant: LesionClassSummary; normal: { n: number; emptyRate: number } };
   lesion: { n: number; dice: number; iou: number };
+  /** the lesion-present decision per image and what the operator sees */
+  decision: DecisionSummary;
+  /** with --twins-of: how many evaluated images have a near-duplicate there, and the figures without them */
+  twins?: { of: string; threshold: number; withTwin: number; twinFree: Omit<EvalSummary, 'twins' | 'model'> };
 }
 
 /** What a report may draw for one image: all at the original size, attention maps at their native size. */
@@ -53,6 +63,10 @@ export interface EvalOptions {
   progress?: boolean;
   /** called for each image after scoring (reports keep a few) */
   onImage?: (r: ImageResult, views: ImageViews) => void;
+  /** the lesion-present rule (default: the model header's, else "some pixel over 0.5") */
+  decision?: LesionDecisionRule;
+  /** fingerprints of a reference set (e.g. a training split): each image's best correlation with it is reported */
+  twinsOf?: { label: string; prints: Float32Array[]; threshold?: number };
 }
 
 export async function evaluate(modelName: string, predictor: Predictor, o: EvalOptions): Promise<{ summary: EvalSummary; results: ImageResult[] }> {
@@ -64,6 +78,7 @@ export async function evaluate(modelName: string, predictor: Predictor, o: EvalO
     : undefined;
   bar?.start(entries.length, 0, { name: '' });
   const results: ImageResult[] = [];
+  const rule = o.decision ?? decisionRule({ meta: predictor.meta });
   try {
     for (const e of entries) {
       const img = readBusiImage(e);
@@ -71,7 +86,12 @@ export async function evaluate(modelName: string, predictor: Predictor, o: EvalO
       const input = preprocess(img, predictor.size, predictor.preprocessing);
       const p = await predictor.predict(input.data);
       const pred = resizeBack(p.mask, predictor.size.width, predictor.size.height, input.placement);
-      const r: ImageResult = { entry: e, width: img.width, height: img.height, ...metricsOf(confusion(truth.data, pred.data)) };
+      const d = decide(p.prob, rule);
+      // a frame decided "no lesion" shows no outline: the operator sees an empty mask
+      const shown = d.lesion ? metricsOf(confusion(truth.data, pred.data)) : metricsOf(confusion(truth.data, new Uint8Array(truth.data.length)));
+      const decision: DecisionResult = { cls: e.cls, score: d.score, lesion: d.lesion, shownDice: shown.dice, shownIou: shown.iou };
+      const twin = o.twinsOf ? nearestTwin([fingerprint(img)], o.twinsOf.prints)[0].correlation : undefined;
+      const r: ImageResult = { entry: e, width: img.width, height: img.height, ...metricsOf(confusion(truth.data, pred.data)), decision, ...(twin === undefined ? {} : { twin }) };
       results.push(r);
       o.onImage?.(r, { image: img.data, truth: truth.data, pred: pred.data, prob: p.prob, placement: input.placement, modelWidth: input.width, modelHeight: input.height, attention: p.attention });
       bar?.increment(1, { name: e.name });
@@ -79,10 +99,17 @@ export async function evaluate(modelName: string, predictor: Predictor, o: EvalO
   } finally {
     bar?.stop();
   }
-  return { summary: summarize(modelName, results), results };
+  const summary = summarize(modelName, results, rule);
+  if (o.twinsOf) {
+    const threshold = o.twinsOf.threshold ?? TWIN_THRESHOLD;
+    const free = results.filter((r) => r.twin! < threshold);
+    const { model: _m, ...twinFree } = summarize(modelName, free, rule);
+    summary.twins = { of: o.twinsOf.label, threshold, withTwin: results.length - free.length, twinFree };
+  }
+  return { summary, results };
 }
 
-export function summarize(modelName: string, results: ImageResult[]): EvalSummary {
+export function summarize(modelName: string, results: ImageResult[], rule: LesionDecisionRule = decisionRule({})): EvalSummary {
   const of = (cls: BusiClass) => results.filter((r) => r.entry.cls === cls);
   const lesionRow = (rs: ImageResult[]): LesionClassSummary => ({
     n: rs.length,
@@ -103,5 +130,6 @@ export function summarize(modelName: string, results: ImageResult[]): EvalSummar
       normal: { n: normal.length, emptyRate: normal.length ? normal.filter((r) => r.predictedArea < EMPTY_AREA).length / normal.length : NaN },
     },
     lesion: { n: lesion.length, dice: mean(lesion.map((r) => r.dice)), iou: mean(lesion.map((r) => r.iou)) },
+    decision: summarizeDecisions(rule, results.map((r) => r.decision)),
   };
 }

@@ -80,3 +80,31 @@ export_onnx(m, '${dir}/m.onnx', 1, 32)
     rmSync(dir, { recursive: true });
   }
 });
+
+test('eval reports the lesion-present decision per image and counts evaluated images with a twin in a reference set', async () => {
+  const data = makeDataset(6);
+  try {
+    const { fingerprintEntries } = await import('../../../host/evaluation/near-duplicates.js');
+    const { listBusi } = await import('../../../models/datasets/busi.js');
+    const all = listBusi(data);
+    // reference: two lesion images of the folder itself (twins of themselves, correlation 1)
+    const ref = all.filter((e) => e.name === 'benign (2).png' || e.name === 'malignant (4).png');
+    const rule = { rule: 'topk-mean' as const, fraction: 64 / 16384, threshold: 0.9 };
+    const { summary, results } = await evaluate('threshold', thresholdPredictor(), { dataset: data, split: 'all', decision: rule, twinsOf: { label: 'ref', prints: fingerprintEntries(ref), threshold: 0.999 } });
+    // the predictor's lesion pixels are 255/256: every lesion image is called lesion, every normal one clean
+    assert.equal(summary.decision.sensitivity.detected, 12);
+    assert.equal(summary.decision.specificity.clean, 6);
+    assert.ok(summary.decision.specificity.ci95[0] > 0.5 && summary.decision.specificity.ci95[0] < 1);
+    assert.equal(summary.decision.auc, 1);
+    assert.ok(Math.abs(summary.decision.shownLesion.dice - summary.lesion.dice) < 1e-12, 'nothing suppressed, nothing lost');
+    assert.equal(results.find((r) => r.entry.name === 'benign (2).png')!.twin! > 0.999, true);
+    assert.equal(summary.twins!.withTwin, 2);
+    assert.equal(summary.twins!.twinFree.lesion.n, 10);
+    // a threshold no lesion image reaches: all suppressed, shown Dice 0, normal images still clean
+    const strict = await evaluate('threshold', thresholdPredictor(), { dataset: data, split: 'all', decision: { ...rule, threshold: 1 } });
+    assert.equal(strict.summary.decision.sensitivity.detected, 0);
+    assert.equal(strict.summary.decision.shownLesion.dice, 0);
+  } finally {
+    rmSync(data, { recursive: true });
+  }
+});

@@ -32,6 +32,8 @@ test('summary: lesion row is the mean over benign and malignant images; emptyRat
   const r = (cls: 'benign' | 'malignant' | 'normal', dice: number, predictedArea = 0.1): ImageResult => ({
     entry: { name: `${cls}-${dice}`, cls, image: '', masks: [], split: 'val' },
     width: 10, height: 10, accuracy: 1, dice, iou: dice / (2 - dice), sensitivity: 1, specificity: 1, predictedArea,
+    // the decision calls a lesion wherever more than 0.5% is predicted; a missed lesion shows nothing
+    decision: { cls, score: predictedArea, lesion: predictedArea > 0.005, shownDice: predictedArea > 0.005 ? dice : cls === 'normal' ? 1 : 0, shownIou: 0 },
   });
   const s = summarize('m', [r('benign', 0.9), r('benign', 0.5), r('malignant', 0.1), r('normal', 1, 0), r('normal', 1, 0.004), r('normal', 0, 0.006), r('normal', 0, 0.3)]);
   assert.equal(s.images, 7);
@@ -41,5 +43,10 @@ test('summary: lesion row is the mean over benign and malignant images; emptyRat
   assert.ok(Math.abs(s.lesion.dice - 0.5) < 1e-12);
   assert.equal(s.classes.normal.emptyRate, 0.5);
   assert.deepEqual(Object.keys(s.classes.benign), ['n', 'dice', 'iou', 'accuracy', 'sensitivity', 'specificity']);
-  assert.deepEqual(Object.keys(s), ['model', 'images', 'classes', 'lesion']);
+  assert.deepEqual(Object.keys(s), ['model', 'images', 'classes', 'lesion', 'decision']);
+  // image level: every lesion image detected, 2 of 4 normal images left clean
+  assert.equal(s.decision.sensitivity.value, 1);
+  assert.equal(s.decision.specificity.clean, 2);
+  assert.equal(s.decision.specificity.n, 4);
+  assert.ok(s.decision.specificity.ci95[0] < 0.5 && s.decision.specificity.ci95[1] > 0.5);
 });
