@@ -18,8 +18,11 @@ import { parseInteger } from '../../common/cli-args.js';
 import { loadModel } from '../load/model-loader.js';
 import { loadFloatModel } from '../load/float-model-loader.js';
 import { loadEngine } from '../load/engine-loader.js';
-import { imageInput, listImages } from './support/model-inputs.js';
+import { evenlySpaced, imageInput, listImages } from './support/model-inputs.js';
 import { kernelsOption } from './support/engine-options.js';
+import { decide, decisionRule } from '../../models/lesion-decision.js';
+import { listBusi, filterSplit } from '../../models/datasets/busi.js';
+import { readSplitManifest, type Split } from '../../models/datasets/split.js';
 import { enlarge, outputFolder, sideBySide } from './support/render.js';
 
 interface Options {
@@ -32,6 +35,8 @@ interface Options {
   worst: string;
   kernels: string;
   progress: boolean;
+  split?: string;
+  splitFile?: string;
 }
 
 export interface CompareReport {
@@ -45,8 +50,10 @@ export interface CompareReport {
   layers: Pick<LayerRow, 'name' | 'rmse' | 'maxAbs' | 'cosine'>[];
   /** a1..a4: mean over images */
   attention: ({ map: string } & MapAgreement)[];
-  perImage: { file: string; maskDice: number; attentionMeanAbsDiff: number[] }[];
+  perImage: { file: string; maskDice: number; attentionMeanAbsDiff: number[]; floatLesion: boolean; int8Lesion: boolean; flip: boolean }[];
   worst: string[];
+  /** images where float and int8 disagree on the lesion-present decision (the model header's rule): what an operator would see change */
+  flips: string[];
 }
 
 interface Worst {
@@ -67,6 +74,8 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object instead of tables')
     .option('--out <dir>', 'write side-by-side PNGs of the worst images (and report.json) here')
     .option('--limit <n>', 'use N evenly spaced images of the folder')
+    .option('--split <split>', 'a BUSI-layout --dataset: only the images of this split (test: held out from every choice)')
+    .option('--split-file <file>', "with --split: the split manifest (default: the shipped split of the project's BUSI images)")
     .option('--worst <k>', 'how many worst images to draw', '4')
     .addOption(kernelsOption())
     .option('--no-progress', 'no progress bar')
@@ -80,8 +89,11 @@ export function register(program: Command): void {
       if (a.filters !== b.filters || a.height !== b.height || a.width !== b.width || a.channels !== b.channels) {
         throw new UsageError(`${o.int8} (F=${a.filters}, ${a.height}x${a.width}x${a.channels}) is not a quantization of ${o.float} (F=${b.filters}, ${b.height}x${b.width}x${b.channels})`);
       }
-      const files = listImages(o.dataset, limit);
+      if (o.split !== undefined && !['train', 'val', 'test'].includes(o.split)) throw new UsageError(`--split must be train, val or test, got '${o.split}'`);
+      const files = o.split ? evenlySpaced(filterSplit(listBusi(o.dataset, readSplitManifest(o.splitFile), o.splitFile), o.split as Split).map((e) => e.image), limit) : listImages(o.dataset, limit);
+      if (files.length === 0) throw new UsageError(`${o.dataset}: no image in split '${o.split}'`);
       const { engine } = await loadEngine(q, { keepTensors: true, kernels: o.kernels });
+      const rule = decisionRule(q);
       const ref = new FloatReference(f);
       const g = ref.graph;
       const stats = layerStats();
@@ -108,7 +120,10 @@ export function register(program: Command): void {
           att[i].cosine += m.cosine;
           att[i].sameSide += m.sameSide;
         });
-        perImage.push({ file, maskDice: d, attentionMeanAbsDiff: agreements.map((m) => m.meanAbsDiff) });
+        const floatU8 = Uint8Array.from(fProb, (v) => Math.min(255, Math.round(v * 256)));
+        const floatLesion = decide(floatU8, rule).lesion;
+        const int8Lesion = decide(r.prob.data, rule).lesion;
+        perImage.push({ file, maskDice: d, attentionMeanAbsDiff: agreements.map((m) => m.meanAbsDiff), floatLesion, int8Lesion, flip: floatLesion !== int8Lesion });
         if (o.out && (worst.length < worstK || d < worst[worst.length - 1].dice)) {
           const picture = new Uint8Array(a.width * a.height);
           for (let p = 0; p < picture.length; p++) picture[p] = input.data[p * a.channels];
@@ -131,6 +146,7 @@ export function register(program: Command): void {
         attention: att.map((m, i) => ({ map: g.attention[i], meanAbsDiff: m.meanAbsDiff / N, maxAbsDiff: m.maxAbsDiff, cosine: m.cosine / N, sameSide: m.sameSide / N })),
         perImage,
         worst: [...perImage].sort((x, y) => x.maskDice - y.maskDice).slice(0, worstK).map((p) => p.file),
+        flips: perImage.filter((p) => p.flip).map((p) => p.file),
       };
       if (o.out) writeOut(o.out, report, worst, a.width, a.height);
       process.stdout.write(o.json ? `${JSON.stringify(report)}\n` : renderText(report, o));
@@ -169,6 +185,13 @@ function renderText(r: CompareReport, o: Options): string {
   lines.push('(logits, the inputs of sigmoids, are compared within +-ln(511), where the int8 sigmoid saturates)', '');
   for (const m of r.attention) lines.push(`attention ${m.map}: mean |diff| ${m.meanAbsDiff.toFixed(4)}, max |diff| ${m.maxAbsDiff.toFixed(4)}, cosine ${m.cosine.toFixed(5)}, same side of 0.5 ${(100 * m.sameSide).toFixed(2)}%`);
   lines.push(`mask Dice float vs int8: mean ${r.maskDice.toFixed(4)}, min ${r.minMaskDice.toFixed(4)}`);
+  const w8 = Math.max(...r.perImage.map((p) => basename(p.file).length));
+  lines.push('', 'per image: mask Dice float vs int8, lesion-present decision float / int8');
+  for (const p of r.perImage) {
+    const yn = (b: boolean) => (b ? 'lesion' : 'none  ');
+    lines.push(`  ${basename(p.file).padEnd(w8)}  ${p.maskDice.toFixed(4)}  ${yn(p.floatLesion)} / ${yn(p.int8Lesion)}${p.flip ? '  FLIP' : ''}`);
+  }
+  lines.push(`decision flips (float and int8 disagree on lesion / no lesion): ${r.flips.length} of ${r.images}${r.flips.length ? `: ${r.flips.map((f) => basename(f)).join(', ')}` : ''}`);
   lines.push(`worst layer: ${r.worstLayer} (cosine ${r.minLayerCosine.toFixed(5)})`);
   lines.push(`worst images: ${r.worst.join(', ')}`);
   if (o.out) lines.push(`pictures and report.json in ${o.out}`);

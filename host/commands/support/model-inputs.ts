@@ -14,8 +14,13 @@ import { FileError } from '../../../common/errors.js';
 export function listImages(dir: string, limit?: number): string[] {
   const files = listImageFolder(dir, { recursive: true }).map((e) => e.image);
   if (files.length === 0) throw new FileError(dir, 'no PNG or JPEG images found', 'BAD_DATASET');
-  if (limit === undefined || limit >= files.length) return files;
-  return Array.from({ length: limit }, (_, i) => files[Math.floor((i * files.length) / limit)]);
+  return evenlySpaced(files, limit);
+}
+
+/** `limit` evenly spaced items (all when limit is undefined or not smaller). */
+export function evenlySpaced<T>(items: T[], limit?: number): T[] {
+  if (limit === undefined || limit >= items.length) return items;
+  return Array.from({ length: limit }, (_, i) => items[Math.floor((i * items.length) / limit)]);
 }
 
 export interface ImageInput extends ModelInput {

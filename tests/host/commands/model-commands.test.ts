@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { decode } from 'fast-png';
 import { readModel } from '../../../models/format.js';
 import { buildGraph } from '../../../models/graph.js';
@@ -121,6 +121,11 @@ test('compare --json reports layers, mask Dice and attention agreement, and draw
   assert.ok(j.maskDice >= 0 && j.maskDice <= 1);
   assert.equal(j.attention.length, 4);
   assert.equal(j.perImage.length, 3);
+  for (const p of j.perImage) {
+    assert.equal(p.flip, p.floatLesion !== p.int8Lesion);
+    assert.equal(typeof p.maskDice, 'number');
+  }
+  assert.deepEqual(j.flips, j.perImage.filter((p: any) => p.flip).map((p: any) => p.file));
   const pngs = readdirSync(outDir).filter((f) => f.startsWith('worst-'));
   assert.equal(pngs.length, 2);
   const png = decode(readFileSync(join(outDir, pngs[0])));
@@ -129,6 +134,13 @@ test('compare --json reports layers, mask Dice and attention agreement, and draw
   assert.deepEqual(JSON.parse(readFileSync(join(outDir, 'report.json'), 'utf8')), j);
   const text = ok('compare', '--float', fx.onnx, '--int8', model, '--dataset', busi, '--limit', '1', '--no-progress');
   assert.match(text, /mask Dice float vs int8: mean/);
+  assert.match(text, /per image: mask Dice float vs int8, lesion-present decision float \/ int8\n  \S.*\d\.\d{4}  (lesion|none)/);
+  assert.match(text, /decision flips \(float and int8 disagree on lesion \/ no lesion\): \d+ of 1/);
+  // held-out images only: the test split of the shipped manifest
+  const t = JSON.parse(ok('compare', '--float', fx.onnx, '--int8', model, '--dataset', busi, '--split', 'test', '--limit', '2', '--json', '--no-progress'));
+  const testSplit = JSON.parse(readFileSync(join(root, 'models/datasets/busi-split.json'), 'utf8')).images;
+  assert.equal(t.images, 2);
+  for (const p of t.perImage) assert.equal(testSplit[basename(p.file)].split, 'test', p.file);
 });
 
 test('infer writes the seven PNGs, identical on a second run and on the reference kernels', () => {
