@@ -15,6 +15,8 @@ if (!modelFile || !run) {
 const json = (f: string) => (existsSync(join(run, f)) ? JSON.parse(readFileSync(join(run, f), 'utf8')) : undefined);
 const summary = json('run.json');
 const calibration = json('calibration.json');
+/** The figures of an eval summary (its twin-free part included), without per-image detail. */
+const brief = (e: Record<string, unknown> | undefined) => e && { ...e, model: undefined };
 const model = readModel(modelFile);
 model.meta = {
   ...model.meta,
@@ -28,7 +30,10 @@ model.meta = {
     torch: summary.torch,
   },
   selection: calibration?.choice && { ...calibration.choice, targetEmptyRate: calibration.targetEmptyRate },
-  metrics: { split: 'val', float: json('eval-float.json'), int8: json('eval-int8.json') },
+  // val: where every choice was made (epoch, bias, thresholds); test: the leak-free split no choice saw
+  metrics: Object.fromEntries(
+    ['val', 'test'].map((split) => [split, { float: brief(json(`eval-float-${split}.json`)), int8: brief(json(`eval-int8-${split}.json`)) }]),
+  ),
 };
 writeModel(modelFile, model);
 process.stdout.write(`stamped ${modelFile} with the training run ${run}\n`);
