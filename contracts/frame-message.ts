@@ -6,6 +6,16 @@ import { AunetError } from '../common/errors.js';
 export const FRAME_MAGIC = 0x464e5541; // 'AUNF' read as little-endian u32
 export const FRAME_VERSION = 1;
 export const FRAME_HEADER_BYTES = 64;
+/**
+ * Header length of a message that carries the lesion-present decision: the 64
+ * bytes of version 1, then f32 presence score and f32 threshold. Still version
+ * 1: every reader starts the sections at the header length it reads, so older
+ * readers skip the two fields (docs/mqtt.md).
+ */
+export const FRAME_DECISION_HEADER_BYTES = 72;
+/** flag bit 4: the decision fields are present; bit 5: the decision is "lesion" */
+export const FLAG_DECISION = 0x10;
+export const FLAG_LESION = 0x20;
 /** Contour limits (docs/mqtt.md): keeps the message under 64 KiB at 160 x 160. */
 export const MAX_POLYGONS = 8;
 export const MAX_CONTOUR_POINTS = 512;
@@ -52,6 +62,20 @@ export interface FrameMessage {
   /** a1..a4 (null = not published); a_k is (W >> (5-k)) x (H >> (5-k)) */
   attention: GateMaps;
   contours: Polygon[];
+  /**
+   * The lesion-present decision (models/lesion-decision.ts): on a frame decided
+   * "no lesion" the box publishes no outline, and the monitor says so.
+   * Absent in messages of boxes from before the decision.
+   */
+  decision?: FrameDecision;
+}
+
+export interface FrameDecision {
+  lesion: boolean;
+  /** presence score: mean of the highest probabilities (0..1) */
+  score: number;
+  /** lesion when score >= threshold */
+  threshold: number;
 }
 
 export class PayloadError extends AunetError {
@@ -105,14 +129,20 @@ export function encodeFrameMessage(m: FrameMessage): Uint8Array {
   if (points > MAX_CONTOUR_POINTS) throw new PayloadError(`${points} contour points, at most ${MAX_CONTOUR_POINTS}`);
   const gates = m.attention.map((a) => a !== null);
   const cBytes = contourBytes(m.contours);
-  const out = new Uint8Array(frameMessageBytes(W, H, gates, cBytes));
+  const headerBytes = m.decision ? FRAME_DECISION_HEADER_BYTES : FRAME_HEADER_BYTES;
+  const out = new Uint8Array(frameMessageBytes(W, H, gates, cBytes) - FRAME_HEADER_BYTES + headerBytes);
   const dv = new DataView(out.buffer);
   let flags = 0;
   gates.forEach((g, i) => (flags |= g ? 1 << i : 0));
+  if (m.decision) {
+    flags |= FLAG_DECISION | (m.decision.lesion ? FLAG_LESION : 0);
+    dv.setFloat32(64, m.decision.score, true);
+    dv.setFloat32(68, m.decision.threshold, true);
+  }
   dv.setUint32(0, FRAME_MAGIC, true);
   dv.setUint8(4, FRAME_VERSION);
   dv.setUint8(5, flags);
-  dv.setUint16(6, FRAME_HEADER_BYTES, true);
+  dv.setUint16(6, headerBytes, true);
   dv.setFloat64(8, m.frameId, true);
   dv.setFloat64(16, m.captureTime, true);
   dv.setFloat64(24, m.publishTime, true);
@@ -128,7 +158,7 @@ export function encodeFrameMessage(m: FrameMessage): Uint8Array {
   dv.setUint16(58, m.content.y, true);
   dv.setUint16(60, m.content.width, true);
   dv.setUint16(62, m.content.height, true);
-  let o = FRAME_HEADER_BYTES;
+  let o = headerBytes;
   out.set(m.frame, o);
   o += px;
   packBits(m.mask, out, o);
@@ -192,6 +222,13 @@ export function decodeFrameMessage(bytes: Uint8Array): FrameMessage {
     o += g.width * g.height;
   }
   const contours = readContours(dv, o, cBytes);
+  let decision: FrameDecision | undefined;
+  if (flags & FLAG_DECISION) {
+    if (headerBytes < FRAME_DECISION_HEADER_BYTES) throw new PayloadError(`decision flag set but the header is ${headerBytes} bytes, under ${FRAME_DECISION_HEADER_BYTES}`);
+    decision = { lesion: (flags & FLAG_LESION) !== 0, score: dv.getFloat32(64, true), threshold: dv.getFloat32(68, true) };
+  } else if (flags & FLAG_LESION) {
+    throw new PayloadError('lesion flag set without the decision flag');
+  }
   return {
     frameId: dv.getFloat64(8, true),
     captureTime: dv.getFloat64(16, true),
@@ -209,6 +246,7 @@ export function decodeFrameMessage(bytes: Uint8Array): FrameMessage {
     prob,
     attention,
     contours,
+    ...(decision ? { decision } : {}),
   };
 }
 

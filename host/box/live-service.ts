@@ -18,6 +18,7 @@ import { runThreads, WorkerEngine } from './worker-engine.js';
 
 /** The engine the service runs: on the main thread (tests) or in its own thread. */
 type LiveEngine = Omit<LoadedEngine, 'engine'> & { engine: Engine | AsyncEngine; close?: () => Promise<void> };
+import { decisionRule } from '../../models/lesion-decision.js';
 import { Pipeline, type Preprocessor } from '../pipeline/pipeline.js';
 import { ThreadedSource } from '../pipeline/threaded-source.js';
 import { readInputFile } from '../../common/input-file.js';
@@ -69,7 +70,7 @@ export class LiveService {
     const ca = config.broker.tls.ca ? readInputFile(config.broker.tls.ca, 'the broker CA certificate (broker.tls.ca)') : undefined;
     const model = await loadModel(config.model);
     const arch = model.model.arch;
-    log.info({ model: model.name, sha256: model.sha256, arch }, 'model loaded');
+    log.info({ model: model.name, sha256: model.sha256, arch, decision: decisionRule(model.model) }, 'model loaded');
     const largest = frameMessageBytes(arch.width, arch.height, [1, 2, 3, 4].map((k) => config.publish.gates.includes(k)), 2 + MAX_POLYGONS * 2 + MAX_CONTOUR_POINTS * 4);
     if (largest > 65536) log.warn({ bytes: largest }, `frame messages can reach ${largest} bytes at ${arch.width}x${arch.height}, over the 64 KiB budget; publish fewer gates`);
     const request = { engine: config.engine, chip: config.chip.preset, sramBytes: config.chip.sramBytes, fallbackToDirect: config.pipeline.fallbackToDirect };
@@ -129,6 +130,7 @@ export class LiveService {
       warmupFrames: config.pipeline.warmupFrames,
       threshold: thresholdByte(config.publish.threshold),
       gates: config.publish.gates,
+      decision: decisionRule(model.model),
     });
     if (engine.fallback) pipeline.state.degrade('engine-fallback');
     const service = new LiveService(config, log, o.version, model, engine, source, pipeline, publisher, broker);

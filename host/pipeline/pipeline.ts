@@ -9,6 +9,7 @@ import type { Frame, FrameSource, StateChange as SourceStateChange } from '../..
 import { NewestWinsQueue } from '../../camera/queue.js';
 import type { AsyncEngine, Engine, InferenceResult } from '../engine/engine.js';
 import { encodeFrameMessage, type ContentRect, type FrameState, type GateMaps } from '../../contracts/frame-message.js';
+import { decide, type LesionDecisionRule } from '../../models/lesion-decision.js';
 import { pacedFrames } from '../../camera/pacer.js';
 import { wallNow } from '../../common/clock.js';
 import { postprocess } from './postprocess.js';
@@ -38,6 +39,8 @@ export interface PipelineOptions {
   gates: number[];
   /** latency window (frames) for percentiles */
   window?: number;
+  /** the model's lesion-present rule (its header's, models/lesion-decision.ts); frames decided "no lesion" get no outline */
+  decision?: LesionDecisionRule;
 }
 
 interface Captured {
@@ -196,6 +199,12 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     for await (const it of this.#results) {
       if (this.paused) continue;
       const lesions = postprocess(it.prob, W, H, { threshold: it.threshold });
+      const rule = this.options.decision;
+      const d = rule ? decide(it.prob, rule) : undefined;
+      // no outline on a frame decided "no lesion": a false outline on a normal breast is the harm
+      // (any reader, an older monitor too, draws what is in the contour section)
+      const contours = d && !d.lesion ? [] : lesions.contours;
+      if (d) this.stats.decided(d.lesion);
       const postprocessed = wallNow();
       const state = this.state.state;
       const bytes = encodeFrameMessage({
@@ -214,7 +223,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         mask: lesions.mask,
         prob: it.prob,
         attention: it.attention,
-        contours: lesions.contours,
+        contours,
+        ...(d && rule ? { decision: { lesion: d.lesion, score: d.score, threshold: rule.threshold } } : {}),
       });
       const ok = this.sink(bytes, { frameId: it.frame.id });
       const published = wallNow();

@@ -72,6 +72,8 @@ export interface StatsSnapshot {
   warmupFrames: number;
   latencyMs: Record<Stage, Percentiles | null>;
   chip: { cyclesPerFrame: number | null };
+  /** frames decided "lesion" / "no lesion" since start (models/lesion-decision.ts), and in this interval */
+  decision: { lesion: number; none: number; intervalLesion: number; intervalNone: number };
 }
 
 export class PipelineStats {
@@ -83,6 +85,8 @@ export class PipelineStats {
   #completed = 0;
   readonly #start: number;
   #last: { t: number; in: number; out: number; dropped: number };
+  readonly #decisions = { lesion: 0, none: 0 };
+  #lastDecisions = { lesion: 0, none: 0 };
 
   constructor(readonly warmupFrames = 30, windowSize = 1024, private readonly now: () => number = Date.now) {
     this.#windows = Object.fromEntries(STAGES.map((s) => [s, new LatencyWindow(windowSize)])) as Record<Stage, LatencyWindow>;
@@ -115,6 +119,12 @@ export class PipelineStats {
     if (t.cycles !== undefined) this.#cycles.add(t.cycles);
   }
 
+  /** The lesion-present decision of a frame about to be published. */
+  decided(lesion: boolean): void {
+    if (lesion) this.#decisions.lesion++;
+    else this.#decisions.none++;
+  }
+
   drop(kind: DropKind): void {
     this.dropped[kind]++;
   }
@@ -137,9 +147,15 @@ export class PipelineStats {
       warmupFrames: this.warmupFrames,
       latencyMs: Object.fromEntries(STAGES.map((s) => [s, this.#windows[s].percentiles()])) as Record<Stage, Percentiles | null>,
       chip: { cyclesPerFrame: this.#cycles.size ? Math.round(this.#cycles.mean() as number) : null },
+      decision: {
+        ...this.#decisions,
+        intervalLesion: this.#decisions.lesion - this.#lastDecisions.lesion,
+        intervalNone: this.#decisions.none - this.#lastDecisions.none,
+      },
       droppedInInterval: dropped - this.#last.dropped,
     };
     this.#last = { t, in: this.framesIn, out: this.framesOut, dropped };
+    this.#lastDecisions = { ...this.#decisions };
     return snap;
   }
 }

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import {
   decodeFrameMessage,
   encodeFrameMessage,
+  FRAME_DECISION_HEADER_BYTES,
+  FRAME_HEADER_BYTES,
   frameMessageBytes,
   gateSize,
   MAX_CONTOUR_POINTS,
@@ -60,6 +62,31 @@ test('frame message round-trips every field', () => {
   assert.deepEqual(d.attention[0], m.attention[0]);
   assert.deepEqual(d.attention[3], m.attention[3]);
   assert.deepEqual(d.contours, m.contours);
+});
+
+test('the lesion-present decision: round trip, and a reader of the 64-byte header finds the same sections', () => {
+  const plain = message(64, 64);
+  for (const lesion of [true, false]) {
+    const m = { ...plain, decision: { lesion, score: lesion ? 0.875 : 0.5, threshold: 0.75 } };
+    const bytes = encodeFrameMessage(m);
+    const d = decodeFrameMessage(bytes);
+    assert.deepEqual(d.decision, m.decision);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset);
+    assert.equal(dv.getUint8(4), 1, 'still version 1');
+    assert.equal(dv.getUint16(6, true), FRAME_DECISION_HEADER_BYTES);
+    assert.equal(dv.getUint8(5) & 0x0f, 0x0f, 'gate bits unchanged');
+    assert.equal((dv.getUint8(5) & 0x20) !== 0, lesion);
+    // everything after the header is byte for byte the message without the decision
+    const old = encodeFrameMessage(plain);
+    assert.deepEqual(bytes.subarray(FRAME_DECISION_HEADER_BYTES), old.subarray(FRAME_HEADER_BYTES));
+    assert.deepEqual(bytes.subarray(8, 64), old.subarray(8, 64));
+  }
+  assert.equal(decodeFrameMessage(encodeFrameMessage(plain)).decision, undefined, 'no decision: the 64-byte header of before');
+  const bad = encodeFrameMessage(plain);
+  bad[5] |= 0x20;
+  assert.throws(() => decodeFrameMessage(bad), /lesion flag set without the decision flag/);
+  bad[5] |= 0x10;
+  assert.throws(() => decodeFrameMessage(bad), /decision flag set but the header is 64 bytes/);
 });
 
 test('byte layout matches docs/mqtt.md', () => {

@@ -82,3 +82,24 @@ test('lossless replay processes every frame in order; a refusing sink counts pub
   assert.equal(s.frames.dropped.publish, 10);
   assert.deepEqual(out, [...Array(40).keys()].filter((i) => i % 4 !== 3));
 });
+
+test('the lesion-present decision: frames decided "no lesion" carry no outline; the decision is in the message and the stats', { timeout: 30_000 }, async () => {
+  const out: FrameMessage[] = [];
+  // frame i is filled with value i: from 129 on the mask is full, from 200 on the presence score reaches 200/256
+  const src = new CountingSource(220, 1000);
+  const rule = { rule: 'topk-mean' as const, fraction: 64 / (W * W), threshold: 200 / 256 };
+  const p = new Pipeline(src, prep, standInEngine(() => 0), (b) => (out.push(decodeFrameMessage(b)), true), { realtime: false, warmupFrames: 0, threshold: 128, gates: [], decision: rule });
+  await p.run();
+  assert.equal(out.length, 220);
+  for (const m of out) {
+    const v = Number(m.frameId);
+    assert.equal(m.decision!.lesion, v >= 200, `frame ${v}`);
+    assert.equal(m.decision!.threshold, 200 / 256);
+    // a full mask but no lesion decided: the mask stays (what the network said), the outline goes
+    if (v > 128 && v < 200) assert.ok(m.mask.every((x) => x === 1) && m.contours.length === 0, `frame ${v}`);
+    if (v >= 200) assert.equal(m.contours.length, 1);
+  }
+  const s = p.stats.snapshot();
+  assert.deepEqual(s.decision, { lesion: 20, none: 200, intervalLesion: 20, intervalNone: 200 });
+  assert.deepEqual(p.stats.snapshot().decision, { lesion: 20, none: 200, intervalLesion: 0, intervalNone: 0 });
+});
