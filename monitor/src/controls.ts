@@ -174,6 +174,12 @@ export class Controls {
 
   showFrame(m: FrameMessage, c: { received: number; drawn: number; latencyMs: number | null; offsetMs: number | null }): void {
     $('frame-id').textContent = String(m.frameId);
+    // The box draws no outline on a frame its model decided "no lesion" (docs/mqtt.md); say so in words,
+    // so an empty picture reads as an answer, not as a missing one. A box from before the decision: a dash.
+    const d = $('decision');
+    d.textContent = m.decision ? (m.decision.lesion ? 'lesion' : 'no lesion detected') : '–';
+    d.dataset.lesion = String(m.decision?.lesion ?? false);
+    d.title = m.decision ? `lesion-present score ${m.decision.score.toFixed(3)}, threshold ${m.decision.threshold.toFixed(3)}` : 'this box publishes no lesion-present decision';
     $('area').textContent = `${(m.lesionArea * 100).toFixed(1)} %`;
     $('confidence').textContent = m.lesionArea > 0 ? m.meanConfidence.toFixed(2) : '–';
     $('threshold').textContent = (m.threshold / 256).toFixed(3);

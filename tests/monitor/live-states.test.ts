@@ -72,6 +72,10 @@ test('monitor: picture, overlays, gates, sign-in, stale / offline / live / froze
   const c0 = await counters(page);
   if (c0.contours > 0) assert.ok(outlined.green > 0.001, `outline drawn for ${c0.contours} polygon(s): ${JSON.stringify(outlined)}`);
   else assert.ok(outlined.green < 0.0005, 'no outline for an empty mask');
+  // the lesion-present decision in words beside the picture; "no lesion detected" never comes with an outline
+  const decision = await page.locator('#decision').innerText();
+  assert.match(decision, /^(lesion|no lesion detected)$/);
+  if (decision !== 'lesion') assert.equal(c0.contours, 0);
   const prob = await measureCanvas(page, '#prob-canvas');
   assert.ok(prob.coloured > 0.2, `probability map drawn: ${JSON.stringify(prob)}`);
   await press(page, 'a');
