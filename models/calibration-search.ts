@@ -26,6 +26,8 @@ export type Int8Probe = (q: QModel, frames: Uint8Array[]) => Promise<Uint8Array[
 export const EQUALIZE_STRENGTHS = [0, 0.5, 1] as const;
 /** frames the search runs the engine on (evenly spaced over the calibration set) */
 export const SEARCH_FRAMES = 24;
+/** frames whose float statistics set the candidate ranges (the float reference is the slow part) */
+export const STATISTICS_FRAMES = 32;
 
 interface Candidate {
   label: string;
@@ -49,8 +51,10 @@ export async function autoQuantize(
   probe: Int8Probe,
   options: QuantizeOptions & { onStage?: (stage: string, done: number, total: number) => void } = {},
 ): Promise<{ model: QModel; record: SearchRecord }> {
-  const n = Math.min(SEARCH_FRAMES, calibration.length);
-  const search = Array.from({ length: n }, (_, i) => calibration[Math.floor((i * calibration.length) / n)]);
+  const spaced = (k: number) => Array.from({ length: Math.min(k, calibration.length) }, (_, i) => calibration[Math.floor((i * calibration.length) / Math.min(k, calibration.length))]);
+  const search = spaced(SEARCH_FRAMES);
+  const n = search.length;
+  const statFrames = spaced(STATISTICS_FRAMES);
   const stage = options.onStage ?? (() => {});
   // float references are the same for every equalisation (it is exact): compute once
   const ref = new FloatReference(source);
@@ -74,11 +78,11 @@ export async function autoQuantize(
   };
 
   // 1 + 2: equalisation strength x whole-model method
-  const stats0 = collectStats(source, calibration, { onProgress: (d, t) => stage('statistics (strength 0)', d, t) });
+  const stats0 = collectStats(source, statFrames, { onProgress: (d, t) => stage('statistics (strength 0)', d, t) });
   let best = { loss: Infinity, strength: 0, model: source, label: '', stats: stats0, perMethod: { minmax: 0, percentile: 0, mse: 0 } };
   for (const strength of EQUALIZE_STRENGTHS) {
     const model = strength === 0 ? source : equalizeModel(source, stats0.channelMax, strength).model;
-    const stats = strength === 0 ? stats0 : collectStats(model, calibration, { onProgress: (d, t) => stage(`statistics (strength ${strength})`, d, t) });
+    const stats = strength === 0 ? stats0 : collectStats(model, statFrames, { onProgress: (d, t) => stage(`statistics (strength ${strength})`, d, t) });
     const perMethod = { minmax: 0, percentile: 0, mse: 0 };
     for (const method of ['minmax', 'percentile', 'mse'] as CalibrationMethod[]) {
       const loss = await objective(model, rangesOf(stats, method));
@@ -125,7 +129,7 @@ export async function autoQuantize(
   };
   const model = buildQModel(best.model, current, {
     ...options,
-    calibrationRecord: { frames: calibration.length, framesSha256: best.stats.framesSha256, ...record },
+    calibrationRecord: { frames: calibration.length, statisticsFrames: statFrames.length, framesSha256: best.stats.framesSha256, ...record },
   });
   return { model, record };
 }

@@ -220,12 +220,32 @@ export function asymmetricParams(lo: number, hi: number): QuantParams {
  * `weights` holds `channels` equal, contiguous slices (OHWI conv or one value per channel).
  */
 export function quantizeChannels(weights: Float32Array, bias: Float32Array, channels: number, inputScale: number, outputScale: number) {
-  const per = weights.length / channels;
-  const q = new Int8Array(weights.length);
-  const weightScales = new Float32Array(channels);
+  const { q, weightScales } = quantizedWeights(weights, channels);
   const qBias = new Int32Array(channels);
   const multiplier = new Int32Array(channels);
   const shift = new Int32Array(channels);
+  for (let o = 0; o < channels; o++) {
+    const accScale = inputScale * weightScales[o];
+    qBias[o] = Math.max(-2147483647, Math.min(2147483647, Math.round(bias[o] / accScale)));
+    const r = quantizeMultiplier(accScale / outputScale);
+    multiplier[o] = r.multiplier;
+    shift[o] = r.shift;
+  }
+  return { weights: q, weightScales, bias: qBias, multiplier, shift };
+}
+
+/**
+ * Per-output-channel symmetric int8 weights (scale = max|w| / 127). They depend on the float weights
+ * alone, so the calibration search, which rebuilds the model for every candidate range, quantizes
+ * each weight array once (cached by array identity; the arrays are never mutated after import).
+ */
+const weightCache = new WeakMap<Float32Array, { q: Int8Array; weightScales: Float32Array }>();
+function quantizedWeights(weights: Float32Array, channels: number): { q: Int8Array; weightScales: Float32Array } {
+  const hit = weightCache.get(weights);
+  if (hit && hit.weightScales.length === channels) return hit;
+  const per = weights.length / channels;
+  const q = new Int8Array(weights.length);
+  const weightScales = new Float32Array(channels);
   for (let o = 0; o < channels; o++) {
     let m = 0;
     for (let i = 0; i < per; i++) m = Math.max(m, Math.abs(weights[o * per + i]));
@@ -233,13 +253,10 @@ export function quantizeChannels(weights: Float32Array, bias: Float32Array, chan
     const s = Math.fround(m > 0 ? m / 127 : 1);
     weightScales[o] = s;
     for (let i = 0; i < per; i++) q[o * per + i] = Math.max(-127, Math.min(127, Math.round(weights[o * per + i] / s)));
-    const accScale = inputScale * s;
-    qBias[o] = Math.max(-2147483647, Math.min(2147483647, Math.round(bias[o] / accScale)));
-    const r = quantizeMultiplier(accScale / outputScale);
-    multiplier[o] = r.multiplier;
-    shift[o] = r.shift;
   }
-  return { weights: q, weightScales, bias: qBias, multiplier, shift };
+  const r = { q, weightScales };
+  weightCache.set(weights, r);
+  return r;
 }
 
 /** Tensors whose params are fixed or inherited, so never calibrated. */

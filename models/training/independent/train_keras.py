@@ -8,7 +8,8 @@ CLAHE (the box feeds plain grey), validation on the leak-free val split instead 
 the best weights are also saved as a Keras 3 `.keras` archive (model.save's default format today).
 
   python3 models/training/independent/train_keras.py --data models/training/runs/data-128 --out OUT_DIR [--epochs 20]
-writes OUT_DIR/study.h5 (ModelCheckpoint), OUT_DIR/study.keras, OUT_DIR/run.json.
+writes OUT_DIR/study.h5 (ModelCheckpoint), OUT_DIR/study.keras, OUT_DIR/run.json; `--more N` continues from
+OUT_DIR/study.h5 (weights; a fresh Adam) for N more epochs (the study trained for 250; a CPU session gets a few dozen).
 `--tiny` instead writes two small untrained fixtures (F=2, 32x32x1, random BatchNorm statistics) and Keras' own
 output on one random frame, for the importer tests (tests/models/keras/fixtures/).
 """
@@ -40,6 +41,7 @@ def main():
     ap.add_argument('--seed', type=int, default=11)
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--tiny', action='store_true')
+    ap.add_argument('--more', type=int, default=0, help='continue from OUT_DIR/study.h5 (its weights, a fresh Adam) for this many more epochs')
     a = ap.parse_args()
     keras.utils.set_random_seed(a.seed)
     tf.config.threading.set_intra_op_parallelism_threads(a.threads)
@@ -67,22 +69,35 @@ def main():
                       np.load(os.path.join(a.data, f'{s}_masks.npy')).astype('float32'))
     xt, mt = load('train')
     xv, mv = load('val')
-    model = attention_unet(xt.shape[1], xt.shape[3], a.filters)
-    model.compile(loss='binary_crossentropy', optimizer='adam')
     h5 = os.path.join(a.out, 'study.h5')
+    previous = json.load(open(os.path.join(a.out, 'run.json'))) if a.more else None
+    if a.more:
+        # the study's `try: load_model(...)` path: resume from the checkpoint the callback kept; Keras 3
+        # cannot rebind a legacy-HDF5 optimizer to the reloaded variables, so Adam starts afresh
+        model = keras.models.load_model(h5, compile=False)
+        model.compile(loss='binary_crossentropy', optimizer='adam')
+        first = len(previous['history']['loss'])
+        best_loss = min(previous['history']['val_loss'])
+    else:
+        model = attention_unet(xt.shape[1], xt.shape[3], a.filters)
+        model.compile(loss='binary_crossentropy', optimizer='adam')
+        first, best_loss = 0, None
 
     class Dice(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             logs['val_lesion_dice'] = lesion_dice(self.model.predict(xv, verbose=0), mv)
             print(f" val lesion Dice {logs['val_lesion_dice']:.4f}", flush=True)
 
-    hist = model.fit(xt, mt, validation_data=(xv, mv), epochs=a.epochs, batch_size=8, verbose=2,
-                     callbacks=[Dice(), keras.callbacks.ModelCheckpoint(h5, save_best_only=True)])
+    hist = model.fit(xt, mt, validation_data=(xv, mv), initial_epoch=first, epochs=first + (a.more or a.epochs), batch_size=8, verbose=2,
+                     callbacks=[Dice(), keras.callbacks.ModelCheckpoint(h5, save_best_only=True, initial_value_threshold=best_loss)])
+    history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
+    if previous:
+        history = {k: previous['history'].get(k, []) + v for k, v in history.items()}
     best = keras.models.load_model(h5)
     best.save(os.path.join(a.out, 'study.keras'))
     json.dump({'recipe': vars(a) | {'out': os.path.basename(a.out), 'data': os.path.basename(os.path.normpath(a.data))},
                'tensorflow': tf.__version__, 'keras': keras.__version__,
-               'history': {k: [float(v) for v in vs] for k, vs in hist.history.items()},
+               'history': history,
                'bestValLesionDice': lesion_dice(best.predict(xv, verbose=0), mv)},
               open(os.path.join(a.out, 'run.json'), 'w'), indent=1)
     print(f'wrote {h5} and {a.out}/study.keras', flush=True)

@@ -4,8 +4,9 @@
 Written from the study's description (../shared/docs/network.md) without models/training/model.py: its own
 module names, PyTorch 'same' padding on stride-1 convs and a Keras-style asymmetric pad before each stride-2 conv,
 BatchNorm with PyTorch's default eps (1e-5), 3 input channels (grey replicated, as the study fed its images),
-plain Adam (lr 1e-3, no warm-up, no EMA, no weight decay), BCE + batch Dice (not per image), horizontal flips and
-a gain of 0.8-1.2 as the only augmentation, batch 16, fixed epochs, seed 7. Exports ONNX with the torch 2.x exporter.
+plain Adam (lr 1e-3 with a cosine decay per epoch to 1e-5, no warm-up, no EMA, no weight decay), BCE + batch Dice
+(not per image), horizontal flips and a gain of 0.8-1.2 as the only augmentation, batch 16, fixed epochs, seed 7;
+the epoch with the best validation lesion Dice is exported (ONNX, torch 2.x exporter).
 
 Needs PyTorch 2.x (pip, `torch` from the local index):
   python3 models/training/independent/train_torch.py --data models/training/runs/data-128 --out OUT_DIR [--epochs 30]
@@ -103,8 +104,11 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     rng = np.random.default_rng(a.seed)
     history = []
+    best = (-1.0, 0, None)
     t0 = time.time()
     for ep in range(1, a.epochs + 1):
+        for group in opt.param_groups:
+            group['lr'] = 1e-5 + 0.5 * (a.lr - 1e-5) * (1 + np.cos(np.pi * (ep - 1) / max(1, a.epochs - 1)))
         model.train()
         order = rng.permutation(len(xt))
         total = 0.0
@@ -124,13 +128,17 @@ def main():
         with torch.no_grad():
             pv = torch.cat([model(xv[i:i + 32]) for i in range(0, len(xv), 32)])
         d = per_image_dice(pv, mv)
-        history.append({'epoch': ep, 'loss': total / len(xt), 'valDice': d, 'seconds': time.time() - t0})
-        print(f'epoch {ep}/{a.epochs} loss {total / len(xt):.4f} val lesion Dice {d:.4f} ({time.time() - t0:.0f} s)', flush=True)
+        history.append({'epoch': ep, 'lr': opt.param_groups[0]['lr'], 'loss': total / len(xt), 'valDice': d, 'seconds': time.time() - t0})
+        if d > best[0]:
+            best = (d, ep, {k: v.clone() for k, v in model.state_dict().items()})
+        print(f'epoch {ep}/{a.epochs} loss {total / len(xt):.4f} val lesion Dice {d:.4f} (best {best[0]:.4f} @ {best[1]}; {time.time() - t0:.0f} s)', flush=True)
+    model.load_state_dict(best[2])
     model.eval()
     torch.onnx.export(model, torch.zeros(1, 3, xt.shape[2], xt.shape[3]), os.path.join(a.out, 'model.onnx'),
                       input_names=['image'], output_names=['mask'], opset_version=17, dynamo=False)
     json.dump({'recipe': vars(a) | {'out': os.path.basename(a.out), 'data': os.path.basename(os.path.normpath(a.data))},
-               'torch': torch.__version__, 'history': history}, open(os.path.join(a.out, 'run.json'), 'w'), indent=1)
+               'torch': torch.__version__, 'bestEpoch': best[1], 'bestValLesionDice': best[0], 'history': history},
+              open(os.path.join(a.out, 'run.json'), 'w'), indent=1)
     print(f'wrote {a.out}/model.onnx', flush=True)
 
 
