@@ -270,6 +270,22 @@ function readContours(dv: DataView, start: number, length: number): Polygon[] {
   return polys;
 }
 
+/**
+ * A copy of an encoded frame message with a new frame id, capture and publish
+ * time (header offsets 8, 16, 24), everything else as recorded: the fleet
+ * simulator and the benchmarks replay recorded messages as if they were new.
+ */
+export function restampFrameMessage(bytes: Uint8Array, frameId: number, captureTime: number, publishTime: number): Uint8Array {
+  if (bytes.length < FRAME_HEADER_BYTES) throw new PayloadError(`frame message of ${bytes.length} bytes is shorter than its header`);
+  const out = bytes.slice();
+  const dv = new DataView(out.buffer);
+  if (dv.getUint32(0, true) !== FRAME_MAGIC) throw new PayloadError('frame message: bad magic (expected AUNF)');
+  dv.setFloat64(8, frameId, true);
+  dv.setFloat64(16, captureTime, true);
+  dv.setFloat64(24, publishTime, true);
+  return out;
+}
+
 /** 0/1 bytes -> bits, most significant first (pixel p = bit 7 - (p & 7) of byte p >> 3). */
 export function packBits(mask: Uint8Array, out: Uint8Array, offset: number): void {
   const n = mask.length;

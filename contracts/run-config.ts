@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { FileError, UsageError } from '../common/errors.js';
 import { DEFAULT_MODEL } from '../common/package-root.js';
 import { DEFAULT_DEVICE, DEVICE_ID } from './topics.js';
+import { THUMB_INTERVAL_MS } from './thumbnail.js';
 import { formatIssues } from '../common/schema-issues.js';
 import { readInputText } from '../common/input-file.js';
 
@@ -55,6 +56,7 @@ export const ConfigSchema = z
         threshold: z.number().min(0).max(255 / 256).default(0.5).describe('mask = probability > threshold'),
         gates: z.array(z.number().int().min(1).max(4)).max(4).default([1, 2, 3, 4]).describe('attention maps included in frame messages'),
         statsIntervalMs: z.number().int().min(100).max(60000).default(1000),
+        thumbnailIntervalMs: z.number().int().min(0).max(60000).default(THUMB_INTERVAL_MS).describe('thumb topic period for the fleet view (0 = none)'),
       })
       .prefault({}),
     pipeline: z

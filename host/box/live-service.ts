@@ -8,6 +8,7 @@ import type { RunConfig } from '../../contracts/run-config.js';
 import type { KernelSet } from '../kernels/kernel-set.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../publish/broker.js';
 import { Publisher, redact } from '../publish/client.js';
+import { ThumbnailPacer } from '../publish/thumbnails.js';
 import { topicsFor, type Topics } from '../../contracts/topics.js';
 import { frameMessageBytes, MAX_CONTOUR_POINTS, MAX_POLYGONS } from '../../contracts/frame-message.js';
 import { parseCommand, thresholdByte, type Command } from '../../contracts/command.js';
@@ -125,7 +126,14 @@ export class LiveService {
       ca,
       rejectUnauthorized: config.broker.tls.rejectUnauthorized,
     });
-    const pipeline = new Pipeline(source, prep, engine.engine, (bytes) => publisher.publishVolatile(topics.frame, bytes), {
+    const thumbs = new ThumbnailPacer(config.publish.thumbnailIntervalMs);
+    const publishFrame = (bytes: Uint8Array): boolean => {
+      const sent = publisher.publishVolatile(topics.frame, bytes);
+      const thumb = sent ? thumbs.offer(bytes, Date.now()) : null;
+      if (thumb) publisher.publishVolatile(topics.thumb, thumb);
+      return sent;
+    };
+    const pipeline = new Pipeline(source, prep, engine.engine, publishFrame, {
       realtime: config.pipeline.realtime,
       warmupFrames: config.pipeline.warmupFrames,
       threshold: thresholdByte(config.publish.threshold),

@@ -7,44 +7,14 @@ import {
   FRAME_DECISION_HEADER_BYTES,
   FRAME_HEADER_BYTES,
   frameMessageBytes,
-  gateSize,
   MAX_CONTOUR_POINTS,
   PayloadError,
+  restampFrameMessage,
   type FrameMessage,
-  type GateMaps,
 } from '../../contracts/frame-message.js';
+import { testFrameMessage as message } from '../support/frame-fixture.js';
 import { parseCommand, thresholdByte } from '../../contracts/command.js';
 import { isCmdTopic, topicsFor } from '../../contracts/topics.js';
-
-function message(W: number, H: number, gates = [true, true, true, true], seed = 1): FrameMessage {
-  let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
-  const fill = (n: number) => Uint8Array.from({ length: n }, rnd);
-  const attention = gates.map((g, i) => {
-    if (!g) return null;
-    const { width, height } = gateSize(i + 1, W, H);
-    return fill(width * height);
-  }) as GateMaps;
-  const prob = fill(W * H);
-  return {
-    frameId: 123456789,
-    captureTime: 1764230400123.25,
-    publishTime: 1764230400140.5,
-    cycles: 9_876_543_210,
-    lesionArea: 0.125,
-    meanConfidence: 0.75,
-    width: W,
-    height: H,
-    threshold: 128,
-    state: 'live',
-    content: { x: 0, y: 8, width: W, height: H - 16 },
-    frame: fill(W * H),
-    mask: prob.map((v) => (v > 128 ? 1 : 0)),
-    prob,
-    attention,
-    contours: [Uint16Array.from([1, 2, 3, 4, 5, 6]), Uint16Array.from([10, 10])],
-  };
-}
 
 test('frame message round-trips every field', () => {
   const m = message(128, 96, [true, false, true, true]);
@@ -164,4 +134,15 @@ test('topics', () => {
   assert.ok(!isCmdTopic(t.cmdReply));
   assert.throws(() => topicsFor('a/b'), /device id/);
   assert.throws(() => topicsFor('#'), /device id/);
+});
+
+test('restamp: new id and times, every other byte as recorded; not a frame message -> PayloadError', () => {
+  const bytes = encodeFrameMessage(message(32, 32));
+  const r = restampFrameMessage(bytes, 42, 1000.5, 1010.25);
+  const d = decodeFrameMessage(r);
+  assert.deepEqual([d.frameId, d.captureTime, d.publishTime], [42, 1000.5, 1010.25]);
+  assert.deepEqual(r.subarray(32), bytes.subarray(32));
+  assert.equal(decodeFrameMessage(bytes).frameId, 123456789, 'the recorded message is left as it was');
+  assert.throws(() => restampFrameMessage(new Uint8Array(10), 1, 1, 1), PayloadError);
+  assert.throws(() => restampFrameMessage(new Uint8Array(64), 1, 1, 1), /bad magic/);
 });
