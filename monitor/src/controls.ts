@@ -3,31 +3,20 @@
 import type { FrameMessage } from '../../contracts/frame-message.js';
 import type { Credentials } from './broker-link.js';
 import type { GateChoice, OverlayMode, ViewOptions } from './render.js';
-import type { SafetyView } from './safety.js';
+import type { SafetyState } from './safety.js';
 import type { ColormapName } from '../../common/colormap.js';
-
-/** The retained status message (docs/mqtt.md), as far as the page uses it. */
-export interface DeviceStatus {
-  state: string;
-  online?: boolean;
-  paused?: boolean;
-  threshold?: number;
-  reasons?: string[];
-  model?: { name?: string; sha256?: string };
-  engine?: string;
-  source?: { spec?: string; kind?: string };
-}
+import { modelWords, parseObject, type DeviceStats, type DeviceStatus } from './device-status.js';
+import { deviceLine } from './state-words.js';
 
 export interface ControlActions {
   view(): ViewOptions;
   setView(v: ViewOptions): void;
-  selectDevice(device: string): void;
   signIn(c: Credentials): void;
   signOut(): void;
   command(body: Record<string, unknown>): void;
 }
 
-const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const e = document.getElementById(id);
   if (!e) throw new Error(`monitor page lacks #${id}`);
   return e as T;
@@ -43,13 +32,15 @@ export class Controls {
 
   constructor(readonly actions: ControlActions) {
     for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('[data-gate-btn]'))) {
-      b.addEventListener('click', () => actions.setView({ ...actions.view(), gate: Number(b.dataset.gateBtn) as GateChoice, overlay: 'attention' }));
+      const auto = b.dataset.gateBtn === 'auto';
+      b.addEventListener('click', () =>
+        actions.setView(auto ? { ...actions.view(), autoGate: true, overlay: 'attention' } : { ...actions.view(), gate: Number(b.dataset.gateBtn) as GateChoice, autoGate: false, overlay: 'attention' }),
+      );
     }
     $<HTMLSelectElement>('overlay').addEventListener('change', (e) => actions.setView({ ...actions.view(), overlay: (e.target as HTMLSelectElement).value as OverlayMode }));
     $<HTMLSelectElement>('colormap').addEventListener('change', (e) => actions.setView({ ...actions.view(), colormap: (e.target as HTMLSelectElement).value as ColormapName }));
     $<HTMLInputElement>('opacity').addEventListener('input', (e) => actions.setView({ ...actions.view(), opacity: Number((e.target as HTMLInputElement).value) / 100 }));
     $<HTMLInputElement>('contour').addEventListener('change', (e) => actions.setView({ ...actions.view(), contour: (e.target as HTMLInputElement).checked }));
-    $<HTMLSelectElement>('device').addEventListener('change', (e) => actions.selectDevice((e.target as HTMLSelectElement).value));
 
     const dialog = $<HTMLDialogElement>('signin-dialog');
     $('signin-open').addEventListener('click', () => {
@@ -84,8 +75,13 @@ export class Controls {
     }
   }
 
+  commandReplyPayload(payload: Uint8Array): void {
+    const r = parseObject(payload);
+    if (r) this.commandReply(r as { id?: string | null; ok?: boolean; error?: string; cmd?: string });
+  }
+
   commandReply(r: { id?: string | null; ok?: boolean; error?: string; cmd?: string }): void {
-    if (!r.id || !r.id.startsWith('m')) return; // another operator's command
+    if (typeof r.id !== 'string' || !r.id.startsWith('m')) return; // another operator's command
     const out = $('cmd-result');
     out.className = r.ok ? '' : 'error';
     out.textContent = r.ok ? `${r.cmd} applied (${r.id})` : `refused: ${r.error ?? 'unknown error'} (${r.id})`;
@@ -125,7 +121,11 @@ export class Controls {
   setView(v: ViewOptions): void {
     document.body.dataset.gate = String(v.gate);
     document.body.dataset.overlay = v.overlay;
-    for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('[data-gate-btn]'))) b.setAttribute('aria-pressed', String(Number(b.dataset.gateBtn) === v.gate));
+    for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('[data-gate-btn]'))) {
+      const on = b.dataset.gateBtn === 'auto' ? v.autoGate : !v.autoGate && Number(b.dataset.gateBtn) === v.gate;
+      b.setAttribute('aria-pressed', String(on));
+    }
+    document.body.dataset.autoGate = String(v.autoGate);
     $<HTMLSelectElement>('overlay').value = v.overlay;
     $<HTMLSelectElement>('colormap').value = v.colormap;
     $<HTMLInputElement>('opacity').value = String(Math.round(v.opacity * 100));
@@ -135,41 +135,33 @@ export class Controls {
     $('strip').hidden = v.gate !== 0;
   }
 
-  setDevices(devices: string[], current: string | null): void {
-    const sel = $<HTMLSelectElement>('device');
-    const want = [...new Set([...devices, ...(current ? [current] : [])])].sort();
-    if (Array.from(sel.options).map((o) => o.value).join('\n') !== want.join('\n')) {
-      sel.replaceChildren(...want.map((d) => new Option(d, d)));
-    }
-    if (current) sel.value = current;
+  /** The device shown, and how many the fleet view lists. */
+  setDevice(device: string | null, fleetSize: number): void {
+    $('device-name').textContent = device ?? '–';
+    $('fleet-link').textContent = `All devices (${fleetSize})`;
   }
 
-  showStatus(st: DeviceStatus | null): void {
-    const reasons = st?.reasons?.length ? ` (${st.reasons.join(', ')})` : '';
-    $('device-state').textContent = st ? `${st.state}${st.paused ? ', paused' : ''}${reasons}` : '–';
-    $('model').textContent = st?.model?.name ? `${st.model.name}${st.model.sha256 === 'random' && !/random/i.test(st.model.name) ? ' (random weights)' : ''}${st.engine ? ` on ${st.engine}` : ''}` : '–';
+  showStatus(st: DeviceStatus | null, stats: DeviceStats | null): void {
+    $('device-state').textContent = st ? deviceLine(st, stats) : '–';
+    const model = modelWords(st);
+    $('model').textContent = model ? `${model}${st?.engine ? ` on the ${st.engine} engine` : ''}` : '–';
     $('source').textContent = st?.source?.spec ?? '–';
     if (typeof st?.threshold === 'number') $('threshold').textContent = st.threshold.toFixed(3);
   }
 
-  showStats(_s: Record<string, unknown>): void {
-    // the device's own figures are in its stats topic; the page shows what it measures itself
-  }
-
-  showSafety(v: SafetyView): void {
+  /** The state on screen (freshness.ts decided it) and the line that explains it. */
+  showSafety(state: SafetyState, reason: string, frozen: boolean, frozenReason: string): void {
     const body = document.body;
-    if (body.dataset.state !== v.state) body.dataset.state = v.state;
-    const frozen = v.state === 'live' && v.frozen;
+    if (body.dataset.state !== state) body.dataset.state = state;
     body.dataset.frozen = String(frozen);
-    $('state-badge').textContent = v.state.toUpperCase();
+    $('state-badge').textContent = state.toUpperCase();
     // the tab title too, for a monitor left in a background tab or another window
-    document.title = `${v.state === 'live' ? (frozen ? '[FROZEN] ' : '') : `[${v.state.toUpperCase()}] `}aunet monitor`;
-    const banner = $('banner');
-    banner.hidden = v.state === 'live';
-    $('banner-title').textContent = BANNER_TITLE[v.state];
-    $('banner-reason').textContent = v.reason;
+    document.title = `${state === 'live' ? (frozen ? '[FROZEN] ' : '') : `[${state.toUpperCase()}] `}aunet monitor`;
+    $('banner').hidden = state === 'live';
+    $('banner-title').textContent = BANNER_TITLE[state];
+    $('banner-reason').textContent = reason;
     $('frozen-banner').hidden = !frozen;
-    $('frozen-reason').textContent = frozen ? `${v.reason}: the source may be stuck` : '';
+    $('frozen-reason').textContent = frozen ? `${frozenReason}: the source may be stuck` : '';
   }
 
   showFrame(m: FrameMessage, c: { received: number; drawn: number; latencyMs: number | null; offsetMs: number | null }): void {
@@ -185,8 +177,10 @@ export class Controls {
     $('threshold').textContent = (m.threshold / 256).toFixed(3);
     const lat = $('latency');
     if (c.latencyMs !== null) {
-      lat.textContent = `latency ${Math.round(c.latencyMs)} ms`;
-      lat.className = `badge latency ${c.latencyMs < 150 ? 'ok' : c.latencyMs < 400 ? 'warn' : 'bad'}`;
+      // the level in words as well as in colour
+      const level = c.latencyMs < 150 ? 'ok' : c.latencyMs < 400 ? 'warn' : 'bad';
+      lat.textContent = `latency ${Math.round(c.latencyMs)} ms${level === 'ok' ? '' : level === 'warn' ? ' (high)' : ' (too high)'}`;
+      lat.className = `badge latency device-only ${level}`;
       lat.title = `capture to display, median of the last 30 frames; clock offset (page - device) estimated ${c.offsetMs?.toFixed(1)} ms from the fastest message of the last 10 s`;
     }
   }

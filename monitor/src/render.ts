@@ -12,6 +12,8 @@ export type GateChoice = 0 | 1 | 2 | 3 | 4;
 
 export interface ViewOptions {
   gate: GateChoice;
+  /** the gate is the one gate-choice.ts picks for the running model (until an operator picks one) */
+  autoGate: boolean;
   overlay: OverlayMode;
   contour: boolean;
   /** heatmap opacity 0..1 */

@@ -2,30 +2,34 @@
 // can be tested without a browser. The operator must never mistake an old picture
 // for a live one:
 //   connecting  no broker connection yet (first attempt), or connected and waiting for a first frame
-//   live        frames arrive (the newest is at most staleMs old)
-//   stale       connected, but no frame for more than staleMs (source stopped, paused, pipeline stuck)
+//   live        frames arrive (the newest is at most the stale threshold old, freshness.ts)
+//   stale       connected, but no frame for longer than that (source stopped, paused, pipeline stuck)
 //   offline     the device said it is gone (Last Will `offline`, or `stopped`), or the broker is unreachable
 // Besides the state: `frozen` = frames keep arriving but their picture bytes have
 // been identical for more than frozenMs (a stuck capture card repeats its last frame).
+// This is the raw state; freshness.ts decides when it reaches the screen.
+import { FramePeriod, staleAfterMs } from './freshness.js';
 
 export type SafetyState = 'connecting' | 'live' | 'stale' | 'offline';
 
 export interface SafetyOptions {
-  /** no frame for longer than this -> stale (ms) */
-  staleMs: number;
+  /** no frame for longer than this -> stale (ms); null = from the source's frame period (freshness.ts) */
+  staleMs: number | null;
   /** identical pictures for longer than this -> frozen (ms) */
   frozenMs: number;
   /** a first connection attempt that has not succeeded after this long -> offline (ms) */
   connectTimeoutMs: number;
 }
 
-export const DEFAULT_SAFETY: SafetyOptions = { staleMs: 500, frozenMs: 2000, connectTimeoutMs: 5000 };
+export const DEFAULT_SAFETY: SafetyOptions = { staleMs: null, frozenMs: 2000, connectTimeoutMs: 5000 };
 
 export interface SafetyView {
   state: SafetyState;
   frozen: boolean;
   /** one line for the banner */
   reason: string;
+  /** when this state began (page wall-clock ms): for STALE, the last frame plus the threshold */
+  since: number;
 }
 
 export class SafetyMonitor {
@@ -41,6 +45,7 @@ export class SafetyMonitor {
   /** last device status: state and when it arrived */
   #deviceState: string | null = null;
   #deviceStateAt = 0;
+  readonly period = new FramePeriod();
 
   constructor(now: number, opts: Partial<SafetyOptions> = {}) {
     this.opts = { ...DEFAULT_SAFETY, ...opts };
@@ -71,6 +76,7 @@ export class SafetyMonitor {
       this.#sameSince = now;
     }
     this.#lastFrameAt = now;
+    this.period.arrived(now);
   }
 
   /** Forget frames (another device was selected). */
@@ -78,6 +84,12 @@ export class SafetyMonitor {
     this.#lastFrameAt = null;
     this.#hash = null;
     this.#deviceState = null;
+    this.period.reset();
+  }
+
+  /** The stale threshold in force (ms). */
+  get staleMs(): number {
+    return this.opts.staleMs ?? staleAfterMs(this.period.ms);
   }
 
   get lastFrameAt(): number | null {
@@ -85,30 +97,31 @@ export class SafetyMonitor {
   }
 
   view(now: number): SafetyView {
-    const { staleMs, frozenMs, connectTimeoutMs } = this.opts;
+    const { frozenMs, connectTimeoutMs } = this.opts;
+    const staleMs = this.staleMs;
     if (!this.#connected) {
       if (!this.#everConnected) {
         return now - this.#startedAt > connectTimeoutMs
-          ? { state: 'offline', frozen: false, reason: 'cannot reach the broker; retrying' }
-          : { state: 'connecting', frozen: false, reason: 'connecting to the broker' };
+          ? { state: 'offline', frozen: false, reason: 'cannot reach the broker; retrying', since: this.#startedAt + connectTimeoutMs }
+          : { state: 'connecting', frozen: false, reason: 'connecting to the broker', since: this.#startedAt };
       }
-      return { state: 'offline', frozen: false, reason: `lost the broker connection ${secs(now - this.#lostAt)} ago; retrying` };
+      return { state: 'offline', frozen: false, reason: `lost the connection to the broker ${secs(now - this.#lostAt)} ago; retrying`, since: this.#lostAt };
     }
     // a frame newer than the status proves the device is up (e.g. a retained `offline` from an earlier run)
     const gone = (this.#deviceState === 'offline' || this.#deviceState === 'stopped') && (this.#lastFrameAt === null || this.#deviceStateAt >= this.#lastFrameAt);
     if (gone) {
-      const why = this.#deviceState === 'offline' ? 'device offline (connection lost, Last Will)' : 'device stopped';
-      return { state: 'offline', frozen: false, reason: why };
+      const why = this.#deviceState === 'offline' ? 'the box is not reachable (its connection was lost)' : 'the box was stopped';
+      return { state: 'offline', frozen: false, reason: why, since: this.#deviceStateAt };
     }
     if (this.#lastFrameAt === null) {
       return now - this.#connectedAt > staleMs
-        ? { state: 'stale', frozen: false, reason: `no frame received for ${secs(now - this.#connectedAt)}` }
-        : { state: 'connecting', frozen: false, reason: 'waiting for the first frame' };
+        ? { state: 'stale', frozen: false, reason: `no picture received for ${secs(now - this.#connectedAt)}`, since: this.#connectedAt + staleMs }
+        : { state: 'connecting', frozen: false, reason: 'waiting for the first picture', since: this.#connectedAt };
     }
     const age = now - this.#lastFrameAt;
-    if (age > staleMs) return { state: 'stale', frozen: false, reason: `no new frame for ${secs(age)}` };
+    if (age > staleMs) return { state: 'stale', frozen: false, reason: `no new picture for ${secs(age)}`, since: this.#lastFrameAt + staleMs };
     const frozen = this.#lastFrameAt - this.#sameSince > frozenMs;
-    return { state: 'live', frozen, reason: frozen ? `identical frames for ${secs(this.#lastFrameAt - this.#sameSince)}` : '' };
+    return { state: 'live', frozen, reason: frozen ? `identical pictures for ${secs(this.#lastFrameAt - this.#sameSince)}` : '', since: this.#lastFrameAt };
   }
 }
 

@@ -1,7 +1,8 @@
 // Where the monitor connects and how strict its safety checks are: /config.json
 // (written by the server: `aunet run` or `aunet monitor`), overridden by URL
 // parameters so a bookmark can carry them:
-//   ?broker=ws://host:port/mqtt  &device=ID  &stale=MS (no frame -> STALE, default 500)
+//   ?broker=ws://host:port/mqtt  &device=ID  &stale=MS (no frame -> STALE; default
+//   from the source's frame rate, freshness.ts)
 //   &frozen=MS (identical frames -> FROZEN, default 2000)
 import { DEVICE_ID } from '../../contracts/topics.js';
 import { DEFAULT_SAFETY } from './safety.js';
@@ -10,7 +11,8 @@ export interface MonitorSettings {
   brokerUrl: string;
   /** device to show; null = the first seen on aunet/+/status */
   device: string | null;
-  staleMs: number;
+  /** null = from the source's frame period (freshness.ts) */
+  staleMs: number | null;
   frozenMs: number;
   /** problems with the URL parameters, shown to the operator rather than ignored silently */
   warnings: string[];
@@ -49,12 +51,12 @@ export function resolveSettings(server: ServerConfig, q: URLSearchParams, loc: {
     if (DEVICE_ID.test(qd)) device = qd;
     else warnings.push(`device=${qd}: 1 to 64 characters of A-Z a-z 0-9 _ -; ignored`);
   }
-  const ms = (name: string, def: number, min: number, max: number): number => {
+  const ms = <D extends number | null>(name: string, def: D, min: number, max: number): number | D => {
     const v = q.get(name);
     if (v === null) return def;
     const n = Number(v);
     if (Number.isFinite(n) && n >= min && n <= max) return n;
-    warnings.push(`${name}=${v}: expected milliseconds in ${min}..${max}; using ${def}`);
+    warnings.push(`${name}=${v}: expected milliseconds in ${min}..${max}; using ${def ?? 'the default'}`);
     return def;
   };
   return {

@@ -40,7 +40,16 @@ export async function freePort(): Promise<number> {
 export interface MosquittoOptions {
   /** also listen with TLS (certificates made here with openssl) */
   tls?: boolean;
+  /** anonymous clients may connect (read only by the ACL); default true */
+  allowAnonymous?: boolean;
+  /** the ACL file's lines (default: anonymous read, aunet-service readwrite, operator read + cmd) */
+  acl?: string[];
+  /** more configuration lines (e.g. a bridge's `connection` section) */
+  extraConfig?: string[];
 }
+
+/** The ACL of docs/mqtt.md. */
+export const DEFAULT_ACL = ['topic read aunet/#', '', 'user aunet-service', 'topic readwrite aunet/#', '', 'user operator', 'topic read aunet/#', 'topic write aunet/+/cmd', ''];
 
 export async function startMosquitto(users: Record<string, string>, options: MosquittoOptions = {}): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'aunet-mosq-'));
@@ -54,15 +63,12 @@ export async function startMosquitto(users: Record<string, string>, options: Mos
     if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr}`);
   }
   // anonymous: read only; the live service: everything under aunet/; operators: read + cmd
-  writeFileSync(
-    join(dir, 'acl'),
-    ['topic read aunet/#', '', 'user aunet-service', 'topic readwrite aunet/#', '', 'user operator', 'topic read aunet/#', 'topic write aunet/+/cmd', ''].join('\n'),
-  );
+  writeFileSync(join(dir, 'acl'), (options.acl ?? DEFAULT_ACL).join('\n') + '\n');
   writeFileSync(
     join(dir, 'mosquitto.conf'),
     [
       `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
+      `allow_anonymous ${options.allowAnonymous ?? true}`,
       `password_file ${passwd}`,
       `acl_file ${join(dir, 'acl')}`,
       ...(options.tls ? [`listener ${tlsPort} 127.0.0.1`, `cafile ${join(dir, 'ca.pem')}`, `certfile ${join(dir, 'server.pem')}`, `keyfile ${join(dir, 'server.key')}`] : []),
@@ -72,6 +78,7 @@ export async function startMosquitto(users: Record<string, string>, options: Mos
       'log_type warning',
       'log_type notice',
       'log_type information',
+      ...(options.extraConfig ?? []),
       '',
     ].join('\n'),
   );
