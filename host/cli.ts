@@ -8,7 +8,8 @@ import { packageVersion } from '../common/package-root.js';
 
 const COMMANDS: Record<string, { file: string; summary: string }> = {
   run: { file: 'run', summary: 'stream frames through the model and publish over MQTT (the main job)' },
-  monitor: { file: 'monitor', summary: 'serve the attention monitor for a broker' },
+  monitor: { file: 'monitor', summary: 'serve the attention monitor (fleet and device views) for a broker' },
+  fleet: { file: 'fleet', summary: 'record frame messages of a box and replay them as a simulated fleet' },
   bench: { file: 'bench', summary: 'benchmark the int8 engines and kernel builds' },
   chip: { file: 'chip', summary: 'compile the network for a chip model and report cycles, memory and traffic' },
   infer: { file: 'infer', summary: 'run one image and write mask, probability and attention PNGs' },

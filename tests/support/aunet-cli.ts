@@ -41,9 +41,9 @@ export interface AunetChild {
   stop(): Promise<void>;
 }
 
-/** Start `aunet ARGS` and keep it running. */
-export function startAunet(args: string[]): AunetChild {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: PACKAGE_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+/** Start `aunet ARGS` and keep it running (`env` adds to the environment). */
+export function startAunet(args: string[], opts: { env?: Record<string, string> } = {}): AunetChild {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end();
   let out = '';
   let err = '';
