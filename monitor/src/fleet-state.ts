@@ -106,12 +106,14 @@ export function ago(ms: number): string {
   return `${Math.round(s / 3600)} h`;
 }
 
+/** Each tile state's word on its badge and in the summary. */
+export const TILE_LABEL: Record<TileState, string> = { live: 'live', paused: 'paused', warming: 'starting', degraded: 'problem', updating: 'updating', stale: 'no data', offline: 'offline', stopped: 'stopped' };
+
 /** How many tiles are in each state, in a fixed order: "2 live, 1 offline". */
 export function fleetSummary(views: TileView[]): string {
   const order: TileState[] = ['offline', 'stale', 'stopped', 'degraded', 'paused', 'updating', 'warming', 'live'];
   const n = new Map<TileState, number>();
   for (const v of views) n.set(v.state, (n.get(v.state) ?? 0) + 1);
-  const label: Record<TileState, string> = { live: 'live', paused: 'paused', warming: 'starting', degraded: 'with a problem', updating: 'updating', stale: 'no data', offline: 'offline', stopped: 'stopped' };
-  const parts = order.filter((s) => n.get(s)).map((s) => `${n.get(s)} ${label[s]}`);
+  const parts = order.filter((s) => n.get(s)).map((s) => `${n.get(s)} ${TILE_LABEL[s]}`);
   return `${views.length} device${views.length === 1 ? '' : 's'}${parts.length ? `: ${parts.join(', ')}` : ''}`;
 }

@@ -5,7 +5,7 @@
 // Work per screen refresh is bounded: text is refreshed twice a second, and a
 // thumbnail is drawn once per received thumbnail, in requestAnimationFrame.
 import { wallNow } from '../../common/clock.js';
-import { FleetState, ago, fleetSummary, tileView, type DeviceRecord } from './fleet-state.js';
+import { FleetState, TILE_LABEL, ago, fleetSummary, tileView, type DeviceRecord } from './fleet-state.js';
 import { modelWords } from './device-status.js';
 import { $ } from './controls.js';
 
@@ -94,7 +94,7 @@ export class FleetView {
       const v = tileView(r, now);
       views.push(v);
       if (t.root.dataset.state !== v.state) t.root.dataset.state = v.state;
-      setText(t.state, v.state.toUpperCase());
+      setText(t.state, TILE_LABEL[v.state].toUpperCase());
       setText(t.words, v.words);
       const fps = r.stats?.fps?.out;
       const lat = r.stats?.latencyMs?.endToEnd?.p50;
@@ -106,7 +106,6 @@ export class FleetView {
       setText(t.versions, `firmware ${fw ?? '–'} · software ${st?.software?.version ?? '–'} · model ${modelWords(st) ?? '–'}`);
       const seen = r.lastSeen === null ? 'before this page was opened' : `${new Date(r.lastSeen).toLocaleTimeString('en-GB')} (${ago(now - r.lastSeen)} ago)`;
       setText(t.seen, up ? '' : `last seen ${seen}`);
-      t.root.setAttribute('aria-label', `${id}: ${v.words}`);
     }
     if (order) list.replaceChildren(...ids.map((id) => this.tiles.get(id)!.root.parentElement!));
     this.counters.tiles = ids.length;

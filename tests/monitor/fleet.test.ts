@@ -46,9 +46,9 @@ function start(args: string[], env: Record<string, string> = {}): AunetChild {
   return c;
 }
 
-/** `aunet run` of a small box on an external broker: random 64 x 64 model, two frames a second. */
+/** `aunet run` of a small box on an external broker: random 64 x 64 model, two frames a second, one kernel thread (two cores here). */
 async function box(broker: Mosquitto, device: string): Promise<AunetChild> {
-  const c = start(['run', '--broker', broker.url, '--username', 'aunet-service', '--password', USERS['aunet-service'], '--model', 'random:F4x64', '--source', 'phantom:?fps=2&frames=0', '--device', device, '--log-level', 'warn']);
+  const c = start(['run', '--broker', broker.url, '--username', 'aunet-service', '--password', USERS['aunet-service'], '--model', 'random:F4x64', '--source', 'phantom:?fps=2&frames=0', '--device', device, '--log-level', 'warn'], { AUNET_THREADS: '1' });
   await c.waitFor(/Ctrl-C to stop/, 90_000);
   return c;
 }
