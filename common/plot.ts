@@ -66,6 +66,8 @@ export class Canvas implements RgbImage {
 export interface Series {
   values: number[];
   colour: RGB;
+  /** a legend entry under the panel's title (series without one are left out of it) */
+  label?: string;
   /** a square at each point (default true; off for long series) */
   markers?: boolean;
 }
@@ -90,9 +92,20 @@ export function drawPanel(cv: Canvas, x: number, y: number, w: number, h: number
   const grid: RGB = [225, 225, 225];
   const left = x + 70;
   const right = x + w - 15;
-  const top = y + 35;
+  const labelled = spec.series.filter((s) => s.label);
+  // the legend has a row of its own between the title and the plot: it never covers either
+  const top = y + (labelled.length ? 55 : 35);
   const bottom = y + h - 35;
   cv.text(x + (w - cv.textWidth(spec.title)) / 2, y + 10, spec.title, black);
+  if (labelled.length) {
+    const entry = (s: Series) => 20 + cv.textWidth(s.label!) + 16;
+    let lx = x + (w - labelled.reduce((n, s) => n + entry(s), 0)) / 2;
+    for (const s of labelled) {
+      cv.rect(lx, y + 31, 14, 4, s.colour);
+      cv.text(lx + 20, y + 28, s.label!, s.colour);
+      lx += entry(s);
+    }
+  }
   const all = spec.series.flatMap((s) => s.values).filter(Number.isFinite);
   let lo = Math.min(0, ...all);
   let hi = Math.max(...all, lo + 1e-9);

@@ -60,6 +60,9 @@ export function register(program: Command): void {
   chip
     .command('sweep')
     .description('repeat the analysis over SRAM sizes (--sram 32K,64K,...); print a table and write a PNG plot of DRAM traffic and fps')
+    .usage('--model <name|file> --sram <sizes> [--preset <name> | --config <file>] [--out <dir>] [--json]')
+    // --model, --sram, --preset, --config and --json are `aunet chip`'s: listed under "Global Options"
+    .configureHelp({ showGlobalOptions: true })
     .option('--out <dir>', 'folder for sweep.png and sweep.json', '.')
     .action(async (_opts: unknown, cmd: Command) => {
       // --model, --sram, --config, --preset, --json are the chip command's options
@@ -146,14 +149,12 @@ function plotSweep(file: string, model: string, preset: string, rows: { sramByte
   drawPanel(cv, 0, 20, 500, 390, {
     title: 'DRAM MiB PER FRAME', x, xLabels,
     series: [
-      { values: rows.map((r) => r.dramReadBytes / 2 ** 20), colour: [31, 119, 180] },
-      { values: rows.map((r) => r.dramWriteBytes / 2 ** 20), colour: [255, 127, 14] },
+      { values: rows.map((r) => r.dramReadBytes / 2 ** 20), colour: [31, 119, 180], label: 'READ' },
+      { values: rows.map((r) => r.dramWriteBytes / 2 ** 20), colour: [255, 127, 14], label: 'WRITE' },
     ],
   });
   drawPanel(cv, 500, 20, 500, 390, { title: 'FPS', x, xLabels, series: [{ values: rows.map((r) => r.fps), colour: [44, 160, 44] }] });
   cv.text(10, 6, `${model.split(' ')[0]} ON ${preset} - SRAM SIZE SWEEP`.toUpperCase(), [80, 80, 80]);
-  cv.text(320, 6, 'READ', [31, 119, 180]);
-  cv.text(370, 6, 'WRITE', [255, 127, 14]);
   writeRgbPng(file, cv);
 }
 

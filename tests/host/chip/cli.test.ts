@@ -70,8 +70,40 @@ test('aunet chip sweep: table, sweep.json and a PNG plot', () => {
   let blue = 0;
   for (let i = 0; i < png.data.length; i += 3) if (png.data[i] === 31 && png.data[i + 1] === 119 && png.data[i + 2] === 180) blue++;
   assert.ok(blue > 100, `only ${blue} series pixels`);
+  // the legend has a row of its own under the panel title, never over the figure's title (rows 0-19)
+  const colourAt = (y0: number, y1: number, rgb: number[]) => {
+    let n = 0;
+    for (let y = y0; y < y1; y++) for (let x = 0; x < png.width; x++) if ([0, 1, 2].every((c) => png.data[(y * png.width + x) * 3 + c] === rgb[c])) n++;
+    return n;
+  };
+  for (const rgb of [[31, 119, 180], [255, 127, 14]]) {
+    assert.equal(colourAt(0, 20, rgb), 0, `series colour ${rgb} in the title rows`);
+    assert.ok(colourAt(45, 58, rgb) > 20, `legend entry ${rgb} under the panel title`);
+  }
   const rows = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8')).rows;
   assert.equal(rows.length, 5);
+});
+
+test('aunet chip sweep --help lists the options it takes from aunet chip', () => {
+  const r = aunet('sweep', '--help');
+  assert.equal(r.code, 0);
+  for (const o of ['--model', '--sram', '--preset', '--config', '--out']) assert.match(r.stdout, new RegExp(`^\\s+${o} `, 'm'), o);
+  assert.match(r.stdout, /^Usage: aunet chip sweep --model/m);
+});
+
+test('preset descriptions say what their configs are (atomic C, MACs)', () => {
+  for (const name of ['nv_small', 'nv_large', 'edge_mid', 'default']) {
+    const c = loadPreset(name);
+    const units = Object.values(c.units);
+    const atomic = /atomic C (\d+)/.exec(c.description ?? '');
+    if (atomic) assert.ok(units.every((u) => u.atomicC === Number(atomic[1])), `${name}: "${atomic[0]}" but the units have atomicC ${units.map((u) => u.atomicC)}`);
+    const macs = /(\d+) MACs/.exec(c.description ?? '');
+    if (macs) assert.equal(units.reduce((n, u) => n + u.macsPerCycle, 0), Number(macs[1]), `${name}: "${macs[0]}"`);
+    // and the table of docs/chip-model.md: | `name` | total (enc/att/dec) | atomic-C | ...
+    const row = new RegExp(`^\\| \`${name}\`[^|]*\\| (\\d+) \\((\\d+)/(\\d+)/(\\d+)\\) \\| (\\d+) \\|`, 'm').exec(readFileSync(join(ROOT, 'docs/chip-model.md'), 'utf8'));
+    assert.ok(row, `${name} in the preset table of docs/chip-model.md`);
+    assert.deepEqual(row.slice(1).map(Number), [units.reduce((n, u) => n + u.macsPerCycle, 0), c.units.encoder.macsPerCycle, c.units.attention.macsPerCycle, c.units.decoder.macsPerCycle, c.units.encoder.atomicC], `${name}: docs table`);
+  }
 });
 
 // Exit statuses follow common/errors.ts: a chip configuration that cannot work is
