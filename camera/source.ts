@@ -15,7 +15,7 @@ import { SourceOptions, type OpenOptions } from './source-options.js';
 export type SourceFactory = (target: string, options: SourceOptions, spec: string) => Promise<FrameSource>;
 
 const SOURCES: Record<string, { load: () => Promise<SourceFactory>; help: string }> = {
-  phantom: { load: async () => (await import('./sources/phantom.js')).openPhantom, help: 'phantom:[?size=WxH&fps=N&seed=S&frames=N]' },
+  phantom: { load: async () => (await import('./sources/phantom.js')).openPhantom, help: 'phantom:[?size=WxH&fps=N&seed=S&frames=N&lesions=0..4]' },
   folder: { load: async () => (await import('./sources/folder.js')).openFolder, help: 'folder:DIR[?fps=N]' },
   file: { load: async () => (await import('./sources/ffmpeg.js')).openVideoFile, help: 'file:PATH' },
   v4l2: { load: async () => (await import('./sources/v4l2.js')).openV4l2, help: 'v4l2:/dev/videoN[?size=WxH&fps=N&input_format=F&queue=N&retry_min_ms=N&retry_max_ms=N&stall_ms=N]' },

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
-import { openSource, parseSpec } from '../../camera/source.js';
+import { SOURCE_HELP, openSource, parseSpec } from '../../camera/source.js';
 import { probeSource } from '../../camera/probe.js';
 import { Recorder } from '../../camera/recorder.js';
 import { listImageFolder } from '../../common/image-folder.js';
@@ -248,5 +248,20 @@ describe('source data checks', () => {
     const rec = join(tmp.dir, 'x.aurec');
     writeFileSync(rec, '');
     assert.equal(parseSpec(rec).scheme, 'rec');
+  });
+});
+
+describe('source help', () => {
+  it('names every option a source reads (from its own "unknown option" message)', async () => {
+    for (const [scheme, spec] of [['phantom', 'phantom:?zzz=1'], ['folder', `folder:${BUSI}?zzz=1`]]) {
+      const err = await openSource(spec).then(
+        () => null,
+        (e: Error) => e,
+      );
+      const known = /options here: ([^)]+)\)/.exec(err?.message ?? '');
+      assert.ok(known, `${spec}: ${err?.message}`);
+      const help = SOURCE_HELP.split(', ').find((h) => h.startsWith(`${scheme}:`))!;
+      for (const key of known[1].split(', ')) assert.match(help, new RegExp(`[?&]${key}=`), `${scheme}: option ${key} missing from "${help}"`);
+    }
   });
 });
