@@ -67,11 +67,13 @@ export class EvalReport {
     }
     const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
     const row = (k: Kept) => `<tr><td>${escapeHtml(k.r.entry.name)}<br>Dice ${f(k.r.dice)}, IoU ${f(k.r.iou)}</td>${k.files
-      .map((file) => `<td><img src="${file}" height="180" title="${file}"></td>`)
+      .map((file) => `<td><img src="${file}" title="${file}" alt="${file}"></td>`)
       .join('')}</tr>`;
     const c = summary.classes;
     const html = `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>body{font-family:sans-serif;margin:1em}td{vertical-align:top;padding:2px;font-size:12px}table{border-collapse:collapse}</style></head><body>
+<style>body{font-family:sans-serif;margin:1em}td{vertical-align:top;padding:2px;font-size:12px}table{border-collapse:collapse}
+/* picture rows share the window's width (fixed layout): six pictures never push the page wider than a 1280 px window */
+table.pictures{width:100%;table-layout:fixed}table.pictures td:first-child{width:10em;overflow-wrap:anywhere}table.pictures img{width:100%;height:auto;max-height:240px;object-fit:contain}</style></head><body>
 <h1>${escapeHtml(title)}</h1>
 <table border="1"><tr><th></th><th>n</th><th>Dice</th><th>IoU</th><th>accuracy</th><th>sensitivity</th><th>specificity</th></tr>
 ${(['benign', 'malignant'] as const).map((k) => `<tr><td>${k}</td><td>${c[k].n}</td><td>${f(c[k].dice)}</td><td>${f(c[k].iou)}</td><td>${f(c[k].accuracy)}</td><td>${f(c[k].sensitivity)}</td><td>${f(c[k].specificity)}</td></tr>`).join('\n')}
@@ -79,8 +81,8 @@ ${(['benign', 'malignant'] as const).map((k) => `<tr><td>${k}</td><td>${c[k].n}<
 <tr><td>normal</td><td>${c.normal.n}</td><td colspan="5">emptyRate (predicted area &lt; 0.5%): ${f(c.normal.emptyRate)}</td></tr></table>
 <h2>Dice histograms</h2>${hist.join('\n')}
 <p>Columns: overlay (ground truth green, prediction red), probability, attention maps a1 (coarsest) to a4, each over the image.</p>
-<h2>Best ${KEEP}</h2><table>${this.best.map(row).join('\n')}</table>
-<h2>Worst ${KEEP}</h2><table>${this.worst.map(row).join('\n')}</table>
+<h2>Best ${KEEP}</h2><table class="pictures">${this.best.map(row).join('\n')}</table>
+<h2>Worst ${KEEP}</h2><table class="pictures">${this.worst.map(row).join('\n')}</table>
 </body></html>
 `;
     // pictures of images that were displaced from best/worst while eval ran

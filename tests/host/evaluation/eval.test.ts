@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { launchChromium } from '../../monitor/harness.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evaluate } from '../../../host/evaluation/evaluate.js';
@@ -43,6 +45,19 @@ test('eval scores at the original size against the union of masks; report has ov
     const pictures = [...html.matchAll(/src="(img\d+-[a-z0-9]+\.png)"/g)].map((m) => m[1]);
     assert.equal(pictures.length, 8 * 6, '4 best + 4 worst, each overlay + probability + a1..a4');
     for (const p of pictures) assert.ok(existsSync(join(dir, p)), p);
+    // in a 1280 px window the picture rows fit (they used to overflow sideways), each picture still readable
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(pathToFileURL(join(dir, 'index.html')).href);
+      const fit = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth, widths: [...document.querySelectorAll('table.pictures img')].map((i) => (i as HTMLImageElement).getBoundingClientRect().width) }));
+      assert.ok(fit.scroll <= fit.client, `report ${fit.scroll} px wide in a ${fit.client} px window`);
+      assert.ok(Math.min(...fit.widths) >= 120, `pictures at least 120 px wide: ${Math.min(...fit.widths)}`);
+      mkdirSync('test-artifacts/eval', { recursive: true });
+      await page.screenshot({ path: 'test-artifacts/eval/report-1280.png' });
+    } finally {
+      await browser.close();
+    }
   } finally {
     rmSync(data, { recursive: true });
     rmSync(dir, { recursive: true });
