@@ -166,8 +166,8 @@ test('infer writes the seven PNGs, identical on a second run and on the referenc
 test('explain writes occlusion and encoder-activation heatmaps', () => {
   const dir = join(work, 'explain');
   const o = ok('explain', '--model', model, '--input', image, '--method', 'occlusion', '--out', dir, '--no-progress');
-  // 32 px input: window round(50 * 32/256) = 6, stride round(30 * 32/256) = 4, positions 0, 4, ..., 28 per axis
-  assert.match(o, /occlusion: 64 windows of 6x6 px/);
+  // 32 px input: window round(50 * 32/256) = 6, stride round(30 * 32/256) = 4, centres 0, 4, ..., 28 and 31 per axis
+  assert.match(o, /occlusion: 81 windows of 6x6 px/);
   ok('explain', '--model', model, '--input', image, '--method', 'activations', '--out', dir);
   assert.deepEqual(readdirSync(dir).sort(), ['encoder1.png', 'encoder2.png', 'encoder3.png', 'encoder4.png', 'occlusion-overlay.png', 'occlusion.png']);
   const heat = decode(readFileSync(join(dir, 'occlusion.png')));
@@ -186,4 +186,29 @@ test('inspect hands a firmware image to the firmware inspector', async () => {
   const noExt = join(dir, 'image.bin');
   writeFileSync(noExt, readFileSync(file));
   assert.match(ok('inspect', noExt), /aunet firmware image/, 'recognised by its magic too');
+});
+
+test('occlusion draws no window grid: gradients on window-edge columns are no steeper than elsewhere', async () => {
+  const { occlusion, occlusionWindows } = await import('../../../host/commands/explain.js');
+  const { randomQModel } = await import('../../../models/random-qmodel.js');
+  const { loadEngine } = await import('../../../host/load/engine-loader.js');
+  const { imageInput } = await import('../../../host/commands/support/model-inputs.js');
+  const m = randomQModel({ filters: 4, height: 128, width: 128, channels: 1 }, { seed: 5 });
+  const { engine } = await loadEngine(m, { engine: 'direct' });
+  const input = imageInput(image, m.arch, m.preprocessing);
+  const { heat } = occlusion(engine, input.data, 128, 128, 1);
+  const { xs, winX } = occlusionWindows(128, 128);
+  const edges = new Set(xs.flatMap((x) => [x, x + winX]));
+  const max = Math.max(...heat);
+  const mean = (onEdge: boolean) => {
+    let s = 0;
+    let n = 0;
+    for (let y = 0; y < 128; y++) for (let x = 1; x < 128; x++) if (edges.has(x) === onEdge) {
+      s += Math.abs(heat[y * 128 + x] - heat[y * 128 + x - 1]) / max;
+      n++;
+    }
+    return s / n;
+  };
+  const ratio = mean(true) / mean(false);
+  assert.ok(ratio < 1.5, `window-edge columns ${ratio.toFixed(2)} x steeper than the others`);
 });
