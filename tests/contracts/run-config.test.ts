@@ -67,7 +67,7 @@ test('every problem is reported at once, by dotted path, naming the file or the 
     assert.throws(() => resolveConfig({ publish: { gates: [2, 2] } }), /publish\.gates: gates must not repeat/);
     writeFileSync(file, 'broker: [1,\n');
     assert.throws(() => loadRunConfig(file, {}), /bad\.yaml: not valid YAML/);
-    assert.throws(() => loadRunConfig(join(dir, 'missing.yaml'), {}), /missing\.yaml: cannot read config/);
+    assert.throws(() => loadRunConfig(join(dir, 'missing.yaml'), {}), /missing\.yaml: config not found/);
   } finally {
     rmSync(dir, { recursive: true });
   }
