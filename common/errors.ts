@@ -20,9 +20,9 @@ export const ERROR_CODES = {
   USAGE: [EXIT_USAGE, 'a flag, argument or option the command cannot take', 'read the message and `aunet COMMAND --help`; fix the flag or argument it names'],
   UNKNOWN_COMMAND: [EXIT_USAGE, 'no such command', '`aunet --help` lists the commands'],
   // files and folders
-  NO_FILE: [EXIT_BAD_INPUT, 'a file or folder that does not exist or cannot be read', 'check the path (and its permissions); the message names the file and what it should be'],
+  NO_FILE: [EXIT_BAD_INPUT, 'a file or folder that does not exist or cannot be read', 'check the path and its permissions'],
   EXISTS: [EXIT_BAD_INPUT, 'an output that already exists and would be overwritten', 'choose another output, or pass --force where the command has it'],
-  BAD_FILE: [EXIT_BAD_INPUT, 'a file that cannot be parsed', 'the message names the file and the field; recreate the file with the tool that writes it'],
+  BAD_FILE: [EXIT_BAD_INPUT, 'a file that cannot be parsed', 'fix the field named, or recreate the file with the tool that writes it'],
   EMPTY: [EXIT_BAD_INPUT, 'an input that holds nothing to work on', 'point the command at a folder or file that holds images or frames'],
   TRUNCATED: [EXIT_BAD_INPUT, 'a file that ends before its own structure says it should', 'the file was cut short (a copy or download that did not finish): copy it again'],
   WRITE_FAILED: [EXIT_BAD_INPUT, 'an output that could not be written (permissions, a read-only disk)', 'fix the permissions of the output folder or choose another'],

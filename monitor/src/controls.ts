@@ -3,7 +3,7 @@
 import type { FrameMessage } from '../../contracts/frame-message.js';
 import type { Credentials } from './broker-link.js';
 import type { GateChoice, OverlayMode, ViewOptions } from './render.js';
-import type { SafetyState } from './safety.js';
+import type { SafetyState } from './freshness.js';
 import type { ColormapName } from '../../common/colormap.js';
 import { modelWords, parseObject, type DeviceStats, type DeviceStatus } from './device-status.js';
 import { deviceLine } from './state-words.js';

@@ -16,7 +16,8 @@
 // banner, once shown, clears only after CLEAR_FRAMES frames in a row have
 // arrived and it has been up for MIN_BANNER_MS: no banner lasts less than
 // 500 ms, and one stray frame in a stopped stream does not clear it.
-import type { SafetyState } from './safety.js';
+/** What the page says about the stream (safety.ts decides it, this file holds it steady on screen). */
+export type SafetyState = 'connecting' | 'live' | 'stale' | 'offline';
 
 export const MIN_STALE_MS = 250;
 export const STALE_PERIODS = 3;

@@ -8,9 +8,7 @@
 // Besides the state: `frozen` = frames keep arriving but their picture bytes have
 // been identical for more than frozenMs (a stuck capture card repeats its last frame).
 // This is the raw state; freshness.ts decides when it reaches the screen.
-import { FramePeriod, staleAfterMs } from './freshness.js';
-
-export type SafetyState = 'connecting' | 'live' | 'stale' | 'offline';
+import { FramePeriod, staleAfterMs, type SafetyState } from './freshness.js';
 
 export interface SafetyOptions {
   /** no frame for longer than this -> stale (ms); null = from the source's frame period (freshness.ts) */

@@ -128,7 +128,7 @@ test('single-byte changes and truncations of a larger model (sampled densely)', 
 });
 
 test('a correctly hashed file for another architecture or with wrong array sizes is rejected by name', () => {
-  rejects(withHeader(tinyBytes, (h) => (h.arch.height = 24)), /arch\.height.*multiple of 16/, 'BAD_ARCH');
+  rejects(withHeader(tinyBytes, (h) => (h.arch.height = 24)), /input height must be a multiple of 16.*got 24/, 'BAD_ARCH');
   rejects(withHeader(tinyBytes, (h) => (h.arch.filters = 2)), /ops\.enc1\.conv1\.weights: has 9 values, the architecture needs 18/, 'BAD_ARCH');
   rejects(withHeader(tinyBytes, (h) => (h.ops['ag1.psi'].arrays.bias.count = 2)), /ops\.ag1\.psi\.bias: has 2 values, the architecture needs 1/);
   rejects(withHeader(tinyBytes, (h) => delete h.ops['dec2.concat']), /ops\.dec2\.concat: parameters missing/);
@@ -151,7 +151,7 @@ test('a weight of -128 (not symmetric int8) is refused by the writer and the rea
 });
 
 test('readModel names a missing file', () => {
-  assert.throws(() => readModel('/nonexistent/x.aunet'), (e: unknown) => e instanceof FileError && /\/nonexistent\/x\.aunet: cannot read model/.test(e.message));
+  assert.throws(() => readModel('/nonexistent/x.aunet'), (e: unknown) => e instanceof FileError && /\/nonexistent\/x\.aunet: model not found/.test(e.message));
   const dir = mkdtempSync(join(tmpdir(), 'aunet-format-'));
   writeFileSync(join(dir, 'empty.aunet'), '');
   assert.throws(() => readModel(join(dir, 'empty.aunet')), /empty\.aunet: truncated/);

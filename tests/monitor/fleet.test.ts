@@ -85,6 +85,8 @@ test('fleet: three boxes on one Mosquitto; SIGKILL one -> its tile offline withi
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(url);
+  // the route is applied once the page has read its config.json (after the load event)
+  await page.waitForFunction(() => (window as any).aunetMonitor !== undefined, null, { timeout: 15_000 });
   assert.equal(await page.evaluate(() => document.body.dataset.view), 'fleet', 'no device named: the page opens on the fleet view');
   await tilesLive(page, ids, 60_000);
   await page.waitForFunction(() => (window as any).aunetMonitor.fleet.thumbsDrawn >= 3, null, { timeout: 15_000 });

@@ -73,7 +73,7 @@ test('bad bench flags are usage errors naming the flag', () => {
     [['--model', 'huge'], /--model must be one of seed, mid, lite, got 'huge'/],
     [['--threads', '1,0'], /--threads must be integers from 1 to 64/],
     [['--threads', '2', '--build', 'relaxed'], /the relaxed build is single-threaded/],
-    [['--frames', '0'], /--frames must be an integer >= 1/],
+    [['--frames', '0'], /must be an integer >= 1, not 0 \(--frames\)/],
     [['--build', 'fast'], /--build must be one of simd, relaxed, auto, both/],
     [['--vs', 'onnxruntime-web,tflite'], /--vs: runtimes are onnxruntime-web, onnxruntime-node \(comma-separated\), got 'tflite'/],
   ] as const) {

@@ -80,7 +80,7 @@ describe('aunet export', () => {
     for (const [flags, msg] of [
       [['--layout', 'CHW'], /--layout must be NCHW or NHWC/],
       [['--input-size', '256'], /--input-size must be HEIGHTxWIDTH/],
-      [['--opset', '9'], /--opset must be an integer 11\.\.18/],
+      [['--opset', '9'], /--opset: must be an integer 11\.\.18/],
     ] as const) {
       const r = await exportInProcess('--from', 'x.onnx', '--onnx', 'y.onnx', ...flags);
       assert.ok(r.error instanceof UsageError, String(r.error));

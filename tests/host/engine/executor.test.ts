@@ -131,7 +131,7 @@ test('a bad arch is a clear error naming the field', () => {
     [{ height: 40 }, /arch\.height.*multiple of 16.*40/],
     [{ width: 8 }, /arch\.width.*multiple of 16.*8/],
     [{ channels: 2 }, /arch\.channels.*1 or 3.*2/],
-    [{ filters: 0 }, /arch\.filters.*>= 1.*0/],
+    [{ filters: 0 }, /arch\.filters.*from 1 to 64, got 0/],
   ];
   for (const [patch, pattern] of cases) {
     throwsExit(() => createDirectEngine({ ...model, arch: { ...small, ...patch } }, createReferenceKernels()), pattern, 'BAD_MODEL');
