@@ -168,8 +168,13 @@ test('freshness in Chromium: paused stream -> STALE once, after 3 periods + hold
     const c = await counters(page);
     assert.equal(c.staleMs, 300, 'threshold at a nominal 10 fps');
     const b = banners(c, t0);
-    const long = gaps(c, t0, Infinity, c.staleMs + ONSET_HOLD_MS + 50);
-    assert.equal(b.length, long.length, `one banner per real gap: banners ${JSON.stringify(b)}, gaps ${JSON.stringify(long)}`);
+    // a banner needs a gap over the threshold; a gap over it by more than the display slack
+    // must make one (a loaded machine can stretch a gap to just over the threshold, between ticks)
+    const over = gaps(c, t0, Infinity, c.staleMs + ONSET_HOLD_MS);
+    const wellOver = gaps(c, t0, Infinity, c.staleMs + ONSET_HOLD_MS + SLACK);
+    const seen = `banners ${JSON.stringify(b)}, gaps ${JSON.stringify(over)}`;
+    assert.ok(b.length <= over.length, `no banner without a gap: ${seen}`);
+    assert.ok(b.length >= wellOver.length, `one banner per real gap: ${seen}`);
     assert.ok(b.length >= 1, 'the pause made one');
     for (const x of b) {
       assert.equal(x.state, 'stale');
