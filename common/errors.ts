@@ -61,6 +61,7 @@ export const ERROR_CODES = {
   BAD_CONFIG: [EXIT_BAD_INPUT, 'a run configuration that does not validate', 'fix the fields the message names (docs/config.md); editors check the file with docs/config.schema.json'],
   BROKER_REFUSED: [EXIT_BAD_INPUT, 'the MQTT broker refused the connection', 'check the broker URL, the username and the password (docs/mqtt.md, "Who may send commands")'],
   BROKER_TIMEOUT: [EXIT_BAD_INPUT, 'the MQTT broker did not answer', 'check that the broker runs and that its port is reachable from the box'],
+  NO_USER: [EXIT_BAD_INPUT, 'an operator account that does not exist', '`aunet users list --store FILE` lists the accounts of that store'],
   BROKER_TLS: [EXIT_BAD_INPUT, "the MQTT broker's TLS certificate is not trusted", "pass the CA that signed the broker's certificate as broker.tls.ca"],
   NO_PORT: [EXIT_BAD_INPUT, 'a network or serial port that cannot be opened', 'check the device name (`ls /dev/tty*`) and that no other program holds it'],
   // firmware and devices

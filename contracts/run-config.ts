@@ -19,7 +19,8 @@ export const SERVICE_USERNAME = 'aunet-service';
 export const DEMO_SOURCE = 'phantom:?fps=30&frames=0';
 
 const port = z.number().int().min(0).max(65535);
-const user = z.strictObject({ username: z.string().min(1), password: z.string().min(1) });
+const origin = z.string().regex(/^https?:\/\/[^/?#\s]+$/, 'must be an origin: http(s)://host[:port], no path');
+const hostName = z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a DNS name');
 
 export const ConfigSchema = z
   .strictObject({
@@ -39,9 +40,13 @@ export const ConfigSchema = z
         url: z.string().min(1).default('embedded').describe('embedded, or mqtt://, mqtts://, ws://, wss:// URL of an external broker'),
         port: port.default(1883).describe('embedded broker: MQTT over TCP on 127.0.0.1 (0 = any free port)'),
         httpPort: port.default(8080).describe('embedded broker: MQTT over WebSocket at /mqtt and the monitor, on 127.0.0.1 (0 = any free port)'),
-        username: z.string().min(1).optional().describe("external broker: the live service's username"),
-        password: z.string().min(1).optional().describe("external broker: the live service's password"),
-        users: z.array(user).default([]).describe('embedded broker: operators allowed to send commands'),
+        username: z.string().min(1).optional().describe("external broker: the live service's username (or AUNET_BROKER_USERNAME)"),
+        password: z.string().min(1).optional().describe("external broker: the live service's password; prefer passwordFile or AUNET_BROKER_PASSWORD, which keep it out of config files and images"),
+        passwordFile: z.string().min(1).optional().describe("external broker: a file whose first line is the live service's password"),
+        users: z.unknown().optional().describe('removed: operator accounts live in the user store (aunet users add NAME)'),
+        userStore: z.string().min(1).optional().describe('embedded broker: the operator account file (default $AUNET_USER_STORE, else ~/.config/aunet/users.json)'),
+        allowedOrigins: z.array(origin).default([]).describe("embedded broker: web origins besides the monitor page's own that may open its WebSocket"),
+        allowedHosts: z.array(hostName).default([]).describe('embedded broker: DNS names the HTTP Host header may carry besides localhost and IP addresses'),
         keepalive: z.number().int().min(1).max(600).default(5).describe('seconds; the broker publishes the Last Will after 1.5x this of silence'),
         tls: z
           .strictObject({
@@ -74,20 +79,18 @@ export const ConfigSchema = z
     if (!embedded && !/^(mqtts?|wss?):\/\/[^/]/.test(c.broker.url)) {
       ctx.addIssue({ code: 'custom', path: ['broker', 'url'], message: `'${c.broker.url}' is not 'embedded' or an mqtt://, mqtts://, ws://, wss:// URL` });
     }
-    if ((c.broker.username === undefined) !== (c.broker.password === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['broker', c.broker.username === undefined ? 'username' : 'password'], message: 'username and password go together' });
+    const hasPassword = c.broker.password !== undefined || c.broker.passwordFile !== undefined;
+    if ((c.broker.username === undefined) === hasPassword) {
+      ctx.addIssue({ code: 'custom', path: ['broker', c.broker.username === undefined ? 'username' : 'passwordFile'], message: 'username and password (passwordFile or AUNET_BROKER_PASSWORD) go together' });
+    }
+    if (c.broker.password !== undefined && c.broker.passwordFile !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['broker', 'passwordFile'], message: 'give the password one way: passwordFile or password (AUNET_BROKER_PASSWORD), not both' });
     }
     if (embedded && c.broker.username !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['broker', 'username'], message: 'the embedded broker generates the live service\'s credentials; list operators under broker.users' });
+      ctx.addIssue({ code: 'custom', path: ['broker', 'username'], message: "the embedded broker generates the live service's credentials; operators are added with `aunet users add NAME`" });
     }
-    if (!embedded && c.broker.users.length > 0) {
-      ctx.addIssue({ code: 'custom', path: ['broker', 'users'], message: 'only for the embedded broker; configure users on the external broker' });
-    }
-    if (new Set(c.broker.users.map((u) => u.username)).size !== c.broker.users.length) {
-      ctx.addIssue({ code: 'custom', path: ['broker', 'users'], message: 'usernames must be unique' });
-    }
-    if (c.broker.users.some((u) => u.username === SERVICE_USERNAME)) {
-      ctx.addIssue({ code: 'custom', path: ['broker', 'users'], message: `'${SERVICE_USERNAME}' is reserved for the live service itself` });
+    if (c.broker.users !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['broker', 'users'], message: 'operator passwords no longer live in the config (plain text, copied into firmware images): add each operator with `aunet users add NAME` (docs/security.md) and delete broker.users' });
     }
     if (new Set(c.publish.gates).size !== c.publish.gates.length) {
       ctx.addIssue({ code: 'custom', path: ['publish', 'gates'], message: 'gates must not repeat' });
@@ -107,7 +110,10 @@ export interface RunFlags {
   broker?: string;
   device?: string;
   username?: string;
+  /** from AUNET_BROKER_PASSWORD, never a flag: a flag shows in `ps` */
   password?: string;
+  passwordFile?: string;
+  userStore?: string;
   port?: number;
   httpPort?: number;
   engine?: string;
@@ -124,6 +130,8 @@ const FLAG_PATHS: Record<keyof RunFlags, string[]> = {
   device: ['device'],
   username: ['broker', 'username'],
   password: ['broker', 'password'],
+  passwordFile: ['broker', 'passwordFile'],
+  userStore: ['broker', 'userStore'],
   port: ['broker', 'port'],
   httpPort: ['broker', 'httpPort'],
   engine: ['engine'],
@@ -138,7 +146,9 @@ const FLAG_NAMES: Record<keyof RunFlags, string> = {
   broker: '--broker',
   device: '--device',
   username: '--username',
-  password: '--password',
+  password: 'AUNET_BROKER_PASSWORD',
+  passwordFile: '--password-file',
+  userStore: '--user-store',
   port: '--port',
   httpPort: '--http-port',
   engine: '--engine',

@@ -24,6 +24,7 @@ const COMMANDS: Record<string, { file: string; summary: string }> = {
   record: { file: 'record', summary: 'record a frame source losslessly' },
   replay: { file: 'replay', summary: 'replay a source through the model, with golden checks and reports' },
   probe: { file: 'probe', summary: 'count and hash the frames of a source' },
+  users: { file: 'users', summary: 'add, remove and list the operator accounts of the embedded broker' },
   keys: { file: 'keys', summary: 'generate Ed25519 signing keys' },
   firmware: { file: 'firmware', summary: 'build and verify signed firmware images' },
   flash: { file: 'flash', summary: 'flash a firmware image over a serial port' },

@@ -1,12 +1,13 @@
 // The live service, what `aunet run` runs: model + engine + source + pipeline + broker link, and
 // the MQTT side of docs/mqtt.md (retained status with a Last Will, frames,
 // ~1 Hz stats, commands with replies).
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { FrameSource } from '../../camera/frame.js';
 import { preprocess } from '../../camera/preprocess.js';
 import type { RunConfig } from '../../contracts/run-config.js';
 import type { KernelSet } from '../kernels/kernel-set.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../publish/broker.js';
+import { startEmbeddedBroker, type EmbeddedBroker, type OperatorDirectory } from '../publish/broker.js';
 import { Publisher, redact } from '../publish/client.js';
 import { ThumbnailPacer } from '../publish/thumbnails.js';
 import { topicsFor, type Topics } from '../../contracts/topics.js';
@@ -22,7 +23,9 @@ type LiveEngine = Omit<LoadedEngine, 'engine'> & { engine: Engine | AsyncEngine;
 import { decisionRule } from '../../models/lesion-decision.js';
 import { Pipeline, type Preprocessor } from '../pipeline/pipeline.js';
 import { ThreadedSource } from '../pipeline/threaded-source.js';
-import { readInputFile } from '../../common/input-file.js';
+import { readInputFile, readInputText } from '../../common/input-file.js';
+import { FileError } from '../../common/errors.js';
+import { UserStore, defaultUserStorePath } from '../publish/user-store.js';
 
 export interface LiveServiceOptions {
   config: RunConfig;
@@ -35,6 +38,8 @@ export interface LiveServiceOptions {
   threads?: number;
   /** tests: an already open source instead of config.source */
   source?: FrameSource;
+  /** the embedded broker's operator accounts (default: the store broker.userStore names) */
+  operators?: OperatorDirectory;
 }
 
 export class LiveService {
@@ -95,13 +100,18 @@ export class LiveService {
     let broker: EmbeddedBroker | null = null;
     let url = config.broker.url;
     let username = config.broker.username;
-    let password = config.broker.password;
+    let password = config.broker.passwordFile ? passwordFromFile(config.broker.passwordFile) : config.broker.password;
     if (url === 'embedded') {
       try {
         broker = await startEmbeddedBroker({
           port: config.broker.port,
           httpPort: config.broker.httpPort,
-          users: config.broker.users,
+          operators: o.operators ?? new UserStore(config.broker.userStore ?? defaultUserStorePath()),
+          allowedOrigins: config.broker.allowedOrigins,
+          allowedHosts: config.broker.allowedHosts,
+          // the live service's own packets: its largest frame message with every gate (a `gates`
+          // command may add them), with room for the topic and header
+          maxServicePacketBytes: frameMessageBytes(arch.width, arch.height, [true, true, true, true], 2 + MAX_POLYGONS * 2 + MAX_CONTOUR_POINTS * 4) + 512,
           device: config.device,
           log: (level, msg, fields) => log[level](fields ?? {}, msg),
         });
@@ -120,7 +130,8 @@ export class LiveService {
       url,
       username,
       password,
-      clientId: `aunet-${config.device}-${process.pid}-${Math.floor(Math.random() * 1e6)}`,
+      // not guessable: a client id is a handle to take a connection over (broker-policy.ts)
+      clientId: `aunet-${config.device}-${randomBytes(12).toString('hex')}`,
       keepalive: config.broker.keepalive,
       will: { topic: topics.status, payload: JSON.stringify({ state: 'offline', online: false, device: config.device, since }), qos: 1, retain: true },
       ca,
@@ -173,8 +184,8 @@ export class LiveService {
     });
     publisher.on('state', (s) => log.info({ link: s }, `broker link ${s}`));
     publisher.on('error', (e) => log.debug({ err: e.message }, 'broker link error'));
-    publisher.on('message', (topic, payload) => {
-      if (topic === topics.cmd) this.#onCommand(payload);
+    publisher.on('message', (topic, payload, retained) => {
+      if (topic === topics.cmd) this.#onCommand(payload, retained);
     });
     pipeline.state.on('change', (c) => {
       log.info({ state: c.state, previous: c.previous, reasons: c.reasons }, `pipeline ${c.state}`);
@@ -242,7 +253,16 @@ export class LiveService {
     this.publisher.publishVolatile(this.topics.stats, JSON.stringify(payload));
   }
 
-  #onCommand(payload: Buffer): void {
+  #onCommand(payload: Buffer, retained: boolean): void {
+    // an empty message is how a retained command is cleared, not a command
+    if (payload.length === 0) return;
+    // a retained command would replay at every start (an operator's pause left behind); the
+    // embedded broker refuses them, an external one (Mosquitto) cannot per topic: ignore and clear it
+    if (retained) {
+      this.log.warn({ topic: this.topics.cmd, bytes: payload.length }, 'retained command ignored and cleared on the broker');
+      void this.publisher.publishReliable(this.topics.cmd, '', true);
+      return;
+    }
     const r = parseCommand(payload);
     if (!r.ok) {
       this.log.warn({ error: r.error, id: r.id }, 'command rejected');
@@ -291,3 +311,10 @@ export class LiveService {
   }
 }
 
+
+/** The first line of a password file (broker.passwordFile), without its line end. */
+function passwordFromFile(file: string): string {
+  const pw = readInputText(file, "the broker password file (broker.passwordFile)").split(/\r?\n/, 1)[0];
+  if (!pw) throw new FileError(file, 'the password file is empty: its first line is the password', 'BAD_CONFIG');
+  return pw;
+}

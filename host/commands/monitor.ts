@@ -4,7 +4,6 @@
 //   mqtt:// or mqtts:// the page connects to this server's /mqtt, which carries
 //                       each browser's MQTT to the broker over TCP or TLS
 //                       (host/publish/mqtt-bridge.ts): a plain Mosquitto works
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import type { Command } from 'commander';
@@ -13,11 +12,10 @@ import { FileError, UsageError } from '../../common/errors.js';
 import { parseInteger } from '../../common/cli-args.js';
 import { readInputFile, readInputText } from '../../common/input-file.js';
 import { listen } from '../publish/listen.js';
-import { MONITOR_DIST, monitorAvailable, staticHandler } from '../publish/static-files.js';
+import { MONITOR_DIST, monitorAvailable, monitorHandler } from '../publish/static-files.js';
+import { createGuardedServer, webSocketOrigin } from '../publish/http-guard.js';
 import { attachMqttBridge } from '../publish/mqtt-bridge.js';
-import { sameOrigin } from '../publish/origin-check.js';
-import { GrowingDelayLimiter } from '../publish/sign-in-limiter.js';
-import { DEFAULT_POLICY } from '../publish/access-policy.js';
+import { SignInLimiter } from '../publish/sign-in-limiter.js';
 import { redact } from '../publish/client.js';
 import { DEVICE_ID } from '../../contracts/topics.js';
 
@@ -29,6 +27,7 @@ interface MonitorOpts {
   credentials?: string;
   ca?: string;
   allowOrigin: string[];
+  allowHost: string[];
 }
 
 /** Environment variables that carry the viewer account (instead of --credentials). */
@@ -45,6 +44,7 @@ export function register(program: Command): void {
     .option('--credentials <file>', `mqtt(s):// only: YAML or JSON file {username, password} of the viewer account used for pages not signed in (or ${VIEWER_ENV.username} and ${VIEWER_ENV.password}); operators sign in as themselves`)
     .option('--ca <file>', 'mqtts:// only: PEM file of the CA that signed the broker\'s certificate')
     .option('--allow-origin <origin...>', 'mqtt(s):// only: further page origins allowed to connect (e.g. https://monitor.example.org behind a proxy)', [])
+    .option('--allow-host <name...>', 'DNS names the page may be opened by besides localhost and IP addresses (with --host on a network: the name people type); others are refused (DNS rebinding)', [])
     .action(async (o: MonitorOpts) => {
       const broker = parseBroker(o.broker);
       const httpPort = parseInteger(o.port, '--port', { min: 0, max: 65535 });
@@ -52,22 +52,27 @@ export function register(program: Command): void {
       const bridged = broker.protocol === 'mqtt:' || broker.protocol === 'mqtts:';
       if (!bridged && (o.credentials || o.ca || o.allowOrigin.length)) throw new UsageError('--credentials, --ca and --allow-origin apply to an mqtt:// or mqtts:// --broker only (a ws:// broker is reached by the page itself)');
       if (o.ca && broker.protocol !== 'mqtts:') throw new UsageError('--ca is for an mqtts:// --broker');
+      for (const name of o.allowHost) if (!/^[A-Za-z0-9.-]{1,253}$/.test(name)) throw new UsageError(`--allow-host ${name}: give a DNS name like monitor.hospital.lan`);
       for (const origin of o.allowOrigin) if (!/^https?:\/\/[^/]+$/.test(origin)) throw new UsageError(`--allow-origin ${origin}: give an origin like https://monitor.example.org (scheme and host, no path)`);
       const viewer = bridged ? viewerAccount(o.credentials) : null;
       const ca = o.ca ? readInputFile(o.ca, 'the broker CA certificate (--ca)') : undefined;
       if (!monitorAvailable()) process.stdout.write(`WARNING: ${MONITOR_DIST} has no index.html; run \`npm run build:monitor\` first.\n`);
 
-      const server = createServer(staticHandler(MONITOR_DIST, { broker: bridged ? null : o.broker, device: o.device ?? null }));
-      const bridge = bridged
-        ? attachMqttBridge(server, {
-            broker: { url: o.broker, ca },
-            viewer,
-            checkOrigin: sameOrigin(o.allowOrigin),
-            limiter: new GrowingDelayLimiter(),
-            policy: DEFAULT_POLICY,
-            log: (level, msg, fields) => process.stderr.write(`${JSON.stringify({ level, msg, ...fields })}\n`),
-          })
-        : null;
+      const log = (level: string, msg: string, fields?: Record<string, unknown>) => process.stderr.write(`${JSON.stringify({ level, msg, ...fields })}\n`);
+      // the page's CSP lets it open a WebSocket to its broker and nowhere else: this server's own /mqtt when bridged
+      const config = { broker: bridged ? null : o.broker, device: o.device ?? null, operators: null };
+      const server = createGuardedServer(monitorHandler(MONITOR_DIST, () => config), { connectSources: bridged ? [] : [webSocketOrigin(o.broker)!], allowedHosts: o.allowHost });
+      const limiter = bridged ? new SignInLimiter({ log: (msg, fields) => log('warn', `bridge: ${msg}`, fields) }) : null;
+      const bridge =
+        bridged && limiter
+          ? attachMqttBridge(server, {
+              broker: { url: o.broker, ca },
+              viewer,
+              origins: { allowedOrigins: o.allowOrigin, allowedHosts: o.allowHost, requireOrigin: true },
+              limiter,
+              log,
+            })
+          : null;
       await listen(server, httpPort, o.host, 'monitor page (--port)');
       const { port } = server.address() as AddressInfo;
       const via = bridged ? `, carried over ws://${o.host}:${port}/mqtt${viewer ? ` (viewers as ${viewer.username})` : ''}` : '';
@@ -76,6 +81,7 @@ export function register(program: Command): void {
       await new Promise<void>((resolve) => {
         const stop = () => {
           void bridge?.close();
+          limiter?.close();
           server.closeAllConnections();
           server.close(() => resolve());
         };

@@ -40,7 +40,8 @@ export interface PublisherEvents {
   state: [LinkState];
   /** each successful (re)connect; re-publish retained state here */
   connect: [];
-  message: [topic: string, payload: Buffer];
+  /** retained: delivered from the broker's store (a new subscription), not published just now */
+  message: [topic: string, payload: Buffer, retained: boolean];
   /** a connection or protocol problem, already handled by reconnecting */
   error: [Error];
 }
@@ -112,7 +113,7 @@ export class Publisher extends EventEmitter<PublisherEvents> {
         this.emit('connect');
         resolve();
       });
-      client.on('message', (topic, payload) => this.emit('message', topic, payload));
+      client.on('message', (topic, payload, packet) => this.emit('message', topic, payload, packet.retain));
       client.on('error', (err: Error & { code?: unknown }) => {
         // CONNACK refusals (bad credentials, not authorised) will not fix themselves
         if (!this.#connectedOnce && (err.code === 4 || err.code === 5 || err.code === 134 || err.code === 135)) {

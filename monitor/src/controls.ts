@@ -22,6 +22,8 @@ export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   return e as T;
 };
 
+const NO_OPERATOR = 'No operator account is configured on this box. Whoever runs it adds one with `aunet users add NAME`.';
+
 const BANNER_TITLE = { connecting: 'CONNECTING', stale: 'STALE', offline: 'OFFLINE', live: '' } as const;
 
 export class Controls {
@@ -87,6 +89,24 @@ export class Controls {
     out.textContent = r.ok ? `${r.cmd} applied (${r.id})` : `refused: ${r.error ?? 'unknown error'} (${r.id})`;
   }
 
+  /** Which broker the page is on (host and port), always in view. */
+  showBroker(url: string): void {
+    let host = url;
+    try {
+      host = new URL(url).host;
+    } catch {
+      // shown as given
+    }
+    $('broker-host').textContent = host;
+    $('broker-host').title = `MQTT broker: ${url}`;
+  }
+
+  /** The server has no operator account: nobody can sign in until one is added. */
+  noOperators(): void {
+    document.body.dataset.operators = 'none';
+    $('operator-hint').textContent = NO_OPERATOR;
+  }
+
   setSignedIn(user: string | null): void {
     if (user) {
       $<HTMLDialogElement>('signin-dialog').close();
@@ -98,11 +118,11 @@ export class Controls {
     who.hidden = user === null;
     who.textContent = user ? `operator: ${user}` : '';
     for (const id of ['pause', 'resume', 'threshold-input', 'threshold-send']) ($(id) as HTMLButtonElement | HTMLInputElement).disabled = user === null;
-    $('operator-hint').textContent = user ? 'Commands go to the device shown.' : 'Sign in to pause the stream or change the threshold.';
+    $('operator-hint').textContent = user ? 'Commands go to the device shown.' : document.body.dataset.operators === 'none' ? NO_OPERATOR : 'Sign in to pause the stream or change the threshold.';
   }
 
   signInFailed(message: string): void {
-    $('signin-error').textContent = `sign-in refused: ${message}`;
+    $('signin-error').textContent = document.body.dataset.operators === 'none' ? `sign-in refused: ${NO_OPERATOR}` : `sign-in refused: ${message}`;
     const dialog = $<HTMLDialogElement>('signin-dialog');
     if (!dialog.open) dialog.showModal();
   }

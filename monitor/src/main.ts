@@ -53,6 +53,8 @@ class Monitor {
     this.fleetView = new FleetView(this.fleet);
     this.deviceView = new DeviceView(settings, this.link, this.ui, loadView(storage), (v) => this.setView(v, false));
     for (const w of settings.warnings) this.ui.warn(w);
+    this.ui.showBroker(settings.brokerUrl);
+    if (settings.operators === false) this.ui.noOperators();
   }
 
   start(): void {

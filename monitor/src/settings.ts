@@ -1,14 +1,17 @@
 // Where the monitor connects and how strict its safety checks are: /config.json
 // (written by the server: `aunet run` or `aunet monitor`), overridden by URL
 // parameters so a bookmark can carry them:
-//   ?broker=ws://host:port/mqtt  &device=ID  &stale=MS (no frame -> STALE; default
-//   from the source's frame rate, freshness.ts)
+//   ?device=ID  &stale=MS (no frame -> STALE; default from the source's frame rate, freshness.ts)
 //   &frozen=MS (identical frames -> FROZEN, default 2000)
+//   &broker=ws://host:port/mqtt only when config.json lists it under `brokers`: a link must not be
+//   able to send the page (and the operator's password at sign-in) to a broker of someone else's.
 import { DEVICE_ID } from '../../contracts/topics.js';
 import { DEFAULT_SAFETY } from './safety.js';
 
 export interface MonitorSettings {
   brokerUrl: string;
+  /** whether the server has an operator account (false: the page says none is configured); null = unknown */
+  operators: boolean | null;
   /** device to show; null = the first seen on aunet/+/status */
   device: string | null;
   /** null = from the source's frame period (freshness.ts) */
@@ -20,7 +23,10 @@ export interface MonitorSettings {
 
 interface ServerConfig {
   broker?: string | null;
+  /** other brokers a ?broker= parameter may pick */
+  brokers?: string[];
   device?: string | null;
+  operators?: boolean | null;
 }
 
 export async function loadSettings(loc: Location = window.location): Promise<MonitorSettings> {
@@ -42,8 +48,8 @@ export function resolveSettings(server: ServerConfig, q: URLSearchParams, loc: {
   let brokerUrl = server.broker ?? sameHost;
   const qb = q.get('broker');
   if (qb !== null) {
-    if (/^wss?:\/\/[^/]/.test(qb)) brokerUrl = qb;
-    else warnings.push(`broker=${qb}: expected a ws:// or wss:// URL; ignored`);
+    if (qb === brokerUrl || (Array.isArray(server.brokers) && server.brokers.includes(qb))) brokerUrl = qb;
+    else warnings.push(`broker=${qb}: not a broker this page may use (config.json); ignored`);
   }
   let device = server.device ?? null;
   const qd = q.get('device');
@@ -61,6 +67,7 @@ export function resolveSettings(server: ServerConfig, q: URLSearchParams, loc: {
   };
   return {
     brokerUrl,
+    operators: typeof server.operators === 'boolean' ? server.operators : null,
     device,
     staleMs: ms('stale', DEFAULT_SAFETY.staleMs, 50, 60_000),
     frozenMs: ms('frozen', DEFAULT_SAFETY.frozenMs, 100, 600_000),

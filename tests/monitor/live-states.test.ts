@@ -195,7 +195,7 @@ test('monitor: picture, overlays, gates, sign-in, stale / offline / live / froze
 
 test('monitor: Last Will through an external broker -> OFFLINE while the broker stays up; restart -> LIVE', { timeout: 90_000 }, async () => {
   // a broker that outlives the live service (aedes, as a separate broker would be), the page served by `aunet monitor`
-  const broker = await startEmbeddedBroker({ port: 0, httpPort: 0, users: [] });
+  const broker = await startEmbeddedBroker({ port: 0, httpPort: 0 });
   const monitor = await startMonitorServer(broker.wsUrl, 'mon-will');
   const args = ['--broker', broker.url, '--username', broker.serviceUser.username, '--password', broker.serviceUser.password, '--source', `folder:${BUSI}?fps=10`, '--model', 'random:F4x64', '--device', 'mon-will'];
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });

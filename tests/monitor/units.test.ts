@@ -103,7 +103,8 @@ test('clock offset: minimum of receive - publish over the window; latency correc
 test('settings: URL parameters override config.json; bad ones are reported, not used', () => {
   const loc = { protocol: 'http:', host: '127.0.0.1:8080' };
   const d = resolveSettings({ broker: null, device: null }, new URLSearchParams(''), loc);
-  assert.deepEqual(d, { brokerUrl: 'ws://127.0.0.1:8080/mqtt', device: null, staleMs: null, frozenMs: 2000, warnings: [] });
+  assert.deepEqual(d, { brokerUrl: 'ws://127.0.0.1:8080/mqtt', operators: null, device: null, staleMs: null, frozenMs: 2000, warnings: [] });
+  assert.equal(resolveSettings({ broker: null, device: null, operators: false }, new URLSearchParams(''), loc).operators, false);
   const s = resolveSettings({ broker: 'ws://10.0.0.5:8080/mqtt', device: 'box-1' }, new URLSearchParams('stale=800&device=box-2'), { protocol: 'https:', host: 'x' });
   assert.equal(s.brokerUrl, 'ws://10.0.0.5:8080/mqtt');
   assert.equal(s.device, 'box-2');
@@ -116,6 +117,16 @@ test('settings: URL parameters override config.json; bad ones are reported, not 
   assert.equal(bad.device, null);
   assert.equal(bad.warnings.length, 4);
   assert.match(bad.warnings.join('\n'), /stale=abc.*\n.*frozen=5|stale=abc/s);
+});
+
+test('settings: a link cannot move the page to another broker, only to one config.json lists', () => {
+  const loc = { protocol: 'http:', host: '127.0.0.1:8080' };
+  const evil = resolveSettings({ broker: null, device: null }, new URLSearchParams('broker=ws://attacker.example/mqtt'), loc);
+  assert.equal(evil.brokerUrl, 'ws://127.0.0.1:8080/mqtt');
+  assert.match(evil.warnings.join('\n'), /broker=ws:\/\/attacker\.example\/mqtt: not a broker this page may use/);
+  const listed = resolveSettings({ broker: 'ws://a:1/mqtt', brokers: ['ws://b:2/mqtt'], device: null }, new URLSearchParams('broker=ws://b:2/mqtt'), loc);
+  assert.equal(listed.brokerUrl, 'ws://b:2/mqtt');
+  assert.deepEqual(listed.warnings, []);
 });
 
 test('keys: every key listed on screen changes the view; others do nothing', () => {

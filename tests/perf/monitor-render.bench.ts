@@ -75,7 +75,7 @@ console.log(
 );
 
 // ---- B. exact-rate replay through the embedded broker
-const broker = await startEmbeddedBroker({ port: 0, httpPort: 0, users: [], device: DEVICE });
+const broker = await startEmbeddedBroker({ port: 0, httpPort: 0, device: DEVICE });
 const pub = await mqtt.connectAsync(broker.url, { username: broker.serviceUser.username, password: broker.serviceUser.password });
 const topics = topicsFor(DEVICE);
 await pub.publishAsync(topics.status, JSON.stringify({ state: 'live', online: true, device: DEVICE, since: Date.now(), ts: Date.now() }), { qos: 1, retain: true });

@@ -38,7 +38,7 @@ test('frames published for BUSI images equal `aunet infer` of the same images', 
     writeModel(modelFile, randomQModel({ filters: 4, height: 64, width: 64, channels: 1 }, { seed: 9 }));
 
     // a broker of our own, subscribed before the live service starts, so no frame goes by unseen
-    broker = await startEmbeddedBroker({ port: 0, httpPort: 0, users: [] });
+    broker = await startEmbeddedBroker({ port: 0, httpPort: 0 });
     const sub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
     clients.push(sub);
     const rec = new Recorder(sub);

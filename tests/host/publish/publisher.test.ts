@@ -7,10 +7,11 @@ import mqtt from 'mqtt';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../host/publish/broker.js';
 import { Publisher } from '../../../host/publish/client.js';
 import { freePort } from './mosquitto.js';
+import { memoryOperators } from '../../support/operators.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 async function broker(port: number): Promise<EmbeddedBroker> {
-  return startEmbeddedBroker({ port, httpPort: 0, users: [{ username: 'op', password: 'pw' }] });
+  return startEmbeddedBroker({ port, httpPort: 0, operators: memoryOperators({ op: 'pw' }) });
 }
 
 test('broker away: frames dropped (no queue), reconnect within the cap, subscriptions restored', { timeout: 30_000 }, async () => {

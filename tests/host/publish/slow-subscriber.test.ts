@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 test('a stalled subscriber misses frames; the others get them all; buffers stay bounded', { timeout: 60_000 }, async () => {
   const maxClientBufferBytes = 512 * 1024;
-  const b = await startEmbeddedBroker({ port: 0, httpPort: 0, users: [], maxClientBufferBytes });
+  const b = await startEmbeddedBroker({ port: 0, httpPort: 0, maxClientBufferBytes });
   const pub = new Publisher({ url: b.url, ...b.serviceUser });
   const slow = await mqtt.connectAsync(b.url, { reconnectPeriod: 0, keepalive: 0 });
   const fast = await mqtt.connectAsync(b.url, { reconnectPeriod: 0 });
