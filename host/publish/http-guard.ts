@@ -59,11 +59,16 @@ export function judgeRequest(method: string | undefined, url: string | undefined
   return { ok: true, path };
 }
 
-/** The headers every response carries: the page may talk to its own origin and its broker, nothing else, and is never framed. */
+/**
+ * The headers every response carries: the page may talk to its own origin and
+ * its broker, nothing else, and is never framed. worker-src blob: is for
+ * mqtt.js's timer worker, which keeps the MQTT keepalive going while the tab is
+ * in the background (Chrome throttles a background page's own timers).
+ */
 export function securityHeaders(connectSources: readonly string[] = []): Record<string, string> {
   const connect = ["'self'", ...connectSources].join(' ');
   return {
-    'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connect}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    'content-security-policy': `default-src 'none'; script-src 'self'; worker-src 'self' blob:; style-src 'self'; img-src 'self' data:; connect-src ${connect}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
     'referrer-policy': 'no-referrer',
