@@ -74,6 +74,7 @@ export class LiveService {
   static async start(o: LiveServiceOptions): Promise<LiveService> {
     const { config, log } = o;
     const ca = config.broker.tls.ca ? readInputFile(config.broker.tls.ca, 'the broker CA certificate (broker.tls.ca)') : undefined;
+    const servicePassword = config.broker.passwordFile ? passwordFromFile(config.broker.passwordFile) : config.broker.password;
     const model = await loadModel(config.model);
     const arch = model.model.arch;
     log.info({ model: model.name, sha256: model.sha256, arch, decision: decisionRule(model.model) }, 'model loaded');
@@ -100,7 +101,7 @@ export class LiveService {
     let broker: EmbeddedBroker | null = null;
     let url = config.broker.url;
     let username = config.broker.username;
-    let password = config.broker.passwordFile ? passwordFromFile(config.broker.passwordFile) : config.broker.password;
+    let password = servicePassword;
     if (url === 'embedded') {
       try {
         broker = await startEmbeddedBroker({

@@ -52,8 +52,8 @@ export async function startLiveService(args: string[], ports: { port: number; ht
 }
 
 /** `aunet monitor --broker URL`: the page served on its own for a broker elsewhere. */
-export async function startMonitorServer(broker: string, device: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const monitor = startAunet(['monitor', '--broker', broker, '--port', '0', '--device', device]);
+export async function startMonitorServer(broker: string, device: string, port = 0): Promise<{ url: string; stop(): Promise<void> }> {
+  const monitor = startAunet(['monitor', '--broker', broker, '--port', String(port), '--device', device]);
   try {
     const m = await monitor.waitFor(/Monitor: (http:\/\/127\.0\.0\.1:\d+\/)/, 30_000);
     return { url: m[1], stop: () => monitor.stop() };

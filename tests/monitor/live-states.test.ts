@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startEmbeddedBroker } from '../../host/publish/broker.js';
+import { UserStore } from '../../host/publish/user-store.js';
+import { freePort } from '../host/publish/mosquitto.js';
 import { ARTIFACTS, buildMonitor, counters, launchChromium, meanAbsDiff, measureCanvas, readCanvas, settle, startMonitorServer, startLiveService, waitState, type RunningService } from './harness.js';
 
 const BUSI = '../shared/data/busi/benign';
@@ -24,7 +26,9 @@ const services: RunningService[] = [];
 before(async () => {
   buildMonitor();
   dir = mkdtempSync(join(tmpdir(), 'aunet-monitor-'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ broker: { users: [OPERATOR] } }));
+  // the operator's account in a store of its own (aunet users add), named by the config
+  await new UserStore(join(dir, 'users.json')).add(OPERATOR.username, OPERATOR.password);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ broker: { userStore: join(dir, 'users.json') } }));
   // a capture card stuck on one picture: the same BUSI image 80 times (8 s at 10 fps)
   mkdirSync(join(dir, 'frozen'));
   for (let i = 0; i < 80; i++) copyFileSync(join(BUSI, 'benign (51).png'), join(dir, 'frozen', `f${String(i).padStart(3, '0')}.png`));
@@ -195,9 +199,12 @@ test('monitor: picture, overlays, gates, sign-in, stale / offline / live / froze
 
 test('monitor: Last Will through an external broker -> OFFLINE while the broker stays up; restart -> LIVE', { timeout: 90_000 }, async () => {
   // a broker that outlives the live service (aedes, as a separate broker would be), the page served by `aunet monitor`
-  const broker = await startEmbeddedBroker({ port: 0, httpPort: 0 });
-  const monitor = await startMonitorServer(broker.wsUrl, 'mon-will');
-  const args = ['--broker', broker.url, '--username', broker.serviceUser.username, '--password', broker.serviceUser.password, '--source', `folder:${BUSI}?fps=10`, '--model', 'random:F4x64', '--device', 'mon-will'];
+  // the page comes from another origin than the broker's WebSocket: the broker lists it (broker.allowedOrigins)
+  const monitorPort = await freePort();
+  const broker = await startEmbeddedBroker({ port: 0, httpPort: 0, allowedOrigins: [`http://127.0.0.1:${monitorPort}`] });
+  const monitor = await startMonitorServer(broker.wsUrl, 'mon-will', monitorPort);
+  writeFileSync(join(dir, 'service-password'), broker.serviceUser.password);
+  const args = ['--broker', broker.url, '--username', broker.serviceUser.username, '--password-file', join(dir, 'service-password'), '--source', `folder:${BUSI}?fps=10`, '--model', 'random:F4x64', '--device', 'mon-will'];
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   try {
     const a = await startLiveService(args, 'external');

@@ -2,9 +2,17 @@
 // runAunet for a command that ends, startAunet for one that serves (aunet run,
 // aunet monitor) and is watched through its output.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PACKAGE_ROOT, packageFile } from '../../common/package-root.js';
 
 export const CLI = packageFile('bin/aunet.js');
+
+/**
+ * The operator store the CLI uses unless a test names one: a scratch file per
+ * test process, so no test writes into the home folder of the machine.
+ */
+const childEnv = (env: Record<string, string> = {}) => ({ AUNET_USER_STORE: join(tmpdir(), `aunet-test-users-${process.pid}.json`), ...process.env, ...env });
 
 export interface CliResult {
   code: number | null;
@@ -15,7 +23,7 @@ export interface CliResult {
 /** Run `aunet ARGS` to its end (killed after `timeoutMs`, default 5 min). */
 export function runAunet(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: PACKAGE_ROOT, env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -43,7 +51,7 @@ export interface AunetChild {
 
 /** Start `aunet ARGS` and keep it running (`env` adds to the environment). */
 export function startAunet(args: string[], opts: { env?: Record<string, string> } = {}): AunetChild {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: PACKAGE_ROOT, env: childEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end();
   let out = '';
   let err = '';

@@ -5,7 +5,7 @@
 // within 2 s, the live service SIGKILLed -> its Last Will marks it offline.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { startMosquitto, MOSQUITTO } from '../publish/mosquitto.js';
 import { assertIncreasingIds, assertMatchesDirect, firstMessage, Recorder } from './helpers.js';
@@ -20,7 +20,8 @@ test('mosquitto: frames, retained status, ACL, broker restart, Last Will', { tim
   assert.ok(existsSync(MOSQUITTO), `${MOSQUITTO} is required (Debian package mosquitto)`);
   const mosq = await startMosquitto({ 'aunet-service': 'rt-secret', operator: 'op-secret' });
   const clients: mqtt.MqttClient[] = [];
-  const service = startAunet(['run', '--broker', mosq.url, '--username', 'aunet-service', '--password', 'rt-secret', '--device', 'm1', '--model', MODEL, '--source', SOURCE]);
+  // the password from the environment, never a flag (docs/config.md)
+  const service = startAunet(['run', '--broker', mosq.url, '--username', 'aunet-service', '--device', 'm1', '--model', MODEL, '--source', SOURCE], { AUNET_BROKER_PASSWORD: 'rt-secret' });
   const { child } = service;
   try {
     // a subscriber that reconnects fast, like a monitor would
@@ -32,6 +33,7 @@ test('mosquitto: frames, retained status, ACL, broker restart, Last Will', { tim
     await rec.until(() => rec.frames.length >= 10, 60_000, `10 frames from the live service (stderr: ${service.err().slice(-500)})`);
     assert.match(service.out(), /MQTT: mqtt:\/\/127\.0\.0\.1/);
     assert.doesNotMatch(service.out(), /rt-secret/, 'the password is never printed');
+    assert.doesNotMatch(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8'), /rt-secret/, 'nor visible in ps');
 
     // retained status for a late subscriber
     const late = await firstMessage(mosq.url, 'aunet/m1/status', clients);

@@ -19,8 +19,12 @@ test('aunet run with no model/source arguments: demo stream, monitor URL, clean 
     const m = await run.waitFor(/Monitor: (http:\/\/127\.0\.0\.1:\d+\/)/, 40_000);
     await run.waitFor(/MQTT: mqtt:\/\/127\.0\.0\.1:\d+ {2}WebSocket: ws:\/\/127\.0\.0\.1:\d+\/mqtt/, 1000);
     assert.match(run.out(), /source phantom:\?fps=30&frames=0/);
-    const cfg = (await (await fetch(`${m[1]}config.json`)).json()) as { device: string };
+    const cfg = (await (await fetch(`${m[1]}config.json`)).json()) as { device: string; operators: boolean };
     assert.equal(cfg.device, 'cli-demo');
+    assert.equal(cfg.operators, true, 'the first start created an operator');
+    // what any web page can make the operator's browser request: answered, never fatal
+    for (const path of ['%ff', '..%c0%af..', '%E0%A4%A']) assert.equal((await fetch(`${m[1]}${path}`)).status, 400, path);
+    assert.equal((await fetch(`${m[1]}config.json`)).status, 200, 'still serving');
     run.child.kill('SIGTERM');
     assert.equal(await run.exit, 0);
     assert.match(run.err(), /"state":"stopped"/);
@@ -46,6 +50,9 @@ test('bad flags and files: exit code, message naming the flag or file', async ()
     [['run', '--model', '/nonexistent/m.aunet', '--port', '0', '--http-port', '0'], 1, /model not found \(\/nonexistent\/m\.aunet\)/],
     [['run', '--source', 'bogus:x', '--model', 'random:F4x64', '--port', '0', '--http-port', '0'], 2, /unknown source scheme "bogus:"/],
     [['monitor', '--broker', 'http://x'], 2, /--broker http:\/\/x: give mqtt:\/\/HOST:PORT/],
+    [['run', '--broker', 'mqtt://127.0.0.1:1', '--username', 'u', '--password', 'visible-in-ps'], 2, /--password would show the password .*--password-file FILE.*AUNET_BROKER_PASSWORD/],
+    [['run', '--broker', 'mqtt://127.0.0.1:1', '--username', 'u', '--password-file', '/nonexistent/pw'], 1, /the broker password file \(broker\.passwordFile\) not found \(\/nonexistent\/pw\)/],
+    [['run', '--broker', 'mqtt://127.0.0.1:1', '--username', 'u'], 2, /username and password/],
   ];
   try {
     for (const [args, code, re] of cases) {
@@ -65,8 +72,11 @@ test('aunet monitor serves the page config for its broker', { timeout: 30_000 },
   const mon = startAunet(['monitor', '--broker', 'ws://10.0.0.5:8080/mqtt', '--port', '0', '--device', 'box-1']);
   try {
     const m = await mon.waitFor(/Monitor: (http:\/\/127\.0\.0\.1:\d+\/)/, 20_000);
-    const cfg = await (await fetch(`${m[1]}config.json`)).json();
-    assert.deepEqual(cfg, { broker: 'ws://10.0.0.5:8080/mqtt', device: 'box-1' });
+    const r = await fetch(`${m[1]}config.json`);
+    assert.deepEqual(await r.json(), { broker: 'ws://10.0.0.5:8080/mqtt', device: 'box-1', operators: null });
+    assert.match(r.headers.get('content-security-policy') ?? '', /connect-src 'self' ws:\/\/10\.0\.0\.5:8080;/, 'the page may connect to its broker and nowhere else');
+    for (const path of ['%ff', '..%c0%af..', '%E0%A4%A']) assert.equal((await fetch(`${m[1]}${path}`)).status, 400, path);
+    assert.equal((await fetch(`${m[1]}config.json`)).status, 200, 'still serving');
     mon.child.kill('SIGTERM');
     assert.equal(await mon.exit, 0);
   } finally {
