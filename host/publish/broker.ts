@@ -79,6 +79,8 @@ export interface EmbeddedBroker {
   readonly oversized: number;
   /** QoS 0 deliveries skipped because the subscriber was not reading its socket */
   readonly skipped: number;
+  /** Take a connection stream from elsewhere (a bridge, the fuzzer) as a client, behind the same gate and policy. */
+  handle(stream: Duplex, from?: { address?: string; origin?: string }): void;
   close(): Promise<void>;
 }
 
@@ -245,6 +247,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     get skipped() {
       return skipped;
     },
+    handle: (stream, from = {}) => accept(stream, { address: from.address ?? '', origin: from.origin ?? '' }),
     close,
   };
 }
