@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { openSource } from '../../camera/source.js';
 import type { Frame } from '../../camera/frame.js';
 import { tempDir } from './helpers.js';
-import { dicomFile, type El } from './dicom-writer.js';
+import { dicomFile, greyCine, type El } from './dicom-writer.js';
 
 const tmp = tempDir('dicom');
 after(() => tmp.remove());
@@ -25,18 +25,7 @@ describe('uncompressed DICOM', () => {
     const px = Buffer.alloc(w * h * n);
     px.forEach((_, i) => (px[i] = (i * 7) & 255));
     const file = join(tmp.dir, 'cine.dcm');
-    writeFileSync(file, dicomFile([
-      [0x0018, 0x1065, 'DS', '0\\50\\100'],
-      [0x0028, 0x0002, 'US', 1],
-      [0x0028, 0x0004, 'CS', 'MONOCHROME2'],
-      [0x0028, 0x0008, 'IS', String(n)],
-      [0x0028, 0x0010, 'US', h],
-      [0x0028, 0x0011, 'US', w],
-      [0x0028, 0x0100, 'US', 8],
-      [0x0028, 0x0101, 'US', 8],
-      [0x0028, 0x0103, 'US', 0],
-      [0x7fe0, 0x0010, 'OB', px],
-    ]));
+    writeFileSync(file, greyCine({ width: w, height: h, frames: n, pixels: px, frameTimes: '0\\50\\100' }));
     const fr = await frames(file);
     assert.equal(fr.length, 3);
     fr.forEach((f, i) => assert.deepEqual(Buffer.from(f.pixels), px.subarray(i * w * h, (i + 1) * w * h)));

@@ -33,3 +33,19 @@ export function dicomFile(elements: El[]): Buffer {
   return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), element([0x0002, 0x0000, 'UL', gl]), meta, ...elements.map(element)]);
 }
 
+
+/** An 8-bit MONOCHROME2 cine of `frames` frames of width x height, with its Frame Time Vector (ms). */
+export function greyCine(o: { width: number; height: number; frames: number; pixels: Buffer; frameTimes: string }): Buffer {
+  return dicomFile([
+    [0x0018, 0x1065, 'DS', o.frameTimes],
+    [0x0028, 0x0002, 'US', 1],
+    [0x0028, 0x0004, 'CS', 'MONOCHROME2'],
+    [0x0028, 0x0008, 'IS', String(o.frames)],
+    [0x0028, 0x0010, 'US', o.height],
+    [0x0028, 0x0011, 'US', o.width],
+    [0x0028, 0x0100, 'US', 8],
+    [0x0028, 0x0101, 'US', 8],
+    [0x0028, 0x0103, 'US', 0],
+    [0x7fe0, 0x0010, 'OB', o.pixels],
+  ]);
+}
