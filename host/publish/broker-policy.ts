@@ -22,8 +22,8 @@ export interface Identity {
 
 export const ANONYMOUS: Identity = { role: 'anonymous', username: null };
 
-/** Topics under aunet/<device>/ that anyone who can open the page may read. */
-export const VIEWER_TOPICS: readonly string[] = ['status', 'frame', 'stats', 'cmd/reply'];
+/** Topics under aunet/<device>/ that anyone who can open the page may read (thumb: the fleet view's low-rate thumbnail). */
+export const VIEWER_TOPICS: readonly string[] = ['status', 'frame', 'stats', 'cmd/reply', 'thumb'];
 
 /** Largest packet (remaining length) of a client that has not signed in, and of an operator: a CONNECT, a SUBSCRIBE, a command. */
 export const SMALL_PACKET_BYTES = 2 * MAX_CMD_BYTES;

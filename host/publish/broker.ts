@@ -17,8 +17,8 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import { SERVICE_USERNAME } from '../../contracts/run-config.js';
 import { MONITOR_DIST, monitorHandler, type MonitorConfig } from './static-files.js';
 import { listen } from './listen.js';
-import { createGuardedServer, judgeRequest, securityHeaders } from './http-guard.js';
-import { judgeUpgrade } from './websocket-origin.js';
+import { createGuardedServer } from './http-guard.js';
+import { judgeWebSocketRequest, refuseUpgrade } from './websocket-origin.js';
 import { PacketSizeGate } from './packet-gate.js';
 import { SignInLimiter, type SignInLimiterOptions } from './sign-in-limiter.js';
 import { ANONYMOUS, mayPublish, maySubscribe, mayTakeClientId, packetLimit, type Identity } from './broker-policy.js';
@@ -195,14 +195,12 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const http: HttpServer = createGuardedServer(monitorHandler(opts.staticRoot ?? MONITOR_DIST, monitorConfig), { allowedHosts: opts.allowedHosts });
   // one WebSocket message carries at most one of the largest packets (and some framing)
   const wss = new WebSocketServer({ noServer: true, maxPayload: packetLimit('service', serviceBytes) + 1024 });
-  const refusalHead = Object.entries(securityHeaders()).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   http.on('upgrade', (req, socket, head) => {
     socket.on('error', () => {});
-    const target = judgeRequest(req.method, req.url, req.headers, opts.allowedHosts);
-    const refusal = !target.ok ? target : target.path !== '/mqtt' ? { status: 404, reason: 'no WebSocket here' } : judgeUpgrade(req.headers, { allowedOrigins: opts.allowedOrigins, allowedHosts: opts.allowedHosts });
+    const refusal = judgeWebSocketRequest(req, '/mqtt', { allowedOrigins: opts.allowedOrigins, allowedHosts: opts.allowedHosts });
     if (refusal) {
       note('warn', 'broker: WebSocket refused', { address: req.socket.remoteAddress, origin: req.headers.origin, host: req.headers.host, status: refusal.status, reason: refusal.reason });
-      socket.end(`HTTP/1.1 ${refusal.status} ${refusal.reason}\r\nconnection: close\r\ncontent-length: 0\r\n${refusalHead}\r\n`);
+      refuseUpgrade(socket, refusal);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {

@@ -21,43 +21,22 @@ export interface GateRefusal {
 }
 
 /**
- * Wraps `inner` (a socket, a WebSocket stream): reads pass through the gate,
- * writes go straight to `inner`; `backlog` counts what waits in both.
+ * Reads MQTT fixed headers as a connection's bytes pass, without keeping any:
+ * `scan` returns a refusal as soon as a packet announces a remaining length
+ * over `limit()` (asked per packet) or a malformed length. Used by the gate
+ * below (the embedded broker) and by the monitor's MQTT bridge on its
+ * browser-side WebSocket messages.
  */
-export class PacketSizeGate extends Duplex {
+export class PacketLengthReader {
   #state = TYPE;
   #length = 0;
   #multiplier = 1;
   #lengthBytes = 0;
   #remaining = 0;
-  /** set once the gate has closed the connection */
-  refusal: GateRefusal | null = null;
 
-  constructor(
-    readonly inner: Duplex,
-    readonly limit: () => number,
-    readonly onRefused: (r: GateRefusal) => void = () => {},
-  ) {
-    super({ allowHalfOpen: false });
-    inner.on('data', (chunk: Buffer) => {
-      if (this.refusal) return;
-      const r = this.#scan(chunk);
-      if (r) {
-        this.refusal = r;
-        this.onRefused(r);
-        inner.destroy();
-        this.destroy();
-        return;
-      }
-      if (!this.push(chunk)) inner.pause();
-    });
-    inner.on('end', () => this.push(null));
-    inner.on('error', (e) => this.destroy(e));
-    inner.on('close', () => this.destroy());
-  }
+  constructor(readonly limit: () => number) {}
 
-  /** Advance the header reader over `chunk`; a refusal when a packet is too large or its length malformed. */
-  #scan(chunk: Buffer): GateRefusal | null {
+  scan(chunk: Uint8Array): GateRefusal | null {
     let i = 0;
     while (i < chunk.length) {
       if (this.#state === BODY) {
@@ -87,6 +66,40 @@ export class PacketSizeGate extends Duplex {
       }
     }
     return null;
+  }
+}
+
+/**
+ * Wraps `inner` (a socket, a WebSocket stream): reads pass through the gate,
+ * writes go straight to `inner`; `backlog` counts what waits in both.
+ */
+export class PacketSizeGate extends Duplex {
+  readonly #reader: PacketLengthReader;
+  /** set once the gate has closed the connection */
+  refusal: GateRefusal | null = null;
+
+  constructor(
+    readonly inner: Duplex,
+    readonly limit: () => number,
+    readonly onRefused: (r: GateRefusal) => void = () => {},
+  ) {
+    super({ allowHalfOpen: false });
+    this.#reader = new PacketLengthReader(limit);
+    inner.on('data', (chunk: Buffer) => {
+      if (this.refusal) return;
+      const r = this.#reader.scan(chunk);
+      if (r) {
+        this.refusal = r;
+        this.onRefused(r);
+        inner.destroy();
+        this.destroy();
+        return;
+      }
+      if (!this.push(chunk)) inner.pause();
+    });
+    inner.on('end', () => this.push(null));
+    inner.on('error', (e) => this.destroy(e));
+    inner.on('close', () => this.destroy());
   }
 
   /** bytes written but not yet handed to the kernel: the gate's buffer and the inner stream's */

@@ -5,8 +5,9 @@
 // credentials like a TCP client. The Host must be one we serve (http-guard.ts),
 // which also defeats DNS rebinding. Pure: the embedded broker and the monitor's
 // bridge call it from their 'upgrade' handlers (docs/security.md).
-import type { IncomingHttpHeaders } from 'node:http';
-import { hostAllowed, type Refusal } from './http-guard.js';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { hostAllowed, judgeRequest, securityHeaders, type Refusal } from './http-guard.js';
 
 export interface OriginPolicy {
   /** origins besides the page's own, e.g. 'https://monitor.hospital.lan' (broker.allowedOrigins) */
@@ -37,3 +38,22 @@ export function judgeUpgrade(headers: IncomingHttpHeaders, policy: OriginPolicy 
   const listed = (policy.allowedOrigins ?? []).map(canonicalOrigin);
   return own.includes(o) || listed.includes(o) ? null : { status: 403, reason: 'Origin not allowed' };
 }
+
+/**
+ * Judge a whole WebSocket upgrade request: the request target (as any HTTP
+ * request, http-guard.ts), the endpoint's path, then Host and Origin. The
+ * embedded broker's /mqtt and the monitor's MQTT bridge both call this.
+ */
+export function judgeWebSocketRequest(req: IncomingMessage, path: string, policy: OriginPolicy = {}): Refusal | null {
+  const target = judgeRequest(req.method, req.url, req.headers, policy.allowedHosts);
+  if (!target.ok) return target;
+  if (target.path !== path) return { status: 404, reason: 'no WebSocket here' };
+  return judgeUpgrade(req.headers, policy);
+}
+
+/** Answer a refused upgrade on its raw socket (with the security headers) and close it. */
+export function refuseUpgrade(socket: Duplex, refusal: Refusal): void {
+  socket.end(`HTTP/1.1 ${refusal.status} ${refusal.reason}\r\nconnection: close\r\ncontent-length: 0\r\n${REFUSAL_HEADERS}\r\n`);
+}
+
+const REFUSAL_HEADERS = Object.entries(securityHeaders()).map(([k, v]) => `${k}: ${v}\r\n`).join('');

@@ -47,7 +47,7 @@ test('policy: viewers read only viewer topics, operators send only non-retained 
   const anon = { role: 'anonymous', username: null } as const;
   const op = { role: 'operator', username: 'op' } as const;
   const svc = { role: 'service', username: 'aunet-service' } as const;
-  for (const f of ['aunet/+/status', 'aunet/box-1/frame', 'aunet/box-1/stats', 'aunet/+/cmd/reply']) assert.ok(maySubscribe(anon, f).ok, f);
+  for (const f of ['aunet/+/status', 'aunet/box-1/frame', 'aunet/box-1/stats', 'aunet/+/cmd/reply', 'aunet/+/thumb']) assert.ok(maySubscribe(anon, f).ok, f);
   for (const f of ['#', '+/#', 'aunet/#', 'aunet/+/+', 'aunet/box-1/cmd', 'aunet/box-1/#', '$SYS/#', '$SYS/+/new/clients', 'aunet/a/b/status']) assert.ok(!maySubscribe(anon, f).ok, f);
   assert.ok(maySubscribe(op, 'aunet/#').ok);
   assert.ok(!maySubscribe(op, '$SYS/#').ok);
