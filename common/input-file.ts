@@ -62,3 +62,10 @@ export function readInputFile(file: string, what?: string, options: { regularOnl
 export function readInputText(file: string, what?: string): string {
   return readInputFile(file, what).toString('utf8');
 }
+
+/** The first line of a password file, without its line end (a password kept out of `ps` and of config files). */
+export function readPasswordFile(file: string, what: string): string {
+  const pw = readInputText(file, what).split(/\r?\n/, 1)[0];
+  if (!pw) throw new FileError(file, `${what} is empty: its first line is the password`);
+  return pw;
+}

@@ -23,7 +23,7 @@ type LiveEngine = Omit<LoadedEngine, 'engine'> & { engine: Engine | AsyncEngine;
 import { decisionRule } from '../../models/lesion-decision.js';
 import { Pipeline, type Preprocessor } from '../pipeline/pipeline.js';
 import { ThreadedSource } from '../pipeline/threaded-source.js';
-import { readInputFile, readInputText } from '../../common/input-file.js';
+import { readInputFile, readPasswordFile } from '../../common/input-file.js';
 import { FileError } from '../../common/errors.js';
 import { UserStore, defaultUserStorePath } from '../publish/user-store.js';
 
@@ -74,7 +74,7 @@ export class LiveService {
   static async start(o: LiveServiceOptions): Promise<LiveService> {
     const { config, log } = o;
     const ca = config.broker.tls.ca ? readInputFile(config.broker.tls.ca, 'the broker CA certificate (broker.tls.ca)') : undefined;
-    const servicePassword = config.broker.passwordFile ? passwordFromFile(config.broker.passwordFile) : config.broker.password;
+    const servicePassword = config.broker.passwordFile ? readPasswordFile(config.broker.passwordFile, 'the broker password file (broker.passwordFile)') : config.broker.password;
     const model = await loadModel(config.model);
     const arch = model.model.arch;
     log.info({ model: model.name, sha256: model.sha256, arch, decision: decisionRule(model.model) }, 'model loaded');
@@ -310,12 +310,4 @@ export class LiveService {
     await this.broker?.close();
     this.#resolveDone();
   }
-}
-
-
-/** The first line of a password file (broker.passwordFile), without its line end. */
-function passwordFromFile(file: string): string {
-  const pw = readInputText(file, "the broker password file (broker.passwordFile)").split(/\r?\n/, 1)[0];
-  if (!pw) throw new FileError(file, 'the password file is empty: its first line is the password', 'BAD_CONFIG');
-  return pw;
 }

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import mqtt from 'mqtt';
 import { UsageError } from '../../common/errors.js';
 import { integerOption, parseNumber } from '../../common/cli-args.js';
-import { readInputFile } from '../../common/input-file.js';
+import { readInputFile, readPasswordFile } from '../../common/input-file.js';
 import { packageVersion } from '../../common/package-root.js';
 import { DEVICE_ID, topicsFor } from '../../contracts/topics.js';
 import { decodeFrameMessage } from '../../contracts/frame-message.js';
@@ -20,8 +20,15 @@ import { PublishError, redact } from '../publish/client.js';
 interface BrokerOpts {
   broker: string;
   username?: string;
-  password?: string;
+  passwordFile?: string;
   ca?: string;
+}
+
+/** The broker account: --username or AUNET_BROKER_USERNAME, the password from --password-file or AUNET_BROKER_PASSWORD (never a flag: `ps` shows flags). */
+function account(o: BrokerOpts): { username?: string; password?: string } {
+  const username = o.username ?? (process.env.AUNET_BROKER_USERNAME || undefined);
+  const password = o.passwordFile ? readPasswordFile(o.passwordFile, 'the broker password file (--password-file)') : process.env.AUNET_BROKER_PASSWORD || undefined;
+  return { username, password };
 }
 
 function brokerUrl(url: string): string {
@@ -34,8 +41,8 @@ export function register(program: Command): void {
   const brokerOptions = (c: Command) =>
     c
       .requiredOption('--broker <url>', 'mqtt://HOST:PORT (or mqtts://, ws://, wss://)')
-      .option('--username <user>', 'broker username')
-      .option('--password <password>', 'broker password')
+      .option('--username <user>', 'broker username (or AUNET_BROKER_USERNAME)')
+      .option('--password-file <file>', 'file whose first line is the broker password (or AUNET_BROKER_PASSWORD)')
       .option('--ca <file>', 'PEM CA of an mqtts:// or wss:// broker');
 
   brokerOptions(fleet.command('record'))
@@ -88,8 +95,7 @@ export function register(program: Command): void {
       const messages = readMessageRecording(o.messages);
       const sim = await FleetSimulator.start({
         url: brokerUrl(o.broker),
-        username: o.username,
-        password: o.password,
+        ...account(o),
         ca: o.ca ? readInputFile(o.ca, 'the broker CA certificate (--ca)') : undefined,
         devices: o.devices,
         prefix: o.prefix,
@@ -121,8 +127,7 @@ export function register(program: Command): void {
 async function connect(o: BrokerOpts): Promise<mqtt.MqttClient> {
   try {
     return await mqtt.connectAsync(brokerUrl(o.broker), {
-      username: o.username,
-      password: o.password,
+      ...account(o),
       ca: o.ca ? readInputFile(o.ca, 'the broker CA certificate (--ca)') : undefined,
       connectTimeout: 5000,
       reconnectPeriod: 0,

@@ -14,6 +14,8 @@ export interface OriginPolicy {
   allowedOrigins?: readonly string[];
   /** DNS names the Host header may carry (see hostAllowed) */
   allowedHosts?: readonly string[];
+  /** refuse requests without Origin too: for an endpoint only the monitor page uses (the bridge; programs reach the broker itself) */
+  requireOrigin?: boolean;
 }
 
 /** The canonical origin of an Origin header value ('scheme://host[:port]'), or null for 'null' and garbage. */
@@ -31,7 +33,7 @@ export function canonicalOrigin(value: string): string | null {
 export function judgeUpgrade(headers: IncomingHttpHeaders, policy: OriginPolicy = {}): Refusal | null {
   if (!hostAllowed(headers.host, policy.allowedHosts)) return { status: 421, reason: 'Host not served here' };
   const origin = headers.origin;
-  if (origin === undefined) return null;
+  if (origin === undefined) return policy.requireOrigin ? { status: 403, reason: 'Origin required (only the monitor page connects here)' } : null;
   const o = canonicalOrigin(origin);
   if (o === null) return { status: 403, reason: 'Origin not allowed' };
   const own = [`http://${headers.host}`, `https://${headers.host}`].map(canonicalOrigin);

@@ -25,7 +25,7 @@ import { assembleImage, parseImage, verifyImage } from '../../firmware/image.js'
 import { decodeModel, encodeModel } from '../../models/format.js';
 import { randomQModel } from '../../models/random-qmodel.js';
 import { Recorder } from '../../camera/recorder.js';
-import { RecordingReader } from '../../camera/sources/recording.js';
+import { RecordingReader, type RecordingStatus } from '../../camera/sources/recording.js';
 import { DicomCine } from '../../camera/sources/dicom.js';
 import { dicomFile, greyCine } from '../camera/dicom-writer.js';
 import { connectPacket } from '../host/publish/raw-mqtt.js';
@@ -268,15 +268,18 @@ function recordingTarget(): FuzzTarget {
     },
     run(input) {
       writeFileSync(file, input);
-      expectRefusal(() => {
-        const r = new RecordingReader(file);
-        try {
-          const status = { frames: 0, recovered: false, ignoredBytes: 0 };
-          for (const f of r.frames(status)) if (f.pixels.length !== f.width * f.height) throw new Error('frame of the wrong size');
-        } finally {
-          r.close();
-        }
-      });
+      // read as replay does, and as --salvage does
+      for (const salvage of [false, true]) {
+        expectRefusal(() => {
+          const r = new RecordingReader(file, salvage);
+          try {
+            const status: RecordingStatus = { frames: 0, recovered: false, ignoredBytes: 0, damaged: [], lostFrames: 0 };
+            for (const f of r.frames(status)) if (f.pixels.length !== f.width * f.height) throw new Error('frame of the wrong size');
+          } finally {
+            r.close();
+          }
+        });
+      }
     },
     async close() {
       rmSync(dir, { recursive: true, force: true });

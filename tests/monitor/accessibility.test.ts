@@ -23,7 +23,7 @@ const devices: SyntheticDevice[] = [];
 
 before(async () => {
   buildMonitor();
-  broker = await startEmbeddedBroker({ port: 0, httpPort: 0, users: [] });
+  broker = await startEmbeddedBroker({ port: 0, httpPort: 0 });
   browser = await launchChromium();
   // a fleet in three states: live (frames, stats, thumbnails), offline (its Will), no data (silent)
   for (const id of ['ward-live', 'ward-gone', 'ward-silent']) {

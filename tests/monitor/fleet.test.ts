@@ -48,7 +48,7 @@ function start(args: string[], env: Record<string, string> = {}): AunetChild {
 
 /** `aunet run` of a small box on an external broker: random 64 x 64 model, two frames a second, one kernel thread (two cores here). */
 async function box(broker: Mosquitto, device: string): Promise<AunetChild> {
-  const c = start(['run', '--broker', broker.url, '--username', 'aunet-service', '--password', USERS['aunet-service'], '--model', 'random:F4x64', '--source', 'phantom:?fps=2&frames=0', '--device', device, '--log-level', 'warn'], { AUNET_THREADS: '1' });
+  const c = start(['run', '--broker', broker.url, '--username', 'aunet-service', '--model', 'random:F4x64', '--source', 'phantom:?fps=2&frames=0', '--device', device, '--log-level', 'warn'], { AUNET_THREADS: '1', AUNET_BROKER_PASSWORD: USERS['aunet-service'] });
   await c.waitFor(/Ctrl-C to stop/, 90_000);
   return c;
 }
@@ -124,7 +124,7 @@ test('fleet: three boxes on one Mosquitto; SIGKILL one -> its tile offline withi
   await page.waitForFunction(() => document.body.dataset.view === 'fleet');
 
   // frame messages of a real box, for the site simulation below
-  const rec = start(['fleet', 'record', '--broker', mosq.url, '--username', 'aunet-service', '--password', USERS['aunet-service'], '--device', 'box-3', '--frames', '6', '--out', join(dir, 'box-3.aumsg')]);
+  const rec = start(['fleet', 'record', '--broker', mosq.url, '--username', 'aunet-service', '--device', 'box-3', '--frames', '6', '--out', join(dir, 'box-3.aumsg')], { AUNET_BROKER_PASSWORD: USERS['aunet-service'] });
   assert.equal(await rec.exit, 0, rec.err());
   assert.deepEqual(pageErrors, []);
   await page.close();
@@ -155,7 +155,7 @@ test('fleet: two site brokers bridged into a central one; the monitor on the cen
   brokers.push(central);
   const recording = join(dir, 'box-3.aumsg');
   const sim = (site: Mosquitto, prefix: string) =>
-    start(['fleet', 'simulate', '--broker', site.url, '--username', 'aunet-service', '--password', USERS['aunet-service'], '--messages', recording, '--devices', '2', '--prefix', prefix, '--fps', '1']);
+    start(['fleet', 'simulate', '--broker', site.url, '--username', 'aunet-service', '--messages', recording, '--devices', '2', '--prefix', prefix, '--fps', '1'], { AUNET_BROKER_PASSWORD: USERS['aunet-service'] });
   const simA = sim(siteA, 'site-a');
   const simB = sim(siteB, 'site-b');
   await simA.waitFor(/Simulating 2 boxes/, 30_000);

@@ -99,7 +99,7 @@ const figures: Record<string, unknown> = {};
 
 before(async () => {
   buildMonitor();
-  broker = await startEmbeddedBroker({ port: 0, httpPort: 0, users: [] });
+  broker = await startEmbeddedBroker({ port: 0, httpPort: 0 });
   browser = await launchChromium();
 });
 

@@ -6,13 +6,13 @@
 // another broker; the page shows its broker and says when no operator exists.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { ARTIFACTS, buildMonitor, launchChromium, startLiveService, waitState, type RunningService } from './harness.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { ARTIFACTS, buildMonitor, launchChromium, startLiveService, waitState, type RunningService } from './harness.js';
 
 let dir: string;
 let browser: Browser;

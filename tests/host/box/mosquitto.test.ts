@@ -21,7 +21,7 @@ test('mosquitto: frames, retained status, ACL, broker restart, Last Will', { tim
   const mosq = await startMosquitto({ 'aunet-service': 'rt-secret', operator: 'op-secret' });
   const clients: mqtt.MqttClient[] = [];
   // the password from the environment, never a flag (docs/config.md)
-  const service = startAunet(['run', '--broker', mosq.url, '--username', 'aunet-service', '--device', 'm1', '--model', MODEL, '--source', SOURCE], { AUNET_BROKER_PASSWORD: 'rt-secret' });
+  const service = startAunet(['run', '--broker', mosq.url, '--username', 'aunet-service', '--device', 'm1', '--model', MODEL, '--source', SOURCE], { env: { AUNET_BROKER_PASSWORD: 'rt-secret' } });
   const { child } = service;
   try {
     // a subscriber that reconnects fast, like a monitor would

@@ -15,9 +15,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { attachMqttBridge, type MqttBridge } from '../../../host/publish/mqtt-bridge.js';
-import { sameOrigin } from '../../../host/publish/origin-check.js';
-import { GrowingDelayLimiter, signInKey } from '../../../host/publish/sign-in-limiter.js';
-import { DEFAULT_POLICY } from '../../../host/publish/access-policy.js';
+import { SignInLimiter } from '../../../host/publish/sign-in-limiter.js';
 import { readInputFile } from '../../../common/input-file.js';
 import { DEFAULT_ACL, startMosquitto, type Mosquitto } from './mosquitto.js';
 import { runAunet, sleep } from '../../support/aunet-cli.js';
@@ -31,6 +29,8 @@ let bridge: MqttBridge;
 let origin: string;
 let wsUrl: string;
 let service: mqtt.MqttClient;
+// the product's limiter (the embedded broker's too), with no free failures so the test sees the delays at once
+const limiter = new SignInLimiter({ freeFailures: 0, baseDelayMs: 400, maxDelayMs: 5000 });
 
 before(async () => {
   mosq = await startMosquitto(USERS, { allowAnonymous: false, acl: ACL, tls: true });
@@ -38,9 +38,8 @@ before(async () => {
   bridge = attachMqttBridge(server, {
     broker: { url: mosq.url },
     viewer: { username: 'viewer', password: USERS.viewer },
-    checkOrigin: sameOrigin(['https://proxy.example.org']),
-    limiter: new GrowingDelayLimiter({ baseMs: 400, maxMs: 5000, forgetMs: 60_000 }),
-    policy: DEFAULT_POLICY,
+    origins: { allowedOrigins: ['https://proxy.example.org'], requireOrigin: true },
+    limiter,
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
@@ -53,6 +52,7 @@ before(async () => {
 after(async () => {
   await service?.endAsync();
   await bridge?.close();
+  limiter.close();
   server?.closeAllConnections();
   await new Promise((r) => server?.close(r));
   await mosq?.stop();
@@ -129,9 +129,12 @@ test('bridge: failed sign-ins are answered ever later (username + address + orig
   assert.ok(right.ok && right.ms >= 1600, `the right password after three failures still waits (${right.ms.toFixed(0)} ms), then clears`);
   const again = await attempt(USERS.operator);
   assert.ok(again.ok && again.ms < 1000, `no delay after a success (${again.ms.toFixed(0)} ms)`);
-  const limiter = new GrowingDelayLimiter();
-  limiter.failed(signInKey('operator', '10.0.0.1', 'http://a'), 0);
-  assert.equal(limiter.delayMs(signInKey('operator', '10.0.0.2', 'http://a'), 1), 0, 'another address is another key');
+  const keys = new SignInLimiter({ freeFailures: 0, baseDelayMs: 10_000 });
+  await keys.attempt({ username: 'operator', address: '10.0.0.1', origin: 'http://a' }, async () => false);
+  const t0 = performance.now();
+  await keys.attempt({ username: 'operator', address: '10.0.0.2', origin: 'http://a' }, async () => true);
+  keys.close();
+  assert.ok(performance.now() - t0 < 1000, 'another address is another key');
 });
 
 test('bridge: pages of other origins, and clients without one, are refused at the upgrade; a listed proxy origin is let in', async () => {
@@ -164,7 +167,7 @@ test('bridge: a packet over the size gate closes the connection', async () => {
 
 test('bridge: mqtts:// upstream with the broker\'s CA', async () => {
   const s = createServer();
-  const b = attachMqttBridge(s, { broker: { url: mosq.tlsUrl!, ca: readInputFile(mosq.caFile!) }, viewer: { username: 'viewer', password: USERS.viewer }, checkOrigin: () => null, limiter: new GrowingDelayLimiter(), policy: DEFAULT_POLICY });
+  const b = attachMqttBridge(s, { broker: { url: mosq.tlsUrl!, ca: readInputFile(mosq.caFile!) }, viewer: { username: 'viewer', password: USERS.viewer }, origins: {}, limiter });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   try {
     const c = await mqtt.connectAsync(`ws://127.0.0.1:${(s.address() as AddressInfo).port}/mqtt`, { reconnectPeriod: 0 });
