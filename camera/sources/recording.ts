@@ -135,8 +135,10 @@ export class RecordingReader {
       } else if (r.ok && r.tag === TAG_INDEX && !this.salvage) {
         problem = this.#checkIndex(pos, r.body, sinceIndex, lastIndexAt);
       } else if (r.ok && r.tag === TAG_DONE && !this.salvage) {
-        const count = r.body.readUInt32LE(0);
-        if (count !== status.frames) problem = `the end record counts ${count} frames but ${status.frames} were read`;
+        // the CRC held, the length may still be wrong (found by the fuzzer: a short body threw RangeError)
+        const count = r.body.length === 12 ? r.body.readUInt32LE(0) : -1;
+        if (count < 0) problem = `end record of ${r.body.length} bytes (12 expected)`;
+        else if (count !== status.frames) problem = `the end record counts ${count} frames but ${status.frames} were read`;
         else if (Number(r.body.readBigUInt64LE(4)) !== lastIndexAt) problem = `the end record points to an index at byte ${r.body.readBigUInt64LE(4)}, the last one is at byte ${lastIndexAt}`;
       }
       if (problem !== undefined) {

@@ -16,6 +16,8 @@ after(async () => {
 
 for (const t of targets) {
   test(`fuzz ${t.name}: ${t.what}`, { timeout: 120_000 }, async () => {
+    // the seeds and the inputs that once crashed it, unmutated
+    for (const input of [...t.seeds, ...(t.regressions ?? [])]) await t.run(input);
     let slowest = 0;
     await fc.assert(
       fc.asyncProperty(inputs(t), async (input) => {

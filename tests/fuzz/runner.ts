@@ -57,7 +57,7 @@ export interface FuzzReport {
   inputs: number;
   seconds: number;
   crashes: number;
-  /** the first 20 crashes */
+  /** the first 20 crashes, each with its whole input (hex) */
   examples: { input: string; error: string }[];
   /** inputs that took over 1 s */
   hangs: number;
@@ -80,7 +80,7 @@ export async function fuzz(t: FuzzTarget, opts: { seed: number; numRuns: number;
       try {
         await t.run(input);
       } catch (e) {
-        if (report.crashes++ < 20) report.examples.push({ input: Buffer.from(input.subarray(0, 256)).toString('hex'), error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+        if (report.crashes++ < 20) report.examples.push({ input: Buffer.from(input).toString('hex'), error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
       }
       const ms = performance.now() - s;
       if (ms > 1000) report.hangs++;

@@ -36,6 +36,8 @@ export interface FuzzTarget {
   /** what the decoder reads, for the report */
   what: string;
   seeds: Uint8Array[];
+  /** inputs that crashed the decoder once (kept, run before every pass) */
+  regressions?: Uint8Array[];
   /** repair checksums/digests after a mutation (applied to half the inputs) */
   fixup?(b: Uint8Array): Uint8Array;
   /** feed one input; throw only on a crash */
@@ -250,6 +252,7 @@ function recordingTarget(): FuzzTarget {
     name: 'aurec',
     what: '.aurec recordings (RecordingReader: header, records, CRCs, frames)',
     seeds: [seed],
+    regressions: [shortDoneRecord(seed)],
     fixup(b) {
       // repair the header CRC and every record's CRC, so mutations reach the fields behind them
       const out = Buffer.from(b);
@@ -285,6 +288,17 @@ function recordingTarget(): FuzzTarget {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A clean recording whose end record (24 bytes at the end) carries a 1-byte body under a valid CRC: read as 12 bytes, it threw RangeError. */
+function shortDoneRecord(rec: Uint8Array): Uint8Array {
+  const b = Buffer.from(rec);
+  const head = Buffer.from(b.subarray(b.length - 24, b.length - 16));
+  head.writeUInt32LE(1, 4);
+  const body = b.subarray(b.length - 16, b.length - 15);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32LE(crc32(body, crc32(head)));
+  return u8(Buffer.concat([b.subarray(0, b.length - 24), head, body, crc]));
 }
 
 function dicomTarget(): FuzzTarget {

@@ -7,7 +7,9 @@
 //   node --import tsx tests/perf/fuzz.bench.ts [--runs 1000000] [--seconds S] [--seed N] [target ...]
 // Not a test; CI runs the short seeded pass in tests/fuzz/fuzz.test.ts.
 import { spawn } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fuzzTargets } from '../fuzz/targets.js';
@@ -94,7 +96,12 @@ for (const n of names) {
   const r = await runChild(n);
   bad += r.crashes + r.hangs;
   process.stdout.write(`| ${n} | ${r.inputs} | ${r.seconds.toFixed(0)} | ${(r.inputs / r.seconds).toFixed(0)} | ${r.crashes} | ${r.hangs} | ${r.slowestMs.toFixed(0)} | ${r.peakRssMb.toFixed(0)} |\n`);
-  for (const c of r.examples) details.push(`${n}: ${c.error}\n  input (hex, first 256 bytes): ${c.input}`);
+  for (const [i, c] of r.examples.entries()) {
+    // the whole input, to replay: the target's run() on readFileSync(file)
+    const file = join(tmpdir(), `aunet-fuzz-crash-${n}-${seed}-${i}.bin`);
+    writeFileSync(file, Buffer.from(c.input, 'hex'));
+    details.push(`${n}: ${c.error}\n  input: ${file} (${c.input.length / 2} bytes)`);
+  }
 }
 process.stdout.write(`\nload after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
 if (details.length) process.stdout.write(`\n${details.join('\n')}\n`);
