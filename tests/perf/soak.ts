@@ -39,7 +39,7 @@ const rt = await LiveService.start({ config, log: pino({ level: 'warn' }, pino.d
 const sub = await mqtt.connectAsync(rt.broker!.wsUrl);
 let received = 0;
 sub.on('message', () => received++);
-await sub.subscribeAsync('aunet/soak/#');
+await sub.subscribeAsync(['aunet/soak/status', 'aunet/soak/frame', 'aunet/soak/stats']); // anonymous: the viewer topics by name
 
 const mb = (n: number) => (n / 2 ** 20).toFixed(1);
 const measure = () => {

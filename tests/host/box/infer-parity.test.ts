@@ -42,7 +42,8 @@ test('frames published for BUSI images equal `aunet infer` of the same images', 
     const sub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
     clients.push(sub);
     const rec = new Recorder(sub);
-    await sub.subscribeAsync('aunet/parity/#');
+    // anonymous clients read the viewer topics, each by name (docs/security.md)
+    await sub.subscribeAsync(['aunet/parity/status', 'aunet/parity/frame', 'aunet/parity/stats']);
     const config = resolveConfig({
       model: modelFile,
       source: `folder:${images}`,
