@@ -6,7 +6,7 @@
 // the choice is the finest gate whose contrast is at least CONTRAST_SHARE of
 // the largest (finer gates say more precisely where), averaged over the first
 // CHOICE_FRAMES frames of a model and then kept, so the view does not jump.
-// Pure (tests/monitor/units.test.ts; tests/monitor/first-view.test.ts runs it
+// Pure (tests/monitor/units.test.ts; tests/monitor/live-states.test.ts runs it
 // on the shipped model).
 import { gateSize, type FrameMessage } from '../../contracts/frame-message.js';
 import type { GateChoice } from './render.js';

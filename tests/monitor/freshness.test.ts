@@ -106,7 +106,9 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await broker?.close();
+  // the measured display timing (docs/monitor.md, "Freshness"): in the artifacts and in the test's output
   writeFileSync(`${ARTIFACTS}/freshness-figures.json`, JSON.stringify(figures, null, 2) + '\n');
+  process.stdout.write(`freshness figures (ms, page clock): ${JSON.stringify(figures)}\n`);
 });
 
 interface Banner {
@@ -236,7 +238,14 @@ test('freshness in Chromium: a bursty stream draws no banner for short gaps, and
     const longPhase = all.filter((x) => x.up >= mid);
     assert.ok(longPhase.length >= 2, `bursts 700 ms apart draw banners: ${JSON.stringify(longPhase)}`);
     for (const x of all) if (x.down !== null) assert.ok(x.down - x.up >= MIN_BANNER_MS, `no banner under 500 ms: ${x.down - x.up}`);
-    figures.bursty = { staleMs: c.staleMs, bannersAt330: shortPhase.length, bannersAt700: longPhase.length, shortestBannerMs: Math.round(Math.min(...all.filter((x) => x.down !== null).map((x) => x.down! - x.up))) };
+    figures.bursty = {
+      staleMs: c.staleMs,
+      bannersAt330: shortPhase.length,
+      bannersAt700: longPhase.length,
+      onsetMs: all.map((x) => Math.round(x.onset)),
+      clearAfterFirstFrameMs: all.map((x) => Math.round(x.clear ?? NaN)),
+      shortestBannerMs: Math.round(Math.min(...all.filter((x) => x.down !== null).map((x) => x.down! - x.up))),
+    };
   } finally {
     await page.close();
     await dev.close();
