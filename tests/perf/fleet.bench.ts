@@ -1,5 +1,5 @@
 // How many boxes one broker and one monitor page carry (docs/fleet.md,
-// docs/monitor.md "Fleet figures"). Prints figures; not part of npm test.
+// docs/monitor.md "Measured figures"). Prints figures; not part of npm test.
 //
 // A real `aunet run` box (random-weight lite-sized model F8 128x128, phantom)
 // publishes to a real Mosquitto; `aunet fleet record` keeps 20 of its frame
