@@ -1,22 +1,26 @@
-// A persistent pool of kernel threads (host/kernels/kernel-worker.ts) over one shared
+// A persistent pool of kernel threads (host/kernels/kernel-worker.mjs) over one shared
 // memory. Each worker owns a control slot in a shared Int32Array: the main thread writes
 // a call (kernel index, arguments), stores the round number in `seq` and
 // notifies; the worker runs it and stores the round into `done`. Calls are synchronous
 // for the caller: begin(), post() to workers, do its own part, join() each worker.
 // Waiting spins for SPIN_MS before it sleeps.
-import type { Worker } from 'node:worker_threads';
-import { tsWorker } from '../../common/ts-worker.js';
+import { Worker } from 'node:worker_threads';
+import { KERNEL_FUNCTIONS } from './kernel-set.js';
 
 /** Int32 offsets in a worker's control slot */
 export const SLOT = { seq: 0, done: 1, kernel: 2, error: 3, argc: 4, args: 8, size: 32 } as const;
 /** spin this long (ms) before sleeping on a futex: a frame's next call usually comes sooner */
 export const SPIN_MS = 0.2;
 
-export interface WorkerInit {
+/** What a kernel thread gets (kernel-worker.mjs is plain JavaScript: the constants travel with it). */
+interface WorkerInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   control: SharedArrayBuffer;
   index: number;
+  functions: readonly string[];
+  slot: typeof SLOT;
+  spinMs: number;
 }
 
 export class KernelPool {
@@ -28,7 +32,12 @@ export class KernelPool {
   static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, n: number): Promise<KernelPool> {
     const sab = new SharedArrayBuffer(Math.max(1, n) * SLOT.size * 4);
     const workers = Array.from({ length: n }, (_, index) =>
-      tsWorker(new URL('./kernel-worker.ts', import.meta.url), { workerData: { module, memory, control: sab, index } satisfies WorkerInit }));
+      // execArgv []: not the parent's `--import tsx`, which starts tsx and its esbuild service
+      // in every thread (0.5-1 s each on the 2-core box; this plain-JS worker needs neither)
+      new Worker(new URL('./kernel-worker.mjs', import.meta.url), {
+        execArgv: [],
+        workerData: { module, memory, control: sab, index, functions: KERNEL_FUNCTIONS, slot: SLOT, spinMs: SPIN_MS } satisfies WorkerInit,
+      }));
     try {
       await Promise.all(workers.map((w) => {
         let onExit: (code: number) => void = () => {};
