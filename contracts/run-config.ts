@@ -11,6 +11,7 @@ import { DEFAULT_DEVICE, DEVICE_ID } from './topics.js';
 import { THUMB_INTERVAL_MS } from './thumbnail.js';
 import { formatIssues } from '../common/schema-issues.js';
 import { readInputText } from '../common/input-file.js';
+import { MAX_THREADS } from '../common/thread-count.js';
 
 /** The embedded broker's user for the live service itself (its password is generated at start). */
 export const SERVICE_USERNAME = 'aunet-service';
@@ -29,6 +30,7 @@ export const ConfigSchema = z
     source: z.string().min(1).default(DEMO_SOURCE).describe('frame source spec (camera/source.ts), e.g. phantom:?fps=30, folder:DIR, file:clip.mp4, v4l2:/dev/video0'),
     model: z.string().min(1).default(DEFAULT_MODEL).describe('.aunet model file'),
     engine: z.enum(['chip', 'direct']).default('chip').describe('inference through the chip model (default) or the direct executor'),
+    threads: z.number().int().min(1).max(MAX_THREADS).optional().describe('threads that run the kernels, the inference thread included (default: AUNET_THREADS, else the cores less one, which the main and capture threads share)'),
     chip: z
       .strictObject({
         preset: z.string().min(1).default('default').describe('chip preset name (aunet chip --list-presets) or a chip config JSON file'),
@@ -117,6 +119,7 @@ export interface RunFlags {
   port?: number;
   httpPort?: number;
   engine?: string;
+  threads?: number;
   exitAtEnd?: boolean;
   realtime?: boolean;
   logLevel?: string;
@@ -135,6 +138,7 @@ const FLAG_PATHS: Record<keyof RunFlags, string[]> = {
   port: ['broker', 'port'],
   httpPort: ['broker', 'httpPort'],
   engine: ['engine'],
+  threads: ['threads'],
   exitAtEnd: ['pipeline', 'exitAtEnd'],
   realtime: ['pipeline', 'realtime'],
   logLevel: ['log', 'level'],
@@ -152,6 +156,7 @@ const FLAG_NAMES: Record<keyof RunFlags, string> = {
   port: '--port',
   httpPort: '--http-port',
   engine: '--engine',
+  threads: '--threads',
   exitAtEnd: '--exit-at-end',
   realtime: '--afap',
   logLevel: '--log-level',

@@ -1,23 +1,18 @@
 // The inference thread of `aunet run` (host/box/worker-engine.ts starts it): creates the
-// engine (and, with threads > 1, the kernel threads it divides each layer over), then
+// engine (and, with request.threads > 1, the kernel threads it divides each layer over), then
 // answers each frame message with the result. The frame's buffer comes in transferred and
 // goes back transferred with the result's maps, so nothing of a frame is copied.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { QModel } from '../../models/qmodel.js';
 import { loadEngine, type EngineRequest } from '../load/engine-loader.js';
-import { createWasmKernels } from '../kernels/wasm-kernels.js';
-import { createThreadedKernels } from '../kernels/threaded-kernels.js';
 import type { FromEngineWorker, ToEngineWorker } from './worker-engine.js';
 
-const { model, request, threads } = workerData as { model: QModel; request: Omit<EngineRequest, 'kernels'>; threads: number };
+const { model, request } = workerData as { model: QModel; request: Omit<EngineRequest, 'kernels'> };
 const port = parentPort!;
 try {
-  const choice = await loadEngine(model, {
-    ...request,
-    kernels: () => (threads > 1 ? createThreadedKernels({ threads }) : createWasmKernels()),
-  });
+  const choice = await loadEngine(model, request);
   const { engine } = choice;
-  port.postMessage({ type: 'ready', name: engine.name, peakBytes: engine.peakBytes, kind: choice.kind, preset: choice.preset, fallback: choice.fallback, note: choice.note } satisfies FromEngineWorker);
+  port.postMessage({ type: 'ready', name: engine.name, peakBytes: engine.peakBytes, kind: choice.kind, preset: choice.preset, fallback: choice.fallback, note: choice.note, threads: choice.threads } satisfies FromEngineWorker);
   port.on('message', (m: ToEngineWorker) => {
     if (m.type === 'close') {
       port.close();

@@ -16,10 +16,11 @@ import { parseCommand, thresholdByte, type Command } from '../../contracts/comma
 import { loadModel, type LoadedModel } from '../load/model-loader.js';
 import { loadEngine, type LoadedEngine } from '../load/engine-loader.js';
 import type { AsyncEngine, Engine } from '../engine/engine.js';
-import { runThreads, WorkerEngine } from './worker-engine.js';
+import { WorkerEngine } from './worker-engine.js';
+import { defaultThreads } from '../../common/thread-count.js';
 
 /** The engine the service runs: on the main thread (tests) or in its own thread. */
-type LiveEngine = Omit<LoadedEngine, 'engine'> & { engine: Engine | AsyncEngine; close?: () => Promise<void> };
+type LiveEngine = Omit<LoadedEngine, 'engine'> & { engine: Engine | AsyncEngine };
 import { decisionRule } from '../../models/lesion-decision.js';
 import { Pipeline, type Preprocessor } from '../pipeline/pipeline.js';
 import { ThreadedSource } from '../pipeline/threaded-source.js';
@@ -34,8 +35,6 @@ export interface LiveServiceOptions {
   version: string;
   /** tests: kernels for the engine, which then runs on the main thread (default: the engine in its own thread) */
   kernels?: () => KernelSet | Promise<KernelSet>;
-  /** kernel threads of the engine (default: runThreads(), the cores less one) */
-  threads?: number;
   /** tests: an already open source instead of config.source */
   source?: FrameSource;
   /** the embedded broker's operator accounts (default: the store broker.userStore names) */
@@ -80,14 +79,15 @@ export class LiveService {
     log.info({ model: model.name, sha256: model.sha256, arch, decision: decisionRule(model.model) }, 'model loaded');
     const largest = frameMessageBytes(arch.width, arch.height, [1, 2, 3, 4].map((k) => config.publish.gates.includes(k)), 2 + MAX_POLYGONS * 2 + MAX_CONTOUR_POINTS * 4);
     if (largest > 65536) log.warn({ bytes: largest }, `frame messages can reach ${largest} bytes at ${arch.width}x${arch.height}, over the 64 KiB budget; publish fewer gates`);
-    const request = { engine: config.engine, chip: config.chip.preset, sramBytes: config.chip.sramBytes, fallbackToDirect: config.pipeline.fallbackToDirect };
-    const threads = o.threads ?? runThreads();
+    // kernel threads: the cores less one, which the main thread and the capture thread share
+    const threads = config.threads ?? defaultThreads(1);
+    const request = { engine: config.engine, chip: config.chip.preset, sramBytes: config.chip.sramBytes, fallbackToDirect: config.pipeline.fallbackToDirect, threads, flags: { threads: '--threads (threads)' } };
     // inference in its own thread, off the event loop that serves the broker and publishes
     const engine: LiveEngine = o.kernels
-      ? await loadEngine(model.model, { ...request, kernels: o.kernels })
-      : await WorkerEngine.start(model.model, request, threads).then((w) => ({ ...w.choice, engine: w, close: () => w.close() }));
+      ? await loadEngine(model.model, { ...request, threads: undefined, kernels: o.kernels })
+      : await WorkerEngine.start(model.model, request).then((w) => ({ ...w.choice, engine: w, close: () => w.close() }));
     if (engine.fallback) log.warn(engine.fallback);
-    log.info({ engine: engine.kind, preset: engine.preset, thread: o.kernels ? 'main' : 'worker', kernelThreads: o.kernels ? 1 : threads }, 'engine ready');
+    log.info({ engine: engine.kind, preset: engine.preset, thread: o.kernels ? 'main' : 'worker', kernelThreads: engine.threads }, 'engine ready');
 
     // capture runs in its own thread (decoding, the phantom's speckle), beside inference
     const source = o.source ?? (await ThreadedSource.open(config.source, { realtime: config.pipeline.realtime }));
@@ -118,7 +118,7 @@ export class LiveService {
         });
       } catch (e) {
         await source.close(); // its thread would keep the process alive
-        await engine.close?.();
+        await engine.close();
         throw e;
       }
       url = broker.url;
@@ -304,7 +304,7 @@ export class LiveService {
     this.#stopped = true;
     if (this.#statsTimer) clearInterval(this.#statsTimer);
     await this.pipeline.stop();
-    await this.engine.close?.();
+    await this.engine.close();
     await this.#publishStatus().catch(() => {});
     await this.publisher.close();
     await this.broker?.close();

@@ -2,10 +2,9 @@
 // (host/box/engine-worker.ts), so the main thread only moves frames, publishes and serves
 // the broker and HTTP. run() posts the preprocessed frame with its buffer transferred and
 // resolves with the result, whose maps come back transferred, and the frame's buffer with
-// them (InferenceResult.input): no frame is copied on the way. With threads > 1 the worker
-// divides each layer over kernel threads of its own (host/kernels/threaded-kernels.ts).
+// them (InferenceResult.input): no frame is copied on the way. With request.threads > 1 the
+// worker divides each layer over kernel threads of its own (host/kernels/threaded-kernels.ts).
 import type { Worker } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
 import type { QModel } from '../../models/qmodel.js';
 import type { Arch } from '../../models/graph.js';
 import type { InferenceResult } from '../engine/engine.js';
@@ -15,22 +14,13 @@ import { tsWorker } from '../../common/ts-worker.js';
 
 export type ToEngineWorker = { type: 'frame'; id: number; input: Uint8Array } | { type: 'close' };
 export type FromEngineWorker =
-  | { type: 'ready'; name: string; peakBytes: number; kind: EngineKind; preset: string | null; fallback: string | null; note: string | null }
+  | { type: 'ready'; name: string; peakBytes: number; kind: EngineKind; preset: string | null; fallback: string | null; note: string | null; threads: number }
   | { type: 'failed'; message: string; code?: string }
   | { type: 'result'; id: number; result: InferenceResult; input: Uint8Array }
   | { type: 'error'; id: number; message: string; code?: string; input: Uint8Array };
 
 /** A result of the worker: the engine's maps, and the input frame handed back. */
 export type WorkerResult = InferenceResult & { input: Uint8Array };
-
-/**
- * Kernel threads for `aunet run` when not told: AUNET_THREADS when set, else the cores
- * less one, which the main thread (broker, HTTP, publishing) and the capture thread share.
- */
-export function runThreads(): number {
-  const env = Number(process.env.AUNET_THREADS);
-  return Number.isInteger(env) && env >= 1 ? env : Math.max(1, availableParallelism() - 1);
-}
 
 function toError(m: { message: string; code?: string }): Error {
   return m.code && isErrorCode(m.code) ? new AunetError(m.code, m.message) : new Error(`inference thread: ${m.message}`);
@@ -45,7 +35,7 @@ export class WorkerEngine {
     readonly name: string,
     readonly arch: Arch,
     readonly peakBytes: number,
-    readonly choice: { kind: EngineKind; preset: string | null; fallback: string | null; note: string | null },
+    readonly choice: { kind: EngineKind; preset: string | null; fallback: string | null; note: string | null; threads: number },
   ) {
     worker.on('message', (m: FromEngineWorker) => {
       if (m.type !== 'result' && m.type !== 'error') return;
@@ -60,9 +50,9 @@ export class WorkerEngine {
     worker.unref(); // an idle engine does not keep the process alive; a frame in flight does (run)
   }
 
-  /** Start the thread and its engine; resolves once the engine is ready (or rejects with its error). */
-  static async start(model: QModel, request: Omit<EngineRequest, 'kernels'>, threads: number): Promise<WorkerEngine> {
-    const worker = tsWorker(new URL('./engine-worker.ts', import.meta.url), { workerData: { model, request, threads } });
+  /** Start the thread and its engine (request.threads kernel threads); resolves once the engine is ready (or rejects with its error). */
+  static async start(model: QModel, request: Omit<EngineRequest, 'kernels'>): Promise<WorkerEngine> {
+    const worker = tsWorker(new URL('./engine-worker.ts', import.meta.url), { workerData: { model, request } });
     let onMessage: (m: FromEngineWorker) => void = () => {};
     let onError: (e: Error) => void = () => {};
     let onExit: (code: number) => void = () => {};
@@ -76,7 +66,7 @@ export class WorkerEngine {
       await worker.terminate();
       throw toError(first as { message: string; code?: string });
     }
-    return new WorkerEngine(worker, first.name, model.arch, first.peakBytes, { kind: first.kind, preset: first.preset, fallback: first.fallback, note: first.note });
+    return new WorkerEngine(worker, first.name, model.arch, first.peakBytes, { kind: first.kind, preset: first.preset, fallback: first.fallback, note: first.note, threads: first.threads });
   }
 
   /** Infer one preprocessed frame; `input`'s buffer is transferred and comes back as result.input. */

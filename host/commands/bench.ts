@@ -15,7 +15,8 @@ import {
 import { PEERS, peerModel, timePeer, type Peer, type PeerPrecision, type PeerTiming } from '../bench/onnx-peers.js';
 import type { DirectEngine } from '../engine/direct-executor.js';
 import { createWasmKernels, relaxedSimdSupported } from '../kernels/wasm-kernels.js';
-import { createThreadedKernels, defaultThreads } from '../kernels/threaded-kernels.js';
+import { createThreadedKernels } from '../kernels/threaded-kernels.js';
+import { defaultThreads, MAX_THREADS } from '../../common/thread-count.js';
 import { loadEngine } from '../load/engine-loader.js';
 import { engineOption } from './support/engine-options.js';
 import { parseInteger } from '../../common/cli-args.js';
@@ -67,7 +68,7 @@ export function register(program: Command): void {
     .description('benchmark the int8 engines and kernel builds on a bench variant (per-layer and whole-frame figures)')
     .option('--model <variant>', `bench variant: ${VARIANT_NAMES.join(' | ')}`, 'seed')
     .option('--frames <n>', `timed frames (default ${Object.entries(DEFAULT_FRAMES).map(([k, v]) => `${k} ${v}`).join(', ')})`)
-    .option('--threads <list>', 'threads, comma-separated (e.g. 1,2; default: AUNET_THREADS or one per core)')
+    .option('--threads <list>', 'threads that run the kernels, comma-separated, each timed (e.g. 1,2; default: AUNET_THREADS, else one per core)')
     .option('--json', 'print one JSON object instead of tables')
     .option('--build <build>', `kernel build: ${BUILDS.join(' | ')} (both = plain SIMD and relaxed SIMD)`, 'auto')
     .addOption(engineOption(undefined, 'direct'))
@@ -84,8 +85,7 @@ async function bench(o: Options): Promise<BenchReport> {
   if (!(VARIANT_NAMES as string[]).includes(o.model)) throw new UsageError(`--model must be one of ${VARIANT_NAMES.join(', ')}, got '${o.model}'`);
   const variant = o.model as Variant;
   const frames = parseInteger(o.frames, '--frames', { min: 1 }) ?? DEFAULT_FRAMES[variant];
-  const threads = (o.threads ?? String(defaultThreads())).split(',').map((t) => Number(t));
-  if (threads.some((t) => !Number.isInteger(t) || t < 1 || t > 64)) throw new UsageError(`--threads must be integers from 1 to 64, comma-separated, got '${o.threads}'`);
+  const threads = o.threads === undefined ? [defaultThreads()] : o.threads.split(',').map((t) => parseInteger(t, '--threads', { min: 1, max: MAX_THREADS }));
   if (o.build === 'relaxed' && threads.some((t) => t > 1)) throw new UsageError('--threads above 1 runs the plain-SIMD threaded module; the relaxed build is single-threaded (--build simd or auto)');
   if (!(BUILDS as string[]).includes(o.build)) throw new UsageError(`--build must be one of ${BUILDS.join(', ')}, got '${o.build}'`);
   const peers = o.vs === undefined ? [] : o.vs.split(',');

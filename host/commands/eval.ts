@@ -9,7 +9,7 @@ import { evaluate, type EvalSummary } from '../evaluation/evaluate.js';
 import { EvalReport } from '../evaluation/report.js';
 import { parsePreprocessing } from './dataset.js';
 import type { EngineKind } from '../load/engine-loader.js';
-import { engineOption } from './support/engine-options.js';
+import { engineOption, threadsOption } from './support/engine-options.js';
 import { readSplitManifest, type Split } from '../../models/datasets/split.js';
 import { listBusi, filterSplit } from '../../models/datasets/busi.js';
 import { PRESENCE_FRACTION, type LesionDecisionRule } from '../../models/lesion-decision.js';
@@ -23,6 +23,7 @@ interface EvalFlags {
   json?: boolean;
   report?: string;
   engine: EngineKind;
+  threads?: number;
   resize: string;
   clahe?: string | boolean;
   threshold?: string;
@@ -41,6 +42,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object instead of a table')
     .option('--report <dir>', 'write an HTML report with overlays, attention maps and Dice histograms')
     .addOption(engineOption('int8 engine: direct or chip', 'direct'))
+    .addOption(threadsOption())
     .option('--resize <mode>', '.onnx only (an .aunet records its own): stretch or letterbox', 'stretch')
     .option('--clahe [clip:tiles]', '.onnx only: CLAHE before resizing (default 3:8)')
     .option('--threshold <p>', 'lesion-present threshold on the top-k mean probability (default: the model header\'s; an .onnx has none)')
@@ -60,7 +62,7 @@ export function register(program: Command): void {
         if (ref.length === 0) throw new UsageError(`--twins-of ${o.twinsOf}: no image in split '${o.twinsSplit}'`);
         return { label: `${o.twinsOf} (${o.twinsSplit}, ${ref.length} images)`, prints: fingerprintEntries(ref), threshold: TWIN_THRESHOLD };
       })();
-      const predictor = await openPredictor(o.model, { engine: o.engine, preprocessing: parsePreprocessing(o.resize, o.clahe) });
+      const predictor = await openPredictor(o.model, { engine: o.engine, threads: o.threads, preprocessing: parsePreprocessing(o.resize, o.clahe) });
       const report = o.report ? new EvalReport(o.report) : undefined;
       try {
         const { summary, results } = await evaluate(o.model, predictor, {

@@ -7,7 +7,7 @@ import { writeGreyPng, writeRgbPng } from '../../common/image-io.js';
 import { loadModel } from '../load/model-loader.js';
 import { loadEngine } from '../load/engine-loader.js';
 import { imageInput } from './support/model-inputs.js';
-import { engineOption, kernelsOption } from './support/engine-options.js';
+import { engineOption, kernelsOption, threadsOption } from './support/engine-options.js';
 import { heatmap, outputFolder, overlayOnOriginal } from './support/render.js';
 
 /** The seven files infer writes, in order. */
@@ -19,6 +19,7 @@ interface Options {
   out: string;
   engine: string;
   kernels: string;
+  threads?: number;
 }
 
 export function register(program: Command): void {
@@ -30,12 +31,15 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output folder (created if missing)')
     .addOption(engineOption(undefined, 'direct'))
     .addOption(kernelsOption())
+    .addOption(threadsOption())
     .action(async (o: Options) => {
       const { model } = await loadModel(o.model);
       const { arch } = model;
       const input = imageInput(o.input, arch, model.preprocessing);
-      const { engine } = await loadEngine(model, { engine: o.engine, kernels: o.kernels });
+      const loaded = await loadEngine(model, { engine: o.engine, kernels: o.kernels, threads: o.threads });
+      const { engine } = loaded;
       const r = engine.run(input.data);
+      await loaded.close();
       outputFolder(o.out);
       const W = arch.width;
       const H = arch.height;

@@ -26,12 +26,13 @@ import { writeReport, writeReportIndex } from '../replay/report.js';
 import { writeJunit } from '../replay/junit.js';
 import { loadModel, modelFile, shippedModelPresent } from '../load/model-loader.js';
 import { loadEngine } from '../load/engine-loader.js';
-import { engineOption } from './support/engine-options.js';
+import { engineOption, threadsOption } from './support/engine-options.js';
 
 interface ReplayFlags {
   /** a file, or false for --no-model (pacing only) */
   model?: string | false;
   engine?: string;
+  threads?: number;
   realtime?: boolean;
   fps?: string;
   speed?: string;
@@ -56,6 +57,7 @@ export function register(program: Command): void {
     .option('--model <file>', 'int8 model (.aunet); default: the shipped models/busi-lite.aunet')
     .option('--no-model', 'replay and pace the frames without inference (timing checks)')
     .addOption(engineOption(undefined, 'direct'))
+    .addOption(threadsOption())
     .option('--realtime', 'pace frames by their recorded timestamps (the default without --golden)')
     .option('--fps <n>', 'pace frames at a fixed rate')
     .option('--speed <x>', 'recorded timestamps, x times faster')
@@ -130,7 +132,7 @@ async function runReplay(args: string[], o: ReplayFlags): Promise<void> {
   if (o.loop && count === undefined && !process.stdin.isTTY && !o.json) process.stderr.write('aunet: --loop without --count runs until interrupted\n');
   const loaded = modelSpec ? await loadModel(modelSpec) : undefined;
   // without built WebAssembly kernels (npm run build) the reference kernels give the same bits, slower
-  const engine = loaded ? await loadEngine(loaded.model, { engine: o.engine, referenceIfNoWasm: true }) : undefined;
+  const engine = loaded ? await loadEngine(loaded.model, { engine: o.engine, threads: o.threads, referenceIfNoWasm: true }) : undefined;
   if (!loaded) process.stderr.write(`aunet: no model${o.model === false ? '' : ` (${modelFile(DEFAULT_MODEL)} is missing; pass --model FILE)`}: replaying and pacing frames without inference\n`);
   if (engine?.note) process.stderr.write(`aunet: ${engine.note}\n`);
   const selection: Selection = { range: o.range ?? null, count: count ?? null, loop: !!o.loop };
@@ -160,6 +162,7 @@ async function runReplay(args: string[], o: ReplayFlags): Promise<void> {
     }
   } finally {
     process.off('SIGINT', onSigint);
+    await engine?.close();
   }
   if (o.report && many) {
     const file = writeReportIndex(o.report, `Replay of ${results.length} sources`, results.map((r, i) => ({ name: names[i], spec: r.spec, passed: !r.failure, detail: r.failure?.message ?? `${r.stats.delivered} frames` })));

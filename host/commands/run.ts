@@ -7,7 +7,7 @@ import { loadRunConfig, type RunFlags } from '../../contracts/run-config.js';
 import { integerOption } from '../../common/cli-args.js';
 import { DEFAULT_MODEL, packageVersion } from '../../common/package-root.js';
 import { RANDOM_DEMO_MODEL } from '../load/model-loader.js';
-import { engineOption } from './support/engine-options.js';
+import { engineOption, threadsOption } from './support/engine-options.js';
 import { LiveService } from '../box/live-service.js';
 import { monitorAvailable } from '../publish/static-files.js';
 import { UserStore, createFirstOperator, defaultUserStorePath } from '../publish/user-store.js';
@@ -33,6 +33,7 @@ export function register(program: Command): void {
     .option('--port <n>', 'embedded broker: MQTT/TCP port on 127.0.0.1 (default 1883; 0 = any free port)', integerOption('--port', { min: 0, max: 65535 }))
     .option('--http-port <n>', 'embedded broker: WebSocket and monitor port on 127.0.0.1 (default 8080; 0 = any free port)', integerOption('--http-port', { min: 0, max: 65535 }))
     .addOption(engineOption('chip (default, the chip model) or direct (whole-layer executor)'))
+    .addOption(threadsOption('config threads, AUNET_THREADS, else the cores less one'))
     .option('--exit-at-end', 'exit when a finite source (file, folder) ends')
     .option('--afap', 'replay recorded sources as fast as possible, losslessly, instead of in real time')
     .addOption(new Option('--log-level <level>', 'log level (logs are JSON lines on stderr)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
@@ -56,6 +57,7 @@ async function runCommand(opts: RunOpts): Promise<void> {
     port: opts.port,
     httpPort: opts.httpPort,
     engine: opts.engine,
+    threads: opts.threads,
     exitAtEnd: opts.exitAtEnd,
     realtime: opts.afap ? false : undefined,
     logLevel: opts.logLevel,
@@ -70,7 +72,7 @@ async function runCommand(opts: RunOpts): Promise<void> {
 
   const service = await LiveService.start({ config, log, version: packageVersion(), operators: store });
   if (service.engine.fallback) say(`WARNING: ${service.engine.fallback}`);
-  say(`aunet run: ${service.model.name} on ${service.engine.kind}${service.engine.preset ? ` (${service.engine.preset})` : ''}, source ${config.source}, device ${config.device}`);
+  say(`aunet run: ${service.model.name} on ${service.engine.kind}${service.engine.preset ? ` (${service.engine.preset})` : ''}, ${service.engine.threads} kernel thread${service.engine.threads === 1 ? '' : 's'}, source ${config.source}, device ${config.device}`);
   if (service.broker) {
     say(`MQTT: ${service.broker.url}  WebSocket: ${service.broker.wsUrl}`);
     say(`Monitor: ${service.broker.monitorUrl}${monitorAvailable() ? '' : '  (not built yet: npm run build:monitor)'}`);

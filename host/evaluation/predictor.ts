@@ -29,10 +29,12 @@ export interface Predictor {
   close(): Promise<void>;
 }
 
-export async function openPredictor(file: string, opts: { engine?: 'direct' | 'chip'; preprocessing?: Preprocessing }): Promise<Predictor> {
+/** `threads`: kernel threads of the int8 engine (the loader's default when not given); onnxruntime runs on one. */
+export async function openPredictor(file: string, opts: { engine?: 'direct' | 'chip'; threads?: number; preprocessing?: Preprocessing }): Promise<Predictor> {
   if (/\.onnx$/i.test(file)) return openOnnx(file, opts.preprocessing ?? DEFAULT_PREPROCESSING);
   const { model } = await loadModel(file);
-  const { engine } = await loadEngine(model, { engine: opts.engine ?? 'direct' });
+  const loaded = await loadEngine(model, { engine: opts.engine ?? 'direct', threads: opts.threads });
+  const { engine } = loaded;
   const { arch } = model;
   return {
     kind: `int8 ${opts.engine ?? 'direct'}`,
@@ -43,9 +45,7 @@ export async function openPredictor(file: string, opts: { engine?: 'direct' | 'c
       const r = engine.run(input);
       return { mask: r.mask.slice(), prob: r.prob.data.slice(), attention: r.attention.map((a) => ({ ...a, data: a.data.slice() })) };
     },
-    async close() {
-      (engine as { dispose?: () => void }).dispose?.();
-    },
+    close: () => loaded.close(),
   };
 }
 

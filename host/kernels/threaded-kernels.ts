@@ -9,7 +9,6 @@
 // thread (every output is computed exactly as the whole call computes it).
 // Needs threads and shared memory (any Node >= 16); the import-free single-thread module
 // (host/kernels/wasm-kernels.ts) stays for engines without them.
-import { availableParallelism } from 'node:os';
 import type { KernelSet } from './kernel-set.js';
 import { CONV3X3_SCRATCH_BYTES, KERNEL_FUNCTIONS } from './kernel-set.js';
 import { KernelHeap } from './kernel-heap.js';
@@ -17,15 +16,6 @@ import { KernelPool } from './kernel-pool.js';
 import { MIN_SPLIT_WORK, splitCall, withScratch, type KernelName } from './kernel-split.js';
 import { kernelError, kernelModule, type KernelExports } from './wasm-kernels.js';
 import { packConvWeights, packedChannelGroup, packedConvWeightBytes } from './weight-packing.js';
-
-/**
- * Threads a command uses when not told: AUNET_THREADS when set (test runs and fleets of
- * processes on one box set it to 1), else one per core.
- */
-export function defaultThreads(): number {
-  const env = Number(process.env.AUNET_THREADS);
-  return Number.isInteger(env) && env >= 1 ? env : availableParallelism();
-}
 
 /** Pages of the shared memory's maximum (2 GiB: every argument fits an int32); asconfig.json "threads" declares the same. */
 const MAX_PAGES = 32768;

@@ -8,6 +8,7 @@ import type { Engine } from '../engine/engine.js';
 import type { KernelSet } from '../kernels/kernel-set.js';
 import type { ChipConfig } from '../chip/chip-config.js';
 import { AunetError, UsageError } from '../../common/errors.js';
+import { defaultThreads, MAX_THREADS } from '../../common/thread-count.js';
 
 export type EngineKind = 'chip' | 'direct';
 export const ENGINE_KINDS: readonly EngineKind[] = ['chip', 'direct'];
@@ -23,6 +24,13 @@ export interface EngineRequest {
    * for checking), a kernel set, or a function making one per engine
    */
   kernels?: KernelsName | string | KernelSet | (() => KernelSet | Promise<KernelSet>);
+  /**
+   * kernel threads, this one included, for the 'wasm' kernels: above 1 the threaded build
+   * (host/kernels/threaded-kernels.ts) divides each layer over a pool of workers. Default:
+   * AUNET_THREADS, else one per core (defaultThreads()). Other kernels run on one thread;
+   * asking them for more is a usage error.
+   */
+  threads?: number;
   /** chip engine: a config object or a preset name (default: the 'default' preset) */
   chip?: ChipConfig | string;
   /** chip engine: override the config's SRAM size */
@@ -33,8 +41,8 @@ export interface EngineRequest {
   fallbackToDirect?: boolean;
   /** the WebAssembly kernels are not built: run the reference kernels (same bits, slower) and say so */
   referenceIfNoWasm?: boolean;
-  /** how the flags are called in messages (default --engine, --kernels) */
-  flags?: { engine?: string; kernels?: string };
+  /** how the flags are called in messages (default --engine, --kernels, --threads) */
+  flags?: { engine?: string; kernels?: string; threads?: string };
 }
 
 export interface LoadedEngine {
@@ -46,6 +54,10 @@ export interface LoadedEngine {
   fallback: string | null;
   /** what the user should know about the kernels (e.g. the reference kernels stand in) */
   note: string | null;
+  /** threads that run kernels (1 unless the threaded build runs) */
+  threads: number;
+  /** stop the kernel threads this loader started (none for kernels the caller passed); the engine must not run afterwards */
+  close(): Promise<void>;
 }
 
 export async function loadEngine(model: QModel, req: EngineRequest = {}): Promise<LoadedEngine> {
@@ -57,13 +69,31 @@ export async function loadEngine(model: QModel, req: EngineRequest = {}): Promis
   if (typeof req.kernels === 'string' && !(KERNELS_NAMES as readonly string[]).includes(req.kernels)) {
     throw new UsageError(`${kernelsFlag}: unknown kernels '${req.kernels}' (kernels: ${KERNELS_NAMES.join(', ')})`);
   }
+  const threadsFlag = req.flags?.threads ?? '--threads';
+  if (req.threads !== undefined && (!Number.isInteger(req.threads) || req.threads < 1 || req.threads > MAX_THREADS)) {
+    throw new UsageError(`${threadsFlag} must be an integer 1..${MAX_THREADS}, not ${req.threads}`);
+  }
+  const wasm = (req.kernels ?? 'wasm') === 'wasm';
+  if (!wasm && req.threads !== undefined && req.threads > 1) {
+    throw new UsageError(`${threadsFlag} ${req.threads} needs the WebAssembly kernels (${kernelsFlag} wasm); other kernels run on one thread`);
+  }
   let note: string | null = null;
+  let close = async (): Promise<void> => {};
+  let threads = 1;
   const kernels = async (): Promise<KernelSet> => {
     const k = req.kernels ?? 'wasm';
     if (typeof k === 'function') return k();
     if (typeof k === 'object') return k;
     if (k === 'wasm') {
       try {
+        const n = req.threads ?? defaultThreads();
+        if (n > 1) {
+          const { createThreadedKernels } = await import('../kernels/threaded-kernels.js');
+          const set = await createThreadedKernels({ threads: n });
+          threads = n;
+          close = () => set.close();
+          return set;
+        }
         const { createWasmKernels } = await import('../kernels/wasm-kernels.js');
         return createWasmKernels();
       } catch (e) {
@@ -74,20 +104,28 @@ export async function loadEngine(model: QModel, req: EngineRequest = {}): Promis
     const { createReferenceKernels } = await import('../kernels/reference/index.js');
     return createReferenceKernels();
   };
+  // one kernel set for the engine, and for the direct executor should the chip engine not start
+  const ks = await kernels();
+  const loaded = (engine: Engine, k: EngineKind, preset: string | null, fallback: string | null): LoadedEngine =>
+    ({ engine, kind: k, preset, fallback, note, threads, close: () => close() });
   const direct = async (): Promise<Engine> => {
     const { createDirectEngine } = await import('../engine/direct-executor.js');
-    return createDirectEngine(model, await kernels(), { keepTensors: req.keepTensors });
+    return createDirectEngine(model, ks, { keepTensors: req.keepTensors });
   };
-  if (kind === 'direct') return { engine: await direct(), kind, preset: null, fallback: null, note };
-  const preset = typeof req.chip === 'object' ? req.chip.name : (req.chip ?? 'default');
   try {
-    const { createChipEngine } = await import('../chip/chip-engine.js');
-    const engine = createChipEngine(model, await kernels(), { chip: req.chip, sramBytes: req.sramBytes });
-    return { engine, kind: 'chip', preset, fallback: null, note };
+    if (kind === 'direct') return loaded(await direct(), kind, null, null);
+    const preset = typeof req.chip === 'object' ? req.chip.name : (req.chip ?? 'default');
+    try {
+      const { createChipEngine } = await import('../chip/chip-engine.js');
+      return loaded(createChipEngine(model, ks, { chip: req.chip, sramBytes: req.sramBytes }), 'chip', preset, null);
+    } catch (e) {
+      // a bad preset or SRAM size is the user's to fix, not a reason to fall back
+      if (!req.fallbackToDirect || e instanceof AunetError) throw e;
+      const why = `chip engine unavailable (${(e as Error).message}); running the direct executor instead`;
+      return loaded(await direct(), 'direct', null, why);
+    }
   } catch (e) {
-    // a bad preset or SRAM size is the user's to fix, not a reason to fall back
-    if (!req.fallbackToDirect || e instanceof AunetError) throw e;
-    const why = `chip engine unavailable (${(e as Error).message}); running the direct executor instead`;
-    return { engine: await direct(), kind: 'direct', preset: null, fallback: why, note };
+    await close();
+    throw e;
   }
 }

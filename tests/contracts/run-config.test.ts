@@ -37,8 +37,11 @@ test('a YAML file sets everything, flags override it', () => {
     assert.equal(c.broker.url, 'mqtts://broker.local:8883');
     assert.equal(c.publish.threshold, 0.3);
     assert.deepEqual(c.publish.gates, [1, 4]);
+    assert.equal(c.threads, undefined, 'threads: not set means the default of the live service');
     const json = join(dir, 'box.json');
-    writeFileSync(json, JSON.stringify({ engine: 'direct' }));
+    writeFileSync(json, JSON.stringify({ engine: 'direct', threads: 2 }));
+    assert.equal(loadRunConfig(json, {}).threads, 2);
+    assert.equal(loadRunConfig(json, { threads: 1 }).threads, 1);
     assert.equal(loadRunConfig(json, { engine: 'chip' }).engine, 'chip');
     assert.equal(loadRunConfig(json, {}).engine, 'direct');
   } finally {
@@ -63,6 +66,8 @@ test('every problem is reported at once, by dotted path, naming the file or the 
     // operator passwords moved to the user store (docs/security.md): an old config says where
     assert.throws(() => resolveConfig({ broker: { users: [{ username: 'op', password: 'p' }] } }, {}), /broker\.users: operator passwords no longer live in the config.*aunet users add/);
     assert.throws(() => resolveConfig({}, { port: 70000 }), (e: unknown) => e instanceof UsageError && /--port \(broker\.port\)/.test(e.message));
+    assert.throws(() => resolveConfig({}, { threads: 0 }), (e: unknown) => e instanceof UsageError && /--threads \(threads\)/.test(e.message));
+    assert.throws(() => resolveConfig({ threads: 65 }), /threads: .*64/);
     assert.throws(() => resolveConfig({}, { broker: 'http://x' }), /--broker \(broker\.url\).*not 'embedded'/);
     assert.throws(() => resolveConfig({ broker: { username: 'u' } }, { broker: 'mqtt://h' }), /broker\.passwordFile: username and password \(passwordFile or AUNET_BROKER_PASSWORD\) go together/);
     assert.throws(() => resolveConfig({ publish: { gates: [2, 2] } }), /publish\.gates: gates must not repeat/);

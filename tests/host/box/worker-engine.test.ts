@@ -19,7 +19,8 @@ test('worker engine == main-thread engine, chip and direct, 1 and 2 kernel threa
     const request = { engine: kind, chip: 'default', fallbackToDirect: false };
     const inline = (await loadEngine(model, { ...request, kernels: () => createWasmKernels({ build: 'simd' }) })).engine;
     for (const threads of [1, 2]) {
-      const w = await WorkerEngine.start(model, request, threads);
+      const w = await WorkerEngine.start(model, { ...request, threads });
+      assert.equal(w.choice.threads, threads);
       try {
         assert.equal(w.choice.kind, kind);
         for (const f of frames) {
@@ -42,7 +43,7 @@ test('worker engine == main-thread engine, chip and direct, 1 and 2 kernel threa
 });
 
 test('a frame of the wrong size rejects with the engine error and its code; the engine keeps running', async () => {
-  const w = await WorkerEngine.start(model, { engine: 'direct', fallbackToDirect: false }, 1);
+  const w = await WorkerEngine.start(model, { engine: 'direct', fallbackToDirect: false, threads: 1 });
   try {
     await assert.rejects(w.run(new Uint8Array(10)), (e: unknown) => e instanceof AunetError && e.code === 'BAD_FRAME_SIZE');
     const r = await w.run(frames[0].slice());

@@ -143,9 +143,9 @@ test('compare --json reports layers, mask Dice and attention agreement, and draw
   for (const p of t.perImage) assert.equal(testSplit[basename(p.file)].split, 'test', p.file);
 });
 
-test('infer writes the seven PNGs, identical on a second run and on the reference kernels', () => {
+test('infer writes the seven PNGs, identical on a second run, on the reference kernels and on 3 kernel threads', () => {
   const files = ['mask.png', 'prob.png', 'attention1.png', 'attention2.png', 'attention3.png', 'attention4.png', 'overlay.png'];
-  const runs = [['a'], ['b'], ['r', '--kernels', 'reference']].map(([name, ...extra]) => {
+  const runs = [['a'], ['b'], ['r', '--kernels', 'reference'], ['t', '--threads', '3', '--engine', 'chip']].map(([name, ...extra]) => {
     const dir = join(work, `infer-${name}`);
     ok('infer', '--model', model, '--input', image, '--out', dir, ...extra);
     assert.deepEqual(readdirSync(dir).sort(), [...files].sort());
@@ -154,6 +154,7 @@ test('infer writes the seven PNGs, identical on a second run and on the referenc
   for (let i = 0; i < files.length; i++) {
     assert.ok(runs[0][i].equals(runs[1][i]), `${files[i]} differs between two runs`);
     assert.ok(runs[0][i].equals(runs[2][i]), `${files[i]} differs between wasm and reference kernels`);
+    assert.ok(runs[0][i].equals(runs[3][i]), `${files[i]} differs between 1 thread (direct) and 3 threads (chip)`);
   }
   const mask = decode(runs[0][0]);
   assert.equal(mask.width, 32);
@@ -161,6 +162,20 @@ test('infer writes the seven PNGs, identical on a second run and on the referenc
   const overlay = decode(runs[0][6]);
   const src = decode(readFileSync(image));
   assert.deepEqual([overlay.width, overlay.height], [src.width, src.height], 'overlay at the original size');
+});
+
+test('--threads: infer, eval, replay and run refuse a count out of 1..64 as a usage error naming the flag', () => {
+  for (const args of [
+    ['infer', '--model', model, '--input', image, '--out', join(work, 'never'), '--threads', '0'],
+    ['eval', '--model', model, '--dataset', busi, '--threads', '65'],
+    ['replay', 'phantom:?frames=1', '--model', model, '--threads', 'two'],
+    ['run', '--model', model, '--threads', '0'],
+  ]) {
+    const r = aunet(...args);
+    assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
+    assert.match(r.stderr, /--threads/, args[0]);
+  }
+  assert.match(aunet('infer', '--model', model, '--input', image, '--out', join(work, 'never'), '--threads', '2', '--kernels', 'reference').stderr, /--threads 2 needs the WebAssembly kernels/);
 });
 
 test('explain writes occlusion and encoder-activation heatmaps', () => {

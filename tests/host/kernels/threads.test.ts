@@ -69,3 +69,47 @@ test('a kernel error in a worker thread throws the WasmKernelError, and the set 
   ks.maxpool2x2(0, 2, 4, 1, 16);
   assert.deepEqual([...new Int8Array(ks.heap, 16, 2)], [9, 8]);
 });
+
+test('loadEngine threads: 1, 2 and 3 kernel threads through both engines give the same bytes; bad counts are usage errors', async () => {
+  const { loadEngine } = await import('../../../host/load/engine-loader.js');
+  const { UsageError } = await import('../../../common/errors.js');
+  const arch = { filters: 3, height: 48, width: 80, channels: 1 };
+  const model = randomQModel(arch, { seed: 43 });
+  const f = syntheticFrames(arch, 1, 6)[0];
+  const want = createDirectEngine(model, createReferenceKernels()).run(f);
+  for (const threads of [1, 2, 3]) {
+    for (const engine of ['direct', 'chip'] as const) {
+      const loaded = await loadEngine(model, { engine, threads, chip: 'nv_small', sramBytes: 16384 });
+      try {
+        assert.equal(loaded.threads, threads);
+        assert.match(loaded.engine.name, threads > 1 ? /wasm-simd-threads/ : /wasm-(relaxed-)?simd$/);
+        const r = loaded.engine.run(f);
+        assert.deepEqual(r.prob.data, want.prob.data, `${engine}, ${threads} threads`);
+        assert.deepEqual(r.attention.map((a) => a.data), want.attention.map((a) => a.data));
+      } finally {
+        await loaded.close();
+      }
+    }
+  }
+  await assert.rejects(loadEngine(model, { threads: 2, kernels: 'reference' }), (e: unknown) => e instanceof UsageError && /--threads 2 needs the WebAssembly kernels/.test(e.message));
+  await assert.rejects(loadEngine(model, { threads: 0 }), /--threads must be an integer 1\.\.64, not 0/);
+  // the default (AUNET_THREADS=1 in npm test) and the reference kernels run on one thread
+  assert.equal((await loadEngine(model, { kernels: 'reference' })).threads, 1);
+});
+
+test('defaultThreads: AUNET_THREADS when set, else the cores less the reserve, at least 1', async () => {
+  const { defaultThreads } = await import('../../../common/thread-count.js');
+  const { availableParallelism } = await import('node:os');
+  const saved = process.env.AUNET_THREADS;
+  try {
+    process.env.AUNET_THREADS = '3';
+    assert.equal(defaultThreads(1), 3);
+    delete process.env.AUNET_THREADS;
+    assert.equal(defaultThreads(), availableParallelism());
+    assert.equal(defaultThreads(1), Math.max(1, availableParallelism() - 1));
+    assert.equal(defaultThreads(1000), 1);
+  } finally {
+    if (saved === undefined) delete process.env.AUNET_THREADS;
+    else process.env.AUNET_THREADS = saved;
+  }
+});
