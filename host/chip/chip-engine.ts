@@ -9,10 +9,10 @@ import { prepareModel } from '../engine/prepared-model.js';
 import type { KernelSet } from '../kernels/kernel-set.js';
 import { resolveChipConfig, type ChipConfig } from './chip-config.js';
 import { compile, modelPads, type Program } from './compiler.js';
-import { Machine } from './machine.js';
+import { Machine, type MachineOptions } from './machine.js';
 import { timeProgram, type Timing } from './timing.js';
 
-export interface ChipEngineOptions {
+export interface ChipEngineOptions extends MachineOptions {
   chip?: ChipConfig | string;
   sramBytes?: number;
 }
@@ -28,7 +28,7 @@ export function createChipEngine(model: QModel, kernels: KernelSet, options: Chi
   const config = resolveChipConfig(options.chip, options.sramBytes);
   const program = compile(graph, config, { weightBytes: kernels, pads: modelPads(model) });
   const timing = timeProgram(program);
-  const machine = new Machine(program, model, kernels, ops);
+  const machine = new Machine(program, model, kernels, ops, { spreadTiles: options.spreadTiles });
   return {
     name: `chip/${config.name}/${kernels.name}`,
     arch: model.arch,

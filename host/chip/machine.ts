@@ -6,6 +6,11 @@
 // over constant arguments when the machine is built, so a frame is a walk over
 // an array of closures. Nothing here knows an op kind.
 //
+// On threaded kernels (host/kernels/threaded-kernels.ts) a layer whose tiles can overlap
+// runs as the chip runs it, tiles spread over the threads with its copies in between
+// (tile-scheduler.ts); a layer of one tile, or of tiles that must follow each other, runs
+// in order with each kernel call divided over the threads instead.
+//
 // Region: [ SRAM | DRAM (params, tensors) | kernel scratch ]. The scratch is the
 // kernels' own working memory (conv3x3's widened rows), not a modelled buffer.
 import type { Graph } from '../../models/graph.js';
@@ -21,17 +26,32 @@ import type { Program } from './compiler.js';
 import type { Instr } from './instructions.js';
 import { copyBox } from './dma.js';
 import { alignedSram, sramCheck } from './sram.js';
+import { layerDependencies, TileScheduler, type LayerStep } from './tile-scheduler.js';
+import { recordCalls } from '../kernels/kernel-calls.js';
+import type { ThreadedKernelSet } from '../kernels/threaded-kernels.js';
+
+export interface MachineOptions {
+  /**
+   * On threaded kernels, spread the tiles of layers whose tiles can overlap over the threads
+   * (default true); false divides every kernel call instead (the direct executor's way: for
+   * comparing the two).
+   */
+  spreadTiles?: boolean;
+}
 
 export class Machine {
   /** first heap byte of the region: SRAM at base, DRAM at base + program.dram.base */
   readonly base: number;
   readonly graph: Graph;
+  /** layers whose tiles run spread over the threads */
+  readonly spreadLayers: number;
   private u8: Uint8Array;
-  private readonly steps: (() => void)[];
+  /** per layer: its instructions in order, or its tile scheduler */
+  private readonly layers: ((() => void)[] | TileScheduler)[];
   private readonly scratch: Scratch;
 
   /** `ops`: the model's ops prepared by their bindings (host/engine/prepared-model.ts), in graph order */
-  constructor(readonly program: Program, readonly model: QModel, readonly kernels: KernelSet, ops: readonly PreparedOp[]) {
+  constructor(readonly program: Program, readonly model: QModel, readonly kernels: KernelSet, ops: readonly PreparedOp[], options: MachineOptions = {}) {
     sramCheck(program.instrs, alignedSram(program.config));
     this.graph = program.graph;
     let scratchBytes = 0;
@@ -41,14 +61,27 @@ export class Machine {
     this.scratch = { ptr: this.base + scratchAt, bytes: scratchBytes };
     this.u8 = new Uint8Array(kernels.heap);
     writeParams(kernels, program.dram.params, this.graph, model, this.base + program.dram.base);
-    this.steps = program.instrs.filter((i) => i.op !== 'SYNC').map((i) => this.prepare(i, ops));
+    const threaded = 'spread' in kernels && (kernels as ThreadedKernelSet).threads > 1 && options.spreadTiles !== false ? (kernels as ThreadedKernelSet) : null;
+    this.layers = program.layers.map((L) => {
+      const instrs = program.instrs.slice(L.first, L.end).filter((i) => i.op !== 'SYNC');
+      const deps = layerDependencies(instrs);
+      if (threaded && tilesOverlap(instrs, deps)) {
+        const steps: LayerStep[] = instrs.map((i) =>
+          i.op === 'COMPUTE' ? { calls: recordCalls((k) => ops[i.layer].bind(k, relocate(i.call, this.base), this.scratch)) } : { dma: this.prepare(i, ops) });
+        return new TileScheduler(steps, deps, threaded.spread, threaded.threads - 1);
+      }
+      return instrs.map((i) => this.prepare(i, ops));
+    });
+    this.spreadLayers = this.layers.filter((l) => l instanceof TileScheduler).length;
   }
 
   /** Run one frame: `input` is the 8-bit preprocessed frame (pixel values; int8 = pixel - 128). */
   run(input: Uint8Array): InferenceResult {
     writeFrame(this.heap(), this.dramAt('input'), input, this.graph.arch);
-    const steps = this.steps;
-    for (let i = 0; i < steps.length; i++) steps[i]();
+    for (const layer of this.layers) {
+      if (layer instanceof TileScheduler) layer.run();
+      else for (let i = 0; i < layer.length; i++) layer[i]();
+    }
     return readResult(this.heap(), this.graph, (t) => this.dramAt(t));
   }
 
@@ -80,4 +113,34 @@ export class Machine {
       for (const x of boxes) copyBox(h, x);
     };
   }
+}
+
+/**
+ * Whether spreading a layer's tiles can keep two threads busy: at least two COMPUTEs, and
+ * most consecutive pairs independent (a double-buffered layer, or tiles writing a resident
+ * tensor); otherwise dividing each call does better.
+ */
+function tilesOverlap(instrs: readonly Instr[], deps: readonly number[][]): boolean {
+  const computes = instrs.flatMap((ins, i) => (ins.op === 'COMPUTE' ? [i] : []));
+  if (computes.length < 2) return false;
+  let independent = 0;
+  for (let k = 1; k < computes.length; k++) if (!reaches(deps, computes[k], computes[k - 1])) independent++;
+  return independent * 2 >= computes.length - 1;
+}
+
+/** Whether instruction `from` depends, directly or not, on instruction `to` (< from). */
+function reaches(deps: readonly number[][], from: number, to: number): boolean {
+  const seen = new Set<number>();
+  const stack = [from];
+  while (stack.length) {
+    const i = stack.pop()!;
+    for (const d of deps[i]) {
+      if (d === to) return true;
+      if (d > to && !seen.has(d)) {
+        seen.add(d);
+        stack.push(d);
+      }
+    }
+  }
+  return false;
 }

@@ -52,7 +52,7 @@ export function takesScratch(kernel: KernelName): boolean {
 }
 
 /** `a` with its scratch region replaced (for a part that runs beside others). */
-export function withScratch(kernel: KernelName, a: Args, ptr: number, bytes: number): Args {
+export function withScratch(kernel: KernelName, a: readonly number[], ptr: number, bytes: number): readonly number[] {
   if (!takesScratch(kernel)) return a;
   return [...a.slice(0, -2), ptr, Math.min(bytes, a[a.length - 1])];
 }

@@ -1,7 +1,7 @@
 // One thread of the threaded kernels (host/kernels/kernel-pool.ts starts it): an instance of
-// the threaded kernel module over the shared memory, waiting on its control slot for a
-// kernel call (its scratch arguments already point at this thread's region), running it and
-// signalling completion. It spins briefly before sleeping (Atomics.wait) because the next
+// the threaded kernel module over the shared memory, waiting on its control slot for a few
+// kernel calls (their scratch arguments already point at this thread's region), running them
+// in order and signalling completion. It spins briefly before sleeping (Atomics.wait) because the next
 // call of a frame usually follows within microseconds and waking a sleeping thread costs
 // tens of them.
 //
@@ -28,7 +28,10 @@ for (;;) {
   if (seen < 0) break;
   let err = 0;
   try {
-    fns[c[slot.kernel]](...c.subarray(slot.args, slot.args + c[slot.argc]));
+    // the posted calls, in order: [kernel, argc, args...] each
+    for (let k = 0, at = slot.calls; k < c[slot.count]; k++, at += 2 + c[at + 1]) {
+      fns[c[at]](...c.subarray(at + 2, at + 2 + c[at + 1]));
+    }
   } catch {
     err = ex.lastError() || -1;
     ex.clearError();

@@ -9,10 +9,11 @@
 // thread (every output is computed exactly as the whole call computes it).
 // Needs threads and shared memory (any Node >= 16); the import-free single-thread module
 // (host/kernels/wasm-kernels.ts) stays for engines without them.
-import type { KernelSet } from './kernel-set.js';
+import type { KernelFunctions, KernelSet } from './kernel-set.js';
 import { CONV3X3_SCRATCH_BYTES, KERNEL_FUNCTIONS } from './kernel-set.js';
 import { KernelHeap } from './kernel-heap.js';
-import { KernelPool } from './kernel-pool.js';
+import { fitsSlot, KernelPool } from './kernel-pool.js';
+import type { KernelCall } from './kernel-calls.js';
 import { MIN_SPLIT_WORK, splitCall, withScratch, type KernelName } from './kernel-split.js';
 import { kernelError, kernelModule, type KernelExports } from './wasm-kernels.js';
 import { packConvWeights, packedChannelGroup, packedConvWeightBytes } from './weight-packing.js';
@@ -23,6 +24,23 @@ const MAX_PAGES = 32768;
 export interface ThreadedKernelSet extends KernelSet {
   /** threads that run kernels, this one included */
   readonly threads: number;
+  /**
+   * For callers that spread their own work over the threads (the chip machine's tiles):
+   * this thread's kernels, never divided, and the workers (threads - 1) one by one. A
+   * caller that posts to a worker must join it before the next divided call of this set.
+   */
+  readonly spread: {
+    /** this thread's instance: every call runs whole, here */
+    local: KernelFunctions;
+    /** start `calls` (in order, whole) on worker i, each in worker i's scratch region; returns at once */
+    post(i: number, calls: readonly KernelCall[]): void;
+    /** worker i has finished its last post (does not wait) */
+    done(i: number): boolean;
+    /** wait for worker i's last post; throws its kernel error */
+    join(i: number): void;
+    /** whether `calls` fit one post */
+    fits(calls: readonly KernelCall[]): boolean;
+  };
   /** stop the worker threads; the set must not be used afterwards */
   close(): Promise<void>;
 }
@@ -46,26 +64,44 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
   const heap = new KernelHeap(memory, scratchBytes, threads - 1);
   const pool = await KernelPool.start(module, memory, threads - 1);
 
+  // a failed kernel of this thread: the WasmKernelError, the module's error state cleared
+  const failed = (kernel: KernelName, e: unknown): unknown => {
+    const err = e instanceof WebAssembly.RuntimeError ? kernelError(kernel, ex.lastError(), e.message, heap.userBytes) : e;
+    ex.clearError();
+    return err;
+  };
+  const onWorker = (i: number, { kernel, args }: KernelCall) =>
+    ({ kernel: KERNEL_FUNCTIONS.indexOf(kernel), args: withScratch(kernel, args, heap.scratch(i), scratchBytes) });
+  // the kernel a worker was last posted (for its error message)
+  const posted: KernelName[] = [];
+  const joinWorker = (i: number): unknown => {
+    const code = pool.join(i);
+    return code === 0 ? null : kernelError(posted[i], Math.max(code, 0), 'in a worker thread', heap.userBytes);
+  };
+
   const call = (kernel: KernelName, args: number[]): void => {
     const parts = splitCall(kernel, args, threads, minSplitWork);
-    const k = KERNEL_FUNCTIONS.indexOf(kernel);
-    if (parts.length > 1) {
-      pool.begin();
-      for (let i = 1; i < parts.length; i++) pool.post(i - 1, k, withScratch(kernel, parts[i], heap.scratch(i - 1), scratchBytes));
+    for (let i = 1; i < parts.length; i++) {
+      posted[i - 1] = kernel;
+      pool.post(i - 1, [onWorker(i - 1, { kernel, args: parts[i] })]);
     }
     let failure: unknown = null;
     try {
       ex[kernel](...parts[0]);
     } catch (e) {
-      failure = e instanceof WebAssembly.RuntimeError ? kernelError(kernel, ex.lastError(), e.message, heap.userBytes) : e;
-      ex.clearError();
+      failure = failed(kernel, e);
     }
-    for (let i = 1; i < parts.length; i++) {
-      const code = pool.join(i - 1);
-      if (code !== 0 && !failure) failure = kernelError(kernel, Math.max(code, 0), 'in a worker thread', heap.userBytes);
-    }
+    for (let i = 1; i < parts.length; i++) failure = joinWorker(i - 1) ?? failure;
     if (failure) throw failure;
   };
+  const local = Object.fromEntries(KERNEL_FUNCTIONS.map((k) => [k, (...args: number[]) => {
+    try {
+      ex[k](...args);
+    } catch (e) {
+      throw failed(k, e);
+    }
+  }])) as unknown as KernelFunctions;
+  const fits = (calls: readonly KernelCall[]) => fitsSlot(calls.map((c) => ({ kernel: 0, args: c.args })));
   const fn = (kernel: KernelName) => (...args: number[]) => call(kernel, args);
 
   return {
@@ -87,6 +123,19 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
     lut: fn('lut'),
     gateMul: fn('gateMul'),
     affine: fn('affine'),
+    spread: {
+      local,
+      post(i, calls) {
+        posted[i] = calls[0].kernel;
+        pool.post(i, calls.map((c) => onWorker(i, c)));
+      },
+      done: (i) => pool.done(i),
+      join(i) {
+        const failure = joinWorker(i);
+        if (failure) throw failure;
+      },
+      fits,
+    },
     close: () => pool.close(),
   };
 }

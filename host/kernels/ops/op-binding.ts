@@ -21,7 +21,7 @@
 //   work      MACs and element operations of a call (the chip's timing model).
 import type { Graph, Op, Pads } from '../../../models/graph.js';
 import type { QOpParams } from '../../../models/qmodel.js';
-import type { KernelSet } from '../kernel-set.js';
+import type { KernelFunctions, KernelSet } from '../kernel-set.js';
 
 export type OpKind = Op['kind'];
 export type OpOf<K extends OpKind> = Extract<Op, { kind: K }>;
@@ -121,7 +121,7 @@ export interface OpBinding<O extends Op = Op, D = unknown> {
   prepare(op: O, p: ParamsOf<O['kind']>, zeroPoint: (tensor: string) => number): D;
   /** scratch bytes bind() will be given for `call` */
   scratchBytes(data: D, call: OpCall): number;
-  bind(kernels: KernelSet, data: D, call: OpCall, scratch: Scratch): () => void;
+  bind(kernels: KernelFunctions, data: D, call: OpCall, scratch: Scratch): () => void;
   work(op: O, g: Graph, call: OpCall): Work;
 }
 
@@ -207,7 +207,7 @@ export function resamplingBinding<O extends Extract<Op, { input: string }>>(
   kind: O['kind'],
   window: Window,
   align: number,
-  call: (kernels: KernelSet, input: TensorView, out: number) => void,
+  call: (kernels: KernelFunctions, input: TensorView, out: number) => void,
   work: (op: O, g: Graph, c: OpCall) => Work,
 ): OpBinding<O, Record<string, never>> {
   return {

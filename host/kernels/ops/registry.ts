@@ -3,7 +3,7 @@
 // op kinds.
 import type { Graph, Op, Pads } from '../../../models/graph.js';
 import type { QOpParams } from '../../../models/qmodel.js';
-import type { KernelSet } from '../kernel-set.js';
+import type { KernelFunctions, KernelSet } from '../kernel-set.js';
 import type { OpBinding, OpCall, OpGeometry, OpKind, OpOf, ParamPlane, Scratch, WeightBytes, Work } from './op-binding.js';
 import { conv } from './conv.js';
 import { maxpool } from './maxpool.js';
@@ -43,7 +43,7 @@ export interface PreparedOp {
   /** the op's geometry with the model's padding */
   geometry(g: Graph): OpGeometry;
   scratchBytes(call: OpCall): number;
-  bind(kernels: KernelSet, call: OpCall, scratch: Scratch): () => void;
+  bind(kernels: KernelFunctions, call: OpCall, scratch: Scratch): () => void;
 }
 
 /** Prepare one op: `p` its model parameters (checked against the graph before: validateQModel). */

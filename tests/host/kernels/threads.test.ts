@@ -1,7 +1,8 @@
 // The threaded kernels: every call divided over 1, 2 and 3 threads (each thread its own
 // instance and scratch over one shared memory) gives the reference's bytes, for whole
-// networks with odd sizes through both engines, and for calls of every kernel split even
-// when tiny; a kernel error in any thread surfaces as the same WasmKernelError.
+// networks with odd sizes through both engines (the chip's tiles spread over the threads,
+// and divided call by call), and for calls of every kernel split even when tiny; a kernel
+// error in any thread surfaces as the same WasmKernelError.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createThreadedKernels, type ThreadedKernelSet } from '../../../host/kernels/threaded-kernels.js';
@@ -39,9 +40,13 @@ test('whole networks, odd sizes, every call split: 1, 2 and 3 threads equal the 
   for (const threads of [1, 2, 3]) {
     const ks = await threaded(threads, 0);
     const direct = createDirectEngine(model, ks);
+    // tiles spread over the threads where they can overlap (tile-scheduler.ts), or every call divided
     const chip = createChipEngine(model, ks, { chip: 'nv_small', sramBytes: 16384 });
+    const divided = createChipEngine(model, ks, { chip: 'nv_small', sramBytes: 16384, spreadTiles: false });
+    if (threads > 1) assert.ok(chip.machine.spreadLayers >= 10, `${chip.machine.spreadLayers} layers spread`);
+    assert.equal(divided.machine.spreadLayers, 0);
     frames.forEach((f, i) => {
-      for (const [what, r] of [['direct', direct.run(f)], ['chip', chip.run(f)]] as const) {
+      for (const [what, r] of [['direct', direct.run(f)], ['chip', chip.run(f)], ['chip, calls divided', divided.run(f)]] as const) {
         assert.deepEqual(r.prob.data, want[i].prob.data, `${what} prob, ${threads} threads, frame ${i}`);
         r.attention.forEach((a, k) => assert.deepEqual(a.data, want[i].attention[k].data, `${what} a${k + 1}, ${threads} threads`));
       }
