@@ -1,10 +1,13 @@
 // Benchmark (not a test): wall time per frame of the chip engine against the
 // direct executor on the same model, kernels and frames. Run:
-//   node --import tsx tests/host/chip/chip-overhead.bench.ts [seed|mid|lite] [frames] [preset]
-// Prints both medians and the overhead; docs/benchmarks.md records the figures.
+//   node --import tsx tests/host/chip/chip-overhead.bench.ts [seed|mid|lite] [frames] [preset] [threads]
+// Prints both medians and the overhead; docs/benchmarks.md records the figures. With threads
+// > 1 (threaded kernels) it also times the chip with every kernel call divided instead of its
+// tiles spread over the threads (host/chip/tile-scheduler.ts).
 import os from 'node:os';
 import { VARIANTS, type Variant } from '../../../host/bench/network.js';
 import { createWasmKernels } from '../../../host/kernels/wasm-kernels.js';
+import { createThreadedKernels } from '../../../host/kernels/threaded-kernels.js';
 import { createDirectEngine } from '../../../host/engine/direct-executor.js';
 import { createChipEngine } from '../../../host/chip/chip-engine.js';
 import { randomQModel } from '../../../models/random-qmodel.js';
@@ -13,26 +16,33 @@ import { syntheticFrames } from '../../../models/random-model.js';
 const variant = (process.argv[2] ?? 'seed') as Variant;
 const frames = Number(process.argv[3] ?? 6);
 const preset = process.argv[4] ?? 'default';
+const threads = Number(process.argv[5] ?? 1);
 const arch = { ...VARIANTS[variant] };
 const model = randomQModel(arch, { seed: 7 });
-const kernels = createWasmKernels();
+const kernels = threads > 1 ? await createThreadedKernels({ threads }) : createWasmKernels();
 const direct = createDirectEngine(model, kernels);
 const t0 = performance.now();
 const chip = createChipEngine(model, kernels, { chip: preset });
 const loadMs = performance.now() - t0;
+const divided = threads > 1 ? createChipEngine(model, kernels, { chip: preset, spreadTiles: false }) : null;
 const inputs = syntheticFrames(arch, 2, 3);
 
 const same = (() => {
   const a = direct.run(inputs[0]);
-  const b = chip.run(inputs[0]);
-  return Buffer.compare(a.prob.data, b.prob.data) === 0 && a.attention.every((m, i) => Buffer.compare(m.data, b.attention[i].data) === 0);
+  return [chip, divided].every((e) => {
+    if (!e) return true;
+    const b = e.run(inputs[0]);
+    return Buffer.compare(a.prob.data, b.prob.data) === 0 && a.attention.every((m, i) => Buffer.compare(m.data, b.attention[i].data) === 0);
+  });
 })();
-const times = { direct: [] as number[], chip: [] as number[] };
+const engines = [['direct', direct], ['chip', chip], ...(divided ? [['chip, calls divided', divided] as const] : [])] as const;
+const times: Record<string, number[]> = Object.fromEntries(engines.map(([n]) => [n, []]));
 // CPU time of this process (user + system) discounts the time other jobs hold the cores
-const cpu = { direct: [] as number[], chip: [] as number[] };
+// (with threads, CPU time is every thread's: the cost, not the latency)
+const cpu: Record<string, number[]> = Object.fromEntries(engines.map(([n]) => [n, []]));
 for (let i = 0; i < frames; i++) {
   // alternate so that machine load drifts hit both engines alike
-  for (const [name, e] of [['direct', direct], ['chip', chip]] as const) {
+  for (const [name, e] of engines) {
     const s = performance.now();
     const c0 = process.cpuUsage();
     e.run(inputs[i % inputs.length]);
@@ -45,10 +55,15 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const d = median(times.direct);
 const c = median(times.chip);
 const tiles = chip.program.layers.reduce((s, l) => s + l.tiling.tiles, 0);
-console.log(`${variant} F=${arch.filters} ${arch.width}x${arch.height}x${arch.channels}, kernels ${kernels.name}, preset ${preset} (${chip.program.instrs.length} instructions, ${tiles} tiles), ${frames} frames each`);
-console.log(`machine: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+console.log(`${variant} F=${arch.filters} ${arch.width}x${arch.height}x${arch.channels}, kernels ${kernels.name} x${threads}, preset ${preset} (${chip.program.instrs.length} instructions, ${tiles} tiles, ${chip.machine.spreadLayers} of ${chip.program.layers.length} layers' tiles spread over the threads), ${frames} frames each`);
+console.log(`machine: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, ${new Date().toISOString()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log(`chip load (compile + timing + params): ${loadMs.toFixed(0)} ms; outputs identical: ${same}`);
 const dc = median(cpu.direct);
 const cc = median(cpu.chip);
 console.log(`CPU time: direct median ${dc.toFixed(1)} ms/frame, chip median ${cc.toFixed(1)} ms/frame, overhead ${(100 * (cc / dc - 1)).toFixed(1)}%`);
 console.log(`wall: direct median ${d.toFixed(1)} ms/frame (min ${Math.min(...times.direct).toFixed(1)}), chip median ${c.toFixed(1)} ms/frame (min ${Math.min(...times.chip).toFixed(1)}), overhead ${(100 * (c / d - 1)).toFixed(1)}% (min-to-min ${(100 * (Math.min(...times.chip) / Math.min(...times.direct) - 1)).toFixed(1)}%)`);
+if (divided) {
+  const v = median(times['chip, calls divided']);
+  console.log(`chip with every call divided instead: wall median ${v.toFixed(1)} ms/frame (${(100 * (v / d - 1)).toFixed(1)}% over direct), CPU ${median(cpu['chip, calls divided']).toFixed(1)} ms/frame`);
+}
+if ('close' in kernels) await kernels.close();
