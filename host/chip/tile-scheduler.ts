@@ -10,6 +10,10 @@
 // writing one resident tensor are not ordered against each other; whatever reads that
 // tensor afterwards waits for all of them.
 //
+// A layer's last tile, when every worker is idle by then, runs with each call divided over
+// all the threads instead of whole on one (3 tiles on 2 threads would otherwise leave one
+// thread idle for a whole tile).
+//
 // Results are byte-identical to running the stream in order: every instruction reads what
 // the in-order run would have it read. Only host time changes; the timing model keeps
 // counting the modelled chip's cycles (timing.ts), whatever the host does.
@@ -60,6 +64,7 @@ export class TileScheduler {
   private readonly started: Uint8Array;
   /** instruction each worker runs, -1: idle */
   private readonly onWorker: Int32Array;
+  private readonly computes: number;
 
   constructor(
     private readonly steps: readonly LayerStep[],
@@ -70,6 +75,7 @@ export class TileScheduler {
     this.done = new Uint8Array(steps.length);
     this.started = new Uint8Array(steps.length);
     this.onWorker = new Int32Array(workers).fill(-1);
+    this.computes = steps.filter((s) => 'calls' in s).length;
   }
 
   run(): void {
@@ -77,6 +83,7 @@ export class TileScheduler {
     done.fill(0);
     started.fill(0);
     let left = steps.length;
+    let computesLeft = this.computes;
     let next = 0;
     try {
       while (left > 0) {
@@ -93,6 +100,7 @@ export class TileScheduler {
         const s = steps[i];
         const w = 'calls' in s ? onWorker.indexOf(-1) : -1;
         if ('dma' in s) s.dma();
+        else if (--computesLeft === 0 && onWorker.every((x) => x < 0)) runHere(spread.divided, s.calls);
         else if (w >= 0 && spread.fits(s.calls)) {
           spread.post(w, s.calls);
           onWorker[w] = i;

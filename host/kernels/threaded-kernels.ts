@@ -32,6 +32,8 @@ export interface ThreadedKernelSet extends KernelSet {
   readonly spread: {
     /** this thread's instance: every call runs whole, here */
     local: KernelFunctions;
+    /** the set's own calls, each divided over every thread (all workers must be idle) */
+    divided: KernelFunctions;
     /** start `calls` (in order, whole) on worker i, each in worker i's scratch region; returns at once */
     post(i: number, calls: readonly KernelCall[]): void;
     /** worker i has finished its last post (does not wait) */
@@ -103,6 +105,7 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
   }])) as unknown as KernelFunctions;
   const fits = (calls: readonly KernelCall[]) => fitsSlot(calls.map((c) => ({ kernel: 0, args: c.args })));
   const fn = (kernel: KernelName) => (...args: number[]) => call(kernel, args);
+  const divided = Object.fromEntries(KERNEL_FUNCTIONS.map((k) => [k, fn(k)])) as unknown as KernelFunctions;
 
   return {
     name: 'wasm-simd-threads',
@@ -114,17 +117,10 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
     packConvWeights(k: 1 | 3, cin: number, cout: number, ohwi: Int8Array, dst: number): void {
       packConvWeights(heap.buffer, heap.userBytes, k, cin, cout, ohwi, dst);
     },
-    conv3x3: fn('conv3x3'),
-    conv1x1: fn('conv1x1'),
-    maxpool2x2: fn('maxpool2x2'),
-    upsample2x: fn('upsample2x'),
-    requantCopy: fn('requantCopy'),
-    add: fn('add'),
-    lut: fn('lut'),
-    gateMul: fn('gateMul'),
-    affine: fn('affine'),
+    ...divided,
     spread: {
       local,
+      divided,
       post(i, calls) {
         posted[i] = calls[0].kernel;
         pool.post(i, calls.map((c) => onWorker(i, c)));

@@ -53,6 +53,13 @@ function fakeSpread(workers: number, log: number[], failOn = -1) {
         log.push(id);
       },
     }) as ThreadedKernelSet['spread']['local'],
+    // a call divided over every thread: logged as -1 - id
+    divided: new Proxy({}, {
+      get: () => (id: number) => {
+        assert.equal(busy(), 0, 'a divided call while a worker is busy');
+        log.push(-1 - id);
+      },
+    }) as ThreadedKernelSet['spread']['divided'],
     post(i, calls) {
       assert.equal(onWorker[i], null, `worker ${i} posted to while busy`);
       onWorker[i] = { id: calls[0].args[0], looks: 0 };
@@ -80,15 +87,25 @@ test('a run over 1 and 2 fake workers: every step once, after its dependencies, 
     for (let frame = 0; frame < 2; frame++) {
       log.length = 0;
       s.run();
-      assert.deepEqual([...log].sort((a, b) => a - b), doubleBuffered.map((_, i) => i), 'every step exactly once');
-      log.forEach((id, at) => deps[id].forEach((d) => assert.ok(log.indexOf(d) < at, `step ${id} ran before its dependency ${d}`)));
-      const dmas = log.filter((id) => doubleBuffered[id].op !== 'COMPUTE');
+      const ids = log.map((x) => (x < 0 ? -1 - x : x));
+      assert.deepEqual([...ids].sort((a, b) => a - b), doubleBuffered.map((_, i) => i), 'every step exactly once');
+      ids.forEach((id, at) => deps[id].forEach((d) => assert.ok(ids.indexOf(d) < at, `step ${id} ran before its dependency ${d}`)));
+      const dmas = ids.filter((id) => doubleBuffered[id].op !== 'COMPUTE');
       assert.deepEqual(dmas, [...dmas].sort((a, b) => a - b), 'DMA copies in stream order');
       assert.equal(f.busy(), 0);
     }
     // two tiles computed at once: on a worker and here (1 worker), or on both workers
     assert.equal(f.overlap(), 2, `tiles overlapped: ${log.join(' ')}`);
   }
+});
+
+test('the last tile, with every worker idle, runs divided over all the threads', () => {
+  // three tiles into one resident tensor, then a SPILL of it
+  const resident: Instr[] = [load(2), compute([2], 100), load(3), compute([3], 100), load(4), compute([4], 100), { op: 'SPILL', reads: [100], writes: [] } as unknown as Instr];
+  const log: number[] = [];
+  const f = fakeSpread(1, log);
+  new TileScheduler(steps(resident, log), layerDependencies(resident), f.spread, 1).run();
+  assert.deepEqual(log, [0, 2, 1, 4, 3, -6, 6], 'tiles 1 and 3 on the worker, the loads meanwhile, tile 5 divided, then the SPILL');
 });
 
 test("a worker's failure is thrown once every worker is joined", () => {
