@@ -54,7 +54,7 @@ export interface LoadedEngine {
   fallback: string | null;
   /** what the user should know about the kernels (e.g. the reference kernels stand in) */
   note: string | null;
-  /** threads that run kernels (1 unless the threaded build runs) */
+  /** threads that run kernels (1 unless the threaded build runs, started here or passed in) */
   threads: number;
   /** stop the kernel threads this loader started (none for kernels the caller passed); the engine must not run afterwards */
   close(): Promise<void>;
@@ -106,6 +106,8 @@ export async function loadEngine(model: QModel, req: EngineRequest = {}): Promis
   };
   // one kernel set for the engine, and for the direct executor should the chip engine not start
   const ks = await kernels();
+  // a threaded set the caller made (a box image's runtime module) counts its own threads
+  if ('threads' in ks && typeof ks.threads === 'number') threads = ks.threads;
   const loaded = (engine: Engine, k: EngineKind, preset: string | null, fallback: string | null): LoadedEngine =>
     ({ engine, kind: k, preset, fallback, note, threads, close: () => close() });
   const direct = async (): Promise<Engine> => {

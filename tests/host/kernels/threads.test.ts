@@ -100,6 +100,9 @@ test('loadEngine threads: 1, 2 and 3 kernel threads through both engines give th
   await assert.rejects(loadEngine(model, { threads: 0 }), /--threads must be an integer 1\.\.64, not 0/);
   // the default (AUNET_THREADS=1 in npm test) and the reference kernels run on one thread
   assert.equal((await loadEngine(model, { kernels: 'reference' })).threads, 1);
+  // a threaded set the caller made (a box image's module) reports its threads; the caller closes it
+  const own = await threaded(2, 0);
+  assert.equal((await loadEngine(model, { engine: 'chip', kernels: own })).threads, 2);
 });
 
 test('defaultThreads: AUNET_THREADS when set, else the cores less the reserve, at least 1', async () => {
