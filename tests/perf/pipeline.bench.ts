@@ -53,6 +53,14 @@ const clients = clientCount > 0
   ? fork(new URL('./monitor-clients.ts', import.meta.url), [rt.broker!.wsUrl, 'aunet/bench/frame', String(clientCount)], { execArgv: ['--import', 'tsx'] })
   : null;
 type ClientReport = { figures: { received: number; latencies: number[]; firstId: number; lastId: number }[]; cpuMs: number };
+// a reply from the clients' process; its death (a failed connection) ends the benchmark with its status
+let stopping = false;
+clients?.on('exit', (code) => {
+  if (!stopping) {
+    console.error(`pipeline.bench: the monitor clients' process exited (status ${code}) before the end`);
+    process.exit(1);
+  }
+});
 const fromClients = <T>(what: string): Promise<T> => new Promise((resolve) => {
   clients!.once('message', (m) => resolve(m as T));
   if (what) clients!.send(what);
@@ -95,6 +103,7 @@ const threads1 = threadCpu();
 const elu = performance.eventLoopUtilization(elu0);
 gc.disconnect();
 const snap = rt.pipeline.stats.snapshot();
+stopping = true;
 clients?.send('stop');
 await rt.stop();
 const loadAfter = loadavg();
