@@ -17,3 +17,11 @@ export function defaultThreads(reserve = 0): number {
   const env = Number(process.env.AUNET_THREADS);
   return Number.isInteger(env) && env >= 1 ? Math.min(env, MAX_THREADS) : Math.min(MAX_THREADS, Math.max(1, availableParallelism() - reserve));
 }
+
+/**
+ * Kernel threads `aunet run` uses when not told: the cores less one, which its main thread
+ * (broker, HTTP, publishing) and its capture thread share; AUNET_THREADS overrides.
+ */
+export function runThreads(): number {
+  return defaultThreads(1);
+}

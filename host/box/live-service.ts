@@ -17,7 +17,7 @@ import { loadModel, type LoadedModel } from '../load/model-loader.js';
 import { loadEngine, type LoadedEngine } from '../load/engine-loader.js';
 import type { AsyncEngine, Engine } from '../engine/engine.js';
 import { WorkerEngine } from './worker-engine.js';
-import { defaultThreads } from '../../common/thread-count.js';
+import { runThreads } from '../../common/thread-count.js';
 
 /** The engine the service runs: on the main thread (tests) or in its own thread. */
 type LiveEngine = Omit<LoadedEngine, 'engine'> & { engine: Engine | AsyncEngine };
@@ -79,8 +79,7 @@ export class LiveService {
     log.info({ model: model.name, sha256: model.sha256, arch, decision: decisionRule(model.model) }, 'model loaded');
     const largest = frameMessageBytes(arch.width, arch.height, [1, 2, 3, 4].map((k) => config.publish.gates.includes(k)), 2 + MAX_POLYGONS * 2 + MAX_CONTOUR_POINTS * 4);
     if (largest > 65536) log.warn({ bytes: largest }, `frame messages can reach ${largest} bytes at ${arch.width}x${arch.height}, over the 64 KiB budget; publish fewer gates`);
-    // kernel threads: the cores less one, which the main thread and the capture thread share
-    const threads = config.threads ?? defaultThreads(1);
+    const threads = config.threads ?? runThreads();
     const request = { engine: config.engine, chip: config.chip.preset, sramBytes: config.chip.sramBytes, fallbackToDirect: config.pipeline.fallbackToDirect, threads, flags: { threads: '--threads (threads)' } };
     // inference in its own thread, off the event loop that serves the broker and publishes
     const engine: LiveEngine = o.kernels

@@ -71,11 +71,11 @@ export async function loadEngine(model: QModel, req: EngineRequest = {}): Promis
   }
   const threadsFlag = req.flags?.threads ?? '--threads';
   if (req.threads !== undefined && (!Number.isInteger(req.threads) || req.threads < 1 || req.threads > MAX_THREADS)) {
-    throw new UsageError(`${threadsFlag} must be an integer 1..${MAX_THREADS}, not ${req.threads}`);
+    throw new UsageError(`must be an integer 1..${MAX_THREADS}, not ${req.threads}`, 'USAGE', { subject: threadsFlag });
   }
   const wasm = (req.kernels ?? 'wasm') === 'wasm';
   if (!wasm && req.threads !== undefined && req.threads > 1) {
-    throw new UsageError(`${threadsFlag} ${req.threads} needs the WebAssembly kernels (${kernelsFlag} wasm); other kernels run on one thread`);
+    throw new UsageError(`${req.threads} threads need the WebAssembly kernels; other kernels run on one thread`, 'USAGE', { subject: threadsFlag, hint: `pass ${kernelsFlag} wasm, or ${threadsFlag} 1` });
   }
   let note: string | null = null;
   let close = async (): Promise<void> => {};

@@ -71,7 +71,7 @@ test('bench prints a per-layer table and the whole-frame line', () => {
 test('bad bench flags are usage errors naming the flag', () => {
   for (const [args, pattern] of [
     [['--model', 'huge'], /--model must be one of seed, mid, lite, got 'huge'/],
-    [['--threads', '1,0'], /--threads must be an integer 1..64, not --threads 0/],
+    [['--threads', '1,0'], /must be an integer 1\.\.64, not 0 \(--threads\)/],
     [['--threads', '2', '--build', 'relaxed'], /the relaxed build is single-threaded/],
     [['--frames', '0'], /must be an integer >= 1, not 0 \(--frames\)/],
     [['--build', 'fast'], /--build must be one of simd, relaxed, auto, both/],

@@ -175,7 +175,7 @@ test('--threads: infer, eval, replay and run refuse a count out of 1..64 as a us
     assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
     assert.match(r.stderr, /--threads/, args[0]);
   }
-  assert.match(aunet('infer', '--model', model, '--input', image, '--out', join(work, 'never'), '--threads', '2', '--kernels', 'reference').stderr, /--threads 2 needs the WebAssembly kernels/);
+  assert.match(aunet('infer', '--model', model, '--input', image, '--out', join(work, 'never'), '--threads', '2', '--kernels', 'reference').stderr, /2 threads need the WebAssembly kernels; other kernels run on one thread \(--threads\): pass --kernels wasm, or --threads 1/);
 });
 
 test('explain writes occlusion and encoder-activation heatmaps', () => {

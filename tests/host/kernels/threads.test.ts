@@ -96,8 +96,8 @@ test('loadEngine threads: 1, 2 and 3 kernel threads through both engines give th
       }
     }
   }
-  await assert.rejects(loadEngine(model, { threads: 2, kernels: 'reference' }), (e: unknown) => e instanceof UsageError && /--threads 2 needs the WebAssembly kernels/.test(e.message));
-  await assert.rejects(loadEngine(model, { threads: 0 }), /--threads must be an integer 1\.\.64, not 0/);
+  await assert.rejects(loadEngine(model, { threads: 2, kernels: 'reference' }), (e: unknown) => e instanceof UsageError && /--threads: 2 threads need the WebAssembly kernels/.test(e.message));
+  await assert.rejects(loadEngine(model, { threads: 0 }), /--threads: must be an integer 1\.\.64, not 0/);
   // the default (AUNET_THREADS=1 in npm test) and the reference kernels run on one thread
   assert.equal((await loadEngine(model, { kernels: 'reference' })).threads, 1);
   // a threaded set the caller made (a box image's module) reports its threads; the caller closes it
