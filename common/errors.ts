@@ -72,7 +72,7 @@ export const ERROR_CODES = {
   BAD_SIGNATURE: [EXIT_BAD_INPUT, 'a firmware image whose signature does not verify with the key', 'sign the image with the key whose public half the box holds'],
   HASH_MISMATCH: [EXIT_BAD_INPUT, 'a firmware image whose section or payload hash is wrong', 'the image was damaged in transfer or storage: copy it again (or rebuild it)'],
   WRONG_HARDWARE: [EXIT_BAD_INPUT, 'a firmware image built for another hardware id', "build the image with the box's --hardware-id"],
-  DOWNGRADE: [EXIT_BAD_INPUT, "a firmware image whose security counter is below the box's minimum (anti-rollback)", "build the image with a security counter at least the box's (`aunet device info`)"],
+  DOWNGRADE: [EXIT_BAD_INPUT, "a firmware image older than the box allows: a security counter below its minimum (anti-rollback), or a lower version at the same counter", "build the image with a security counter at least the box's (`aunet device info`); to go back a version on purpose, build or flash it with --allow-downgrade"],
   // wire formats
   BAD_FRAME_MESSAGE: [EXIT_BAD_INPUT, 'a frame message that is not in the format of docs/mqtt.md', 'publish frames in the format of docs/mqtt.md (the live service and contracts/frame-message.ts do)'],
   // ports to listen on come from flags (--port, --http-port) or their config keys: choose others

@@ -1,102 +1,114 @@
-// The boot sequence (MCUboot's test-then-confirm, extended with a model
-// self-test): a pending, activated slot boots on trial; the attempt is counted
-// *before* the self-test runs, so a crash during the test still counts; the
-// slot is confirmed only when the self-test passes, and abandoned after
-// maxTrialBoots failures. Whatever happens, the box then runs the newest slot
-// that verifies: the confirmed one, else the other one if it verifies too.
+// The boot policy (MCUboot's test-then-confirm, with a pipeline that must pass
+// a self-test and stay healthy before a trial confirms): which slot boots, on
+// trial or confirmed, and the two ways a trial ends. The attempt is counted in
+// the state *before* the trial runs, so a power cut or crash during a trial
+// counts too; after maxTrialBoots boots without confirming, the trial is
+// abandoned. No image below the box's minimum security counter ever boots: a
+// box with nothing bootable stays in a "no image" state that still accepts a
+// flash (docs/serial-protocol.md, "Slots and boot").
 import type { KeyObject } from 'node:crypto';
 import { verifyImage, type ParsedImage } from './image.js';
 import { SLOT_NAMES, type BoxState, type SlotName, type Storage } from './slots.js';
-
-export interface SelfTestResult {
-  ok: boolean;
-  detail: string;
-}
-export type SelfTest = (image: ParsedImage) => Promise<SelfTestResult>;
 
 export interface BootOptions {
   storage: Storage;
   publicKey: KeyObject;
   hardwareId: string;
-  selfTest: SelfTest;
   maxTrialBoots: number;
   /** fault-injection hook: called at each named step (tests kill the process there) */
   point?: (name: string) => void;
 }
 
-export interface BootReport {
-  /** slot running after boot, null when the box holds no valid image */
-  running: SlotName | null;
-  version: string | null;
-  trial?: { slot: SlotName; attempt: number; result: 'confirmed' | 'failed' | 'reverted'; detail: string };
-  warnings: string[];
+export interface BootDecision {
+  /** the slot to run, null when nothing can boot */
+  slot: SlotName | null;
+  image: ParsedImage | null;
+  /** set when the slot runs on trial: this is its attempt-th boot */
+  trial: { attempt: number } | null;
+  /** a trial abandoned at this boot (too many boots without confirming, or it no longer verifies) */
+  abandoned: { slot: SlotName; version: string; reason: string } | null;
+  /** when slot is null: why nothing boots; else why the confirmed slot is not the one running, if it is not */
+  reason: string | null;
 }
 
-export async function boot(opts: BootOptions): Promise<BootReport> {
+export function chooseBoot(opts: BootOptions): BootDecision {
   const { storage, point = () => {} } = opts;
   const state = storage.readState();
-  const warnings: string[] = [];
-  let trial: BootReport['trial'];
+  let abandoned: BootDecision['abandoned'] = null;
 
   if (state.pending?.activated) {
     const slot = state.pending.slot;
-    state.pending.attempts += 1;
-    storage.writeState(state);
-    point('boot-trial');
-    const attempt = state.pending.attempts;
-    const result = await trySlot(opts, slot, state);
-    point('self-test');
-    if (result.ok) {
-      const info = state.slots[slot]!;
-      state.active = slot;
-      state.minSecurityCounter = Math.max(state.minSecurityCounter, info.securityCounter);
-      state.pending = null;
+    const v = loadVerified(opts, slot, state);
+    const exhausted = state.pending.attempts >= opts.maxTrialBoots;
+    if (!exhausted && v.image) {
+      state.pending.attempts += 1;
       storage.writeState(state);
-      point('confirm');
-      trial = { slot, attempt, result: 'confirmed', detail: result.detail };
-    } else if (attempt >= opts.maxTrialBoots) {
-      state.rejected = [...state.rejected.slice(-15), { slot, version: state.slots[slot]?.version ?? '?', reason: result.detail }];
-      state.pending = null;
-      storage.writeState(state);
-      trial = { slot, attempt, result: 'reverted', detail: result.detail };
-    } else {
-      trial = { slot, attempt, result: 'failed', detail: result.detail };
+      point('boot-trial');
+      return { slot, image: v.image, trial: { attempt: state.pending.attempts }, abandoned: null, reason: null };
     }
+    const reason = exhausted ? `${state.pending.attempts} trial boots ended without confirming (power cut or agent crash during the trial)` : (v.reason ?? 'does not verify');
+    abandoned = { slot, version: state.slots[slot]?.version ?? '?', reason };
+    rejectPending(storage, state, reason);
   }
 
-  // Run the confirmed slot if it verifies; otherwise fall back to the other slot.
+  // The confirmed slot if it verifies; else the other one, only if it once passed a trial here and
+  // verifies at or above the minimum (a rejected or never-tried image is no fallback).
+  const problems: string[] = [];
   const order: SlotName[] = state.active ? [state.active, ...SLOT_NAMES.filter((s) => s !== state.active)] : [...SLOT_NAMES];
   for (const slot of order) {
     const info = state.slots[slot];
-    if (!info || (state.pending?.slot === slot && slot !== state.active)) continue;
-    const img = loadVerified(opts, slot, state);
-    if (img) {
-      if (slot !== state.active) warnings.push(`confirmed slot ${state.active ?? '(none)'} does not verify; running slot ${slot}`);
-      return { running: slot, version: img.manifest.version, trial, warnings };
+    if (!info || state.pending?.slot === slot) continue;
+    if (slot !== state.active && !info.confirmed) {
+      problems.push(`slot ${slot} (${info.version}) never passed a trial here`);
+      continue;
     }
-    warnings.push(`slot ${slot} (${info.version}) does not verify`);
+    const v = loadVerified(opts, slot, state);
+    if (v.image) {
+      const reason = slot === state.active ? null : `confirmed slot ${state.active ?? '(none)'} cannot boot (${problems.join('; ') || 'none confirmed'}); running slot ${slot}`;
+      return { slot, image: v.image, trial: null, abandoned, reason };
+    }
+    problems.push(v.reason ?? `slot ${slot} does not verify`);
   }
-  return { running: null, version: null, trial, warnings };
+  const reason = problems.length ? `no slot can boot: ${problems.join('; ')}` : state.pending ? 'the only image is waiting to be activated (aunet flash activates it)' : 'no image has been flashed';
+  return { slot: null, image: null, trial: null, abandoned, reason };
 }
 
-async function trySlot(opts: BootOptions, slot: SlotName, state: BoxState): Promise<{ ok: boolean; detail: string }> {
-  const img = loadVerified(opts, slot, state);
-  if (!img) return { ok: false, detail: `slot ${slot} image does not verify` };
-  try {
-    return await opts.selfTest(img);
-  } catch (e) {
-    return { ok: false, detail: `self-test crashed: ${(e as Error).message}` };
-  }
+/** The trial slot passed: it becomes the confirmed slot and raises the anti-rollback minimum. */
+export function confirmTrial(storage: Storage, slot: SlotName, point: (name: string) => void = () => {}): void {
+  const state = storage.readState();
+  if (state.pending?.slot !== slot) return;
+  const info = state.slots[slot]!;
+  info.confirmed = true;
+  state.active = slot;
+  state.minSecurityCounter = Math.max(state.minSecurityCounter, info.securityCounter);
+  state.pending = null;
+  storage.writeState(state);
+  point('confirm');
 }
 
-function loadVerified(opts: BootOptions, slot: SlotName, state: BoxState): ParsedImage | null {
+/** The trial slot failed: forget the trial (the confirmed slot boots next) and record why. */
+export function rejectTrial(storage: Storage, slot: SlotName, reason: string): void {
+  const state = storage.readState();
+  if (state.pending?.slot === slot) rejectPending(storage, state, reason);
+}
+
+function rejectPending(storage: Storage, state: BoxState, reason: string): void {
+  const slot = state.pending!.slot;
+  state.rejected = [...state.rejected.slice(-15), { slot, version: state.slots[slot]?.version ?? '?', reason }];
+  state.pending = null;
+  storage.writeState(state);
+}
+
+/** The slot's image if it verifies (signature, hashes, hardware, security counter at or above the minimum). */
+function loadVerified(opts: BootOptions, slot: SlotName, state: BoxState): { image: ParsedImage; reason?: undefined } | { image: null; reason: string } {
   const bytes = opts.storage.readImage(slot);
   const info = state.slots[slot];
-  if (!bytes || !info) return null;
+  const name = `slot ${slot}${info ? ` (${info.version})` : ''}`;
+  if (!bytes || !info) return { image: null, reason: `${name} holds no image` };
   try {
-    const img = verifyImage(bytes, opts.publicKey, { hardwareId: opts.hardwareId, minSecurityCounter: 0 });
-    return img.sha256 === info.sha256 ? img : null;
-  } catch {
-    return null;
+    const image = verifyImage(bytes, opts.publicKey, { hardwareId: opts.hardwareId, minSecurityCounter: state.minSecurityCounter });
+    return image.sha256 === info.sha256 ? { image } : { image: null, reason: `${name} holds another image than the state records` };
+  } catch (e) {
+    return { image: null, reason: `${name}: ${(e as Error).message}` };
   }
 }

@@ -2,7 +2,7 @@
 // and the windowed, resumable image transfer (docs/serial-protocol.md).
 import { createHash } from 'node:crypto';
 import { parseHead } from './image.js';
-import { COMMANDS, DeviceError, STATUS, checkStatus, commandName } from './protocol.js';
+import { BEGIN_FLAGS, COMMANDS, DeviceError, PROTOCOL_VERSION, STATUS, checkStatus, commandName } from './protocol.js';
 import { REQUEST, type Packet } from './packet.js';
 import type { PacketLink } from './link.js';
 
@@ -28,6 +28,8 @@ export interface FlashProgress {
 export interface FlashResult {
   slot: string;
   version: string;
+  /** the box already runs this very image: nothing was sent */
+  alreadyRunning: boolean;
   resumedFrom: number;
   chunks: number;
   dataFramesSent: number;
@@ -59,13 +61,25 @@ export class DeviceClient {
   }
 
   /** Transfer, verify and optionally activate an image. Resumes from the box's journal. */
-  async flash(image: Uint8Array, opts: { activate?: boolean; reboot?: boolean; onProgress?: (p: FlashProgress) => void } = {}): Promise<FlashResult> {
+  async flash(image: Uint8Array, opts: { activate?: boolean; reboot?: boolean; allowDowngrade?: boolean; onProgress?: (p: FlashProgress) => void } = {}): Promise<FlashResult> {
     const head = parseHead(image);
-    const hello = JSON.parse(new TextDecoder().decode(await this.command(COMMANDS.HELLO))) as { window: number };
+    const hello = JSON.parse(new TextDecoder().decode(await this.command(COMMANDS.HELLO))) as { protocol: number; window: number; chunkSize: number };
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      throw new DeviceError('UNKNOWN', 'HELLO', `the box's agent speaks protocol ${hello.protocol}, this aunet ${PROTOCOL_VERSION}: install the same aunet version on both sides`);
+    }
     const window = Math.max(1, hello.window);
     const headBytes = image.subarray(0, head.signedLength);
-    const begin = async () => JSON.parse(new TextDecoder().decode(await this.command(COMMANDS.BEGIN, headBytes))) as { nextChunk: number; chunks: number; chunkSize: number; slot: string };
+    const beginPayload = new Uint8Array(33);
+    beginPayload.set(createHash('sha256').update(headBytes).digest());
+    beginPayload[32] = opts.allowDowngrade ? BEGIN_FLAGS.ALLOW_DOWNGRADE : 0;
+    const begin = async () => {
+      await this.sendHead(headBytes, hello.chunkSize);
+      return JSON.parse(new TextDecoder().decode(await this.command(COMMANDS.BEGIN, beginPayload))) as { nextChunk: number; chunks: number; chunkSize: number; slot: string; alreadyRunning?: boolean; version?: string };
+    };
     const plan = await begin();
+    if (plan.alreadyRunning) {
+      return { slot: plan.slot, version: plan.version ?? head.manifest.version, alreadyRunning: true, resumedFrom: 0, chunks: plan.chunks, dataFramesSent: 0, retransmissions: 0 };
+    }
     const { chunks, chunkSize } = plan;
     const resumedFrom = plan.nextChunk;
     let base = plan.nextChunk;
@@ -162,7 +176,22 @@ export class DeviceClient {
       await this.command(COMMANDS.ACTIVATE);
       if (opts.reboot) await this.command(COMMANDS.REBOOT, new Uint8Array(0), { attempts: 1 });
     }
-    return { slot: end.slot, version: end.version, resumedFrom, chunks, dataFramesSent: sent, retransmissions };
+    return { slot: end.slot, version: end.version, alreadyRunning: false, resumedFrom, chunks, dataFramesSent: sent, retransmissions };
+  }
+
+  /** The signed head in HEAD pieces of at most `pieceSize` bytes, each acknowledged before the next (a resend is harmless). */
+  private async sendHead(head: Uint8Array, pieceSize: number): Promise<void> {
+    for (let offset = 0; offset < head.length; offset += pieceSize) {
+      const piece = head.subarray(offset, offset + pieceSize);
+      const payload = new Uint8Array(8 + piece.length);
+      const dv = new DataView(payload.buffer);
+      dv.setUint32(0, head.length, true);
+      dv.setUint32(4, offset, true);
+      payload.set(piece, 8);
+      const ack = await this.command(COMMANDS.HEAD, payload);
+      const received = ack.length >= 4 ? new DataView(ack.buffer, ack.byteOffset, 4).getUint32(0, true) : -1;
+      if (received !== offset + piece.length) throw new DeviceError('UNKNOWN', 'HEAD', `the box acknowledged ${received} bytes of the image head, expected ${offset + piece.length}`);
+    }
   }
 
   private nextSeq(): number {

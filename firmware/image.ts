@@ -11,10 +11,28 @@ export const FORMAT_VERSION = 1;
 export const HEADER_SIZE = 64;
 export const SIGNATURE_SIZE = 64;
 export const MAX_MANIFEST = 1 << 20;
-export const SECTION_NAMES = ['runtime', 'model', 'config', 'monitor'] as const;
-export type SectionName = (typeof SECTION_NAMES)[number];
+/** The sections every image has besides its runtime builds, in this order after them. */
+export const CONTENT_SECTIONS = ['model', 'config', 'monitor'] as const;
+export type ContentSection = (typeof CONTENT_SECTIONS)[number];
+
+/**
+ * Runtime builds an image may carry, and what each needs of the box
+ * (docs/firmware-format.md, "Runtimes"): `simd` is import-free plain SIMD,
+ * `relaxed` adds relaxed SIMD, `threads` is the plain-SIMD kernels over an
+ * imported shared memory run by a pool of worker threads.
+ */
+export const RUNTIME_BUILDS = {
+  simd: ['wasm-simd'],
+  relaxed: ['wasm-simd', 'wasm-relaxed-simd'],
+  threads: ['wasm-simd', 'shared-memory', 'worker-threads'],
+} as const satisfies Record<string, readonly RuntimeNeed[]>;
+export type RuntimeBuild = keyof typeof RUNTIME_BUILDS;
+export const RUNTIME_NEEDS = ['wasm-simd', 'wasm-relaxed-simd', 'shared-memory', 'worker-threads'] as const;
+export type RuntimeNeed = (typeof RUNTIME_NEEDS)[number];
+export const runtimeSection = (build: RuntimeBuild): string => `runtime-${build}`;
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
+const buildName = z.enum(Object.keys(RUNTIME_BUILDS) as [RuntimeBuild, ...RuntimeBuild[]]);
 
 export const manifestSchema = z
   .object({
@@ -22,11 +40,19 @@ export const manifestSchema = z
     version: z.string().regex(/^\d+\.\d+\.\d+$/, 'must be MAJOR.MINOR.PATCH'),
     securityCounter: z.number().int().min(0).max(2 ** 31),
     hardwareId: z.string().min(1).max(64),
-    build: z.object({ date: z.string(), tool: z.string(), host: z.string().optional(), commit: z.string().optional() }),
+    build: z.object({ date: z.string(), tool: z.string(), host: z.string().optional(), commit: z.string().optional() }).strict(),
     sections: z
-      .array(z.object({ name: z.enum(SECTION_NAMES), offset: z.number().int().min(0), size: z.number().int().min(0), sha256: sha256Hex }))
-      .length(SECTION_NAMES.length),
-    selfTest: z.object({ frame: z.string(), outputSha256: sha256Hex }),
+      .array(z.object({ name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be 1 to 32 of a-z 0-9 -'), offset: z.number().int().min(0), size: z.number().int().min(0), sha256: sha256Hex }).strict())
+      .min(CONTENT_SECTIONS.length + 1)
+      .max(CONTENT_SECTIONS.length + Object.keys(RUNTIME_BUILDS).length),
+    runtimes: z
+      .array(z.object({ build: buildName, section: z.string(), needs: z.array(z.enum(RUNTIME_NEEDS)) }).strict())
+      .min(1, 'an image needs at least one runtime build'),
+    selfTest: z.object({ frame: z.string(), outputSha256: sha256Hex }).strict(),
+    /** signed permission to install this image over a newer version at the same security counter */
+    allowDowngrade: z.boolean().optional(),
+    /** software bill of materials (e.g. CycloneDX JSON) of what the image was built with */
+    sbom: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 
@@ -112,15 +138,34 @@ export function parseHead(buf: Uint8Array): ImageHead {
     throw new ImageError('BAD_IMAGE', `manifest field ${formatIssues(parsed.error.issues, { first: true })}`);
   }
   const manifest = parsed.data;
+  checkLayout(manifest, payloadLength);
+  return { manifest, manifestLength, payloadLength, payloadSha256, signedLength: HEADER_SIZE + manifestLength + SIGNATURE_SIZE };
+}
+
+/**
+ * The sections: each runtime build's section first (in the order of
+ * `runtimes`), then model, config and monitor, contiguous from offset 0,
+ * covering the payload exactly; each build once, with the needs it has.
+ */
+function checkLayout(m: Manifest, payloadLength: number): void {
+  const expected = [...m.runtimes.map((r) => r.section), ...CONTENT_SECTIONS];
+  const seen = new Set<string>();
+  for (const r of m.runtimes) {
+    if (seen.has(r.build)) throw new ImageError('BAD_IMAGE', `manifest lists runtime build "${r.build}" twice`);
+    seen.add(r.build);
+    if (r.section !== runtimeSection(r.build)) throw new ImageError('BAD_IMAGE', `runtime build "${r.build}" must be in section "${runtimeSection(r.build)}", not "${r.section}"`);
+    const needs = [...RUNTIME_BUILDS[r.build]].sort().join(',');
+    if ([...r.needs].sort().join(',') !== needs) throw new ImageError('BAD_IMAGE', `runtime build "${r.build}" needs [${needs}], the manifest says [${r.needs.join(',')}]`);
+  }
+  if (m.sections.length !== expected.length) throw new ImageError('BAD_IMAGE', `manifest has ${m.sections.length} sections, expected ${expected.length} (${expected.join(', ')})`);
   let offset = 0;
-  SECTION_NAMES.forEach((name, i) => {
-    const s = manifest.sections[i];
+  expected.forEach((name, i) => {
+    const s = m.sections[i];
     if (s.name !== name) throw new ImageError('BAD_IMAGE', `manifest section ${i} is "${s.name}", expected "${name}"`);
     if (s.offset !== offset) throw new ImageError('BAD_IMAGE', `section ${name} starts at ${s.offset}, expected ${offset}`);
     offset += s.size;
   });
   if (offset !== payloadLength) throw new ImageError('BAD_IMAGE', `sections cover ${offset} bytes but the payload is ${payloadLength}`);
-  return { manifest, manifestLength, payloadLength, payloadSha256, signedLength: HEADER_SIZE + manifestLength + SIGNATURE_SIZE };
 }
 
 /** Check the signature over header and manifest. Cheap: needs only the signed head. */
@@ -135,6 +180,14 @@ export interface DevicePolicy {
   hardwareId: string;
   /** highest security counter the box has confirmed */
   minSecurityCounter: number;
+}
+
+/** Order of two MAJOR.MINOR.PATCH versions: negative when a is older. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return pa[i] - pb[i];
+  return 0;
 }
 
 export function checkPolicy(manifest: Manifest, policy: DevicePolicy): void {
@@ -160,8 +213,9 @@ export function verifyImage(buf: Uint8Array, publicKey: KeyObject, policy?: Devi
   return img;
 }
 
-export function section(img: ParsedImage, name: SectionName): Uint8Array {
-  const s = img.manifest.sections.find((x) => x.name === name)!;
+export function section(img: ParsedImage, name: ContentSection | `runtime-${RuntimeBuild}`): Uint8Array {
+  const s = img.manifest.sections.find((x) => x.name === name);
+  if (!s) throw new ImageError('BAD_IMAGE', `image has no section "${name}"`);
   return img.payload.subarray(s.offset, s.offset + s.size);
 }
 
@@ -170,30 +224,48 @@ export interface ImageInput {
   securityCounter: number;
   hardwareId: string;
   build: Manifest['build'];
-  sections: Record<SectionName, Uint8Array>;
+  /** runtime builds in order of the builder's preference */
+  runtimes: { build: RuntimeBuild; bytes: Uint8Array }[];
+  model: Uint8Array;
+  config: Uint8Array;
+  monitor: Uint8Array;
   selfTest: Manifest['selfTest'];
+  allowDowngrade?: boolean;
+  sbom?: Record<string, unknown>;
 }
 
 /** Assemble and sign an image. */
 export function assembleImage(input: ImageInput, privateKey: KeyObject): Uint8Array {
+  const parts: [string, Uint8Array][] = [
+    ...input.runtimes.map((r): [string, Uint8Array] => [runtimeSection(r.build), r.bytes]),
+    ['model', input.model],
+    ['config', input.config],
+    ['monitor', input.monitor],
+  ];
   let offset = 0;
-  const sections = SECTION_NAMES.map((name) => {
-    const bytes = input.sections[name];
+  const sections = parts.map(([name, bytes]) => {
     const s = { name, offset, size: bytes.length, sha256: sha256(bytes) };
     offset += bytes.length;
     return s;
   });
-  const manifest: Manifest = manifestSchema.parse({
+  const parsed = manifestSchema.safeParse({
     format: 'aunet-firmware',
     version: input.version,
     securityCounter: input.securityCounter,
     hardwareId: input.hardwareId,
     build: input.build,
     sections,
+    runtimes: input.runtimes.map((r) => ({ build: r.build, section: runtimeSection(r.build), needs: [...RUNTIME_BUILDS[r.build]] })),
     selfTest: input.selfTest,
+    ...(input.allowDowngrade ? { allowDowngrade: true } : {}),
+    ...(input.sbom ? { sbom: input.sbom } : {}),
   });
-  const payload = Buffer.concat(SECTION_NAMES.map((n) => input.sections[n]));
+  if (!parsed.success) throw new ImageError('BAD_IMAGE', `manifest field ${formatIssues(parsed.error.issues, { first: true })}`);
+  const manifest: Manifest = parsed.data;
+  checkLayout(manifest, offset);
+  const payload = Buffer.concat(parts.map(([, b]) => b));
   const mBytes = Buffer.from(JSON.stringify(manifest), 'utf8');
+  if (mBytes.length > MAX_MANIFEST) throw new ImageError('BAD_IMAGE', `manifest is ${mBytes.length} bytes, over the format's ${MAX_MANIFEST} (a smaller --sbom?)`);
   const header = Buffer.alloc(HEADER_SIZE);
   header.write(MAGIC, 0, 'latin1');
   header.writeUInt16LE(FORMAT_VERSION, 4);

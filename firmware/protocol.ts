@@ -2,6 +2,9 @@
 // (esptool keeps ESP_CMDS the same way), and the typed error for a status.
 import { AunetError } from '../common/errors.js';
 
+/** Version 2: the image head travels in HEAD pieces, so a manifest of any size the format allows (1 MiB) fits. */
+export const PROTOCOL_VERSION = 2;
+
 export const COMMANDS = {
   HELLO: 0x01,
   STATUS: 0x02,
@@ -10,15 +13,19 @@ export const COMMANDS = {
   END: 0x05,
   ACTIVATE: 0x06,
   REBOOT: 0x07,
+  HEAD: 0x08,
   READ_STATE: 0x10,
   ERASE_SLOT: 0x11,
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 
-/** Commands a box in production mode accepts: flashing only. */
+/** Commands a box in production mode (the default) accepts: flashing only. */
 export const PRODUCTION_COMMANDS: ReadonlySet<number> = new Set([
-  COMMANDS.HELLO, COMMANDS.STATUS, COMMANDS.BEGIN, COMMANDS.DATA, COMMANDS.END, COMMANDS.ACTIVATE, COMMANDS.REBOOT,
+  COMMANDS.HELLO, COMMANDS.STATUS, COMMANDS.HEAD, COMMANDS.BEGIN, COMMANDS.DATA, COMMANDS.END, COMMANDS.ACTIVATE, COMMANDS.REBOOT,
 ]);
+
+/** BEGIN flag bits (docs/serial-protocol.md). */
+export const BEGIN_FLAGS = { ALLOW_DOWNGRADE: 0x01 } as const;
 
 export const STATUS = {
   OK: 0,
@@ -43,8 +50,8 @@ const STATUS_TEXT: Record<StatusName, string> = {
   BAD_SIGNATURE: 'the image signature does not verify with the box’s public key',
   HASH_MISMATCH: 'the image or a section hash does not match',
   WRONG_HARDWARE: 'the image was built for another hardware id',
-  DOWNGRADE: 'the image security counter is below the box’s minimum (downgrade refused)',
-  NOT_ALLOWED: 'the box is in production mode and accepts only flashing commands',
+  DOWNGRADE: 'the image is older than the box allows (a lower security counter, or a lower version at the same counter without downgrade permission)',
+  NOT_ALLOWED: 'the box is in production mode and accepts only flashing commands (start its agent with --development for the others)',
   IO_ERROR: 'the box could not write its storage',
   UNKNOWN_COMMAND: 'the box does not know this command',
 };

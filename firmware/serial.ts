@@ -9,5 +9,7 @@ export async function openSerial(path: string, baudRate = 921600): Promise<Seria
 }
 
 export function closeSerial(port: SerialPort): Promise<void> {
+  // closing cancels a pending read, which serialport reports as an 'error' event: expected here, not a crash
+  port.on('error', () => {});
   return new Promise((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve()));
 }

@@ -10,7 +10,14 @@ import { formatIssues } from '../common/schema-issues.js';
 export type SlotName = 'a' | 'b';
 export const SLOT_NAMES: readonly SlotName[] = ['a', 'b'];
 
-const slotInfo = z.object({ version: z.string(), securityCounter: z.number().int(), sha256: z.string(), hardwareId: z.string() });
+const slotInfo = z.object({
+  version: z.string(),
+  securityCounter: z.number().int(),
+  sha256: z.string(),
+  hardwareId: z.string(),
+  /** the image passed a trial on this box once: only such an image is a fallback when the confirmed slot cannot boot */
+  confirmed: z.boolean().default(false),
+});
 export type SlotInfo = z.infer<typeof slotInfo>;
 
 const stateSchema = z.object({

@@ -2,8 +2,10 @@
 // are written at their offsets into image.part; every JOURNAL_EVERY chunks the
 // part file is fsynced and then the journal records the acknowledged prefix,
 // so after a crash of either side a BEGIN of the same image resumes there.
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { z } from 'zod';
+import { HEADER_SIZE, MAX_MANIFEST, SIGNATURE_SIZE } from './image.js';
 import { writeAtomic, type SlotName, type Storage } from './slots.js';
 
 export const JOURNAL_EVERY = 16;
@@ -97,5 +99,45 @@ function safeJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return null;
+  }
+}
+
+/**
+ * The signed head of an image (header, manifest, signature: up to 1 MiB plus
+ * 128 bytes), received in HEAD pieces before BEGIN. Pieces arrive in order
+ * (the host waits for each acknowledgement); a repeated piece is harmless, a
+ * piece at offset 0 starts over. Held in memory only: BEGIN checks it, and a
+ * transfer's journal records its hash.
+ */
+export class HeadBuffer {
+  private buf: Uint8Array | null = null;
+  private received = 0;
+
+  /** Add a piece; returns the bytes received so far. Throws RangeError for a piece that does not fit. */
+  put(total: number, offset: number, piece: Uint8Array): number {
+    if (total < HEADER_SIZE + 2 + SIGNATURE_SIZE || total > HEADER_SIZE + MAX_MANIFEST + SIGNATURE_SIZE) {
+      throw new RangeError(`head length ${total} is outside ${HEADER_SIZE + 2 + SIGNATURE_SIZE}..${HEADER_SIZE + MAX_MANIFEST + SIGNATURE_SIZE}`);
+    }
+    if (offset === 0 && (!this.buf || this.buf.length !== total || this.received > 0)) {
+      this.buf = new Uint8Array(total);
+      this.received = 0;
+    }
+    if (!this.buf || this.buf.length !== total) throw new RangeError('HEAD piece of another head: start again at offset 0');
+    if (offset > this.received) throw new RangeError(`HEAD piece at ${offset}, but only ${this.received} bytes have arrived`);
+    if (offset + piece.length > total) throw new RangeError(`HEAD piece ends at ${offset + piece.length}, past the head's ${total} bytes`);
+    this.buf.set(piece, offset);
+    this.received = Math.max(this.received, offset + piece.length);
+    return this.received;
+  }
+
+  /** The complete head whose SHA-256 is `sha256`, or null. */
+  take(sha256: string): Uint8Array | null {
+    if (!this.buf || this.received !== this.buf.length) return null;
+    return createHash('sha256').update(this.buf).digest('hex') === sha256 ? this.buf : null;
+  }
+
+  clear(): void {
+    this.buf = null;
+    this.received = 0;
   }
 }

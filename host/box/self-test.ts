@@ -9,8 +9,13 @@ import { createWasmKernels } from '../kernels/wasm-kernels.js';
 import { modelFromBytes } from '../load/model-loader.js';
 import { loadEngine } from '../load/engine-loader.js';
 import type { InferenceResult } from '../engine/engine.js';
-import type { SelfTestResult } from '../../firmware/boot.js';
 import { section, type ParsedImage } from '../../firmware/image.js';
+import type { ExecutableBuild } from './runtime-choice.js';
+
+export interface SelfTestResult {
+  ok: boolean;
+  detail: string;
+}
 
 export const GOLDEN_FRAME = 'golden-v1';
 
@@ -43,18 +48,18 @@ export function hashOutputs(r: InferenceResult): string {
   return h.digest('hex');
 }
 
-/** Run the golden frame through a runtime module and a model file; return the output hash. */
-export async function selfTestHash(runtimeWasm: Uint8Array, modelBytes: Uint8Array): Promise<string> {
+/** Run the golden frame through a runtime module of `build` and a model file; return the output hash. */
+export async function selfTestHash(runtimeWasm: Uint8Array, modelBytes: Uint8Array, build: ExecutableBuild = 'simd'): Promise<string> {
   const { model } = modelFromBytes(modelBytes, 'model section');
-  const { engine } = await loadEngine(model, { engine: 'direct', kernels: createWasmKernels({ bytes: runtimeWasm, build: 'simd' }) });
+  const { engine } = await loadEngine(model, { engine: 'direct', kernels: createWasmKernels({ bytes: runtimeWasm, build }) });
   return hashOutputs(engine.run(goldenFrame(model.arch)));
 }
 
-/** The agent's self-test: the image's own runtime and model must reproduce the build's hash. */
-export async function imageSelfTest(img: ParsedImage): Promise<SelfTestResult> {
+/** The self-test: the image's own runtime build and model must reproduce the build's hash. */
+export async function imageSelfTest(img: ParsedImage, build: ExecutableBuild): Promise<SelfTestResult> {
   const expected = img.manifest.selfTest.outputSha256;
-  const got = await selfTestHash(section(img, 'runtime'), section(img, 'model'));
+  const got = await selfTestHash(section(img, `runtime-${build}`), section(img, 'model'), build);
   return got === expected
-    ? { ok: true, detail: `golden frame output ${got.slice(0, 12)} matches` }
-    : { ok: false, detail: `golden frame output ${got.slice(0, 12)} differs from the build's ${expected.slice(0, 12)}` };
+    ? { ok: true, detail: `golden frame output ${got.slice(0, 12)} matches (${build} runtime)` }
+    : { ok: false, detail: `golden frame output ${got.slice(0, 12)} differs from the build's ${expected.slice(0, 12)} (${build} runtime)` };
 }

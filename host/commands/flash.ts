@@ -18,12 +18,13 @@ export function register(program: Command): void {
     .option('--baud <n>', 'baud rate', '921600')
     .option('--no-activate', 'transfer and verify only; do not activate the new slot')
     .option('--reboot', 'reboot the box into the new image after activation')
+    .option('--allow-downgrade', 'let the box install a lower version at the same security counter')
     .option('--trace', 'print every frame in hex with time deltas')
     .option('--data-timeout <ms>', 'acknowledgement stall before retransmitting', '1000')
     .option('--timeout <ms>', 'wait for each command response', '2000')
     .option('--retries <n>', 'attempts per command before giving up', '5')
     .option('--no-progress', 'no progress bar')
-    .action(async (file: string, o: { port: string; baud: string; activate: boolean; reboot?: boolean; trace?: boolean; dataTimeout: string; timeout: string; retries: string; progress: boolean }) => {
+    .action(async (file: string, o: { port: string; baud: string; activate: boolean; reboot?: boolean; allowDowngrade?: boolean; trace?: boolean; dataTimeout: string; timeout: string; retries: string; progress: boolean }) => {
       let image: Uint8Array;
       try {
         image = readFileSync(file);
@@ -46,6 +47,7 @@ export function register(program: Command): void {
         const r = await client.flash(image, {
           activate: o.activate,
           reboot: o.reboot,
+          allowDowngrade: o.allowDowngrade,
           onProgress: (p) => {
             if (!started) {
               bar?.start(p.chunks, p.acked, { resent: 0 });
@@ -56,9 +58,13 @@ export function register(program: Command): void {
           },
         });
         bar?.stop();
+        if (r.alreadyRunning) {
+          process.stdout.write(`${file}: the box already runs this image (version ${r.version}, slot ${r.slot}); nothing flashed\n`);
+          return;
+        }
         process.stdout.write(
           `flashed ${file}: version ${r.version} into slot ${r.slot}, verified on the box` +
-            `${o.activate ? ', activated (boots on trial)' : ''}; ${r.chunks} chunks, ${r.dataFramesSent} data frames sent, ` +
+            `${o.activate ? (o.reboot ? ', activated and rebooting into it (on trial)' : ', activated (boots on trial at the next boot)') : ''}; ${r.chunks} chunks, ${r.dataFramesSent} data frames sent, ` +
             `${r.retransmissions} retransmitted${r.resumedFrom ? `, resumed at chunk ${r.resumedFrom}` : ''}\n`,
         );
       } catch (e) {

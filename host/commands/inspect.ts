@@ -16,8 +16,10 @@ export function register(program: Command): void {
     .option('--json', 'print the description as one JSON object (models only)')
     .action(async (file: string, o: { json?: boolean }) => {
       if (isFirmware(file)) {
-        const { inspectFirmware } = (await import('../../firmware/inspect.js')) as { inspectFirmware(p: string): Promise<string> | string };
-        process.stdout.write(`${(await inspectFirmware(file)).replace(/\n?$/, '\n')}`);
+        const { inspectFirmware } = await import('../../firmware/inspect.js');
+        const d = await inspectFirmware(file);
+        process.stdout.write(`${d.text}\n`);
+        if (d.problems.length) throw new FileError(file, `damaged image: ${d.problems.join('; ')}`, 'BAD_FILE');
         return;
       }
       const { model, info } = readModelWithInfo(file);

@@ -3,7 +3,7 @@
 import { rmSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { firmwareWorkspace, makeImage, noisyWire, ptyPair, startAgent, stopAgent } from '../host/box/helpers-firmware.ts';
+import { boxRoot, firmwareWorkspace, makeImage, noisyWire, ptyPair, startAgent, stopAgent } from '../host/box/helpers-firmware.ts';
 import { runAunet } from '../support/aunet-cli.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -17,7 +17,7 @@ try {
     const host = await ptyPair(dir, `h${noise ? 'n' : 'c'}`);
     const box = noise ? await ptyPair(dir, 'bn') : host;
     const wire = noise ? await noisyWire(host.b, box.a, noise) : null;
-    const agent = await startAgent(box.b, join(dir, `root-${noise ? 'noisy' : 'clean'}`), publicKey);
+    const agent = await startAgent(box.b, boxRoot(dir, `root-${noise ? 'noisy' : 'clean'}`, { broker: { port: 0, httpPort: 0 } }), publicKey);
     const t0 = performance.now();
     const r = await runAunet(['flash', '--port', host.a, '--no-progress', '--data-timeout', '300', image], { timeoutMs: 300_000 });
     const s = (performance.now() - t0) / 1000;

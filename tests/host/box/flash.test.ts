@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { loadPublicKey } from '../../../firmware/keys.ts';
 import { verifyImage } from '../../../firmware/image.ts';
-import { firmwareWorkspace, makeImage, noisyWire, ptyPair, startAgent, stopAgent, type PtyPair } from './helpers-firmware.ts';
+import { boxRoot, firmwareWorkspace, makeImage, noisyWire, ptyPair, startAgent, stopAgent, type PtyPair } from './helpers-firmware.ts';
 import { CLI, runAunet } from '../../support/aunet-cli.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -17,6 +17,8 @@ let v1: string;
 let v2: string;
 let big: string;
 const cleanups: (() => unknown)[] = [];
+/** per-box settings: the embedded broker and page on any free ports */
+const ANY_PORTS = { device: 'flash-box', broker: { port: 0, httpPort: 0 } };
 
 before(async () => {
   let key;
@@ -37,13 +39,13 @@ async function info(port: string): Promise<Record<string, any>> {
   return JSON.parse(r.stdout);
 }
 
+/** Wait until the box runs `version`, confirmed (its trial passed the self-test and a healthy spell). */
 async function waitRunning(port: string, version: string): Promise<Record<string, any>> {
   let last: Record<string, any> = {};
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < 120; i++) {
     last = await info(port);
-    const running = last.running as string | null;
-    if (running && last.slots[running].version === version) return last;
-    await sleep(100);
+    if (last.firmware?.version === version && last.firmware.state === 'confirmed') return last;
+    await sleep(250);
   }
   assert.fail(`box never ran ${version}: ${JSON.stringify(last)}`);
 }
@@ -58,7 +60,7 @@ function slotImageVerifies(root: string, slot: string): boolean {
 test('full flash, activation and trial boot confirmed after the self-test', async () => {
   const pty: PtyPair = await ptyPair(dir, 'full');
   cleanups.push(() => pty.close());
-  const root = join(dir, 'box-full');
+  const root = boxRoot(dir, 'box-full', ANY_PORTS);
   const agent = await startAgent(pty.b, root, pub);
   cleanups.push(() => stopAgent(agent));
   const r = await runAunet(['flash', '--port', pty.a, '--reboot', '--no-progress', v1]);
@@ -90,7 +92,7 @@ test('line noise costs retransmissions, never a corrupt slot', async () => {
   cleanups.push(() => host.close(), () => box.close());
   const wire = await noisyWire(host.b, box.a, { flip: 2e-5, drop: 0.02, seed: 9 });
   cleanups.push(() => wire.close());
-  const root = join(dir, 'box-noise');
+  const root = boxRoot(dir, 'box-noise', ANY_PORTS);
   const agent = await startAgent(box.b, root, pub);
   cleanups.push(() => stopAgent(agent));
   const r = await runAunet(['flash', '--port', host.a, '--reboot', '--no-progress', '--data-timeout', '300', v2], { timeoutMs: 90_000 });
@@ -107,7 +109,7 @@ test('line noise costs retransmissions, never a corrupt slot', async () => {
 test('a host killed mid-transfer resumes where the box journal stopped', async () => {
   const pty = await ptyPair(dir, 'resume');
   cleanups.push(() => pty.close());
-  const root = join(dir, 'box-resume');
+  const root = boxRoot(dir, 'box-resume', ANY_PORTS);
   const agent = await startAgent(pty.b, root, pub);
   cleanups.push(() => stopAgent(agent));
   const host = spawn(process.execPath, [CLI, 'flash', '--port', pty.a, '--no-progress', big], { stdio: 'ignore' });

@@ -19,7 +19,7 @@ test('keys generate, firmware build, verify and inspect', async () => {
     await runAunet(['keys', 'generate', '--out', join(dir, 'other')]);
     const model = join(dir, 'm.aunet');
     writeModel(model, randomQModel({ filters: 1, height: 16, width: 16, channels: 1 }, { seed: 3 }));
-    writeFileSync(join(dir, 'device.yaml'), 'device: ward-3\nbroker:\n  url: embedded\n');
+    writeFileSync(join(dir, 'device.yaml'), 'source: phantom:?fps=5\npublish:\n  threshold: 0.4\n');
     const out = join(dir, 'fw.aufw');
     const b = await runAunet(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--config', join(dir, 'device.yaml'), '--version', '1.4.2', '--security-counter', '7', '--out', out]);
     assert.equal(b.code, 0, b.stderr);
@@ -36,13 +36,14 @@ test('keys generate, firmware build, verify and inspect', async () => {
     assert.match(bad.stderr, /HASH_MISMATCH: .*\(.*bad\.aufw\)/);
     const down = await runAunet(['firmware', 'verify', out, '--pubkey', join(dir, 'keys/public.pem'), '--min-security-counter', '8']);
     assert.match(down.stderr, /DOWNGRADE/);
-    writeFileSync(join(dir, 'bad.yaml'), 'device: ward 3\nbroker:\n  url: embedded\n');
-    const badConfig = await runAunet(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--config', join(dir, 'bad.yaml'), '--version', '1.0.0', '--out', join(dir, 'y.aufw')]);
-    assert.match(badConfig.stderr, /invalid config: device: .*\(.*bad\.yaml\)/);
-    const badVersion = await runAunet(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--version', 'latest', '--out', join(dir, 'x.aufw')]);
+    writeFileSync(join(dir, 'bad.yaml'), 'publish:\n  threshold: 3\n');
+    const badConfig = await runAunet(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--config', join(dir, 'bad.yaml'), '--version', '1.0.0', '--security-counter', '1', '--out', join(dir, 'y.aufw')]);
+    assert.match(badConfig.stderr, /invalid config: .*publish\.threshold.*\(.*bad\.yaml\)/);
+    const badVersion = await runAunet(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--version', 'latest', '--security-counter', '1', '--out', join(dir, 'x.aufw')]);
     assert.match(badVersion.stderr, /"latest" is not MAJOR\.MINOR\.PATCH/);
     const { inspectFirmware } = await import('../../../firmware/inspect.ts');
-    const text = await inspectFirmware(out);
+    const { text, problems } = await inspectFirmware(out);
+    assert.deepEqual(problems, []);
     assert.match(text, /version {11}1\.4\.2/);
     assert.match(text, /model .* ok/);
     assert.doesNotMatch(text, /MISMATCH/);
