@@ -23,6 +23,28 @@ const port = z.number().int().min(0).max(65535);
 const origin = z.string().regex(/^https?:\/\/[^/?#\s]+$/, 'must be an origin: http(s)://host[:port], no path');
 const hostName = z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a DNS name');
 
+/** Where the live service publishes (the `broker` key of the config; per-box settings use it too). */
+export const BrokerSchema = z
+  .strictObject({
+    url: z.string().min(1).default('embedded').describe('embedded, or mqtt://, mqtts://, ws://, wss:// URL of an external broker'),
+    port: port.default(1883).describe('embedded broker: MQTT over TCP on 127.0.0.1 (0 = any free port)'),
+    httpPort: port.default(8080).describe('embedded broker: MQTT over WebSocket at /mqtt and the monitor, on 127.0.0.1 (0 = any free port)'),
+    username: z.string().min(1).optional().describe("external broker: the live service's username (or AUNET_BROKER_USERNAME)"),
+    password: z.string().min(1).optional().describe("external broker: the live service's password; prefer passwordFile or AUNET_BROKER_PASSWORD, which keep it out of config files and images"),
+    passwordFile: z.string().min(1).optional().describe("external broker: a file whose first line is the live service's password"),
+    users: z.unknown().optional().describe('removed: operator accounts live in the user store (aunet users add NAME)'),
+    userStore: z.string().min(1).optional().describe('embedded broker: the operator account file (default $AUNET_USER_STORE, else ~/.config/aunet/users.json)'),
+    allowedOrigins: z.array(origin).default([]).describe("embedded broker: web origins besides the monitor page's own that may open its WebSocket"),
+    allowedHosts: z.array(hostName).default([]).describe('embedded broker: DNS names the HTTP Host header may carry besides localhost and IP addresses'),
+    keepalive: z.number().int().min(1).max(600).default(5).describe('seconds; the broker publishes the Last Will after 1.5x this of silence'),
+    tls: z
+      .strictObject({
+        ca: z.string().min(1).optional().describe('PEM file of the CA that signed the broker certificate'),
+        rejectUnauthorized: z.boolean().default(true).describe('check the broker certificate (turn off only for tests)'),
+      })
+      .prefault({}),
+  });
+
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe('editor hint, ignored'),
@@ -37,27 +59,7 @@ export const ConfigSchema = z
         sramBytes: z.number().int().positive().optional().describe("override the preset's on-chip SRAM size"),
       })
       .prefault({}),
-    broker: z
-      .strictObject({
-        url: z.string().min(1).default('embedded').describe('embedded, or mqtt://, mqtts://, ws://, wss:// URL of an external broker'),
-        port: port.default(1883).describe('embedded broker: MQTT over TCP on 127.0.0.1 (0 = any free port)'),
-        httpPort: port.default(8080).describe('embedded broker: MQTT over WebSocket at /mqtt and the monitor, on 127.0.0.1 (0 = any free port)'),
-        username: z.string().min(1).optional().describe("external broker: the live service's username (or AUNET_BROKER_USERNAME)"),
-        password: z.string().min(1).optional().describe("external broker: the live service's password; prefer passwordFile or AUNET_BROKER_PASSWORD, which keep it out of config files and images"),
-        passwordFile: z.string().min(1).optional().describe("external broker: a file whose first line is the live service's password"),
-        users: z.unknown().optional().describe('removed: operator accounts live in the user store (aunet users add NAME)'),
-        userStore: z.string().min(1).optional().describe('embedded broker: the operator account file (default $AUNET_USER_STORE, else ~/.config/aunet/users.json)'),
-        allowedOrigins: z.array(origin).default([]).describe("embedded broker: web origins besides the monitor page's own that may open its WebSocket"),
-        allowedHosts: z.array(hostName).default([]).describe('embedded broker: DNS names the HTTP Host header may carry besides localhost and IP addresses'),
-        keepalive: z.number().int().min(1).max(600).default(5).describe('seconds; the broker publishes the Last Will after 1.5x this of silence'),
-        tls: z
-          .strictObject({
-            ca: z.string().min(1).optional().describe('PEM file of the CA that signed the broker certificate'),
-            rejectUnauthorized: z.boolean().default(true).describe('check the broker certificate (turn off only for tests)'),
-          })
-          .prefault({}),
-      })
-      .prefault({}),
+    broker: BrokerSchema.prefault({}),
     publish: z
       .strictObject({
         threshold: z.number().min(0).max(255 / 256).default(0.5).describe('mask = probability > threshold'),

@@ -1,32 +1,46 @@
-// The on-box agent: answers the serial protocol (docs/serial-protocol.md),
-// writes only the inactive slot, verifies before marking pending, and runs the
-// boot sequence (firmware/boot.ts). It handles one request at a time, in order.
+// The serial side of the on-box agent: answers the protocol of
+// docs/serial-protocol.md, writes only the slot the pipeline does not run
+// from, verifies before marking pending, and asks the box (host/box/box.ts)
+// to boot again on REBOOT. It handles one request at a time, in order, and
+// logs every transfer, refusal and activation as a JSON line.
 import { createHash, type KeyObject } from 'node:crypto';
-import { readFileSync, renameSync } from 'node:fs';
-import { boot, type BootReport, type SelfTest } from '../../firmware/boot.js';
-import { ImageError, checkPolicy, parseHead, verifyHeadSignature, verifyImage } from '../../firmware/image.js';
-import { COMMANDS, PRODUCTION_COMMANDS, STATUS, type StatusName } from '../../firmware/protocol.js';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { ImageError, checkPolicy, compareVersions, parseHead, verifyHeadSignature, verifyImage, type Manifest } from '../../firmware/image.js';
+import { BEGIN_FLAGS, COMMANDS, PRODUCTION_COMMANDS, PROTOCOL_VERSION, STATUS, commandName, type StatusName } from '../../firmware/protocol.js';
 import { REQUEST, RESPONSE, type Packet } from '../../firmware/packet.js';
 import { fsyncDir, SLOT_NAMES, type BoxState, type SlotName, type Storage } from '../../firmware/slots.js';
-import { Transfer } from '../../firmware/transfer.js';
+import { HeadBuffer, Transfer } from '../../firmware/transfer.js';
 import type { PacketLink } from '../../firmware/link.js';
+import { silentLog } from './box-log.js';
 
-export const PROTOCOL_VERSION = 1;
 const MAX_QUEUED = 64;
+
+/** What the serial side needs of the box that runs the pipeline. */
+export interface BoxControl {
+  /** the image the pipeline runs from (null: no image) and the SHA-256 of its signed head */
+  running(): { slot: SlotName; version: string; headSha256: string } | null;
+  /** the slot on trial, if a trial is in progress */
+  trial(): { slot: SlotName; version: string } | null;
+  /** stop the pipeline and boot again (an activated slot boots on trial) */
+  reboot(): void;
+  /** firmware, pipeline and monitor facts for HELLO and STATUS */
+  info(): Record<string, unknown>;
+}
 
 export interface AgentOptions {
   storage: Storage;
   publicKey: KeyObject;
   hardwareId: string;
-  selfTest: SelfTest;
-  production?: boolean;
+  box: BoxControl;
+  /** accept READ_STATE and ERASE_SLOT too (default: production, flashing commands only) */
+  development?: boolean;
   chunkSize?: number;
   window?: number;
-  maxTrialBoots?: number;
   /** a transfer with no frame for this long is suspended (its journal stays) */
   inputTimeoutMs?: number;
   point?: (name: string) => void;
-  log?: (msg: string) => void;
+  log?: Logger;
 }
 
 class Refusal extends Error {
@@ -37,24 +51,18 @@ class Refusal extends Error {
 
 export class Agent {
   private transfer: Transfer | null = null;
+  private readonly head = new HeadBuffer();
   private idleTimer: NodeJS.Timeout | null = null;
-  lastBoot: BootReport | null = null;
   readonly chunkSize: number;
   readonly window: number;
   private readonly point: (name: string) => void;
+  private readonly log: Logger;
 
   constructor(private opts: AgentOptions) {
     this.chunkSize = opts.chunkSize ?? 4096;
     this.window = opts.window ?? 8;
     this.point = opts.point ?? (() => {});
-  }
-
-  async boot(): Promise<BootReport> {
-    this.suspend();
-    const { storage, publicKey, hardwareId, selfTest } = this.opts;
-    this.lastBoot = await boot({ storage, publicKey, hardwareId, selfTest, maxTrialBoots: this.opts.maxTrialBoots ?? 3, point: this.point });
-    this.opts.log?.(`boot: running ${this.lastBoot.running ?? 'nothing'} ${this.lastBoot.version ?? ''}${this.lastBoot.trial ? ` (trial ${this.lastBoot.trial.result}: ${this.lastBoot.trial.detail})` : ''}`);
-    return this.lastBoot;
+    this.log = opts.log ?? silentLog();
   }
 
   /** Answer one request. Never throws: every failure becomes a status. */
@@ -68,16 +76,18 @@ export class Agent {
       return { direction: RESPONSE, command: req.command, seq: req.seq, payload };
     };
     try {
-      if (this.opts.production && !PRODUCTION_COMMANDS.has(req.command)) {
-        throw new Refusal('NOT_ALLOWED', 'production mode accepts only flashing commands');
+      if (!this.opts.development && !PRODUCTION_COMMANDS.has(req.command)) {
+        throw new Refusal('NOT_ALLOWED', 'production mode accepts only flashing commands (start the agent with --development for the others)');
       }
       const body = await this.dispatch(req);
       return reply(STATUS.OK, body);
     } catch (e) {
-      if (e instanceof Refusal) return reply(STATUS[e.status], text(e.message));
-      if (e instanceof ImageError) return reply(STATUS[e.code], text(e.message));
-      this.opts.log?.(`agent: ${(e as Error).stack}`);
-      return reply(STATUS.IO_ERROR, text((e as Error).message));
+      const status: StatusName = e instanceof Refusal ? e.status : e instanceof ImageError ? e.code : 'IO_ERROR';
+      const detail = (e as Error).message;
+      if (status === 'IO_ERROR') this.log.error({ command: commandName(req.command), err: e }, 'request failed');
+      // HEAD and DATA refusals repeat for every frame of a broken transfer: one line per transfer is enough
+      else if (req.command !== COMMANDS.DATA || status !== 'BAD_STATE') this.log.warn({ command: commandName(req.command), code: status, detail }, 'refused');
+      return reply(STATUS[status], text(detail));
     }
   }
 
@@ -86,6 +96,8 @@ export class Agent {
       case COMMANDS.HELLO:
       case COMMANDS.STATUS:
         return text(JSON.stringify(this.info(req.command === COMMANDS.STATUS)));
+      case COMMANDS.HEAD:
+        return this.headPiece(req.payload);
       case COMMANDS.BEGIN:
         return text(JSON.stringify(this.begin(req.payload)));
       case COMMANDS.DATA:
@@ -95,11 +107,13 @@ export class Agent {
       case COMMANDS.ACTIVATE:
         return text(JSON.stringify(this.activate()));
       case COMMANDS.REBOOT:
-        // Answer first; the boot runs after the reply has gone out.
-        setImmediate(() => void this.boot());
+        this.suspend();
+        // Answer first; the box stops the pipeline and boots after the reply has gone out.
+        setImmediate(() => this.opts.box.reboot());
         return new Uint8Array(0);
       case COMMANDS.READ_STATE:
-        return readFileSync(this.opts.storage.statePath);
+        // the raw file (diagnostics of a damaged one); a box never written to has the empty state
+        return existsSync(this.opts.storage.statePath) ? readFileSync(this.opts.storage.statePath) : text(JSON.stringify(this.opts.storage.readState()));
       case COMMANDS.ERASE_SLOT:
         return this.erase(req.payload);
       default:
@@ -113,9 +127,9 @@ export class Agent {
     return {
       protocol: PROTOCOL_VERSION,
       hardwareId: this.opts.hardwareId,
-      mode: this.opts.production ? 'production' : 'development',
+      mode: this.opts.development ? 'development' : 'production',
       state: this.transfer ? 'receiving' : 'idle',
-      running: this.lastBoot?.running ?? null,
+      running: this.opts.box.running()?.slot ?? null,
       active: s.active,
       pending: s.pending,
       minSecurityCounter: s.minSecurityCounter,
@@ -123,33 +137,75 @@ export class Agent {
       rejected: s.rejected,
       window: this.window,
       chunkSize: this.chunkSize,
+      ...this.opts.box.info(),
       ...(withTransfer && this.transfer ? { transfer: { acked: this.transfer.acked, chunks: this.transfer.chunks } } : {}),
     };
   }
 
-  private inactiveSlot(state: BoxState): SlotName {
-    const running = this.lastBoot?.running ?? state.active;
+  /** The slot a new image goes to: never the one the pipeline runs from, nor the confirmed one. */
+  private targetSlot(state: BoxState): SlotName {
+    const running = this.opts.box.running()?.slot ?? state.active;
     return running === 'a' ? 'b' : running === 'b' ? 'a' : state.active === 'a' ? 'b' : 'a';
   }
 
-  private begin(payload: Uint8Array): { nextChunk: number; chunks: number; chunkSize: number; slot: SlotName } {
-    const parsed = parseHead(payload);
-    if (payload.length !== parsed.signedLength) throw new Refusal('BAD_REQUEST', `BEGIN carries ${payload.length} bytes, the image head is ${parsed.signedLength}`);
-    verifyHeadSignature(payload, parsed, this.opts.publicKey);
+  private headPiece(payload: Uint8Array): Uint8Array {
+    if (payload.length < 8) throw new Refusal('BAD_REQUEST', 'HEAD needs the head length and the piece offset (two u32)');
+    const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    let received: number;
+    try {
+      received = this.head.put(dv.getUint32(0, true), dv.getUint32(4, true), payload.subarray(8));
+    } catch (e) {
+      if (e instanceof RangeError) throw new Refusal('BAD_REQUEST', e.message);
+      throw e;
+    }
+    const out = new Uint8Array(4);
+    new DataView(out.buffer).setUint32(0, received, true);
+    return out;
+  }
+
+  private begin(payload: Uint8Array): { nextChunk: number; chunks: number; chunkSize: number; slot: SlotName; alreadyRunning?: boolean; version?: string } {
+    if (payload.length !== 33) throw new Refusal('BAD_REQUEST', 'BEGIN needs the SHA-256 of the head sent with HEAD and one flags byte');
+    const headSha256 = Buffer.from(payload.subarray(0, 32)).toString('hex');
+    const headBytes = this.head.take(headSha256);
+    if (!headBytes) throw new Refusal('BAD_STATE', 'BEGIN without the complete image head (send it with HEAD first)');
+    const allowDowngrade = (payload[32] & BEGIN_FLAGS.ALLOW_DOWNGRADE) !== 0;
+    const parsed = parseHead(headBytes);
+    if (headBytes.length !== parsed.signedLength) throw new Refusal('BAD_REQUEST', `the head sent is ${headBytes.length} bytes, the image's header describes ${parsed.signedLength}`);
+    verifyHeadSignature(headBytes, parsed, this.opts.publicKey);
+    const m = parsed.manifest;
     const state = this.opts.storage.readState();
-    checkPolicy(parsed.manifest, { hardwareId: this.opts.hardwareId, minSecurityCounter: state.minSecurityCounter });
-    const slot = this.inactiveSlot(state);
-    // The inactive slot is about to be overwritten: forget what it held first.
+    checkPolicy(m, { hardwareId: this.opts.hardwareId, minSecurityCounter: state.minSecurityCounter });
+    this.checkVersion(m, state, allowDowngrade);
+    const running = this.opts.box.running();
+    const size = parsed.signedLength + parsed.payloadLength;
+    if (running && running.headSha256 === headSha256) {
+      this.log.info({ slot: running.slot, version: m.version }, 'flash of the image already running: nothing to do');
+      return { nextChunk: 0, chunks: Math.ceil(size / this.chunkSize), chunkSize: this.chunkSize, slot: running.slot, alreadyRunning: true, version: m.version };
+    }
+    const trial = this.opts.box.trial();
+    if (trial) throw new Refusal('BAD_STATE', `image ${trial.version} in slot ${trial.slot} is on trial; flash again once it has confirmed or reverted (aunet device info)`);
+    const slot = this.targetSlot(state);
+    // The target slot is about to be overwritten: forget what it held first.
     if (state.slots[slot] || state.pending?.slot === slot) {
       state.slots[slot] = null;
       if (state.pending?.slot === slot) state.pending = null;
       this.opts.storage.writeState(state);
     }
     this.transfer?.close();
-    const size = parsed.signedLength + parsed.payloadLength;
-    const headSha256 = createHash('sha256').update(payload).digest('hex');
     this.transfer = Transfer.open(this.opts.storage, { slot, headSha256, size, chunkSize: this.chunkSize }, this.point);
+    this.log.info({ slot, version: m.version, securityCounter: m.securityCounter, bytes: size, chunks: this.transfer.chunks, resumedFrom: this.transfer.acked }, 'transfer begin');
     return { nextChunk: this.transfer.acked, chunks: this.transfer.chunks, chunkSize: this.chunkSize, slot };
+  }
+
+  /** A lower version at the confirmed image's security counter needs a downgrade permission, signed or given by the flasher. */
+  private checkVersion(m: Manifest, state: BoxState, flagged: boolean): void {
+    const current = state.active ? state.slots[state.active] : null;
+    if (!current || m.securityCounter !== current.securityCounter || compareVersions(m.version, current.version) >= 0) return;
+    if (m.allowDowngrade || flagged) {
+      this.log.warn({ version: m.version, over: current.version, by: m.allowDowngrade ? 'image' : 'flasher' }, 'downgrade permitted');
+      return;
+    }
+    throw new ImageError('DOWNGRADE', `image ${m.version} is older than the confirmed ${current.version} at the same security counter ${m.securityCounter}; build it or flash it with --allow-downgrade to go back on purpose`);
   }
 
   private data(payload: Uint8Array): Uint8Array {
@@ -185,14 +241,16 @@ export class Agent {
     const img = verifyImage(bytes, this.opts.publicKey, { hardwareId: this.opts.hardwareId, minSecurityCounter: state.minSecurityCounter });
     t.close();
     this.transfer = null;
+    this.head.clear();
     renameSync(storage.partPath(slot), storage.imagePath(slot));
     fsyncDir(storage.slotDir(slot));
     this.point('mark-pending');
     const m = img.manifest;
-    state.slots[slot] = { version: m.version, securityCounter: m.securityCounter, sha256: img.sha256, hardwareId: m.hardwareId };
+    state.slots[slot] = { version: m.version, securityCounter: m.securityCounter, sha256: img.sha256, hardwareId: m.hardwareId, confirmed: false };
     state.pending = { slot, activated: false, attempts: 0 };
     storage.writeState(state);
     storage.removeTransfer(slot);
+    this.log.info({ slot, version: m.version, sha256: img.sha256 }, 'transfer end: image verified, pending');
     return { slot, version: m.version };
   }
 
@@ -202,6 +260,7 @@ export class Agent {
     state.pending.activated = true;
     this.point('activate');
     this.opts.storage.writeState(state);
+    this.log.info({ slot: state.pending.slot, version: state.slots[state.pending.slot]?.version }, 'activated: boots on trial at the next boot');
     return { pending: state.pending.slot };
   }
 
@@ -209,11 +268,12 @@ export class Agent {
     const slot = String.fromCharCode(payload[0] ?? 0) as SlotName;
     if (!SLOT_NAMES.includes(slot)) throw new Refusal('BAD_REQUEST', 'ERASE_SLOT needs "a" or "b"');
     const state = this.opts.storage.readState();
-    if (state.active === slot || this.lastBoot?.running === slot) throw new Refusal('BAD_STATE', `slot ${slot} is the running slot`);
+    if (state.active === slot || this.opts.box.running()?.slot === slot) throw new Refusal('BAD_STATE', `slot ${slot} is the running or confirmed slot`);
     state.slots[slot] = null;
     if (state.pending?.slot === slot) state.pending = null;
     this.opts.storage.writeState(state);
     this.opts.storage.eraseSlot(slot);
+    this.log.warn({ slot }, 'slot erased');
     return new Uint8Array(0);
   }
 
@@ -222,7 +282,7 @@ export class Agent {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     const ms = this.opts.inputTimeoutMs ?? 30_000;
     this.idleTimer = setTimeout(() => {
-      if (this.transfer) this.opts.log?.(`agent: no input for ${ms} ms, transfer suspended at chunk ${this.transfer.acked}`);
+      if (this.transfer) this.log.warn({ ms, acked: this.transfer.acked, chunks: this.transfer.chunks }, 'no input: transfer suspended (a BEGIN of the same image resumes it)');
       this.suspend();
     }, ms);
     this.idleTimer.unref();
@@ -234,6 +294,7 @@ export class Agent {
       this.transfer.close();
     }
     this.transfer = null;
+    this.head.clear();
   }
 
   /** Answer requests arriving on a link, one at a time and in order; returns a detach function. */

@@ -27,6 +27,7 @@ import { ThreadedSource } from '../pipeline/threaded-source.js';
 import { readInputFile, readPasswordFile } from '../../common/input-file.js';
 import { FileError } from '../../common/errors.js';
 import { UserStore, defaultUserStorePath } from '../publish/user-store.js';
+import type { FirmwareStatus } from '../../contracts/firmware-status.js';
 
 export interface LiveServiceOptions {
   config: RunConfig;
@@ -39,6 +40,14 @@ export interface LiveServiceOptions {
   source?: FrameSource;
   /** the embedded broker's operator accounts (default: the store broker.userStore names) */
   operators?: OperatorDirectory;
+  /** a model already loaded (a firmware image's model section) instead of config.model */
+  model?: LoadedModel;
+  /** publish through this broker (the box agent's) instead of config.broker; no embedded broker is started */
+  broker?: { url: string; username?: string; password?: string };
+  /** the firmware image this runs from (the box), shown in the status; null for `aunet run` */
+  firmware?: FirmwareStatus | null;
+  /** leave the Last Will to whoever owns the device's presence (the box agent); default true */
+  lastWill?: boolean;
 }
 
 export class LiveService {
@@ -48,6 +57,7 @@ export class LiveService {
   /** why the source is lost (the capture device's cause, with the reconnect attempt), while it is */
   #sourceLost: string | undefined;
   #resolveDone: () => void = () => {};
+  #firmware: FirmwareStatus | null;
   /** resolves when the pipeline has ended (finite source) or the service stopped */
   readonly done: Promise<void>;
 
@@ -61,8 +71,10 @@ export class LiveService {
     readonly pipeline: Pipeline,
     readonly publisher: Publisher,
     readonly broker: EmbeddedBroker | null,
+    firmware: FirmwareStatus | null,
   ) {
     this.topics = topicsFor(config.device);
+    this.#firmware = firmware;
     this.done = new Promise((resolve, reject) => {
       this.#resolveDone = resolve;
       pipeline.once('ended', () => resolve());
@@ -74,7 +86,7 @@ export class LiveService {
     const { config, log } = o;
     const ca = config.broker.tls.ca ? readInputFile(config.broker.tls.ca, 'the broker CA certificate (broker.tls.ca)') : undefined;
     const servicePassword = config.broker.passwordFile ? readPasswordFile(config.broker.passwordFile, 'the broker password file (broker.passwordFile)') : config.broker.password;
-    const model = await loadModel(config.model);
+    const model = o.model ?? (await loadModel(config.model));
     const arch = model.model.arch;
     log.info({ model: model.name, sha256: model.sha256, arch, decision: decisionRule(model.model) }, 'model loaded');
     const largest = frameMessageBytes(arch.width, arch.height, [1, 2, 3, 4].map((k) => config.publish.gates.includes(k)), 2 + MAX_POLYGONS * 2 + MAX_CONTOUR_POINTS * 4);
@@ -98,10 +110,10 @@ export class LiveService {
     };
 
     let broker: EmbeddedBroker | null = null;
-    let url = config.broker.url;
-    let username = config.broker.username;
-    let password = servicePassword;
-    if (url === 'embedded') {
+    let url = o.broker?.url ?? config.broker.url;
+    let username = o.broker ? o.broker.username : config.broker.username;
+    let password = o.broker ? o.broker.password : servicePassword;
+    if (!o.broker && url === 'embedded') {
       try {
         broker = await startEmbeddedBroker({
           port: config.broker.port,
@@ -133,7 +145,7 @@ export class LiveService {
       // not guessable: a client id is a handle to take a connection over (broker-policy.ts)
       clientId: `aunet-${config.device}-${randomBytes(12).toString('hex')}`,
       keepalive: config.broker.keepalive,
-      will: { topic: topics.status, payload: JSON.stringify({ state: 'offline', online: false, device: config.device, since }), qos: 1, retain: true },
+      will: o.lastWill === false ? undefined : { topic: topics.status, payload: JSON.stringify({ state: 'offline', online: false, device: config.device, since }), qos: 1, retain: true },
       ca,
       rejectUnauthorized: config.broker.tls.rejectUnauthorized,
     });
@@ -152,7 +164,7 @@ export class LiveService {
       decision: decisionRule(model.model),
     });
     if (engine.fallback) pipeline.state.degrade('engine-fallback');
-    const service = new LiveService(config, log, o.version, model, engine, source, pipeline, publisher, broker);
+    const service = new LiveService(config, log, o.version, model, engine, source, pipeline, publisher, broker, o.firmware ?? null);
     service.#wire();
     try {
       await publisher.start(5000);
@@ -169,6 +181,12 @@ export class LiveService {
     }
     void pipeline.run().catch((e: Error) => log.error({ err: e }, 'pipeline failed'));
     return service;
+  }
+
+  /** The image now runs confirmed (or on trial): say so in the status. */
+  setFirmware(firmware: FirmwareStatus | null): void {
+    this.#firmware = firmware;
+    void this.#publishStatus();
   }
 
   /** The monitor's address (embedded broker only). */
@@ -214,7 +232,7 @@ export class LiveService {
     const st = this.pipeline.state;
     const arch = this.model.model.arch;
     const info = this.source.info;
-    const base = { state: st.state, online: st.state !== 'stopped', device: this.config.device, since: st.since, ts: Date.now() };
+    const base = { state: st.state, online: st.state !== 'stopped', device: this.config.device, since: st.since, ts: Date.now(), firmware: this.#firmware };
     if (st.state === 'stopped') return base;
     return {
       ...base,

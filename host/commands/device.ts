@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { AunetError } from '../../common/errors.js';
-import { parseInteger } from '../../common/cli-args.js';
+import { parseInteger, parseNumber } from '../../common/cli-args.js';
+import { DEFAULT_POLICY } from '../box/box.js';
 
 export function register(program: Command): void {
   const device = program.command('device').description('the box side of serial flashing, and queries of a box');
@@ -31,16 +32,20 @@ export function register(program: Command): void {
     });
   device
     .command('agent')
-    .description('run the on-box agent: A/B slots under --root, verified, self-tested, never bricked')
+    .description('run the box: boot the image its slots hold, run its pipeline, serve flashing over the serial port (docs/box.md)')
     .requiredOption('--port <dev>', 'serial device the host flashes through')
-    .requiredOption('--root <dir>', 'storage folder holding the slots and the state')
+    .requiredOption('--root <dir>', 'the box root: slots, state, settings.yaml (docs/box.md)')
     .requiredOption('--pubkey <file>', 'Ed25519 public key images must be signed with')
     .option('--baud <n>', 'baud rate', '921600')
     .option('--hardware-id <id>', "this box's hardware id", 'aunet-edge-1')
-    .option('--production', 'accept only the flashing commands')
-    .option('--max-trial-boots <n>', 'failed trial boots before reverting', '3')
+    .option('--development', 'also accept READ_STATE and ERASE_SLOT (default: production, flashing commands only)')
+    .option('--max-trial-boots <n>', 'boots of a trial image without confirming before it is abandoned', String(DEFAULT_POLICY.maxTrialBoots))
+    .option('--healthy-for <s>', 'seconds a trial pipeline must stay healthy after its self-test before the image is confirmed', String(DEFAULT_POLICY.healthyForMs / 1000))
+    .option('--crash-limit <n>', 'pipeline crashes within --crash-window that revert a trial', String(DEFAULT_POLICY.crashLimit))
+    .option('--crash-window <s>', 'seconds over which pipeline crashes are counted', String(DEFAULT_POLICY.crashWindowMs / 1000))
+    .option('--watchdog <s>', 'seconds without a heartbeat after which the pipeline is killed as hung', String(DEFAULT_POLICY.watchdogMs / 1000))
     .option('--input-timeout <ms>', 'suspend a silent transfer after this long', '30000')
-    .action(async (o: { port: string; root: string; pubkey: string; baud: string; hardwareId: string; production?: boolean; maxTrialBoots: string; inputTimeout: string }) => {
+    .action(async (o: AgentFlags) => {
       const { runAgent } = await import('../box/agent-main.js');
       await runAgent({
         port: o.port,
@@ -48,21 +53,49 @@ export function register(program: Command): void {
         root: o.root,
         pubkey: o.pubkey,
         hardwareId: o.hardwareId,
-        production: Boolean(o.production),
-        maxTrialBoots: parseInteger(o.maxTrialBoots, '--max-trial-boots', { min: 1 }),
+        development: Boolean(o.development),
         inputTimeoutMs: parseInteger(o.inputTimeout, '--input-timeout', { min: 1 }),
+        policy: {
+          ...DEFAULT_POLICY,
+          maxTrialBoots: parseInteger(o.maxTrialBoots, '--max-trial-boots', { min: 1 }),
+          healthyForMs: parseNumber(o.healthyFor, '--healthy-for', { min: 0 }) * 1000,
+          crashLimit: parseInteger(o.crashLimit, '--crash-limit', { min: 1 }),
+          crashWindowMs: parseNumber(o.crashWindow, '--crash-window', { above: 0 }) * 1000,
+          watchdogMs: parseNumber(o.watchdog, '--watchdog', { min: 2 }) * 1000,
+        },
       });
     });
 }
 
+interface AgentFlags {
+  port: string;
+  root: string;
+  pubkey: string;
+  baud: string;
+  hardwareId: string;
+  development?: boolean;
+  maxTrialBoots: string;
+  healthyFor: string;
+  crashLimit: string;
+  crashWindow: string;
+  watchdog: string;
+  inputTimeout: string;
+}
+
 function formatInfo(info: Record<string, unknown>): string {
   const slots = info.slots as Record<string, { version?: string; securityCounter?: number; state: string }>;
+  const fw = info.firmware as { version: string; slot: string; state: string; runtime: string; sha256: string } | null | undefined;
+  const p = info.pipeline as { state: string; stream?: string | null; reason?: string; lastExit?: { reason: string; at: number } | null } | undefined;
   const lines = [
     `hardware ${String(info.hardwareId)}, ${String(info.mode)} mode, agent ${String(info.state)}, running slot ${String(info.running ?? 'none')}`,
+    `firmware ${fw ? `${fw.version} (slot ${fw.slot}, ${fw.state}, ${fw.runtime} runtime, sha256 ${fw.sha256.slice(0, 16)}…)` : 'none'}`,
+    `pipeline ${p ? `${p.state}${p.stream ? ` (${p.stream})` : ''}${p.reason ? `: ${p.reason}` : ''}` : 'unknown'}${p?.lastExit ? `; last exit ${new Date(p.lastExit.at).toISOString()}: ${p.lastExit.reason}` : ''}`,
+    ...(info.monitor ? [`monitor ${String(info.monitor)}`] : []),
     `minimum security counter ${String(info.minSecurityCounter)}`,
   ];
   for (const [name, s] of Object.entries(slots)) {
     lines.push(`slot ${name}: ${s.state}${s.version ? ` — version ${s.version}, security counter ${s.securityCounter}` : ''}`);
   }
+  for (const r of (info.rejected as { slot: string; version: string; reason: string }[] | undefined) ?? []) lines.push(`rejected: ${r.version} (slot ${r.slot}): ${r.reason}`);
   return `${lines.join('\n')}\n`;
 }

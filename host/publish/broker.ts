@@ -44,8 +44,8 @@ export interface EmbeddedBrokerOptions {
   host?: string;
   /** operators allowed to send commands (default: none) */
   operators?: OperatorDirectory;
-  /** folder served over HTTP (default monitor/dist/) */
-  staticRoot?: string;
+  /** folder served over HTTP (default monitor/dist/); a function when it changes (the box's running image) */
+  staticRoot?: string | (() => string);
   /** device id the monitor shows first */
   device?: string | null;
   /** a subscriber with more than this many bytes unsent is skipped for QoS 0 messages */

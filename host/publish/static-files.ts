@@ -27,13 +27,19 @@ export function monitorAvailable(root = MONITOR_DIST): boolean {
 
 type Files = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
-/** The monitor's files and config (evaluated per request: operators can be added while it runs). */
-export function monitorHandler(root: string, config: () => MonitorConfig): GuardedHandler {
-  let files: Files | null = null;
+/**
+ * The monitor's files and config (evaluated per request: operators can be added while it runs).
+ * `root` may be a function: the box serves the monitor bundle of the image it runs, which an
+ * update changes (each folder is listed once, when first served).
+ */
+export function monitorHandler(root: string | (() => string), config: () => MonitorConfig): GuardedHandler {
+  const rootOf = typeof root === 'string' ? () => root : root;
+  let files: { root: string; serve: Files } | null = null;
   const load = (): Files | null => {
+    const dir = rootOf();
     // listed once; a monitor built after the server started is picked up on the next request
-    if (!files && monitorAvailable(root)) files = sirv(root, { dev: false, etag: true, dotfiles: false, extensions: [] });
-    return files;
+    if (files?.root !== dir) files = monitorAvailable(dir) ? { root: dir, serve: sirv(dir, { dev: false, etag: true, dotfiles: false, extensions: [] }) } : null;
+    return files?.serve ?? null;
   };
   return (req, res, path) => {
     if (path === '/config.json') {
