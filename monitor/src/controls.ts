@@ -24,7 +24,7 @@ export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
 
 const NO_OPERATOR = 'No operator account is configured on this box. Whoever runs it adds one with `aunet users add NAME`.';
 
-const BANNER_TITLE = { connecting: 'CONNECTING', stale: 'STALE', offline: 'OFFLINE', live: '' } as const;
+const BANNER_TITLE = { connecting: 'CONNECTING', stale: 'STALE', offline: 'OFFLINE', updating: 'UPDATING', live: '' } as const;
 
 export class Controls {
   readonly mainCanvas = $<HTMLCanvasElement>('main-canvas');
@@ -166,6 +166,10 @@ export class Controls {
     const model = modelWords(st);
     $('model').textContent = model ? `${model}${st?.engine ? ` on the ${st.engine} engine` : ''}` : '–';
     $('source').textContent = st?.source?.spec ?? '–';
+    // the firmware the box runs (tests read data-firmware); none for `aunet run` on a workstation
+    const fw = st?.firmware ?? null;
+    $('firmware').textContent = fw?.version ? `${fw.version}${fw.state === 'trial' ? ' (on trial)' : ''}` : '–';
+    document.body.dataset.firmware = fw?.version ?? '';
     if (typeof st?.threshold === 'number') $('threshold').textContent = st.threshold.toFixed(3);
   }
 

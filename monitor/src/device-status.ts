@@ -12,14 +12,14 @@ export interface DeviceStatus {
   threshold?: number;
   gates?: number[];
   reasons?: string[];
-  /** the engine-fallback explanation, when degraded */
+  /** why the state is what it is: the engine-fallback explanation when degraded; the box's words when updating or no-image */
   reason?: string;
   model?: { name?: string; sha256?: string };
   engine?: string;
   source?: { spec?: string; kind?: string; live?: boolean; fps?: number | null };
   software?: { name?: string; version?: string };
   /** the box agent's firmware (when the box runs from a firmware image) */
-  firmware?: { version?: string; slot?: string };
+  firmware?: { version?: string; slot?: string; state?: string } | null;
 }
 
 export interface DeviceStats {

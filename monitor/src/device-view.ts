@@ -109,7 +109,7 @@ export class DeviceView {
 
   onStatus(st: DeviceStatus): void {
     this.status = st;
-    this.safety.status(st.state, wallNow());
+    this.safety.status(st.state, wallNow(), st.reason);
     this.safety.period.setNominalFps(st.source?.fps);
     this.chooser.setModel(`${st.model?.sha256 ?? '?'}:${st.model?.name ?? '?'}:${(st.gates ?? []).join(',')}`);
     this.ui.showStatus(st, this.stats);

@@ -88,6 +88,7 @@ export class FleetState {
 export function tileView(r: DeviceRecord, now: number): TileView {
   const st = r.status;
   if (st?.state === 'offline') return { state: 'offline', words: 'offline: its connection was lost' };
+  if (st?.state === 'no-image') return { state: 'offline', words: `no firmware image${st.reason ? `: ${st.reason}` : ''}` };
   if (st?.state === 'stopped') return { state: 'stopped', words: 'stopped by its operator or an update' };
   const silent = now - r.lastData;
   if (silent > NO_DATA_MS) return { state: 'stale', words: `no data for ${ago(silent)}` };

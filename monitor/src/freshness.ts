@@ -17,7 +17,7 @@
 // arrived and it has been up for MIN_BANNER_MS: no banner lasts less than
 // 500 ms, and one stray frame in a stopped stream does not clear it.
 /** What the page says about the stream (safety.ts decides it, this file holds it steady on screen). */
-export type SafetyState = 'connecting' | 'live' | 'stale' | 'offline';
+export type SafetyState = 'connecting' | 'live' | 'stale' | 'offline' | 'updating';
 
 export const MIN_STALE_MS = 250;
 export const STALE_PERIODS = 3;

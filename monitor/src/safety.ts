@@ -4,7 +4,12 @@
 //   connecting  no broker connection yet (first attempt), or connected and waiting for a first frame
 //   live        frames arrive (the newest is at most the stale threshold old, freshness.ts)
 //   stale       connected, but no frame for longer than that (source stopped, paused, pipeline stuck)
-//   offline     the device said it is gone (Last Will `offline`, or `stopped`), or the broker is unreachable
+//   offline     the device said it is gone (Last Will `offline`, or `stopped`), holds no firmware image
+//               (`no-image`), or the broker is unreachable
+//   updating    the box is restarting its pipeline (a firmware update, a revert, a restart after a crash):
+//               no frames are expected until the new pipeline publishes again. The old pipeline's
+//               `stopped` and the new one's `warming` belong to the restart: the page stays `updating`
+//               through them until a frame arrives (or updateGraceMs passes without one: then stale)
 // Besides the state: `frozen` = frames keep arriving but their picture bytes have
 // been identical for more than frozenMs (a stuck capture card repeats its last frame).
 // This is the raw state; freshness.ts decides when it reaches the screen.
@@ -17,9 +22,11 @@ export interface SafetyOptions {
   frozenMs: number;
   /** a first connection attempt that has not succeeded after this long -> offline (ms) */
   connectTimeoutMs: number;
+  /** how long `stopped` or `warming` after `updating` still count as the restart (ms) */
+  updateGraceMs: number;
 }
 
-export const DEFAULT_SAFETY: SafetyOptions = { staleMs: null, frozenMs: 2000, connectTimeoutMs: 5000 };
+export const DEFAULT_SAFETY: SafetyOptions = { staleMs: null, frozenMs: 2000, connectTimeoutMs: 5000, updateGraceMs: 15_000 };
 
 export interface SafetyView {
   state: SafetyState;
@@ -43,6 +50,9 @@ export class SafetyMonitor {
   /** last device status: state and when it arrived */
   #deviceState: string | null = null;
   #deviceStateAt = 0;
+  #deviceReason = '';
+  /** the last `updating` status, while no frame has come after it */
+  #updating: { at: number; reason: string } | null = null;
   readonly period = new FramePeriod();
 
   constructor(now: number, opts: Partial<SafetyOptions> = {}) {
@@ -61,14 +71,18 @@ export class SafetyMonitor {
     this.#connected = false;
   }
 
-  /** A status message for the shown device (`state` field of docs/mqtt.md). */
-  status(state: string, now: number): void {
+  /** A status message for the shown device (`state` and `reason` fields of docs/mqtt.md). */
+  status(state: string, now: number, reason = ''): void {
+    if (state === 'updating') this.#updating = { at: now, reason };
+    else if (state !== 'stopped' && state !== 'warming') this.#updating = null;
     this.#deviceState = state;
+    this.#deviceReason = reason;
     this.#deviceStateAt = now;
   }
 
   /** A frame arrived; `hash` is a hash of its picture bytes. */
   frame(hash: number, now: number): void {
+    this.#updating = null;
     if (hash !== this.#hash) {
       this.#hash = hash;
       this.#sameSince = now;
@@ -82,6 +96,7 @@ export class SafetyMonitor {
     this.#lastFrameAt = null;
     this.#hash = null;
     this.#deviceState = null;
+    this.#updating = null;
     this.period.reset();
   }
 
@@ -106,9 +121,17 @@ export class SafetyMonitor {
       return { state: 'offline', frozen: false, reason: `lost the connection to the broker ${secs(now - this.#lostAt)} ago; retrying`, since: this.#lostAt };
     }
     // a frame newer than the status proves the device is up (e.g. a retained `offline` from an earlier run)
-    const gone = (this.#deviceState === 'offline' || this.#deviceState === 'stopped') && (this.#lastFrameAt === null || this.#deviceStateAt >= this.#lastFrameAt);
+    const u = this.#updating;
+    if (u && (this.#deviceState === 'updating' || now - this.#deviceStateAt <= this.opts.updateGraceMs)) {
+      const step = this.#deviceState === 'updating' ? u.reason || 'the box is restarting its pipeline' : `${this.#deviceState === 'warming' ? 'the new pipeline is starting' : 'the old pipeline has stopped'} (${u.reason || 'restart'})`;
+      return { state: 'updating', frozen: false, reason: step, since: u.at };
+    }
+    const gone = (this.#deviceState === 'offline' || this.#deviceState === 'stopped' || this.#deviceState === 'no-image') && (this.#lastFrameAt === null || this.#deviceStateAt >= this.#lastFrameAt);
     if (gone) {
-      const why = this.#deviceState === 'offline' ? 'the box is not reachable (its connection was lost)' : 'the box was stopped';
+      const why =
+        this.#deviceState === 'offline' ? 'the box is not reachable (its connection was lost)'
+        : this.#deviceState === 'stopped' ? 'the box was stopped'
+        : `the box holds no firmware image${this.#deviceReason ? `: ${this.#deviceReason}` : ''}`;
       return { state: 'offline', frozen: false, reason: why, since: this.#deviceStateAt };
     }
     if (this.#lastFrameAt === null) {

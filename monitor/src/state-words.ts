@@ -9,7 +9,8 @@ const STATE_WORDS: Record<string, string> = {
   degraded: 'running with a problem',
   stopped: 'stopped',
   offline: 'not reachable: its connection was lost',
-  updating: 'updating its software; back in a moment',
+  updating: 'updating its firmware; back in a moment',
+  'no-image': 'holds no firmware image: waiting for an update',
 };
 
 /** One reason code in words; `stats` gives the frame rates for falling-behind. */

@@ -56,6 +56,26 @@ test('safety: offline on Last Will / stopped, on broker loss; a newer frame over
   assert.equal(s.view(430).state, 'live');
 });
 
+test('safety: a box restarting its pipeline is updating (not stale) until frames return; no image is offline with the reason', () => {
+  const s = new SafetyMonitor(0, { staleMs: 500 });
+  s.connected(0);
+  s.frame(1, 10);
+  s.status('updating', 15, 'restarting (reboot)');
+  s.status('stopped', 20);
+  assert.equal(s.view(30).state, 'updating', "the old pipeline's `stopped` is part of the restart");
+  s.status('updating', 25, 'starting firmware 2.0.0 on trial');
+  assert.deepEqual(s.view(2000), { state: 'updating', frozen: false, reason: 'starting firmware 2.0.0 on trial', since: 25 });
+  s.status('warming', 2100);
+  assert.equal(s.view(3000).state, 'updating', 'warming, first frame still to come');
+  assert.equal(s.view(2100 + 15_001).state, 'stale', 'a new pipeline that never sends a frame is not updating forever');
+  s.frame(2, 2200);
+  assert.equal(s.view(2210).state, 'live');
+  s.status('stopped', 2300);
+  assert.equal(s.view(2310).state, 'offline', 'a plain stop is a stop');
+  s.status('no-image', 3000, 'no image has been flashed');
+  assert.deepEqual(s.view(3010), { state: 'offline', frozen: false, reason: 'the box holds no firmware image: no image has been flashed', since: 3000 });
+});
+
 test('safety: a broker never reached is offline after the connect timeout', () => {
   const s = new SafetyMonitor(0, { connectTimeoutMs: 5000 });
   assert.equal(s.view(4999).state, 'connecting');
