@@ -17,7 +17,7 @@ import { imageConfigProblems } from '../../contracts/box-settings.js';
 import { packDirectory } from '../../firmware/bundle.js';
 import { assembleImage, RUNTIME_BUILDS, type RuntimeBuild } from '../../firmware/image.js';
 import { GOLDEN_FRAME, selfTestHash } from './self-test.js';
-import { runnableBuilds } from './runtime-choice.js';
+import { runnableBuilds, supportedNeeds } from './runtime-choice.js';
 
 export const DEFAULT_HARDWARE_ID = 'aunet-edge-1';
 export const DEFAULT_MONITOR = packageFile('monitor/dist');
@@ -105,7 +105,8 @@ function readRuntime(build: RuntimeBuild, file: string): Uint8Array {
 
 /** The golden-frame hash, the same from every build this machine can run. */
 async function buildSelfTest(runtimes: { build: RuntimeBuild; file: string; bytes: Uint8Array }[], model: Uint8Array, modelFile: string): Promise<string> {
-  const runnable = runnableBuilds();
+  // every build this Node can execute, the threaded one included (run on one thread here)
+  const runnable = runnableBuilds(new Set([...supportedNeeds(), 'worker-threads']));
   let first: { build: RuntimeBuild; hash: string } | null = null;
   for (const r of runtimes) {
     const build = runnable.find((b) => b === r.build);

@@ -6,11 +6,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { QModel } from '../../models/qmodel.js';
 import { loadEngine, type EngineRequest } from '../load/engine-loader.js';
 import type { FromEngineWorker, ToEngineWorker } from './worker-engine.js';
+import { runtimeKernels, type RuntimeModule } from './runtime-choice.js';
 
-const { model, request } = workerData as { model: QModel; request: Omit<EngineRequest, 'kernels'> };
+const { model, request, runtime } = workerData as { model: QModel; request: Omit<EngineRequest, 'kernels'>; runtime?: RuntimeModule };
 const port = parentPort!;
 try {
-  const choice = await loadEngine(model, request);
+  // a firmware image's own kernel module on request.threads threads; otherwise the package's build
+  const choice = await loadEngine(model, runtime ? { ...request, threads: undefined, kernels: () => runtimeKernels(runtime, request.threads ?? 1) } : request);
   const { engine } = choice;
   port.postMessage({ type: 'ready', name: engine.name, peakBytes: engine.peakBytes, kind: choice.kind, preset: choice.preset, fallback: choice.fallback, note: choice.note, threads: choice.threads } satisfies FromEngineWorker);
   port.on('message', (m: ToEngineWorker) => {

@@ -28,6 +28,7 @@ import { readInputFile, readPasswordFile } from '../../common/input-file.js';
 import { FileError } from '../../common/errors.js';
 import { UserStore, defaultUserStorePath } from '../publish/user-store.js';
 import type { FirmwareStatus } from '../../contracts/firmware-status.js';
+import type { RuntimeModule } from './runtime-choice.js';
 
 export interface LiveServiceOptions {
   config: RunConfig;
@@ -40,6 +41,8 @@ export interface LiveServiceOptions {
   source?: FrameSource;
   /** the embedded broker's operator accounts (default: the store broker.userStore names) */
   operators?: OperatorDirectory;
+  /** the kernel module to run (a firmware image's runtime section) instead of build/'s */
+  runtime?: RuntimeModule;
   /** a model already loaded (a firmware image's model section) instead of config.model */
   model?: LoadedModel;
   /** publish through this broker (the box agent's) instead of config.broker; no embedded broker is started */
@@ -96,7 +99,7 @@ export class LiveService {
     // inference in its own thread, off the event loop that serves the broker and publishes
     const engine: LiveEngine = o.kernels
       ? await loadEngine(model.model, { ...request, threads: undefined, kernels: o.kernels })
-      : await WorkerEngine.start(model.model, request).then((w) => ({ ...w.choice, engine: w, close: () => w.close() }));
+      : await WorkerEngine.start(model.model, request, o.runtime).then((w) => ({ ...w.choice, engine: w, close: () => w.close() }));
     if (engine.fallback) log.warn(engine.fallback);
     log.info({ engine: engine.kind, preset: engine.preset, thread: o.kernels ? 'main' : 'worker', kernelThreads: engine.threads }, 'engine ready');
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { AunetError } from '../../common/errors.js';
 import { parseImage, section, sha256 } from '../../firmware/image.js';
-import { createWasmKernels } from '../kernels/wasm-kernels.js';
+import { runThreads } from './worker-engine.js';
 import { modelFromBytes } from '../load/model-loader.js';
 import { LiveService } from './live-service.js';
 import { boxLog } from './box-log.js';
@@ -46,7 +46,9 @@ async function start(m: Extract<ToPipeline, { type: 'start' }>): Promise<void> {
   const bytes = readFileSync(m.image);
   if (sha256(bytes) !== m.imageSha256) throw new AunetError('HASH_MISMATCH', `${m.image} is not the image the agent verified (it changed on disk)`);
   const img = parseImage(bytes);
-  const test = await imageSelfTest(img, m.runtime);
+  // the self-test runs the build the pipeline runs, on as many kernel threads
+  const threads = runThreads();
+  const test = await imageSelfTest(img, m.runtime, threads);
   send({ type: 'self-test', ...test });
   if (!test.ok) {
     log.error({ detail: test.detail }, 'self-test failed');
@@ -60,13 +62,14 @@ async function start(m: Extract<ToPipeline, { type: 'start' }>): Promise<void> {
     log,
     version: m.software,
     model,
-    kernels: () => createWasmKernels({ bytes: runtime, build: m.runtime }),
+    runtime: { build: m.runtime, bytes: runtime },
+    threads,
     broker: m.broker,
     firmware: f,
     lastWill: false,
   });
   service.done.catch(fail);
-  log.info({ model: model.name, sha256: model.sha256, runtime: m.runtime, engine: service.engine.kind }, 'pipeline running');
+  log.info({ model: model.name, sha256: model.sha256, runtime: m.runtime, threads, engine: service.engine.kind }, 'pipeline running');
   send({ type: 'ready', model: { name: model.name, sha256: model.sha256 } });
 }
 

@@ -3,18 +3,31 @@
 // the image carries, whose needs this Node gives, and that this software can
 // execute. The choice is recorded in the status and device info, and the
 // pipeline's self-test runs that same build.
-import { relaxedSimdSupported } from '../kernels/wasm-kernels.js';
+import { createWasmKernels, relaxedSimdSupported } from '../kernels/wasm-kernels.js';
+import { createThreadedKernels } from '../kernels/threaded-kernels.js';
+import type { KernelSet } from '../kernels/kernel-set.js';
 import { RUNTIME_BUILDS, type Manifest, type RuntimeBuild, type RuntimeNeed } from '../../firmware/image.js';
+import { runThreads } from './worker-engine.js';
 
 /**
- * Builds this software can execute, best first. The threads build (issue 14:
- * host/kernels/threaded-kernels.ts, a worker pool over an imported shared
- * memory) joins at the head of this list, and pipeline-main.ts's kernel
- * factory gains its case, when that work lands; until then an image's threads
- * build is carried and signed but not chosen.
+ * Builds this software can execute, best first: the threaded build
+ * (host/kernels/threaded-kernels.ts, a worker pool over an imported shared
+ * memory) where the box gives the pipeline more than one kernel thread, then
+ * relaxed SIMD, then plain SIMD.
  */
-export const EXECUTABLE_BUILDS = ['relaxed', 'simd'] as const satisfies readonly RuntimeBuild[];
+export const EXECUTABLE_BUILDS = ['threads', 'relaxed', 'simd'] as const satisfies readonly RuntimeBuild[];
 export type ExecutableBuild = (typeof EXECUTABLE_BUILDS)[number];
+
+/** A runtime build's module bytes (an image's runtime section), as the pipeline runs it. */
+export interface RuntimeModule {
+  build: ExecutableBuild;
+  bytes: Uint8Array;
+}
+
+/** The kernels of a runtime module: the threaded build on `threads` threads, a single-thread build as it is. */
+export function runtimeKernels(r: RuntimeModule, threads: number): KernelSet | Promise<KernelSet> {
+  return r.build === 'threads' ? createThreadedKernels({ threads, module: new WebAssembly.Module(new Uint8Array(r.bytes)) }) : createWasmKernels({ bytes: r.bytes, build: r.build });
+}
 
 // (module (func (result v128) v128.const i32x4 0 0 0 0))
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, ...new Array<number>(16).fill(0), 11]);
@@ -29,7 +42,9 @@ function sharedMemory(): boolean {
 
 /** What this process offers a runtime build. */
 export function supportedNeeds(): Set<RuntimeNeed> {
-  const needs = new Set<RuntimeNeed>(['worker-threads']);
+  const needs = new Set<RuntimeNeed>();
+  // a single kernel thread gains nothing from the threaded build (AUNET_THREADS=1, or one core)
+  if (runThreads() > 1) needs.add('worker-threads');
   if (WebAssembly.validate(SIMD_PROBE)) needs.add('wasm-simd');
   if (relaxedSimdSupported()) needs.add('wasm-relaxed-simd');
   if (sharedMemory()) needs.add('shared-memory');

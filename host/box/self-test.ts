@@ -5,12 +5,11 @@
 // not bit-exact) refuses to confirm the image.
 import { createHash } from 'node:crypto';
 import type { Arch } from '../../models/graph.js';
-import { createWasmKernels } from '../kernels/wasm-kernels.js';
 import { modelFromBytes } from '../load/model-loader.js';
 import { loadEngine } from '../load/engine-loader.js';
 import type { InferenceResult } from '../engine/engine.js';
 import { section, type ParsedImage } from '../../firmware/image.js';
-import type { ExecutableBuild } from './runtime-choice.js';
+import { runtimeKernels, type ExecutableBuild } from './runtime-choice.js';
 
 export interface SelfTestResult {
   ok: boolean;
@@ -48,17 +47,22 @@ export function hashOutputs(r: InferenceResult): string {
   return h.digest('hex');
 }
 
-/** Run the golden frame through a runtime module of `build` and a model file; return the output hash. */
-export async function selfTestHash(runtimeWasm: Uint8Array, modelBytes: Uint8Array, build: ExecutableBuild = 'simd'): Promise<string> {
+/** Run the golden frame through a runtime module of `build` (on `threads` kernel threads) and a model file; return the output hash. */
+export async function selfTestHash(runtimeWasm: Uint8Array, modelBytes: Uint8Array, build: ExecutableBuild = 'simd', threads = 1): Promise<string> {
   const { model } = modelFromBytes(modelBytes, 'model section');
-  const { engine } = await loadEngine(model, { engine: 'direct', kernels: createWasmKernels({ bytes: runtimeWasm, build }) });
-  return hashOutputs(engine.run(goldenFrame(model.arch)));
+  const kernels = await runtimeKernels({ build, bytes: runtimeWasm }, threads);
+  try {
+    const { engine } = await loadEngine(model, { engine: 'direct', kernels });
+    return hashOutputs(engine.run(goldenFrame(model.arch)));
+  } finally {
+    await (kernels as { close?: () => Promise<void> }).close?.();
+  }
 }
 
 /** The self-test: the image's own runtime build and model must reproduce the build's hash. */
-export async function imageSelfTest(img: ParsedImage, build: ExecutableBuild): Promise<SelfTestResult> {
+export async function imageSelfTest(img: ParsedImage, build: ExecutableBuild, threads = 1): Promise<SelfTestResult> {
   const expected = img.manifest.selfTest.outputSha256;
-  const got = await selfTestHash(section(img, `runtime-${build}`), section(img, 'model'), build);
+  const got = await selfTestHash(section(img, `runtime-${build}`), section(img, 'model'), build, threads);
   return got === expected
     ? { ok: true, detail: `golden frame output ${got.slice(0, 12)} matches (${build} runtime)` }
     : { ok: false, detail: `golden frame output ${got.slice(0, 12)} differs from the build's ${expected.slice(0, 12)} (${build} runtime)` };

@@ -11,6 +11,7 @@ import type { InferenceResult } from '../engine/engine.js';
 import type { EngineRequest, EngineKind } from '../load/engine-loader.js';
 import { AunetError, isErrorCode } from '../../common/errors.js';
 import { tsWorker } from '../../common/ts-worker.js';
+import type { RuntimeModule } from './runtime-choice.js';
 
 export type ToEngineWorker = { type: 'frame'; id: number; input: Uint8Array } | { type: 'close' };
 export type FromEngineWorker =
@@ -50,9 +51,13 @@ export class WorkerEngine {
     worker.unref(); // an idle engine does not keep the process alive; a frame in flight does (run)
   }
 
-  /** Start the thread and its engine (request.threads kernel threads); resolves once the engine is ready (or rejects with its error). */
-  static async start(model: QModel, request: Omit<EngineRequest, 'kernels'>): Promise<WorkerEngine> {
-    const worker = tsWorker(new URL('./engine-worker.ts', import.meta.url), { workerData: { model, request } });
+  /**
+   * Start the thread and its engine (request.threads kernel threads); resolves once the engine is ready
+   * (or rejects with its error). `runtime`: a kernel module of the build it names (a firmware image's)
+   * instead of build/'s.
+   */
+  static async start(model: QModel, request: Omit<EngineRequest, 'kernels'>, runtime?: RuntimeModule): Promise<WorkerEngine> {
+    const worker = tsWorker(new URL('./engine-worker.ts', import.meta.url), { workerData: { model, request, runtime } });
     let onMessage: (m: FromEngineWorker) => void = () => {};
     let onError: (e: Error) => void = () => {};
     let onExit: (code: number) => void = () => {};

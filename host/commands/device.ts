@@ -31,6 +31,43 @@ export function register(program: Command): void {
       }
     });
   device
+    .command('install')
+    .description('lay out a box root (slots, public key, settings.yaml) and write the systemd unit that runs the agent on it (docs/box.md)')
+    .requiredOption('--root <dir>', 'the box root to create (e.g. /var/lib/aunet)')
+    .requiredOption('--pubkey <file>', 'Ed25519 public key images must be signed with (copied into the root)')
+    .requiredOption('--port <dev>', 'serial device the host flashes through (absolute, e.g. /dev/ttyGS0)')
+    .option('--device <id>', 'device id written into a new settings.yaml', 'aunet-0')
+    .option('--hardware-id <id>', "this box's hardware id")
+    .option('--baud <n>', 'baud rate')
+    .option('--user <name>', 'run the agent as this user (in the dialout group)')
+    .option('--unit-dir <dir>', 'where the unit file goes', '/etc/systemd/system')
+    .option('--no-notify', 'a plain unit without the watchdog (default: Type=notify with a watchdog where systemd-notify is installed)')
+    .action(async (o: { root: string; pubkey: string; port: string; device: string; hardwareId?: string; baud?: string; user?: string; unitDir: string; notify: boolean }) => {
+      const { installBox } = await import('../box/install.js');
+      const r = installBox({
+        root: o.root,
+        pubkey: o.pubkey,
+        port: o.port,
+        unitDir: o.unitDir,
+        device: o.device,
+        hardwareId: o.hardwareId,
+        baud: o.baud ? parseInteger(o.baud, '--baud', { min: 1 }) : undefined,
+        user: o.user,
+        notify: o.notify ? undefined : false,
+      });
+      const kept = (w: boolean) => (w ? 'written' : 'kept (already there)');
+      process.stdout.write(
+        [
+          `box root ${r.root}: slots a and b`,
+          `public key ${r.pubkey.file}: ${kept(r.pubkey.written)}`,
+          `settings ${r.settings.file}: ${kept(r.settings.written)}`,
+          `unit ${r.unit}: ${r.notify ? 'Type=notify with a watchdog fed through systemd-notify' : 'Type=simple, no watchdog'}`,
+          'next: systemctl daemon-reload && systemctl enable --now aunet-agent (docs/box.md)',
+          '',
+        ].join('\n'),
+      );
+    });
+  device
     .command('agent')
     .description('run the box: boot the image its slots hold, run its pipeline, serve flashing over the serial port (docs/box.md)')
     .requiredOption('--port <dev>', 'serial device the host flashes through')

@@ -53,6 +53,8 @@ export interface ThreadedKernelOptions {
   scratchBytes?: number;
   /** calls with less work run whole on this thread (default MIN_SPLIT_WORK; tests use 0 to split every call) */
   minSplitWork?: number;
+  /** the threaded kernel module to run (a firmware image's runtime section; default build/kernels.threads.wasm) */
+  module?: WebAssembly.Module;
 }
 
 export async function createThreadedKernels(options: ThreadedKernelOptions): Promise<ThreadedKernelSet> {
@@ -60,7 +62,7 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${threads}`);
   const scratchBytes = options.scratchBytes ?? CONV3X3_SCRATCH_BYTES;
   const minSplitWork = options.minSplitWork ?? MIN_SPLIT_WORK;
-  const module = kernelModule('threads');
+  const module = options.module ?? kernelModule('threads');
   const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports & Record<KernelName, (...a: number[]) => void>;
   const heap = new KernelHeap(memory, scratchBytes, threads - 1);
