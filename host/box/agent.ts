@@ -49,6 +49,20 @@ class Refusal extends Error {
   }
 }
 
+/** A u32 acknowledgement (HEAD, DATA) of what `put` stored; a RangeError of a piece that does not fit is BAD_REQUEST. */
+function u32Reply(put: () => number): Uint8Array {
+  let n: number;
+  try {
+    n = put();
+  } catch (e) {
+    if (e instanceof RangeError) throw new Refusal('BAD_REQUEST', e.message);
+    throw e;
+  }
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n, true);
+  return out;
+}
+
 export class Agent {
   private transfer: Transfer | null = null;
   private readonly head = new HeadBuffer();
@@ -151,16 +165,7 @@ export class Agent {
   private headPiece(payload: Uint8Array): Uint8Array {
     if (payload.length < 8) throw new Refusal('BAD_REQUEST', 'HEAD needs the head length and the piece offset (two u32)');
     const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-    let received: number;
-    try {
-      received = this.head.put(dv.getUint32(0, true), dv.getUint32(4, true), payload.subarray(8));
-    } catch (e) {
-      if (e instanceof RangeError) throw new Refusal('BAD_REQUEST', e.message);
-      throw e;
-    }
-    const out = new Uint8Array(4);
-    new DataView(out.buffer).setUint32(0, received, true);
-    return out;
+    return u32Reply(() => this.head.put(dv.getUint32(0, true), dv.getUint32(4, true), payload.subarray(8)));
   }
 
   private begin(payload: Uint8Array): { nextChunk: number; chunks: number; chunkSize: number; slot: SlotName; alreadyRunning?: boolean; version?: string } {
@@ -212,16 +217,8 @@ export class Agent {
     if (!this.transfer) throw new Refusal('BAD_STATE', 'DATA without BEGIN');
     if (payload.length < 4) throw new Refusal('BAD_REQUEST', 'DATA needs a 4-byte chunk index');
     const index = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0, true);
-    let acked: number;
-    try {
-      acked = this.transfer.write(index, payload.subarray(4));
-    } catch (e) {
-      if (e instanceof RangeError) throw new Refusal('BAD_REQUEST', e.message);
-      throw e;
-    }
-    const out = new Uint8Array(4);
-    new DataView(out.buffer).setUint32(0, acked, true);
-    return out;
+    const transfer = this.transfer;
+    return u32Reply(() => transfer.write(index, payload.subarray(4)));
   }
 
   private end(payload: Uint8Array): { slot: SlotName; version: string } {

@@ -5,8 +5,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { QModel } from '../../models/qmodel.js';
 import { loadEngine, type EngineRequest } from '../load/engine-loader.js';
-import type { FromEngineWorker, ToEngineWorker } from './worker-engine.js';
-import { runtimeKernels, type RuntimeModule } from './runtime-choice.js';
+import type { FromEngineWorker, RuntimeModule, ToEngineWorker } from './worker-engine.js';
+import { runtimeKernels } from './runtime-choice.js';
 
 const { model, request, runtime } = workerData as { model: QModel; request: Omit<EngineRequest, 'kernels'>; runtime?: RuntimeModule };
 const port = parentPort!;

@@ -16,7 +16,7 @@ import { parseCommand, thresholdByte, type Command } from '../../contracts/comma
 import { loadModel, type LoadedModel } from '../load/model-loader.js';
 import { loadEngine, type LoadedEngine } from '../load/engine-loader.js';
 import type { AsyncEngine, Engine } from '../engine/engine.js';
-import { WorkerEngine } from './worker-engine.js';
+import { WorkerEngine, type RuntimeModule } from './worker-engine.js';
 import { runThreads } from '../../common/thread-count.js';
 
 /** The engine the service runs: on the main thread (tests) or in its own thread. */
@@ -28,7 +28,7 @@ import { readInputFile, readPasswordFile } from '../../common/input-file.js';
 import { FileError } from '../../common/errors.js';
 import { UserStore, defaultUserStorePath } from '../publish/user-store.js';
 import type { FirmwareStatus } from '../../contracts/firmware-status.js';
-import type { RuntimeModule } from './runtime-choice.js';
+
 
 export interface LiveServiceOptions {
   config: RunConfig;

@@ -7,7 +7,8 @@ import { createWasmKernels, relaxedSimdSupported } from '../kernels/wasm-kernels
 import { createThreadedKernels } from '../kernels/threaded-kernels.js';
 import type { KernelSet } from '../kernels/kernel-set.js';
 import { RUNTIME_BUILDS, type Manifest, type RuntimeBuild, type RuntimeNeed } from '../../firmware/image.js';
-import { runThreads } from './worker-engine.js';
+import type { RuntimeModule } from './worker-engine.js';
+import { runThreads } from '../../common/thread-count.js';
 
 /**
  * Builds this software can execute, best first: the threaded build
@@ -18,11 +19,6 @@ import { runThreads } from './worker-engine.js';
 export const EXECUTABLE_BUILDS = ['threads', 'relaxed', 'simd'] as const satisfies readonly RuntimeBuild[];
 export type ExecutableBuild = (typeof EXECUTABLE_BUILDS)[number];
 
-/** A runtime build's module bytes (an image's runtime section), as the pipeline runs it. */
-export interface RuntimeModule {
-  build: ExecutableBuild;
-  bytes: Uint8Array;
-}
 
 /** The kernels of a runtime module: the threaded build on `threads` threads, a single-thread build as it is. */
 export function runtimeKernels(r: RuntimeModule, threads: number): KernelSet | Promise<KernelSet> {

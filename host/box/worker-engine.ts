@@ -11,7 +11,7 @@ import type { InferenceResult } from '../engine/engine.js';
 import type { EngineRequest, EngineKind } from '../load/engine-loader.js';
 import { AunetError, isErrorCode } from '../../common/errors.js';
 import { tsWorker } from '../../common/ts-worker.js';
-import type { RuntimeModule } from './runtime-choice.js';
+import type { ModuleBuild } from '../kernels/wasm-kernels.js';
 
 export type ToEngineWorker = { type: 'frame'; id: number; input: Uint8Array } | { type: 'close' };
 export type FromEngineWorker =
@@ -25,6 +25,12 @@ export type WorkerResult = InferenceResult & { input: Uint8Array };
 
 function toError(m: { message: string; code?: string }): Error {
   return m.code && isErrorCode(m.code) ? new AunetError(m.code, m.message) : new Error(`inference thread: ${m.message}`);
+}
+
+/** A runtime build's module bytes (a firmware image's runtime section) for the engine to run instead of build/'s. */
+export interface RuntimeModule {
+  build: Exclude<ModuleBuild, 'debug'>;
+  bytes: Uint8Array;
 }
 
 export class WorkerEngine {
