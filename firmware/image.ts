@@ -7,7 +7,8 @@ import { AunetError } from '../common/errors.js';
 import { formatIssues } from '../common/schema-issues.js';
 
 export const MAGIC = 'AUFW';
-export const FORMAT_VERSION = 1;
+/** 2: several runtime builds (`runtimes`, sections `runtime-<build>`); version 1 had one `runtime` section */
+export const FORMAT_VERSION = 2;
 export const HEADER_SIZE = 64;
 export const SIGNATURE_SIZE = 64;
 export const MAX_MANIFEST = 1 << 20;

@@ -7,7 +7,7 @@ import { FileError } from '../common/errors.js';
 import { readInputFile } from '../common/input-file.js';
 import { printable } from '../common/printable.js';
 import { readBundle } from './bundle.js';
-import { ImageError, parseImage, section, sha256 } from './image.js';
+import { FORMAT_VERSION, ImageError, parseImage, section, sha256 } from './image.js';
 
 export interface FirmwareDescription {
   text: string;
@@ -30,7 +30,7 @@ export async function inspectFirmware(path: string): Promise<FirmwareDescription
   if (!payloadOk) problems.push('payload SHA-256 does not match the header');
   const b = m.build;
   const lines = [
-    `${printable(path)}: aunet firmware image, format 1, ${bytes.length} bytes`,
+    `${printable(path)}: aunet firmware image, format ${FORMAT_VERSION}, ${bytes.length} bytes`,
     `  version           ${m.version}${m.allowDowngrade ? ' (may replace a newer version at the same security counter)' : ''}`,
     `  security counter  ${m.securityCounter}`,
     `  hardware id       ${printable(m.hardwareId)}`,

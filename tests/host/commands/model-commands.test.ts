@@ -197,7 +197,7 @@ test('inspect hands a firmware image to the firmware inspector', async () => {
   const dir = join(work, 'fw');
   mkdirSync(dir, { recursive: true });
   const file = await makeImage(dir, generateKeyPairSync('ed25519').privateKey, '1.2.3', 1, { padding: 10 });
-  assert.match(ok('inspect', file), /aunet firmware image, format 1/);
+  assert.match(ok('inspect', file), /aunet firmware image, format 2/);
   const noExt = join(dir, 'image.bin');
   writeFileSync(noExt, readFileSync(file));
   assert.match(ok('inspect', noExt), /aunet firmware image/, 'recognised by its magic too');
