@@ -97,14 +97,22 @@ export class LiveService {
     const threads = config.threads ?? runThreads();
     const request = { engine: config.engine, chip: config.chip.preset, sramBytes: config.chip.sramBytes, fallbackToDirect: config.pipeline.fallbackToDirect, threads, flags: { threads: '--threads (threads)' } };
     // inference in its own thread, off the event loop that serves the broker and publishes
-    const engine: LiveEngine = o.kernels
-      ? await loadEngine(model.model, { ...request, threads: undefined, kernels: o.kernels })
-      : await WorkerEngine.start(model.model, request, o.runtime).then((w) => ({ ...w.choice, engine: w, close: () => w.close() }));
+    const starting: Promise<LiveEngine> = o.kernels
+      ? loadEngine(model.model, { ...request, threads: undefined, kernels: o.kernels })
+      : WorkerEngine.start(model.model, request, o.runtime).then((w) => ({ ...w.choice, engine: w, close: () => w.close() }));
+    // capture runs in its own thread (decoding, the phantom's speckle), beside inference; both
+    // threads load their modules at once, which shortens a start (and a box's restart) by one load
+    const opening: Promise<FrameSource> = o.source ? Promise.resolve(o.source) : ThreadedSource.open(config.source, { realtime: config.pipeline.realtime });
+    const [e, s] = await Promise.allSettled([starting, opening]);
+    if (e.status === 'rejected' || s.status === 'rejected') {
+      if (e.status === 'fulfilled') await e.value.close?.();
+      if (s.status === 'fulfilled' && !o.source) await s.value.close(); // its thread would keep the process alive
+      throw e.status === 'rejected' ? e.reason : (s as PromiseRejectedResult).reason;
+    }
+    const engine = e.value;
+    const source = s.value;
     if (engine.fallback) log.warn(engine.fallback);
     log.info({ engine: engine.kind, preset: engine.preset, thread: o.kernels ? 'main' : 'worker', kernelThreads: engine.threads }, 'engine ready');
-
-    // capture runs in its own thread (decoding, the phantom's speckle), beside inference
-    const source = o.source ?? (await ThreadedSource.open(config.source, { realtime: config.pipeline.realtime }));
     const size = { width: arch.width, height: arch.height, channels: arch.channels };
     const prep: Preprocessor = (f) => {
       const mi = preprocess({ width: f.width, height: f.height, data: f.pixels }, size, model.model.preprocessing);
