@@ -12,6 +12,8 @@ import { DEFAULT_DEVICE, DEVICE_ID } from './topics.js';
 import { BrokerSchema, readConfigFile, resolveConfig, type RunConfig } from './run-config.js';
 
 export const BOX_SETTINGS_FILE = 'settings.yaml';
+const SETTINGS_HINT = { hint: `fix the field in the box's ${BOX_SETTINGS_FILE} (docs/box.md, "Per-box settings")` };
+const IMAGE_CONFIG_HINT = { hint: 'rebuild the image with an `aunet run` configuration without per-box settings (docs/firmware-format.md, "The config section")' };
 
 export const BoxSettingsSchema = z.strictObject({
   $schema: z.string().optional().describe('editor hint, ignored'),
@@ -32,11 +34,11 @@ export function loadBoxSettings(root: string): { settings: BoxSettings; file: st
   const file = join(root, BOX_SETTINGS_FILE);
   const found = existsSync(file);
   const r = BoxSettingsSchema.safeParse(found ? readConfigFile(file) : {});
-  if (!r.success) throw new FileError(file, `invalid box settings: ${formatIssues(r.error.issues)} (docs/box.md, "Per-box settings")`, 'BAD_CONFIG');
+  if (!r.success) throw new FileError(file, `invalid box settings: ${formatIssues(r.error.issues)}`, 'BAD_CONFIG', SETTINGS_HINT);
   const settings = r.data;
   if (settings.users?.store) {
     // the user store is the security work's (issue 15); until it lands, refuse rather than run without the accounts named
-    throw new FileError(file, 'users.store: operator user stores are not supported by this agent yet; list operators under broker.users', 'BAD_CONFIG');
+    throw new FileError(file, 'users.store: operator user stores are not supported by this agent yet', 'BAD_CONFIG', { hint: 'list the operators under broker.users' });
   }
   const ca = settings.broker.tls.ca;
   if (ca && !isAbsolute(ca)) settings.broker.tls.ca = join(root, ca);
@@ -67,11 +69,11 @@ export function readImageConfig(bytes: Uint8Array, file: string): Record<string,
   try {
     value = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (e) {
-    throw new FileError(file, `configuration section is not JSON: ${(e as Error).message}`, 'BAD_CONFIG');
+    throw new FileError(file, `configuration section is not JSON: ${(e as Error).message}`, 'BAD_CONFIG', IMAGE_CONFIG_HINT);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new FileError(file, 'configuration section is not a JSON object', 'BAD_CONFIG');
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new FileError(file, 'configuration section is not a JSON object', 'BAD_CONFIG', IMAGE_CONFIG_HINT);
   const problems = imageConfigProblems(value as Record<string, unknown>);
-  if (problems.length) throw new FileError(file, `configuration section holds ${problems.join('; ')}`, 'BAD_CONFIG');
+  if (problems.length) throw new FileError(file, `configuration section holds ${problems.join('; ')}`, 'BAD_CONFIG', IMAGE_CONFIG_HINT);
   return value as Record<string, unknown>;
 }
 

@@ -47,7 +47,7 @@ export async function packDirectory(dir: string): Promise<Uint8Array> {
   });
   for (const file of files) {
     const name = relative(dir, file).split('\\').join('/');
-    checkName(name, (m) => new FileError(file, m, 'UNSUPPORTED'));
+    checkName(name, (m) => new FileError(file, m, 'UNSUPPORTED', { hint: 'rename the file in the monitor folder' }));
     const body = readFileSync(file);
     await new Promise<void>((resolve, reject) =>
       pack.entry({ name, size: body.length, mtime: new Date(0), mode: 0o644 }, body, (err) => (err ? reject(err) : resolve())),
@@ -119,10 +119,10 @@ function walk(root: string, dir: string): string[] {
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     const st = lstatSync(p);
-    if (st.isSymbolicLink()) throw new FileError(p, 'is a symbolic link; the monitor bundle takes only regular files and folders (copy the file in instead)', 'UNSUPPORTED');
+    if (st.isSymbolicLink()) throw new FileError(p, 'is a symbolic link; the monitor bundle takes only regular files and folders', 'UNSUPPORTED', { hint: 'copy the file into the monitor folder instead of linking it' });
     if (st.isDirectory()) out.push(...walk(root, p));
     else if (st.isFile()) out.push(p);
-    else throw new FileError(p, 'is not a regular file (a device, socket or pipe); the monitor bundle takes only regular files and folders', 'UNSUPPORTED');
+    else throw new FileError(p, 'is not a regular file (a device, socket or pipe); the monitor bundle takes only regular files and folders', 'UNSUPPORTED', { hint: 'remove it from the monitor folder' });
   }
   return out;
 }

@@ -127,7 +127,7 @@ async function buildSelfTest(runtimes: { build: RuntimeBuild; file: string; byte
 function readConfig(file: string): Uint8Array {
   const value = readConfigFile(file);
   const problems = imageConfigProblems(value);
-  if (problems.length) throw new FileError(file, `not an image configuration: ${problems.join('; ')}`, 'BAD_CONFIG');
+  if (problems.length) throw new FileError(file, `not an image configuration: ${problems.join('; ')}`, 'BAD_CONFIG', { hint: 'per-box settings go in each box\'s settings.yaml (docs/box.md), not in the image' });
   resolveConfig(value, {}, file);
   return Buffer.from(JSON.stringify(value, null, 2));
 }

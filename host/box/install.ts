@@ -75,7 +75,7 @@ export function installBox(o: InstallOptions): InstallReport {
   const keyBytes = readFileSync(o.pubkey);
   let keyWritten = false;
   if (existsSync(key)) {
-    if (!readFileSync(key).equals(keyBytes)) throw new FileError(key, 'this box already trusts another public key; replacing a box\'s key is deliberate: remove the file first', 'EXISTS');
+    if (!readFileSync(key).equals(keyBytes)) throw new FileError(key, 'this box already trusts another public key', 'EXISTS', { hint: 'replacing a box\'s key is deliberate: remove the installed key first' });
   } else {
     copyFileSync(o.pubkey, key);
     keyWritten = true;

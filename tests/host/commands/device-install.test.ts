@@ -62,7 +62,7 @@ test('install refuses another key over the installed one, a settings file that d
   writeFileSync(join(root, 'settings.yaml'), 'device: box 7\nmodel: x.aunet\n');
   const s = await runAunet(['device', 'install', '--root', root, '--pubkey', publicKey, '--port', '/dev/ttyGS0', '--unit-dir', units]);
   assert.equal(s.code, 1);
-  assert.match(s.stderr, /settings\.yaml: invalid box settings/);
+  assert.match(s.stderr, /invalid box settings: .*\(.*settings\.yaml\): fix the field in the box.s settings\.yaml/);
   const p = await runAunet(['device', 'install', '--root', root, '--pubkey', publicKey, '--port', 'ttyGS0', '--unit-dir', units]);
   assert.equal(p.code, 2);
   assert.match(p.stderr, /absolute path/);
