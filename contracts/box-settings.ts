@@ -12,6 +12,8 @@ import { DEFAULT_DEVICE, DEVICE_ID } from './topics.js';
 import { BrokerSchema, readConfigFile, resolveConfig, type RunConfig } from './run-config.js';
 
 export const BOX_SETTINGS_FILE = 'settings.yaml';
+/** the box's operator accounts (`aunet users add NAME --store ROOT/users.json`) */
+export const BOX_USER_STORE = 'users.json';
 const SETTINGS_HINT = { hint: `fix the field in the box's ${BOX_SETTINGS_FILE} (docs/box.md, "Per-box settings")` };
 const IMAGE_CONFIG_HINT = { hint: 'rebuild the image with an `aunet run` configuration without per-box settings (docs/firmware-format.md, "The config section")' };
 
@@ -20,10 +22,6 @@ export const BoxSettingsSchema = z.strictObject({
   device: z.string().regex(DEVICE_ID, 'must be 1 to 64 characters of A-Z a-z 0-9 _ -').default(DEFAULT_DEVICE).describe('this box\'s id in the topics aunet/<device>/...'),
   source: z.string().min(1).optional().describe("the capture device, e.g. v4l2:/dev/video0 (default: the image's source)"),
   broker: BrokerSchema.prefault({}).describe('where the pipeline publishes; embedded = the agent\'s own broker and monitor page'),
-  users: z
-    .strictObject({ store: z.string().min(1).describe('operator user store file (`aunet users`), relative to the box root') })
-    .optional()
-    .describe('operator accounts from a user store instead of broker.users'),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 
@@ -36,10 +34,12 @@ export function loadBoxSettings(root: string): { settings: BoxSettings; file: st
   const r = BoxSettingsSchema.safeParse(found ? readConfigFile(file) : {});
   if (!r.success) throw new FileError(file, `invalid box settings: ${formatIssues(r.error.issues)}`, 'BAD_CONFIG', SETTINGS_HINT);
   const settings = r.data;
-  if (settings.users?.store) {
-    // the user store is the security work's (issue 15); until it lands, refuse rather than run without the accounts named
-    throw new FileError(file, 'users.store: operator user stores are not supported by this agent yet', 'BAD_CONFIG', { hint: 'list the operators under broker.users' });
-  }
+  if (settings.broker.users !== undefined) throw new FileError(file, 'broker.users: operator accounts live in the user store', 'BAD_CONFIG', { hint: `add them with \`aunet users add NAME --store ${join(root, BOX_USER_STORE)}\` (docs/box.md)` });
+  // the operators of the box's embedded broker: ROOT/users.json unless the settings name another store
+  const store = settings.broker.userStore ?? BOX_USER_STORE;
+  settings.broker.userStore = isAbsolute(store) ? store : join(root, store);
+  const pw = settings.broker.passwordFile;
+  if (pw && !isAbsolute(pw)) settings.broker.passwordFile = join(root, pw);
   const ca = settings.broker.tls.ca;
   if (ca && !isAbsolute(ca)) settings.broker.tls.ca = join(root, ca);
   return { settings, file, found };

@@ -14,6 +14,7 @@ import { topicsFor } from '../../contracts/topics.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../publish/broker.js';
 import { Publisher, redact } from '../publish/client.js';
 import { MONITOR_DIST } from '../publish/static-files.js';
+import { UserStore, defaultUserStorePath } from '../publish/user-store.js';
 import type { BrokerLink } from './pipeline-ipc.js';
 
 export class BoxServices {
@@ -44,7 +45,9 @@ export class BoxServices {
       broker = await startEmbeddedBroker({
         port: b.port,
         httpPort: b.httpPort,
-        users: b.users,
+        operators: new UserStore(b.userStore ?? defaultUserStorePath()),
+        allowedOrigins: b.allowedOrigins,
+        allowedHosts: b.allowedHosts,
         device: settings.device,
         staticRoot: () => services?.monitorRoot ?? MONITOR_DIST,
         log: (level, msg, fields) => log[level](fields ?? {}, msg),

@@ -57,8 +57,8 @@ function settingsTemplate(device: string): string {
     '# Per-box settings of this aunet box (docs/box.md, "Per-box settings").',
     '# Never part of a firmware image: one image serves a fleet, this file is this box.',
     toYaml({ device, broker: { url: 'embedded', port: 1883, httpPort: 8080 } }).trimEnd(),
-    '# broker.users: operator accounts of the embedded broker ([{ username, password }])',
-    '# broker.url: mqtts://... with broker.username / broker.password for a site broker',
+    '# operators of the embedded broker: aunet users add NAME --store <root>/users.json (broker.userStore names another)',
+    '# broker.url: mqtts://... with broker.username and broker.passwordFile for a site broker',
     '# source: the capture device, e.g. v4l2:/dev/video0 (default: the image\'s source)',
     '',
   ].join('\n');

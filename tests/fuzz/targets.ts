@@ -163,10 +163,11 @@ function frameTarget(): FuzzTarget {
 function serialTarget(): FuzzTarget {
   const { publicKey } = generateKeyPairSync('ed25519');
   const dir = mkdtempSync(join(tmpdir(), 'aunet-fuzz-agent-'));
-  const agent = new Agent({ storage: new Storage(dir), publicKey, hardwareId: 'aunet-edge-1', selfTest: async () => ({ ok: true, detail: '' }) });
-  const booted = agent.boot();
+  // the serial side alone, in development mode (every command), on a box that runs nothing (the box's own tests are tests/host/box/*)
+  const box = { running: () => null, trial: () => null, reboot: () => {}, info: () => ({}) };
+  const agent = new Agent({ storage: new Storage(dir), publicKey, hardwareId: 'aunet-edge-1', box, development: true });
   const decoder = new SlipDecoder();
-  const seeds = [COMMANDS.HELLO, COMMANDS.STATUS, COMMANDS.BEGIN, COMMANDS.DATA, COMMANDS.END, COMMANDS.ERASE_SLOT].map((command, seq) =>
+  const seeds = [COMMANDS.HELLO, COMMANDS.STATUS, COMMANDS.HEAD, COMMANDS.BEGIN, COMMANDS.DATA, COMMANDS.END, COMMANDS.ERASE_SLOT].map((command, seq) =>
     encodePacket({ direction: REQUEST, command, seq, payload: Uint8Array.from({ length: 4 + seq * 7 }, (_, i) => (i * 37) & 255) }),
   );
   return {
@@ -181,7 +182,6 @@ function serialTarget(): FuzzTarget {
       return u8(out);
     },
     async run(input) {
-      await booted;
       for (const f of decoder.push(slipEncode(input))) decodePacket(f);
       decoder.push(input);
       // a packet whose CRC held, else the raw bytes taken as one (the agent must survive any request)
@@ -203,7 +203,7 @@ function imageTarget(): FuzzTarget {
   const image = assembleImage(
     {
       version: '2.0.0', securityCounter: 1, hardwareId: 'aunet-edge-1', build: { date: 'd', tool: 't' },
-      sections: { runtime: Buffer.alloc(64, 1), model: Buffer.alloc(200, 2), config: Buffer.from('{}'), monitor: Buffer.alloc(10) },
+      runtimes: [{ build: 'simd', bytes: Buffer.alloc(64, 1) }], model: Buffer.alloc(200, 2), config: Buffer.from('{}'), monitor: Buffer.alloc(10),
       selfTest: { frame: 'golden-v1', outputSha256: 'b'.repeat(64) },
     },
     privateKey,
