@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { AunetError } from '../../common/errors.js';
 import { parseImage, section, sha256 } from '../../firmware/image.js';
-import { runThreads } from './worker-engine.js';
+import { runThreads } from '../../common/thread-count.js';
 import { modelFromBytes } from '../load/model-loader.js';
 import { LiveService } from './live-service.js';
 import { boxLog } from './box-log.js';
@@ -58,12 +58,11 @@ async function start(m: Extract<ToPipeline, { type: 'start' }>): Promise<void> {
   const model = modelFromBytes(section(img, 'model'), `firmware-${f.version}.aunet`);
   const runtime = section(img, `runtime-${m.runtime}`);
   service = await LiveService.start({
-    config: m.config,
+    config: { ...m.config, threads },
     log,
     version: m.software,
     model,
     runtime: { build: m.runtime, bytes: runtime },
-    threads,
     broker: m.broker,
     firmware: f,
     lastWill: false,
