@@ -46,7 +46,7 @@ test('a built image\'s monitor section has no source map and no sourceMappingURL
     const model = join(dir, 'm.aunet');
     writeModel(model, randomQModel({ filters: 1, height: 16, width: 16, channels: 1 }, { seed: 3 }));
     const out = join(dir, 'fw.aufw');
-    const b = await runAunet(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--version', '1.0.0', '--out', out]);
+    const b = await runAunet(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--version', '1.0.0', '--security-counter', '1', '--out', out]);
     assert.equal(b.code, 0, b.stderr);
     const files = await untar(section(parseImage(readFileSync(out)), 'monitor'));
     assert.ok(files.has('monitor.js') && files.has('index.html'), `the monitor is in the image: ${[...files.keys()].join(', ')}`);
