@@ -20,6 +20,7 @@ import { loadFloatModel } from '../load/float-model-loader.js';
 import { loadEngine } from '../load/engine-loader.js';
 import { evenlySpaced, imageInput, listImages } from './support/model-inputs.js';
 import { kernelsOption } from './support/engine-options.js';
+import { splitOption } from './support/split-option.js';
 import { decide, decisionRule } from '../../models/lesion-decision.js';
 import { listBusi, filterSplit } from '../../models/datasets/busi.js';
 import { readSplitManifest, type Split } from '../../models/datasets/split.js';
@@ -74,7 +75,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object instead of tables')
     .option('--out <dir>', 'write side-by-side PNGs of the worst images (and report.json) here')
     .option('--limit <n>', 'use N evenly spaced images of the folder')
-    .option('--split <split>', 'a BUSI-layout --dataset: only the images of this split (test: held out from every choice)')
+    .addOption(splitOption('--split <split>', 'a BUSI-layout --dataset: only the images of this split (test: held out from every choice)'))
     .option('--split-file <file>', "with --split: the split manifest (default: the shipped split of the project's BUSI images)")
     .option('--worst <k>', 'how many worst images to draw', '4')
     .addOption(kernelsOption())
@@ -89,7 +90,6 @@ export function register(program: Command): void {
       if (a.filters !== b.filters || a.height !== b.height || a.width !== b.width || a.channels !== b.channels) {
         throw new UsageError(`${o.int8} (F=${a.filters}, ${a.height}x${a.width}x${a.channels}) is not a quantization of ${o.float} (F=${b.filters}, ${b.height}x${b.width}x${b.channels})`);
       }
-      if (o.split !== undefined && !['train', 'val', 'test'].includes(o.split)) throw new UsageError(`--split must be train, val or test, got '${o.split}'`);
       const files = o.split ? evenlySpaced(filterSplit(listBusi(o.dataset, readSplitManifest(o.splitFile), o.splitFile), o.split as Split).map((e) => e.image), limit) : listImages(o.dataset, limit);
       if (files.length === 0) throw new UsageError(`${o.dataset}: no image in split '${o.split}'`);
       const { engine } = await loadEngine(q, { keepTensors: true, kernels: o.kernels });

@@ -9,6 +9,8 @@ import { readModel, writeModel } from '../../models/format.js';
 import { chooseThreshold, MASK_ONLY_RULE, PRESENCE_FRACTION, wilson, type LesionDecisionRule } from '../../models/lesion-decision.js';
 import type { Split } from '../../models/datasets/split.js';
 import { UsageError } from '../../common/errors.js';
+import { parseNumber } from '../../common/cli-args.js';
+import { splitOption } from './support/split-option.js';
 import { provenanceName } from '../../common/provenance.js';
 import { openPredictor } from '../evaluation/predictor.js';
 import { evaluate } from '../evaluation/evaluate.js';
@@ -28,14 +30,12 @@ export function register(program: Command): void {
     .description('choose the lesion-present threshold on a calibration split and store it in the model header')
     .requiredOption('--model <file>', 'int8 model (.aunet)')
     .requiredOption('--dataset <dir>', 'BUSI-layout folder')
-    .option('--split <split>', 'calibration split (never the one figures are reported on)', 'val')
+    .addOption(splitOption('--split <split>', 'calibration split (never the one figures are reported on)', { default: 'val' }))
     .option('--split-file <file>', "split manifest; default: the shipped split of the project's BUSI images")
     .option('--sensitivity <s>', 'share of lesion images of the split that must be called "lesion"', '0.97')
     .option('--out <file>', 'write the model here instead of updating --model')
     .action(async (o: Flags) => {
-      if (!['train', 'val', 'test'].includes(o.split)) throw new UsageError(`--split must be train, val or test, got '${o.split}'`);
-      const target = Number(o.sensitivity);
-      if (!(target > 0 && target <= 1)) throw new UsageError(`--sensitivity must be in (0, 1], got '${o.sensitivity}'`);
+      const target = parseNumber(o.sensitivity, '--sensitivity', { above: 0, max: 1 });
       if (!/\.aunet$/i.test(o.model)) throw new UsageError(`--model must be an int8 .aunet (the decision is calibrated on what the box computes), got '${o.model}'`);
       const predictor = await openPredictor(o.model, { engine: 'direct' });
       const scan: LesionDecisionRule = { ...MASK_ONLY_RULE, fraction: PRESENCE_FRACTION, threshold: 0.5 };

@@ -10,6 +10,8 @@ import { EvalReport } from '../evaluation/report.js';
 import { parsePreprocessing } from './dataset.js';
 import type { EngineKind } from '../load/engine-loader.js';
 import { engineOption, threadsOption } from './support/engine-options.js';
+import { splitOption } from './support/split-option.js';
+import { parseNumber } from '../../common/cli-args.js';
 import { readSplitManifest, type Split } from '../../models/datasets/split.js';
 import { listBusi, filterSplit } from '../../models/datasets/busi.js';
 import { PRESENCE_FRACTION, type LesionDecisionRule } from '../../models/lesion-decision.js';
@@ -37,7 +39,7 @@ export function register(program: Command): void {
     .description("evaluate a model on a BUSI-layout dataset with the study's metrics (at the original image size)")
     .requiredOption('--model <file>', '.aunet (int8) or .onnx (float, run by onnxruntime-node)')
     .requiredOption('--dataset <dir>', 'BUSI-layout folder (benign/, malignant/, normal/)')
-    .option('--split <split>', 'test (never used for any choice), val (used for choices: epochs, thresholds), train or all', 'val')
+    .addOption(splitOption('--split <split>', 'test (never used for any choice), val (used for choices: epochs, thresholds), train or all', { all: true, default: 'val' }))
     .option('--split-file <file>', "split manifest (aunet dataset split); default: the shipped split of the project's BUSI images")
     .option('--json', 'print one JSON object instead of a table')
     .option('--report <dir>', 'write an HTML report with overlays, attention maps and Dice histograms')
@@ -47,16 +49,13 @@ export function register(program: Command): void {
     .option('--clahe [clip:tiles]', '.onnx only: CLAHE before resizing (default 3:8)')
     .option('--threshold <p>', 'lesion-present threshold on the top-k mean probability (default: the model header\'s; an .onnx has none)')
     .option('--twins-of <dir>', 'count evaluated images with a near-duplicate in this BUSI folder, and report the figures without them')
-    .option('--twins-split <split>', 'with --twins-of: which split of that folder (train, val, test, all; by the split file)', 'train')
+    .addOption(splitOption('--twins-split <split>', 'with --twins-of: which split of that folder (train, val, test, all; by the split file)', { all: true, default: 'train' }))
     .action(async (o: EvalFlags) => {
-      if (!['test', 'val', 'train', 'all'].includes(o.split)) throw new UsageError(`--split must be test, val, train or all, got '${o.split}'`);
       let decision: LesionDecisionRule | undefined;
       if (o.threshold !== undefined) {
-        const t = Number(o.threshold);
-        if (!(t >= 0.5 && t <= 1)) throw new UsageError(`--threshold must be a probability in [0.5, 1], got '${o.threshold}'`);
+        const t = parseNumber(o.threshold, '--threshold', { min: 0.5, max: 1 });
         decision = { rule: 'topk-mean', fraction: PRESENCE_FRACTION, threshold: t };
       }
-      if (!['train', 'val', 'test', 'all'].includes(o.twinsSplit)) throw new UsageError(`--twins-split must be train, val, test or all, got '${o.twinsSplit}'`);
       const twinsOf = o.twinsOf === undefined ? undefined : (() => {
         const ref = filterSplit(listBusi(o.twinsOf, o.twinsSplit === 'all' ? undefined : readSplitManifest(o.splitFile), o.splitFile), o.twinsSplit as Split | 'all');
         if (ref.length === 0) throw new UsageError(`--twins-of ${o.twinsOf}: no image in split '${o.twinsSplit}'`);
