@@ -1,6 +1,9 @@
 // 3x3 convolution, stride 1 or 2, explicit top/left padding (bottom/right follow
 // from the output size), per-channel requantization, fused clamp.
 // Reference: host/kernels/reference/conv3x3.ts.
+// Stride 1 with cin a multiple of 8 (every conv of the network but the first layer and the
+// stride-2 gate convs) runs as Winograd F(2x2, 3x3): conv3x3-winograd.ts, with its own packed
+// weights. What follows is the direct kernel for the rest.
 //
 // Method. For each output row, the three input rows under it are widened into
 // scratch as i16 (x - inZp) in patch order: per input column, its 3 rows' cin
@@ -25,6 +28,7 @@
 import { roundConst, unbiasConst, accBound, mulByQuantizedMultiplier2x2, mulByQuantizedMultiplier4, pair, finish8 } from './quant';
 import { fail, checkZp, checkAct, checkRequant, ERR_STRIDE, ERR_PADDING, ERR_SHAPE, ERR_SCRATCH, ERR_CHANNELS } from './errors';
 import { WEIGHT_RUN_LANES } from '../../host/kernels/kernel-constants';
+import { winogradConv3x3, conv3x3Winograd } from './conv3x3-winograd';
 
 /** i16 values of one output channel's packed run, the 3x3xcin window (host/kernels/weight-packing.ts) */
 // @ts-ignore: decorator
@@ -87,6 +91,11 @@ export function conv3x3(
   checkAct(outZp, actMin, actMax);
   for (let o = 0; o < cout; o++) checkRequant(load<i32>(multPtr + usize(o << 2)), load<i32>(shiftPtr + usize(o << 2)));
   if (outH == 0 || outW == 0) return;
+  if (winogradConv3x3(stride, cin)) {
+    conv3x3Winograd(inPtr, inH, inW, cin, inZp, outPtr, outH, outW, outPixelStride, cout, padTop, padLeft,
+      wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax, scratchPtr, scratchBytes);
+    return;
+  }
 
   const runPad = convRunPad(cin);
   const runBytes = runPad << 1;

@@ -18,6 +18,13 @@ export const WEIGHT_RUN_LANES = 8;
  */
 export const CONV3X3_GROUP = 4;
 
+/**
+ * Largest cin for which a stride-1 3x3 conv (cin a multiple of 8) runs as Winograd F(2x2, 3x3)
+ * (assembly/kernels/conv3x3-winograd.ts; the host packs its weights transformed): its integer
+ * form computes 4x the sum, exact while 4 * 9 * cin * 255 * 127 < 2^31 (cin <= 1828).
+ */
+export const WINOGRAD_MAX_CIN = 1024;
+
 /** Scratch bytes affine uses per group of 4 channels for its per-lane requantization table. */
 export const AFFINE_SCRATCH_PER_GROUP = 144;
 

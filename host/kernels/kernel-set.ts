@@ -25,16 +25,17 @@ export interface KernelSet extends KernelFunctions {
 
   /**
    * bytes one output channel's packed weights take; channel o's weights start o times this
-   * into the packed block when o is a multiple of convChannelGroup(k)
+   * into the packed block when o is a multiple of convChannelGroup(k). The layout may depend
+   * on the stride (the WebAssembly kernels pack stride-1 3x3 convs for Winograd F(2x2, 3x3))
    */
-  convWeightBytes(k: 1 | 3, cin: number): number;
+  convWeightBytes(k: 1 | 3, cin: number, stride: number): number;
   /**
    * output channels packed together: a call's channel range must start at a multiple of
    * this, and the block of n channels takes convWeightBytes * n rounded up to whole groups
    */
   convChannelGroup(k: 1 | 3): number;
-  /** pack OHWI int8 weights of `cout` channels into the kernel's layout at `dst` */
-  packConvWeights(k: 1 | 3, cin: number, cout: number, ohwi: Int8Array, dst: number): void;
+  /** pack OHWI int8 weights of `cout` channels of a conv of this stride into the kernel's layout at `dst` */
+  packConvWeights(k: 1 | 3, cin: number, cout: number, ohwi: Int8Array, dst: number, stride: number): void;
 }
 
 /** The kernels themselves: what the WebAssembly module exports and the reference implements. */

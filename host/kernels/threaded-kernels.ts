@@ -116,8 +116,8 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
     ensureHeap: (bytes: number) => heap.ensure(bytes),
     convChannelGroup: packedChannelGroup,
     convWeightBytes: packedConvWeightBytes,
-    packConvWeights(k: 1 | 3, cin: number, cout: number, ohwi: Int8Array, dst: number): void {
-      packConvWeights(heap.buffer, heap.userBytes, k, cin, cout, ohwi, dst);
+    packConvWeights(k: 1 | 3, cin: number, cout: number, ohwi: Int8Array, dst: number, stride: number): void {
+      packConvWeights(heap.buffer, heap.userBytes, k, cin, cout, ohwi, dst, stride);
     },
     ...divided,
     spread: {

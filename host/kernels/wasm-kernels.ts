@@ -129,8 +129,8 @@ export function createWasmKernels(options: { build?: WasmBuild; bytes?: Uint8Arr
     },
     convWeightBytes: packedConvWeightBytes,
     convChannelGroup: packedChannelGroup,
-    packConvWeights(k: 1 | 3, cin: number, cout: number, ohwi: Int8Array, dst: number): void {
-      packConvWeights(memory.buffer, userBytes, k, cin, cout, ohwi, dst);
+    packConvWeights(k: 1 | 3, cin: number, cout: number, ohwi: Int8Array, dst: number, stride: number): void {
+      packConvWeights(memory.buffer, userBytes, k, cin, cout, ohwi, dst, stride);
     },
     ...kernels,
   };

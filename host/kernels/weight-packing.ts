@@ -6,9 +6,13 @@
 //        CONV3X3_GROUP whose runs are cut into slices of WEIGHT_RUN_LANES values laid side by
 //        side ([group][slice][channel][lanes]), a missing last channel zero, so conv3x3
 //        loads a group's weights at fixed offsets from one pointer;
+//   3x3 stride 1, cin a multiple of 8 up to WINOGRAD_MAX_CIN (winogradConv3x3): the Winograd
+//        F(2x2, 3x3) weights U = G' g G'^T (G' = 2G, integer; 16 values per input channel, each
+//        within +-1143) laid [group of CONV3X3_GROUP][p = 4*i + j][channel pair][channel][2],
+//        the layout assembly/kernels/conv3x3-winograd.ts reads;
 //   1x1: per output channel, cin values zero-padded the same way.
 // The padding is zero, so whatever a kernel multiplies it with contributes nothing.
-import { CONV3X3_GROUP, WEIGHT_RUN_LANES } from './kernel-constants.js';
+import { CONV3X3_GROUP, WEIGHT_RUN_LANES, WINOGRAD_MAX_CIN } from './kernel-constants.js';
 
 const roundUp = (n: number) => Math.ceil(n / WEIGHT_RUN_LANES) * WEIGHT_RUN_LANES;
 
@@ -17,9 +21,30 @@ export function packedRun(k: 1 | 3, cin: number): number {
   return roundUp(k * k * cin);
 }
 
+/** Whether conv3x3 runs this conv as Winograd F(2x2, 3x3) (the rule of assembly/kernels/conv3x3-winograd.ts). */
+export function winogradConv3x3(stride: number, cin: number): boolean {
+  return stride === 1 && cin % 8 === 0 && cin > 0 && cin <= WINOGRAD_MAX_CIN;
+}
+
 /** Bytes one output channel's packed weights take. */
-export function packedConvWeightBytes(k: 1 | 3, cin: number): number {
-  return packedRun(k, cin) * 2;
+export function packedConvWeightBytes(k: 1 | 3, cin: number, stride: number): number {
+  return k === 3 && winogradConv3x3(stride, cin) ? 16 * cin * 2 : packedRun(k, cin) * 2;
+}
+
+/** G' = 2G of F(2x2, 3x3): integer rows, so U = G' g G'^T is exact (and 4x the usual U). */
+const G2 = [[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]];
+
+/** U = G' g G'^T of one 3x3 kernel g[ky][kx] (ohwi[at + (ky*3 + kx)*cin]), row-major 4x4 (p = 4*i + j). */
+function winogradKernel(ohwi: Int8Array, at: number, cin: number): number[] {
+  const u: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    for (let j = 0; j < 4; j++) {
+      let v = 0;
+      for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) v += G2[i][ky] * ohwi[at + (ky * 3 + kx) * cin] * G2[j][kx];
+      u.push(v);
+    }
+  }
+  return u;
 }
 
 /** Output channels packed together: a channel range starts at a multiple of this. */
@@ -28,12 +53,12 @@ export function packedChannelGroup(k: 1 | 3): number {
 }
 
 /** Pack `cout` channels of OHWI int8 weights at byte offset `dst` (2-byte aligned) of the first `usable` bytes of `heap`. */
-export function packConvWeights(heap: ArrayBufferLike, usable: number, k: 1 | 3, cin: number, cout: number, ohwi: Int8Array, dst: number): void {
+export function packConvWeights(heap: ArrayBufferLike, usable: number, k: 1 | 3, cin: number, cout: number, ohwi: Int8Array, dst: number, stride: number): void {
   const n = k * k * cin * cout;
   if (ohwi.length !== n) throw new RangeError(`packConvWeights: expected ${n} OHWI weights (${cout}x${k}x${k}x${cin}), got ${ohwi.length}`);
   if (dst % 2 !== 0) throw new RangeError(`packConvWeights: destination ${dst} must be 2-byte aligned (16 recommended)`);
   const group = packedChannelGroup(k);
-  const bytes = packedConvWeightBytes(k, cin) * Math.ceil(cout / group) * group;
+  const bytes = packedConvWeightBytes(k, cin, stride) * Math.ceil(cout / group) * group;
   if (!Number.isInteger(dst) || dst < 0 || dst + bytes > Math.min(usable, heap.byteLength)) {
     throw new RangeError(`packConvWeights: [${dst}, ${dst + bytes}) lies outside the heap of ${usable} bytes`);
   }
@@ -42,6 +67,16 @@ export function packConvWeights(heap: ArrayBufferLike, usable: number, k: 1 | 3,
   const run = packedRun(k, cin);
   if (k === 1) {
     for (let o = 0; o < cout; o++) for (let c = 0; c < cin; c++) out[o * run + c] = ohwi[o * cin + c];
+    return;
+  }
+  if (winogradConv3x3(stride, cin)) {
+    for (let o = 0; o < cout; o++) {
+      const base = Math.floor(o / group) * group * 16 * cin + (o % group) * 2;
+      for (let c = 0; c < cin; c++) {
+        const u = winogradKernel(ohwi, o * 9 * cin + c, cin);
+        for (let p = 0; p < 16; p++) out[base + ((p * (cin >> 1) + (c >> 1)) * group) * 2 + (c & 1)] = u[p];
+      }
+    }
     return;
   }
   const L = WEIGHT_RUN_LANES;

@@ -12,13 +12,13 @@ export function convLayer(ks: KernelSet, g: Graph, op: ConvOp, seed = 1, scratch
   const rng = new Rng(seed);
   const i = g.tensors.get(op.input)!, o = g.tensors.get(op.output)!;
   const group = ks.convChannelGroup(op.k);
-  const wBytes = ks.convWeightBytes(op.k, op.cin) * Math.ceil(op.cout / group) * group;
+  const wBytes = ks.convWeightBytes(op.k, op.cin, op.stride) * Math.ceil(op.cout / group) * group;
   const inBytes = i.h * i.w * i.c, outBytes = o.h * o.w * o.c;
   const inPtr = 0, wPtr = align(inBytes), outPtr = align(wPtr + wBytes), biasPtr = align(outPtr + outBytes);
   const multPtr = biasPtr + 4 * op.cout, shiftPtr = multPtr + 4 * op.cout, scratch = align(shiftPtr + 4 * op.cout);
   ks.ensureHeap(scratch + scratchBytes);
   new Int8Array(ks.heap, inPtr, inBytes).set(rng.int8(inBytes));
-  ks.packConvWeights(op.k, op.cin, op.cout, rng.int8(op.k * op.k * op.cin * op.cout, -127, 127), wPtr);
+  ks.packConvWeights(op.k, op.cin, op.cout, rng.int8(op.k * op.k * op.cin * op.cout, -127, 127), wPtr, op.stride);
   const i32 = new Int32Array(ks.heap);
   for (let c = 0; c < op.cout; c++) {
     const q = quantizeMultiplier(2 ** (-14 + rng.float()));

@@ -26,12 +26,12 @@ export const conv: OpBinding<ConvOp, ConvData> = {
   kind: 'conv',
 
   planes(op, weightBytes) {
-    const perChannel = weightBytes.convWeightBytes(op.k, op.cin);
+    const perChannel = weightBytes.convWeightBytes(op.k, op.cin, op.stride);
     const channelGroup = weightBytes.convChannelGroup(op.k);
     return [
       {
         name: 'weights', category: 'weights', perChannel, channelGroup, bytes: Math.ceil(op.cout / channelGroup) * channelGroup * perChannel,
-        write: (k, p, at) => k.packConvWeights(op.k, op.cin, op.cout, p.weights, at),
+        write: (k, p, at) => k.packConvWeights(op.k, op.cin, op.cout, p.weights, at, op.stride),
       },
       ...requantPlanes<QConv>(op.cout),
     ];

@@ -56,7 +56,8 @@ test('WASM kernels: chip == direct for every preset, forced small SRAMs, spills 
   const k = createWasmKernels();
   const arch = { filters: 4, height: 64, width: 64, channels: 3 };
   const presets = presetNames().map((chip) => ({ chip }));
-  check(k, arch, 21, [...presets, { chip: 'default', sramBytes: 16384, minTiles: 100 }, { chip: 'nv_small', sramBytes: 8192, minTiles: 500 }]);
+  // the smallest SRAM this model fits: its stride-1 3x3 weights are packed for Winograd (16 i16 per input channel)
+  check(k, arch, 21, [...presets, { chip: 'default', sramBytes: 16384, minTiles: 100 }, { chip: 'nv_small', sramBytes: 14336, minTiles: 300 }]);
   // a configuration where skip tensors are spilled and fetched back
   const model = randomQModel(arch, { seed: 22 });
   const chip = createChipEngine(model, k, { chip: 'nv_small', sramBytes: 24576 });

@@ -15,7 +15,7 @@ interface ConvCase {
   pads: [number, number, number, number]; outPixelStride: number;
   inZp: number; outZp: number; actMin: number; actMax: number;
   /** log2 range of the real multipliers */
-  scale: [number, number]; biasMax: number; inputRange?: [number, number];
+  scale: [number, number]; biasMax: number; inputRange?: [number, number]; weightRange?: [number, number];
   /** multipliers exact powers of two: many results end in exactly .5, testing the tie rule */
   pow2?: boolean;
 }
@@ -30,7 +30,7 @@ function runConv(ks: KernelSet, c: ConvCase, seed: number, scratchBytes: number)
   const [outH, outW] = outSize(c);
   const [lo, hi] = c.inputRange ?? [-128, 127];
   const input = rng.int8(c.inH * c.inW * c.cin, lo, hi);
-  const weights = rng.int8(c.cout * c.k * c.k * c.cin, -127, 127);
+  const weights = rng.int8(c.cout * c.k * c.k * c.cin, ...(c.weightRange ?? [-127, 127]));
   const bias = new Int32Array(c.cout).map(() => rng.int(-c.biasMax, c.biasMax));
   const mult = new Int32Array(c.cout), shift = new Int32Array(c.cout);
   for (let o = 0; o < c.cout; o++) {
@@ -40,13 +40,13 @@ function runConv(ks: KernelSet, c: ConvCase, seed: number, scratchBytes: number)
   }
   const L = new Layout();
   const inPtr = L.put(input);
-  const wPtr = L.weights(Math.max(packedWeightBytes(ks, c.k, c.cin, c.cout), 16));
+  const wPtr = L.weights(Math.max(packedWeightBytes(ks, c.k, c.cin, c.cout, c.stride), 16));
   const biasPtr = L.put(bias), multPtr = L.put(mult), shiftPtr = L.put(shift);
   const outBytes = outH * outW * c.outPixelStride;
   const outPtr = L.space(outBytes);
   const scratch = L.space(c.k === 3 ? scratchBytes : 0);
   load(ks, L);
-  ks.packConvWeights(c.k, c.cin, c.cout, weights, wPtr);
+  ks.packConvWeights(c.k, c.cin, c.cout, weights, wPtr, c.stride);
   if (c.k === 3) {
     ks.conv3x3(inPtr, c.inH, c.inW, c.cin, c.inZp, outPtr, outH, outW, c.outPixelStride, c.cout, c.stride, c.pads[0], c.pads[1],
       wPtr, biasPtr, multPtr, shiftPtr, c.outZp, c.actMin, c.actMax, scratch, scratchBytes);
@@ -124,6 +124,22 @@ test('conv3x3: extreme multipliers, biases and zero points saturate identically'
   check({ ...base, scale: [mid + 4, mid + 6], pow2: true, inputRange: [-4, 4], actMin: -128, biasMax: 5 }, 9, true);
 });
 
+test('conv3x3 stride 1 (Winograd F(2x2, 3x3) for cin a multiple of 8): exact at the largest sums it takes', () => {
+  // every input -128 with zero point 127 (x - zp = -255) against all-+127 or all--127 weights: the
+  // largest |sum| (9 * 1024 * 255 * 127; the kernel computes 4x it in i32) at WINOGRAD_MAX_CIN = 1024,
+  // and just past it (1032: the direct kernel); border pixels have fewer taps, so outputs differ
+  const rng = new Rng(19);
+  let seed = 400;
+  for (const cin of [8, 1024, 1032]) {
+    for (const w of [127, -127]) {
+      const base = randomCase(rng, 3, 5, 6, cin, 5, 1);
+      check({ ...base, pads: [1, 1, 1, 1], inZp: 127, outZp: 0, actMin: -128, inputRange: [-128, -128], weightRange: [w, w], scale: [-22 + Math.log2(1024 / cin), -21 + Math.log2(1024 / cin)], biasMax: 1000 }, seed++, 4);
+    }
+  }
+  // mixed signs at full range, odd output sizes (partial tiles), every padding
+  for (const [h, w] of [[1, 1], [2, 3], [5, 9], [8, 17]]) check(randomCase(rng, 3, h, w, 24, 9, 1), seed++);
+});
+
 test('conv3x3: a row wider than the scratch is tiled', () => {
   // 1 MiB scratch, 3 rows of 700 pixels x 256 channels x 2 bytes needs ~1.07 MiB
   check(randomCase(new Rng(5), 3, 3, 700, 256, 2, 1), 1);
@@ -144,13 +160,15 @@ test('conv1x1: random shapes (1 to 512 channels)', () => {
 });
 
 test('conv3x3: many row bands and column tiles (small scratch) give the same bytes', () => {
-  // 4 KiB of scratch: a band holds a few widened rows, wide rows are split into column tiles
-  const small = 4096;
+  // 4 KiB of scratch: a band holds a few widened rows, wide rows are split into column tiles;
+  // the Winograd path (stride 1, cin a multiple of 8) needs one block of 8 tiles' transformed
+  // input (256 * cin bytes) besides, so it gets 24 KiB: a few bands and column chunks there
+  const small = 4096, smallWinograd = 24576;
   const rng = new Rng(13);
   const shapes: [number, number, number, number][] = [[17, 9, 8, 4], [12, 40, 16, 5], [9, 33, 3, 8], [7, 70, 24, 3], [20, 6, 64, 2]];
   let seed = 300;
   for (const [h, w, cin, cout] of shapes) {
-    for (const stride of [1, 2] as const) check(randomCase(rng, 3, h, w, cin, cout, stride), seed++, false, small);
+    for (const stride of [1, 2] as const) check(randomCase(rng, 3, h, w, cin, cout, stride), seed++, false, stride === 1 && cin % 8 === 0 ? smallWinograd : small);
   }
   assert.throws(() => check(randomCase(rng, 3, 4, 4, 1024, 1, 1), seed++, false, small), /scratch region too small/);
 });
@@ -163,7 +181,7 @@ test('conv3x3 writes only its output and the scratch it is given', () => {
     const rng = new Rng(3);
     const L = new Layout();
     const inPtr = L.put(rng.int8(c.inH * c.inW * c.cin));
-    const wPtr = L.weights(packedWeightBytes(ks, 3, c.cin, c.cout));
+    const wPtr = L.weights(packedWeightBytes(ks, 3, c.cin, c.cout, c.stride));
     const q = quantizeMultiplier(2 ** -9);
     const biasPtr = L.put(new Int32Array(c.cout).fill(7)), multPtr = L.put(new Int32Array(c.cout).fill(q.multiplier)), shiftPtr = L.put(new Int32Array(c.cout).fill(q.shift));
     const outBytes = outH * outW * c.outPixelStride;
@@ -171,7 +189,7 @@ test('conv3x3 writes only its output and the scratch it is given', () => {
     const scratch = L.space(scratchBytes);
     const after = L.space(256);
     load(ks, L);
-    ks.packConvWeights(3, c.cin, c.cout, rng.int8(c.cout * 9 * c.cin, -127, 127), wPtr);
+    ks.packConvWeights(3, c.cin, c.cout, rng.int8(c.cout * 9 * c.cin, -127, 127), wPtr, c.stride);
     const before = read(ks, 0, after + 256);
     ks.conv3x3(inPtr, c.inH, c.inW, c.cin, c.inZp, outPtr, outH, outW, c.outPixelStride, c.cout, c.stride, c.pads[0], c.pads[1],
       wPtr, biasPtr, multPtr, shiftPtr, c.outZp, c.actMin, c.actMax, scratch, scratchBytes);

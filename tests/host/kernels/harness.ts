@@ -62,7 +62,7 @@ export function firstDiff(a: Uint8Array, b: Uint8Array, channels: number): strin
 }
 
 /** Bytes `ks` packs `cout` output channels' conv weights into (whole channel groups). */
-export function packedWeightBytes(ks: KernelSet, k: 1 | 3, cin: number, cout: number): number {
+export function packedWeightBytes(ks: KernelSet, k: 1 | 3, cin: number, cout: number, stride: number): number {
   const g = ks.convChannelGroup(k);
-  return ks.convWeightBytes(k, cin) * Math.ceil(cout / g) * g;
+  return ks.convWeightBytes(k, cin, stride) * Math.ceil(cout / g) * g;
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as shared from '../../../host/kernels/kernel-constants.js';
 import { kernelErrorCodes, kernelErrorText } from '../../../host/kernels/kernel-errors.js';
-import { packConvWeights, packedConvWeightBytes, packedRun } from '../../../host/kernels/weight-packing.js';
+import { packConvWeights, packedConvWeightBytes, packedRun, winogradConv3x3 } from '../../../host/kernels/weight-packing.js';
 import { createWasmKernels, WasmKernelError } from '../../../host/kernels/wasm-kernels.js';
 
 const kernelDir = new URL('../../../assembly/kernels/', import.meta.url);
@@ -25,11 +25,11 @@ test('kernel error codes: one table, compiled into the kernels, every code with 
   assert.equal(kernelErrorText(shared.ERR_NONE), undefined);
   for (const [file, src] of kernelSources) {
     // no kernel defines a code or the layout constant itself: they import the shared file
-    assert.doesNotMatch(src, /\b(ERR_[A-Z_]+|WEIGHT_RUN_LANES|AFFINE_SCRATCH_PER_GROUP)\s*(:\s*\w+\s*)?=\s*\d/, `${file} defines a shared constant`);
+    assert.doesNotMatch(src, /\b(ERR_[A-Z_]+|WEIGHT_RUN_LANES|AFFINE_SCRATCH_PER_GROUP|WINOGRAD_MAX_CIN)\s*(:\s*\w+\s*)?=\s*\d/, `${file} defines a shared constant`);
     for (const [, used] of src.matchAll(/fail\((ERR_[A-Z_]+)\)/g)) assert.ok(used in shared, `${file} fails with ${used}, which kernel-constants.ts lacks`);
   }
   const imports = kernelSources.filter(([, src]) => src.includes("from '../../host/kernels/kernel-constants'")).map(([f]) => f).sort();
-  assert.deepEqual(imports, ['affine.ts', 'conv1x1.ts', 'conv3x3.ts', 'errors.ts']);
+  assert.deepEqual(imports, ['affine.ts', 'conv1x1.ts', 'conv3x3-winograd.ts', 'conv3x3.ts', 'errors.ts']);
 });
 
 test('a kernel trap reports the shared code and its text', () => {
@@ -58,14 +58,14 @@ test('weight packing: runs of whole i16 vectors, the layout conv3x3/conv1x1 read
   // the same values the AssemblyScript spec pins for convRunPad / conv1x1Pad
   assert.deepEqual([1, 3, 8].map((c) => packedRun(3, c)), [16, 32, 72]);
   assert.deepEqual([1, 16, 17].map((c) => packedRun(1, c)), [8, 16, 24]);
-  assert.equal(packedConvWeightBytes(3, 3), 32 * 2);
+  assert.equal(packedConvWeightBytes(3, 3, 1), 32 * 2);
   // 5 output channels of a 3x3x3 conv (a full group and a partial one): OHWI value i is i + 1
   const cin = 3, cout = 5, run = 32;
   const heap = new ArrayBuffer(1024);
   new Int16Array(heap).fill(99);
   const ohwi = Int8Array.from({ length: cout * 9 * cin }, (_, i) => ((i + 1) << 24) >> 24);
-  packConvWeights(heap, 1024, 3, cin, cout, ohwi, 32);
-  const w = new Int16Array(heap, 32, (8 * packedConvWeightBytes(3, cin)) >> 1); // two groups of 4
+  packConvWeights(heap, 1024, 3, cin, cout, ohwi, 32, 1);
+  const w = new Int16Array(heap, 32, (8 * packedConvWeightBytes(3, cin, 1)) >> 1); // two groups of 4
   for (let o = 0; o < 8; o++) {
     // channel o's run: slices of 8 at [group][slice][channel]
     const got = Array.from({ length: run }, (_, i) => w[Math.floor(o / 4) * run * 4 + Math.floor(i / 8) * 32 + (o % 4) * 8 + (i % 8)]);
@@ -75,6 +75,31 @@ test('weight packing: runs of whole i16 vectors, the layout conv3x3/conv1x1 read
   }
   assert.equal(new Int16Array(heap)[15], 99, 'nothing written before dst');
   assert.equal(new Int16Array(heap)[16 + w.length], 99, 'nothing written past the packed groups');
-  assert.throws(() => packConvWeights(heap, 512, 3, cin, cout, ohwi, 32), /lies outside the heap of 512 bytes/);
-  assert.throws(() => packConvWeights(heap, 1024, 3, cin, cout, ohwi.subarray(1), 32), /expected 135 OHWI weights/);
+  assert.throws(() => packConvWeights(heap, 512, 3, cin, cout, ohwi, 32, 1), /lies outside the heap of 512 bytes/);
+  assert.throws(() => packConvWeights(heap, 1024, 3, cin, cout, ohwi.subarray(1), 32, 1), /expected 135 OHWI weights/);
+});
+
+test('weight packing: stride-1 3x3 convs with cin a multiple of 8 get the Winograd F(2x2, 3x3) layout conv3x3-winograd.ts reads', () => {
+  assert.deepEqual([[1, 8], [1, 16], [1, 1024], [1, 1032], [1, 12], [2, 8], [1, 3]].map(([s, c]) => winogradConv3x3(s, c)), [true, true, true, false, false, false, false]);
+  // 4 * 9 * cin * 255 * 127 (the kernel's 4x sum) must fit in i32 at the largest cin
+  assert.ok(4 * 9 * shared.WINOGRAD_MAX_CIN * 255 * 127 < 2 ** 31);
+  assert.equal(packedConvWeightBytes(3, 8, 1), 16 * 8 * 2);
+  assert.equal(packedConvWeightBytes(3, 8, 2), 72 * 2);
+  const cin = 8, cout = 5;
+  const heap = new ArrayBuffer(8192);
+  const ohwi = Int8Array.from({ length: cout * 9 * cin }, (_, i) => ((i * 37 + 11) % 255) - 127);
+  packConvWeights(heap, 8192, 3, cin, cout, ohwi, 64, 1);
+  const w = new Int16Array(heap, 64, (8 * packedConvWeightBytes(3, cin, 1)) >> 1);
+  const G = [[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]]; // 2G: integer, U is 4x the textbook one
+  for (let o = 0; o < 8; o++) {
+    for (let c = 0; c < cin; c++) {
+      for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) {
+        let want = 0;
+        if (o < cout) for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) want += G[i][ky] * ohwi[((o * 3 + ky) * 3 + kx) * cin + c] * G[j][kx];
+        // [group][p][channel pair][channel in group][2]
+        const at = Math.floor(o / 4) * 4 * 16 * cin + (((i * 4 + j) * (cin / 2) + (c >> 1)) * 4 + (o % 4)) * 2 + (c & 1);
+        assert.equal(w[at], want, `channel ${o} input ${c} p ${i * 4 + j}`);
+      }
+    }
+  }
 });

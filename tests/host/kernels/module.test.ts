@@ -39,7 +39,7 @@ test('bad kernel arguments throw WasmKernelError naming the kernel and the probl
   const h = new Int8Array(ks.heap); h.set([1, 9, 3, 4], 0);
   ks.maxpool2x2(0, 2, 2, 1, 16);
   assert.equal(new Int8Array(ks.heap)[16], 9);
-  assert.throws(() => ks.packConvWeights(3, 2, 2, new Int8Array(35), 0), /expected 36 OHWI weights/);
+  assert.throws(() => ks.packConvWeights(3, 2, 2, new Int8Array(35), 0, 1), /expected 36 OHWI weights/);
 });
 
 test('heap growth keeps data and leaves slack past the caller buffers for vector over-reads', () => {

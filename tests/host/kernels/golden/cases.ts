@@ -20,11 +20,11 @@ export function runGolden(ks: KernelSet, g: GoldenCase): Int8Array {
   const L = new Layout();
   switch (g.op) {
     case 'conv3x3': {
-      const inPtr = L.put(i8(g.input)), wPtr = L.weights(packedWeightBytes(ks, 3, g.cin, g.cout));
+      const inPtr = L.put(i8(g.input)), wPtr = L.weights(packedWeightBytes(ks, 3, g.cin, g.cout, g.stride));
       const b = L.put(i32(g.bias)), m = L.put(i32(g.multiplier)), s = L.put(i32(g.shift));
       const out = L.space(g.expected.length), scratch = L.space(SCRATCH);
       load(ks, L);
-      ks.packConvWeights(3, g.cin, g.cout, i8(g.weights), wPtr);
+      ks.packConvWeights(3, g.cin, g.cout, i8(g.weights), wPtr, g.stride);
       ks.conv3x3(inPtr, g.inH, g.inW, g.cin, g.inZp, out, g.outH, g.outW, g.cout, g.cout, g.stride, g.pads[0], g.pads[1],
         wPtr, b, m, s, g.outZp, g.actMin, g.actMax, scratch, SCRATCH);
       return new Int8Array(read(ks, out, g.expected.length).buffer);
