@@ -31,22 +31,29 @@ export function packedConvWeightBytes(k: 1 | 3, cin: number, stride: number): nu
   return k === 3 && winogradConv3x3(stride, cin) ? 16 * cin * 2 : packedRun(k, cin) * 2;
 }
 
-/** G' = 2G of F(2x2, 3x3): integer rows, so U = G' g G'^T is exact (and 4x the usual U). */
-const G2 = [[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]];
+/**
+ * Write U = G' g G'^T (G' = 2G = [[2,0,0],[1,1,1],[1,-1,1],[0,0,2]]: integer, so U is 4x the
+ * textbook one) of the 3x3 kernel g[ky][kx] = ohwi[at + (ky*3 + kx)*cin] to out[dst + p*pStep], p = 4*i + j.
+ * Spelled out rather than as matrix products: the chip engine packs a layer's weights each time
+ * its model loads them into SRAM, so this runs per frame there.
+ */
+const h = new Int32Array(12); // H = G' g, row-major 4x3
 
-/** U = G' g G'^T of one 3x3 kernel g[ky][kx] (ohwi[at + (ky*3 + kx)*cin]), row-major 4x4 (p = 4*i + j). */
-function winogradKernel(ohwi: Int8Array, at: number, cin: number): number[] {
-  const u: number[] = [];
-  for (let i = 0; i < 4; i++) {
-    for (let j = 0; j < 4; j++) {
-      let v = 0;
-      for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) v += G2[i][ky] * ohwi[at + (ky * 3 + kx) * cin] * G2[j][kx];
-      u.push(v);
-    }
+function packWinogradKernel(ohwi: Int8Array, at: number, cin: number, out: Int16Array, dst: number, pStep: number): void {
+  for (let kx = 0; kx < 3; kx++) {
+    // column kx of H
+    const g0 = ohwi[at + kx * cin], g1 = ohwi[at + (3 + kx) * cin], g2 = ohwi[at + (6 + kx) * cin];
+    h[kx] = 2 * g0; h[3 + kx] = g0 + g1 + g2; h[6 + kx] = g0 - g1 + g2; h[9 + kx] = 2 * g2;
   }
-  return u;
+  for (let i = 0; i < 4; i++) {
+    const h0 = h[3 * i], h1 = h[3 * i + 1], h2 = h[3 * i + 2];
+    const row = dst + 4 * i * pStep;
+    out[row] = 2 * h0;
+    out[row + pStep] = h0 + h1 + h2;
+    out[row + 2 * pStep] = h0 - h1 + h2;
+    out[row + 3 * pStep] = 2 * h2;
+  }
 }
-
 /** Output channels packed together: a channel range starts at a multiple of this. */
 export function packedChannelGroup(k: 1 | 3): number {
   return k === 3 ? CONV3X3_GROUP : 1;
@@ -72,10 +79,8 @@ export function packConvWeights(heap: ArrayBufferLike, usable: number, k: 1 | 3,
   if (winogradConv3x3(stride, cin)) {
     for (let o = 0; o < cout; o++) {
       const base = Math.floor(o / group) * group * 16 * cin + (o % group) * 2;
-      for (let c = 0; c < cin; c++) {
-        const u = winogradKernel(ohwi, o * 9 * cin + c, cin);
-        for (let p = 0; p < 16; p++) out[base + ((p * (cin >> 1) + (c >> 1)) * group) * 2 + (c & 1)] = u[p];
-      }
+      // [p][channel pair][channel in group][2]
+      for (let c = 0; c < cin; c++) packWinogradKernel(ohwi, o * 9 * cin + c, cin, out, base + (c >> 1) * group * 2 + (c & 1), (cin >> 1) * group * 2);
     }
     return;
   }
