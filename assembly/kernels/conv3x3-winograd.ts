@@ -15,7 +15,8 @@
 //
 // Loop order: band of tiles (as many as the scratch holds; tile rows x a column chunk)
 // -> input transform of the band into V, blocks of 4 tiles laid [block][p][channel pair]
-// [tile][2] -> 8 output channels (two packed groups of 4) -> block of 4 tiles -> p ->
+// [tile][2] (4 neighbouring tiles at once, transposed in registers: 1.07-1.19x over
+// scattering each tile's pairs with lane stores; a tile row is padded to whole blocks) -> 8 output channels (two packed groups of 4) -> block of 4 tiles -> p ->
 // channel pairs. The inner loop splats each of the 4 tiles' channel pair
 // (v128.load32_splat: vbroadcastss, a pure load on x64) against both groups' 4 channels'
 // pair (lanes = output channels): 8 accumulators, 6 loads per 8 dot products, no
@@ -39,10 +40,14 @@ const TB = 4;
 /** bytes of the accumulator buffer (2 groups x TB tiles x 16 p x one v128) and the 2 groups' requantization constants */
 const M_BYTES = 2 * TB * 16 * 16 + 512;
 
+/** A tile row's tiles rounded up to whole blocks (the input transform fills a block's 4 tiles at once). */
+// @ts-ignore: decorator
+@inline function padTiles(tw: i32): i32 { return (tw + TB - 1) & ~(TB - 1); }
+
 /** Scratch one tile row of a column chunk of `tw` tiles needs: the accumulators, its 4 widened input rows, its blocks of V. */
 // @ts-ignore: decorator
 @inline function chunkBytes(tw: i32, cin: i32): i32 {
-  return M_BYTES + 4 * (2 * tw + 2) * cin * 2 + ((tw + TB - 1) / TB) * TB * 16 * cin * 2;
+  return M_BYTES + 4 * (2 * padTiles(tw) + 2) * cin * 2 + padTiles(tw) * 16 * cin * 2;
 }
 
 /** Widen input rows iy0..iy0+3, columns ix0..ix0+cols-1 to i16 (x - zp), 0 outside: dst[(r*cols + col)*cin + c]. */
@@ -66,36 +71,65 @@ function widenRows(dst: usize, inPtr: usize, iy0: i32, inH: i32, inW: i32, cin: 
   }
 }
 
-/** Store the 4 i32 lanes (= channel pairs k..k+3 of one tile) of v at dst + k*pairStride. */
+/** Row i of B^T d at column col of one tile (d[r][col] at src + r*rs + col*cs): d0 - d2, d1 + d2, d2 - d1, d1 - d3 */
 // @ts-ignore: decorator
-@inline function scatterPairs(dst: usize, pairStride: usize, v: v128): void {
-  v128.store32_lane(dst, v, 0);
-  v128.store32_lane(dst + pairStride, v, 1);
-  v128.store32_lane(dst + 2 * pairStride, v, 2);
-  v128.store32_lane(dst + 3 * pairStride, v, 3);
+@inline function btRow(src: usize, rs: usize, cs: usize, i: i32, col: usize): v128 {
+  const c = src + col * cs;
+  if (i == 0) return i16x8.sub(v128.load(c), v128.load(c + 2 * rs));
+  if (i == 1) return i16x8.add(v128.load(c + rs), v128.load(c + 2 * rs));
+  if (i == 2) return i16x8.sub(v128.load(c + 2 * rs), v128.load(c + rs));
+  return i16x8.sub(v128.load(c + rs), v128.load(c + 3 * rs));
+}
+
+/** V[i][j] = (B^T d B)[i][j] of one tile: the same combination over the columns of row i of B^T d */
+// @ts-ignore: decorator
+@inline function vAt(src: usize, rs: usize, cs: usize, i: i32, j: i32): v128 {
+  if (j == 0) return i16x8.sub(btRow(src, rs, cs, i, 0), btRow(src, rs, cs, i, 2));
+  if (j == 1) return i16x8.add(btRow(src, rs, cs, i, 1), btRow(src, rs, cs, i, 2));
+  if (j == 2) return i16x8.sub(btRow(src, rs, cs, i, 2), btRow(src, rs, cs, i, 1));
+  return i16x8.sub(btRow(src, rs, cs, i, 1), btRow(src, rs, cs, i, 3));
 }
 
 /**
- * V = B^T d B of one tile for 8 channels: d[r][j] at src + r*rowStride + j*colStride; row i of V
- * (p = 4*i + j) goes to dst + p*pStride, its 4 channel pairs pairStride apart.
+ * V[i][j] of 4 neighbouring tiles (src, src + ts, ..) for 8 channels, transposed so that each
+ * channel pair's 4 tiles are one vector: pair k at dst + k*16 (the block layout [pair][tile][2]).
  */
-function inputTransform(src: usize, rowStride: usize, colStride: usize, dst: usize, pStride: usize, pairStride: usize): void {
-  const r0 = src, r1 = src + rowStride, r2 = src + 2 * rowStride, r3 = src + 3 * rowStride;
-  for (let i = 0; i < 4; i++) {
-    // row i of B^T d: one of d0 - d2, d1 + d2, d2 - d1, d1 - d3 (per column)
-    const a = i == 0 ? r0 : i == 3 ? r1 : i == 1 ? r1 : r2;
-    const b = i == 0 ? r2 : i == 3 ? r3 : i == 1 ? r2 : r1;
-    const plus = i == 1;
-    const t0 = plus ? i16x8.add(v128.load(a), v128.load(b)) : i16x8.sub(v128.load(a), v128.load(b));
-    const t1 = plus ? i16x8.add(v128.load(a + colStride), v128.load(b + colStride)) : i16x8.sub(v128.load(a + colStride), v128.load(b + colStride));
-    const t2 = plus ? i16x8.add(v128.load(a + 2 * colStride), v128.load(b + 2 * colStride)) : i16x8.sub(v128.load(a + 2 * colStride), v128.load(b + 2 * colStride));
-    const t3 = plus ? i16x8.add(v128.load(a + 3 * colStride), v128.load(b + 3 * colStride)) : i16x8.sub(v128.load(a + 3 * colStride), v128.load(b + 3 * colStride));
-    const row = dst + usize(i * 4) * pStride;
-    scatterPairs(row, pairStride, i16x8.sub(t0, t2));
-    scatterPairs(row + pStride, pairStride, i16x8.add(t1, t2));
-    scatterPairs(row + 2 * pStride, pairStride, i16x8.sub(t2, t1));
-    scatterPairs(row + 3 * pStride, pairStride, i16x8.sub(t1, t3));
-  }
+// @ts-ignore: decorator
+@inline function vStore4(src: usize, rs: usize, cs: usize, ts: usize, i: i32, j: i32, dst: usize): void {
+  const v0 = vAt(src, rs, cs, i, j), v1 = vAt(src + ts, rs, cs, i, j);
+  const v2 = vAt(src + 2 * ts, rs, cs, i, j), v3 = vAt(src + 3 * ts, rs, cs, i, j);
+  const a = v128.shuffle<i32>(v0, v1, 0, 4, 1, 5), b = v128.shuffle<i32>(v2, v3, 0, 4, 1, 5);
+  const c = v128.shuffle<i32>(v0, v1, 2, 6, 3, 7), d = v128.shuffle<i32>(v2, v3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<i32>(a, b, 0, 1, 4, 5));
+  v128.store(dst, v128.shuffle<i32>(a, b, 2, 3, 6, 7), 16);
+  v128.store(dst, v128.shuffle<i32>(c, d, 0, 1, 4, 5), 32);
+  v128.store(dst, v128.shuffle<i32>(c, d, 2, 3, 6, 7), 48);
+}
+
+/**
+ * V = B^T d B of 4 neighbouring tiles (tile k's d[r][j] at src + k*2*cs + r*rs + j*cs) for 8
+ * channels into one block: V[p] of channel pair k, tile t at dst + p*pStride + k*16 + t*4.
+ * Per (p, 4 tiles): 16 loads, 12 adds, an 8-shuffle transpose and 4 stores (scattering each
+ * tile's 4 pairs with 32-bit lane stores measured store-bound).
+ */
+function inputTransform4(src: usize, rs: usize, cs: usize, dst: usize, pStride: usize): void {
+  const ts = 2 * cs;
+  vStore4(src, rs, cs, ts, 0, 0, dst);
+  vStore4(src, rs, cs, ts, 0, 1, dst + pStride);
+  vStore4(src, rs, cs, ts, 0, 2, dst + 2 * pStride);
+  vStore4(src, rs, cs, ts, 0, 3, dst + 3 * pStride);
+  vStore4(src, rs, cs, ts, 1, 0, dst + 4 * pStride);
+  vStore4(src, rs, cs, ts, 1, 1, dst + 5 * pStride);
+  vStore4(src, rs, cs, ts, 1, 2, dst + 6 * pStride);
+  vStore4(src, rs, cs, ts, 1, 3, dst + 7 * pStride);
+  vStore4(src, rs, cs, ts, 2, 0, dst + 8 * pStride);
+  vStore4(src, rs, cs, ts, 2, 1, dst + 9 * pStride);
+  vStore4(src, rs, cs, ts, 2, 2, dst + 10 * pStride);
+  vStore4(src, rs, cs, ts, 2, 3, dst + 11 * pStride);
+  vStore4(src, rs, cs, ts, 3, 0, dst + 12 * pStride);
+  vStore4(src, rs, cs, ts, 3, 1, dst + 13 * pStride);
+  vStore4(src, rs, cs, ts, 3, 2, dst + 14 * pStride);
+  vStore4(src, rs, cs, ts, 3, 3, dst + 15 * pStride);
 }
 
 /** Row 0 of A^T m at column j (m[p], p = 4*i + j, i32x4 over 4 output channels, at m + p*16): m0j + m1j + m2j */
@@ -123,7 +157,7 @@ export function conv3x3Winograd(
   let tcw = tilesX;
   while (tcw > 1 && chunkBytes(tcw, cin) > scratchBytes) tcw = (tcw + 1) >> 1;
   if (chunkBytes(tcw, cin) > scratchBytes) fail(ERR_SCRATCH);
-  const rowsBytesMax = 4 * (2 * tcw + 2) * cin * 2;
+  const rowsBytesMax = 4 * (2 * padTiles(tcw) + 2) * cin * 2;
   const mBuf = scratchPtr;
   const params = scratchPtr + usize(2 * TB * 16 * 16);
   const rowsBuf = scratchPtr + usize(M_BYTES);
@@ -141,7 +175,7 @@ export function conv3x3Winograd(
 
   for (let tx0 = 0; tx0 < tilesX; tx0 += tcw) {
     const tx1 = min(tx0 + tcw, tilesX);
-    const tw = tx1 - tx0;
+    const tw = padTiles(tx1 - tx0); // tiles from tx1 on (whole blocks) are computed, not stored
     const cols = 2 * tw + 2;
     const rowStride = usize(cols * cin * 2);
     // tile rows per band: as many blocks of V as the scratch holds
@@ -153,13 +187,11 @@ export function conv3x3Winograd(
       // input transform of the band
       for (let ty = ty0; ty < ty1; ty++) {
         widenRows(rowsBuf, inPtr, 2 * ty - padTop, inH, inW, cin, inZp, 2 * tx0 - padLeft, cols);
-        for (let tx = tx0; tx < tx1; tx++) {
-          const t = (ty - ty0) * tw + (tx - tx0);
-          const vt = vBuf + usize(t / TB) * usize(blockBytes) + usize((t % TB) << 2);
-          const src = rowsBuf + usize((2 * (tx - tx0)) * cin * 2);
-          for (let c = 0; c < cin; c += 8) {
-            inputTransform(src + usize(c << 1), rowStride, usize(cin << 1), vt + usize(c >> 1) * pairStride, pStride, pairStride);
-          }
+        for (let k = 0; k < tw; k += TB) {
+          const t = (ty - ty0) * tw + k;
+          const vb = vBuf + usize(t / TB) * usize(blockBytes);
+          const src = rowsBuf + usize(2 * k * cin * 2);
+          for (let c = 0; c < cin; c += 8) inputTransform4(src + usize(c << 1), rowStride, usize(cin << 1), vb + usize(c >> 1) * pairStride, pStride);
         }
       }
       const blocks = (nt + TB - 1) / TB;
@@ -206,7 +238,9 @@ export function conv3x3Winograd(
           const tEnd = min(TB, nt - b * TB);
           for (let k = 0; k < tEnd; k++) {
             const t = b * TB + k;
-            const y = 2 * (ty0 + t / tw), x = 2 * (tx0 + t % tw);
+            const tx = tx0 + t % tw;
+            if (tx >= tx1) continue;
+            const y = 2 * (ty0 + t / tw), x = 2 * tx;
             const d = outPtr + usize(y * outW + x) * ps;
             const right = x + 1 < outW, below = y + 1 < outH;
             outputTile(mBuf + usize(k << 8), params, d + usize(o), ps, usize(outW) * ps, min(4, cout - o), right, below, zpv, mnv, mxv);
