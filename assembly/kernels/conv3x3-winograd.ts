@@ -253,14 +253,14 @@ export function conv3x3Winograd(
 }
 
 /** bytes of one group's requantization constants (requantParams) */
-const PARAM_BYTES = 208;
+export const PARAM_BYTES = 208;
 
 /**
  * The requantization constants of output channels o..o+3 (the last ones repeated past cout) at dst:
  * 12 v128 (bias, multiplier, round, unbias, bound pairs laid as the lanes [x c, x+1 c, x c', x+1 c'])
  * and the 4 shift totals.
  */
-function requantParams(dst: usize, o: i32, cout: i32, biasPtr: usize, multPtr: usize, shiftPtr: usize): void {
+export function requantParams(dst: usize, o: i32, cout: i32, biasPtr: usize, multPtr: usize, shiftPtr: usize): void {
   const o1 = min(o + 1, cout - 1), o2 = min(o + 2, cout - 1), o3 = min(o + 3, cout - 1);
   const s0 = load<i32>(shiftPtr + usize(o << 2)), s1 = load<i32>(shiftPtr + usize(o1 << 2));
   const s2 = load<i32>(shiftPtr + usize(o2 << 2)), s3 = load<i32>(shiftPtr + usize(o3 << 2));
@@ -284,33 +284,34 @@ function requantParams(dst: usize, o: i32, cout: i32, biasPtr: usize, multPtr: u
 
 /**
  * One tile of one group of 4 output channels: Y = A^T m A / 4 (exact) from m[p] at m + p*16,
- * + bias, requantized with the constants at rq (requantParams), stored at d (row y) and
- * d + rowBytes (row y+1, if `below`) for nOut channels, the second column if `right`.
+ * stored through outputPair at d (row y) and d + rowBytes (row y+1, if `below`).
  */
 // @ts-ignore: decorator
 @inline function outputTile(m: usize, rq: usize, d: usize, ps: usize, rowBytes: usize, nOut: i32, right: bool, below: bool, zpv: v128, mnv: v128, mxv: v128): void {
   // rows of A^T m (j = 0..3), then the columns: y[a][0] = r0+r1+r2, y[a][1] = r1-r2-r3
   const u0 = rowA0(m, 0), u1 = rowA0(m, 1), u2 = rowA0(m, 2), u3 = rowA0(m, 3);
-  const v0 = rowA1(m, 0), v1 = rowA1(m, 1), v2 = rowA1(m, 2), v3 = rowA1(m, 3);
-  const y00 = i32x4.shr_s(i32x4.add(i32x4.add(u0, u1), u2), 2);
-  const y01 = i32x4.shr_s(i32x4.sub(i32x4.sub(u1, u2), u3), 2);
-  const y10 = i32x4.shr_s(i32x4.add(i32x4.add(v0, v1), v2), 2);
-  const y11 = i32x4.shr_s(i32x4.sub(i32x4.sub(v1, v2), v3), 2);
-  const biasA = v128.load(rq), biasB = v128.load(rq, 16), multA = v128.load(rq, 32), multB = v128.load(rq, 48);
-  const rnd0 = v128.load(rq, 64), rnd1 = v128.load(rq, 80), rnd2 = v128.load(rq, 96), rnd3 = v128.load(rq, 112);
-  const ubA = v128.load(rq, 128), ubB = v128.load(rq, 144), hiA = v128.load(rq, 160), hiB = v128.load(rq, 176);
-  const loA = i32x4.neg(hiA), loB = i32x4.neg(hiB);
-  const t0 = load<i32>(rq, 192), t1 = load<i32>(rq, 196), t2 = load<i32>(rq, 200), t3 = load<i32>(rq, 204);
-  // lanes [x o, x+1 o, x o1, x+1 o1] and [.. o2, .. o3] as in the direct kernel
-  const rA = mulByQuantizedMultiplier2x2(i32x4.add(v128.shuffle<i32>(y00, y01, 0, 4, 1, 5), biasA), multA, rnd0, t0, rnd1, t1, ubA, loA, hiA);
-  const rB = mulByQuantizedMultiplier2x2(i32x4.add(v128.shuffle<i32>(y00, y01, 2, 6, 3, 7), biasB), multB, rnd2, t2, rnd3, t3, ubB, loB, hiB);
+  outputPair(i32x4.shr_s(i32x4.add(i32x4.add(u0, u1), u2), 2), i32x4.shr_s(i32x4.sub(i32x4.sub(u1, u2), u3), 2), rq, d, ps, nOut, right, zpv, mnv, mxv);
+  if (below) {
+    const v0 = rowA1(m, 0), v1 = rowA1(m, 1), v2 = rowA1(m, 2), v3 = rowA1(m, 3);
+    outputPair(i32x4.shr_s(i32x4.add(i32x4.add(v0, v1), v2), 2), i32x4.shr_s(i32x4.sub(i32x4.sub(v1, v2), v3), 2), rq, d + rowBytes, ps, nOut, right, zpv, mnv, mxv);
+  }
+}
+
+/**
+ * Two neighbouring pixels' sums (y0: pixel x, y1: pixel x+1; lanes = 4 output channels):
+ * + bias, requantized with the constants at rq (requantParams), clamped and stored at d
+ * (nOut channels; pixel x+1 at d + ps if `right`).
+ */
+// @ts-ignore: decorator
+@inline export function outputPair(y0: v128, y1: v128, rq: usize, d: usize, ps: usize, nOut: i32, right: bool, zpv: v128, mnv: v128, mxv: v128): void {
+  const loA = i32x4.neg(v128.load(rq, 160)), loB = i32x4.neg(v128.load(rq, 176));
+  // lanes [x o, x+1 o, x o1, x+1 o1] and [.. o2, .. o3]: one shift per 64-bit half
+  const rA = mulByQuantizedMultiplier2x2(i32x4.add(v128.shuffle<i32>(y0, y1, 0, 4, 1, 5), v128.load(rq)), v128.load(rq, 32),
+    v128.load(rq, 64), load<i32>(rq, 192), v128.load(rq, 80), load<i32>(rq, 196), v128.load(rq, 128), loA, v128.load(rq, 160));
+  const rB = mulByQuantizedMultiplier2x2(i32x4.add(v128.shuffle<i32>(y0, y1, 2, 6, 3, 7), v128.load(rq, 16)), v128.load(rq, 48),
+    v128.load(rq, 96), load<i32>(rq, 200), v128.load(rq, 112), load<i32>(rq, 204), v128.load(rq, 144), loB, v128.load(rq, 176));
   // int8 lanes [x o..o3, x+1 o..o3]
   storePixels(d, ps, i8x16.shuffle(finish8(rA, rB, zpv, mnv, mxv), zpv, 0, 2, 4, 6, 1, 3, 5, 7, 0, 0, 0, 0, 0, 0, 0, 0), nOut, right);
-  if (below) {
-    const rC = mulByQuantizedMultiplier2x2(i32x4.add(v128.shuffle<i32>(y10, y11, 0, 4, 1, 5), biasA), multA, rnd0, t0, rnd1, t1, ubA, loA, hiA);
-    const rD = mulByQuantizedMultiplier2x2(i32x4.add(v128.shuffle<i32>(y10, y11, 2, 6, 3, 7), biasB), multB, rnd2, t2, rnd3, t3, ubB, loB, hiB);
-    storePixels(d + rowBytes, ps, i8x16.shuffle(finish8(rC, rD, zpv, mnv, mxv), zpv, 0, 2, 4, 6, 1, 3, 5, 7, 0, 0, 0, 0, 0, 0, 0, 0), nOut, right);
-  }
 }
 
 /** Store the int8 lanes [pixel x: 4 channels, pixel x+1: 4 channels] (nOut channels, the second pixel if `right`). */

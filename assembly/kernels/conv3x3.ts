@@ -28,7 +28,7 @@
 import { roundConst, unbiasConst, accBound, mulByQuantizedMultiplier2x2, mulByQuantizedMultiplier4, pair, finish8 } from './quant';
 import { fail, checkZp, checkAct, checkRequant, ERR_STRIDE, ERR_PADDING, ERR_SHAPE, ERR_SCRATCH, ERR_CHANNELS } from './errors';
 import { WEIGHT_RUN_LANES } from '../../host/kernels/kernel-constants';
-import { winogradConv3x3, conv3x3Winograd } from './conv3x3-winograd';
+import { winogradConv3x3, conv3x3Winograd, requantParams, outputPair, PARAM_BYTES } from './conv3x3-winograd';
 
 /** i16 values of one output channel's packed run, the 3x3xcin window (host/kernels/weight-packing.ts) */
 // @ts-ignore: decorator
@@ -75,6 +75,109 @@ function widenPatchRow(dst: usize, inPtr: usize, iy0: i32, inH: i32, inW: i32, c
   memory.fill(d, 0, rowBytes - used);
 }
 
+/** The narrow-input path (conv3x3Narrow) below this cin: the first layer's 1 or 3 channels. */
+const NARROW_CIN = 8;
+
+/**
+ * conv3x3 for cin < NARROW_CIN (the network's first layer: 1 or 3 channels), direct. The
+ * window run of 9*cin values is too short for the dot-product blocks below (2 or 4 vectors per
+ * pixel pair, then horizontal sums and requantization per 8 outputs), so here lanes are output
+ * channels: each pixel's run is read as pairs of values (v128.load32_splat) against the
+ * weights of 4 channels for that pair, transposed from the packed layout into the scratch
+ * ([group][pair][channel][2]) once per call. Block: 4 pixels x 8 output channels, 8
+ * accumulators; requantization and stores as the Winograd path's (outputPair).
+ */
+function conv3x3Narrow(
+  inPtr: usize, inH: i32, inW: i32, cin: i32, inZp: i32,
+  outPtr: usize, outH: i32, outW: i32, outPixelStride: i32, cout: i32,
+  stride: i32, padTop: i32, padLeft: i32,
+  wPtr: usize, biasPtr: usize, multPtr: usize, shiftPtr: usize,
+  outZp: i32, actMin: i32, actMax: i32,
+  scratchPtr: usize, scratchBytes: i32,
+): void {
+  const runPad = convRunPad(cin);
+  const pairs = (9 * cin + 1) >> 1; // the last pair's second value meets a zero weight
+  const groups = (cout + 3) >> 2;
+  // scratch: 2 groups' requantization constants, the transposed weights, then the patch rows
+  const params = scratchPtr;
+  const wt = params + usize(2 * PARAM_BYTES);
+  const tableBytes = (2 * PARAM_BYTES + groups * pairs * 16 + 15) & ~15;
+  if (tableBytes >= scratchBytes) fail(ERR_SCRATCH);
+  for (let g = 0; g < groups; g++) {
+    for (let k = 0; k < pairs; k++) {
+      const s = (2 * k) >> 3, l = (2 * k) & 7;
+      for (let c = 0; c < 4; c++) {
+        store<i32>(wt + usize(((g * pairs + k) << 4) + (c << 2)), load<i32>(wPtr + usize((g * 4 * runPad + (s * 4 + c) * 8 + l) << 1)));
+      }
+    }
+  }
+  const sbase = scratchPtr + usize(tableBytes);
+  const ssize = scratchBytes - tableBytes;
+  let tw = outW;
+  while (tw > 1 && rowBytesFor((tw - 1) * stride + 3, cin) > ssize) tw = (tw + 1) >> 1;
+  if (rowBytesFor((tw - 1) * stride + 3, cin) > ssize) fail(ERR_SCRATCH);
+  const zpv = i16x8.splat(i16(outZp));
+  const mnv = i16x8.splat(i16(actMin));
+  const mxv = i16x8.splat(i16(actMax));
+  const ps = usize(outPixelStride);
+  const pxStep = usize(stride * 3 * cin * 2);
+  const runEnd = usize(pairs << 2);
+
+  for (let x0 = 0; x0 < outW; x0 += tw) {
+    const x1 = min(x0 + tw, outW);
+    const cols = (x1 - x0 - 1) * stride + 3;
+    const rowBytes = rowBytesFor(cols, cin);
+    let band = ssize / rowBytes;
+    if (band > outH) band = outH;
+    for (let y0 = 0; y0 < outH; y0 += band) {
+      const y1 = min(y0 + band, outH);
+      for (let y = y0; y < y1; y++) {
+        widenPatchRow(sbase + usize(y - y0) * usize(rowBytes), inPtr, y * stride - padTop, inH, inW, cin, inZp, x0 * stride - padLeft, cols, rowBytes);
+      }
+      for (let o = 0; o < cout; o += 8) {
+        const oB = o + 4 < cout ? o + 4 : o;
+        const wA = wt + usize((o >> 2) * pairs * 16), wB = wt + usize((oB >> 2) * pairs * 16);
+        requantParams(params, o, cout, biasPtr, multPtr, shiftPtr);
+        requantParams(params + PARAM_BYTES, oB, cout, biasPtr, multPtr, shiftPtr);
+        const nA = min(4, cout - o), nB = min(4, cout - oB);
+        for (let y = y0; y < y1; y++) {
+          const rowBase = sbase + usize(y - y0) * usize(rowBytes);
+          const outRow = outPtr + usize(y * outW) * ps;
+          for (let x = x0; x < x1; x += 4) {
+            // pixels x..x+3 (past x1: the last one again, not stored)
+            const q0 = rowBase + usize(x - x0) * pxStep;
+            const q1 = rowBase + usize(min(x + 1, x1 - 1) - x0) * pxStep;
+            const q2 = rowBase + usize(min(x + 2, x1 - 1) - x0) * pxStep;
+            const q3 = rowBase + usize(min(x + 3, x1 - 1) - x0) * pxStep;
+            let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+            let b0 = i32x4.splat(0), b1 = i32x4.splat(0), b2 = i32x4.splat(0), b3 = i32x4.splat(0);
+            for (let j: usize = 0; j < runEnd; j += 4) {
+              const x0v = v128.load32_splat(q0 + j), x1v = v128.load32_splat(q1 + j), x2v = v128.load32_splat(q2 + j), x3v = v128.load32_splat(q3 + j);
+              const wa = v128.load(wA + (j << 2)), wb = v128.load(wB + (j << 2));
+              a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0v, wa));
+              a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x1v, wa));
+              a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x2v, wa));
+              a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x3v, wa));
+              b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x0v, wb));
+              b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x1v, wb));
+              b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x2v, wb));
+              b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x3v, wb));
+            }
+            const d = outRow + usize(x) * ps;
+            const r1 = x + 1 < x1, has2 = x + 2 < x1, r3 = x + 3 < x1;
+            outputPair(a0, a1, params, d + usize(o), ps, nA, r1, zpv, mnv, mxv);
+            if (has2) outputPair(a2, a3, params, d + 2 * ps + usize(o), ps, nA, r3, zpv, mnv, mxv);
+            if (oB != o) {
+              outputPair(b0, b1, params + PARAM_BYTES, d + usize(oB), ps, nB, r1, zpv, mnv, mxv);
+              if (has2) outputPair(b2, b3, params + PARAM_BYTES, d + 2 * ps + usize(oB), ps, nB, r3, zpv, mnv, mxv);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 export function conv3x3(
   inPtr: usize, inH: i32, inW: i32, cin: i32, inZp: i32,
   outPtr: usize, outH: i32, outW: i32, outPixelStride: i32, cout: i32,
@@ -93,6 +196,11 @@ export function conv3x3(
   if (outH == 0 || outW == 0) return;
   if (winogradConv3x3(stride, cin)) {
     conv3x3Winograd(inPtr, inH, inW, cin, inZp, outPtr, outH, outW, outPixelStride, cout, padTop, padLeft,
+      wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax, scratchPtr, scratchBytes);
+    return;
+  }
+  if (cin < NARROW_CIN) {
+    conv3x3Narrow(inPtr, inH, inW, cin, inZp, outPtr, outH, outW, outPixelStride, cout, stride, padTop, padLeft,
       wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax, scratchPtr, scratchBytes);
     return;
   }

@@ -34,8 +34,7 @@ export function packedConvWeightBytes(k: 1 | 3, cin: number, stride: number): nu
 /**
  * Write U = G' g G'^T (G' = 2G = [[2,0,0],[1,1,1],[1,-1,1],[0,0,2]]: integer, so U is 4x the
  * textbook one) of the 3x3 kernel g[ky][kx] = ohwi[at + (ky*3 + kx)*cin] to out[dst + p*pStep], p = 4*i + j.
- * Spelled out rather than as matrix products: the chip engine packs a layer's weights each time
- * its model loads them into SRAM, so this runs per frame there.
+ * Spelled out rather than as matrix products: every engine start packs every layer.
  */
 const h = new Int32Array(12); // H = G' g, row-major 4x3
 
