@@ -28,6 +28,7 @@
 import { roundConst, unbiasConst, accBound, mulByQuantizedMultiplier2x2, pair, finish8 } from './quant';
 import { fail, ERR_SCRATCH } from './errors';
 import { WINOGRAD_MAX_CIN } from '../../host/kernels/kernel-constants';
+import { widenPixel } from './widen';
 
 /** Whether conv3x3 runs (and the host packs) this conv as Winograd F(2x2, 3x3). */
 // @ts-ignore: decorator
@@ -53,19 +54,10 @@ const M_BYTES = 2 * TB * 16 * 16 + 512;
 /** Widen input rows iy0..iy0+3, columns ix0..ix0+cols-1 to i16 (x - zp), 0 outside: dst[(r*cols + col)*cin + c]. */
 function widenRows(dst: usize, inPtr: usize, iy0: i32, inH: i32, inW: i32, cin: i32, zp: i32, ix0: i32, cols: i32): void {
   const zpv = i16x8.splat(i16(zp));
-  const zero = i32x4.splat(0);
   let d = dst;
   for (let r = 0; r < 4; r++) {
-    const iy = iy0 + r;
-    const rowInside = iy >= 0 && iy < inH;
     for (let col = 0; col < cols; col++) {
-      const ix = ix0 + col;
-      if (rowInside && ix >= 0 && ix < inW) {
-        const src = inPtr + usize((iy * inW + ix) * cin);
-        for (let c = 0; c < cin; c += 8) v128.store(d + usize(c << 1), i16x8.sub(v128.load8x8_s(src + usize(c)), zpv));
-      } else {
-        for (let c = 0; c < cin; c += 8) v128.store(d + usize(c << 1), zero);
-      }
+      widenPixel(d, inPtr, iy0 + r, ix0 + col, inH, inW, cin, zpv);
       d += usize(cin << 1);
     }
   }
@@ -168,11 +160,8 @@ export function conv3x3Winograd(
   const pStride = usize(pairs * TB * 4); // bytes between a block's p slots
   const pairStride = usize(TB * 4);
   const groupBytes = usize(4 * 16 * cin * 2);
-  const zpv = i16x8.splat(i16(outZp));
-  const mnv = i16x8.splat(i16(actMin));
-  const mxv = i16x8.splat(i16(actMax));
   const ps = usize(outPixelStride);
-
+  const zpv = i16x8.splat(i16(outZp)), mnv = i16x8.splat(i16(actMin)), mxv = i16x8.splat(i16(actMax));
   for (let tx0 = 0; tx0 < tilesX; tx0 += tcw) {
     const tx1 = min(tx0 + tcw, tilesX);
     const tw = padTiles(tx1 - tx0); // tiles from tx1 on (whole blocks) are computed, not stored

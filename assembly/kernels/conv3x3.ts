@@ -28,6 +28,7 @@
 import { roundConst, unbiasConst, accBound, mulByQuantizedMultiplier2x2, mulByQuantizedMultiplier4, pair, finish8 } from './quant';
 import { fail, checkZp, checkAct, checkRequant, ERR_STRIDE, ERR_PADDING, ERR_SHAPE, ERR_SCRATCH, ERR_CHANNELS } from './errors';
 import { WEIGHT_RUN_LANES } from '../../host/kernels/kernel-constants';
+import { widenPixel } from './widen';
 import { winogradConv3x3, conv3x3Winograd, requantParams, outputPair, PARAM_BYTES } from './conv3x3-winograd';
 
 /** i16 values of one output channel's packed run, the 3x3xcin window (host/kernels/weight-packing.ts) */
@@ -52,22 +53,13 @@ import { winogradConv3x3, conv3x3Winograd, requantParams, outputPair, PARAM_BYTE
  */
 function widenPatchRow(dst: usize, inPtr: usize, iy0: i32, inH: i32, inW: i32, cin: i32, zp: i32, ix0: i32, cols: i32, rowBytes: i32): void {
   const zpv = i16x8.splat(i16(zp));
-  const zero = i32x4.splat(0);
   const slot = usize(cin << 1);
   // Whole vectors: a slot's last vector may run up to 7 values into the next slot, which
   // is written after it (address order); past the last slot the tail fill below rewrites it.
   let d = dst;
   for (let col = 0; col < cols; col++) {
-    const ix = ix0 + col;
-    const inside = ix >= 0 && ix < inW;
     for (let ky = 0; ky < 3; ky++) {
-      const iy = iy0 + ky;
-      if (inside && iy >= 0 && iy < inH) {
-        const src = inPtr + usize((iy * inW + ix) * cin);
-        for (let c = 0; c < cin; c += 8) v128.store(d + usize(c << 1), i16x8.sub(v128.load8x8_s(src + usize(c)), zpv));
-      } else {
-        for (let c = 0; c < cin; c += 8) v128.store(d + usize(c << 1), zero);
-      }
+      widenPixel(d, inPtr, iy0 + ky, ix0 + col, inH, inW, cin, zpv);
       d += slot;
     }
   }
