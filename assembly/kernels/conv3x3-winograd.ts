@@ -10,18 +10,18 @@
 // Exactness: |V| <= 4*255, |U| <= 9*127, so each i32x4.dot_i16x8_s is exact; the sums
 // over channels and the output transform wrap modulo 2^32, which is exact whenever the
 // final 4 * sum fits in i32: |4 * 9 * cin * 255 * 127| < 2^31 for cin <= 1828
-// (the limit WINOGRAD_MAX_CIN is 1024). The host packs U per output channel (host/kernels/weight-packing.ts):
-// [group of 4 channels][p = 4*i + j][channel pair][channel in group][2] as i16.
+// (the limit WINOGRAD_MAX_CIN is 1024). The host packs U per output channel
+// (host/kernels/weight-packing.ts): [group of 4 channels][p = 4*i + j][channel pair][channel][2], i16.
 //
-// Loop order: band of tiles (as many as the scratch holds; tile rows x a column chunk)
-// -> input transform of the band into V, blocks of 4 tiles laid [block][p][channel pair]
-// [tile][2] (4 neighbouring tiles at once, transposed in registers: 1.07-1.19x over
-// scattering each tile's pairs with lane stores; a tile row is padded to whole blocks) -> 8 output channels (two packed groups of 4) -> block of 4 tiles -> p ->
-// channel pairs. The inner loop splats each of the 4 tiles' channel pair
-// (v128.load32_splat: vbroadcastss, a pure load on x64) against both groups' 4 channels'
-// pair (lanes = output channels): 8 accumulators, 6 loads per 8 dot products, no
-// horizontal sums. The 16 p's accumulators go to a 2 KiB buffer, then the output
-// transform, requantization and 4-byte stores per pixel.
+// Loop order: band of tiles (as many as the scratch holds; tile rows x a column chunk) ->
+// input transform of the band into V, blocks of 4 tiles laid [block][p][channel pair][tile][2]
+// (4 neighbouring tiles at once, transposed in registers: 1.07-1.19x over scattering each
+// tile's pairs with lane stores; a tile row is padded to whole blocks) -> 8 output channels
+// (two packed groups of 4) -> block of 4 tiles -> p -> channel pairs. The inner loop splats
+// each of the 4 tiles' channel pair (v128.load32_splat: vbroadcastss, a pure load on x64)
+// against both groups' 4 channels' pair (lanes = output channels): 8 accumulators, 6 loads
+// per 8 dot products, no horizontal sums. The 16 p's accumulators go to a 2 KiB buffer, then
+// the output transform, requantization and 4-byte stores per pixel.
 // Measured (A/B in one process, seed layers, Xeon @ 2.8 GHz): this 4 tiles x 8 channels
 // block ran 1.2-1.3x faster than 8 tiles x 4 channels (TurboFan spilled an accumulator
 // and a splat every iteration: 9 loads per 8 dots) and than 4-7 tiles x 4 channels.

@@ -63,7 +63,8 @@ export function splitCall(kernel: KernelName, a: Args, n: number, minWork = MIN_
   switch (kernel) {
     case 'conv3x3': {
       const [inPtr, inH, inW, cin, inZp, outPtr, , outW, ops, cout, stride, padTop, padLeft, ...rest] = a;
-      const parts = ranges(a[6], n).map(([y0, y1]) => {
+      // stride 1 splits at even rows: the Winograd path computes 2-row tiles, so an odd part wastes half a tile row
+      const parts = ranges(a[6], n, stride === 1 ? 2 : 1).map(([y0, y1]) => {
         const top = y0 * stride - padTop; // first input row under output row y0 (negative: padding)
         const r0 = Math.max(0, top);
         const r1 = Math.min(inH, (y1 - 1) * stride - padTop + 3);

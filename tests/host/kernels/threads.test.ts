@@ -28,6 +28,10 @@ test('ranges: balanced, aligned, covering', () => {
   assert.deepEqual(ranges(7, 2, 2), [[0, 4], [4, 7]]);
   assert.deepEqual(ranges(100, 2, 16), [[0, 48], [48, 100]]);
   assert.deepEqual(splitCall('lut', [0, 100, 512, 1024], 2, 0), [[0, 48, 512, 1024], [48, 52, 512, 1072]]);
+  // 9 output rows of a 3x3 conv on 2 threads: stride 1 splits at an even row (the Winograd path's 2-row tiles), stride 2 evenly
+  const conv = (stride: number, inH: number) => [0, inH, 8, 8, 0, 4096, 9, 8, 8, 8, stride, 1, 1, 0, 0, 0, 0, 0, -128, 127, 0, 0];
+  assert.deepEqual(splitCall('conv3x3', conv(1, 9), 2, 0).map((p) => p[6]), [4, 5]);
+  assert.deepEqual(splitCall('conv3x3', conv(2, 18), 2, 0).map((p) => p[6]), [5, 4]);
 });
 
 test('whole networks, odd sizes, every call split: 1, 2 and 3 threads equal the reference byte for byte', async () => {
