@@ -54,6 +54,8 @@ def parse_args():
     p.add_argument('--presence-weight', type=float, default=0.0, help='weight of the image-level presence BCE on the top-k mean logit (0 = off)')
     p.add_argument('--presence-k', type=int, default=64, help='k of the top-k mean logit (64 = 0.4%% of a 128x128 frame)')
     p.add_argument('--resume', action='store_true', help='continue from OUT/last.pt')
+    p.add_argument('--init', default='', help='warm start: weights of a checkpoint (best.pt, a snapshot or last.pt: its EMA) '
+                   'for a new cosine cycle with a fresh optimizer (SGDR-style restart); ignored when resuming')
     return p.parse_args()
 
 
@@ -201,6 +203,12 @@ def main():
     channels, size = xt.shape[1], xt.shape[2]
     model = AttentionUNet(a.filters, channels)
     init_weights(model)
+    if a.init:
+        ck0 = torch.load(a.init)
+        if (ck0.get('filters', a.filters), ck0.get('in_channels', channels)) != (a.filters, channels):
+            sys.exit(f"--init {a.init}: F={ck0.get('filters')} with {ck0.get('in_channels')} channel(s), this run F={a.filters} with {channels}")
+        # the previous cycle's EMA is its best estimate of the weights; a restart from it keeps what it learnt
+        model.load_state_dict(ck0['ema'] if 'ema' in ck0 else ck0['model'])
     ema = copy.deepcopy(model) if a.ema > 0 else model
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
     g = torch.Generator().manual_seed(a.seed)
@@ -222,6 +230,12 @@ def main():
     macs = count_macs(a.filters, size, channels)
     print(f'data {a.data}: train {xt.shape[0]}, val {xv.shape[0]}, {size}x{size}x{channels}; '
           f'F={a.filters}, {macs / 1e9:.3f} GMAC/frame; {a.epochs} epochs, batch {a.batch}', flush=True)
+    if a.init and state['epoch'] == 0:
+        v0 = evaluate(ema, xv, mv)
+        state['init'] = {'checkpoint': os.path.basename(os.path.dirname(os.path.abspath(a.init))) + '/' + os.path.basename(a.init),
+                         'valDice': v0['dice'], 'valEmptyRate': v0['emptyRate'], 'valPresenceAuc': v0['presenceAuc']}
+        print(f"warm start from {state['init']['checkpoint']}: val Dice {v0['dice']:.4f} emptyRate {v0['emptyRate']:.3f} "
+              f"auc {v0['presenceAuc']:.3f}", flush=True)
     t_start = time.time() - state['seconds']
     while state['epoch'] < a.epochs:
         ep = state['epoch'] + 1
@@ -301,7 +315,8 @@ def write_summary(a, index, state, macs, size, channels, final):
                  'size': size, 'channels': channels},
         'split': {**index['split'], **{s: len(index['splits'][s]['entries']) for s in ('train', 'val', 'test')}},
         'model': {'arch': 'AttentionUNet', 'filters': a.filters, 'inChannels': channels, 'macs': macs},
-        'recipe': {k: v for k, v in vars(a).items() if k not in ('data', 'out', 'resume')},
+        'recipe': {k: v for k, v in vars(a).items() if k not in ('data', 'out', 'resume', 'init')},
+        'init': state.get('init'),
         'epochs': state['epoch'],
         'best': state['best'],
         'minutes': state['seconds'] / 60,

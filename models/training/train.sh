@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # One command from the BUSI folder to a shipped int8 model and its float source:
 #   dataset export (the box's own TypeScript preprocessing, the leak-free split of
-#   models/datasets/busi-split.json) -> train.py -> calibrate.py (epoch + output bias by val Dice)
+#   models/datasets/busi-split.json) -> train.py, two cosine cycles (cycle 1 from scratch in
+#   runs/$STAGE1, cycle 2 warm-started from its best EMA weights with a fresh optimizer and a lower
+#   peak learning rate, in runs/NAME) -> calibrate.py (epoch + output bias by val Dice)
 #   -> aunet quantize (auto) -> aunet decision calibrate (lesion-present threshold on val)
 #   -> aunet eval (int8 and float, on val and on the test split no choice saw) -> JSON summaries.
 # Re-running resumes: steps whose outputs exist are skipped, training continues from last.pt.
 #
 #   models/training/train.sh [NAME] [OUT.aunet]
 # Environment (defaults = the shipped busi-lite recipe):
-#   DATASET=../shared/data/busi SIZE=128 FILTERS=16 EPOCHS=150 BATCH=8 PATIENCE=45 MAX_MINUTES=120 TARGET_EMPTY=0
-#   THREADS=1 NORMAL_WEIGHT=3 NORMAL_WEIGHT_FROM=1 PRESENCE_WEIGHT=0.5 SENSITIVITY=0.97
+#   DATASET=../shared/data/busi SIZE=128 FILTERS=16 BATCH=8 TARGET_EMPTY=0 THREADS=1
+#   NORMAL_WEIGHT=3 NORMAL_WEIGHT_FROM=1 PRESENCE_WEIGHT=0.5 SENSITIVITY=0.97
+#   cycle 1: STAGE1=busi-lite2-f16-128 EPOCHS=150 PATIENCE=45 MAX_MINUTES=115 (STAGE1= : one cycle only, in NAME)
+#   cycle 2: EPOCHS2=78 LR2=5e-4 MAX_MINUTES2=78
+# MAX_MINUTES anneals a cycle's cosine schedule by that wall time at the latest (the CPU is shared).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-NAME=${1:-busi-lite2-f16-128}
+NAME=${1:-busi-lite3-f16-128}
+STAGE1=${STAGE1-busi-lite2-f16-128}
 OUT_MODEL=${2:-models/busi-lite.aunet}
 OUT_FLOAT=${OUT_MODEL%.aunet}.onnx
 DATASET=${DATASET:-../shared/data/busi}
@@ -21,7 +27,10 @@ FILTERS=${FILTERS:-16}
 EPOCHS=${EPOCHS:-150}
 BATCH=${BATCH:-8}
 PATIENCE=${PATIENCE:-45}
-MAX_MINUTES=${MAX_MINUTES:-120}
+MAX_MINUTES=${MAX_MINUTES:-115}
+EPOCHS2=${EPOCHS2:-78}
+LR2=${LR2:-5e-4}
+MAX_MINUTES2=${MAX_MINUTES2:-78}
 TARGET_EMPTY=${TARGET_EMPTY:-0}  # normal images are the lesion-present decision's job now; the bias shift is chosen by val Dice
 THREADS=${THREADS:-1}            # 1 thread + passive OpenMP waits: far faster than 2 on a shared, busy CPU
 NORMAL_WEIGHT=${NORMAL_WEIGHT:-3}
@@ -40,11 +49,25 @@ if [ ! -f "$DATA/index.json" ] || [ ! -d "$DATA/calib" ]; then
   $AUNET dataset export --dataset "$DATASET" --size "$SIZE" --channels 1 --resize stretch --calib 64 --out "$DATA"
 fi
 
-if [ ! -f "$RUN/best.onnx" ]; then
-  echo "== train F=$FILTERS, log: $RUN/log.txt"
-  $PY models/training/train.py --data "$DATA" --out "$RUN" --filters "$FILTERS" --epochs "$EPOCHS" --batch "$BATCH" \
-    --patience "$PATIENCE" --max-minutes "$MAX_MINUTES" --threads "$THREADS" \
-    --normal-weight "$NORMAL_WEIGHT" --normal-weight-from "$NORMAL_WEIGHT_FROM" --presence-weight "$PRESENCE_WEIGHT" --resume 2>&1 | tee -a "$RUN/log.txt"
+# train.py with the common recipe; $1 = run folder, then the cycle's own flags
+train() {
+  local run=$1; shift
+  mkdir -p "$run"
+  if [ ! -f "$run/best.onnx" ]; then
+    echo "== train F=$FILTERS in $run, log: $run/log.txt"
+    $PY models/training/train.py --data "$DATA" --out "$run" --filters "$FILTERS" --batch "$BATCH" --threads "$THREADS" \
+      --normal-weight "$NORMAL_WEIGHT" --normal-weight-from "$NORMAL_WEIGHT_FROM" --presence-weight "$PRESENCE_WEIGHT" \
+      --resume "$@" 2>&1 | tee -a "$run/log.txt"
+  fi
+}
+if [ -n "$STAGE1" ]; then
+  # cycle 1 ends with val Dice still rising once its wall-time budget has annealed the schedule;
+  # a second cycle from its EMA weights costs fewer epochs than one longer run from scratch
+  train "models/training/runs/$STAGE1" --epochs "$EPOCHS" --patience "$PATIENCE" --max-minutes "$MAX_MINUTES"
+  train "$RUN" --init "models/training/runs/$STAGE1/best.pt" --epochs "$EPOCHS2" --lr "$LR2" --patience "$EPOCHS2" \
+    --max-minutes "$MAX_MINUTES2"
+else
+  train "$RUN" --epochs "$EPOCHS" --patience "$PATIENCE" --max-minutes "$MAX_MINUTES"
 fi
 
 if [ ! -f "$RUN/final.onnx" ]; then
