@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+"""Which per-frame statistic of the network's own output separates lesion from normal images best?
+
+For a calibrated run (RUN/final.pt) on one split of an `aunet dataset export` (default val: the choice is made
+there, never on test), computes per image from the float network's 8-bit probability map and its attention maps:
+  topk-K      mean of the K highest probabilities (the box's rule, models/lesion-decision.ts), K in 16..512
+  cc-area     pixels of the largest connected component (4-neighbour) of the mask (p > 0.5)
+  cc-mass     sum of the probabilities inside that component
+  a1-topk-16  mean of the 16 highest values of the coarsest attention map (8x8 at 128x128 input)
+and for each: the ROC AUC (lesion vs normal images), and the rule the box would use -- the highest threshold that
+keeps at least --sensitivity of the split's lesion images called "lesion" -- with what it then leaves clean on
+normal images (95% Wilson intervals). Only statistics that imply a mask to outline when they call "lesion" are
+eligible for the box (topk with threshold >= 0.5, cc-*); a1 is reported for comparison.
+
+/usr/bin/python3 models/training/decision_study.py --run RUN_DIR --data EXPORT_DIR [--split val] [--json OUT]
+"""
+import argparse
+import json
+import math
+import os
+import sys
+from collections import deque
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import AttentionUNet  # noqa: E402
+from train import load, auc  # noqa: E402
+
+KS = [16, 32, 64, 128, 256, 512]
+
+
+def wilson(k, n, z=1.96):
+    if n == 0:
+        return [0.0, 1.0]
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return [max(0.0, c - h), min(1.0, c + h)]
+
+
+def largest_component(mask, prob):
+    """(area, probability mass) of the largest 4-connected component of a boolean mask."""
+    seen = np.zeros_like(mask, dtype=bool)
+    h, w = mask.shape
+    best = (0, 0.0)
+    for y0, x0 in zip(*np.nonzero(mask)):
+        if seen[y0, x0]:
+            continue
+        seen[y0, x0] = True
+        q, area, mass = deque([(y0, x0)]), 0, 0.0
+        while q:
+            y, x = q.popleft()
+            area += 1
+            mass += float(prob[y, x])
+            for yy, xx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                if 0 <= yy < h and 0 <= xx < w and mask[yy, xx] and not seen[yy, xx]:
+                    seen[yy, xx] = True
+                    q.append((yy, xx))
+        best = max(best, (area, mass))
+    return best
+
+
+def rule(lesion, normal, target, floor):
+    """Highest threshold (a value of the statistic, >= floor) keeping >= target of the lesion scores at or above it."""
+    best = None
+    for t in sorted(set([floor] + [s for s in lesion if s >= floor])):
+        sens = sum(s >= t for s in lesion) / len(lesion)
+        if sens < target and best is not None:
+            break
+        best = (t, sum(s >= t for s in lesion), sum(s < t for s in normal))
+        if sens < target:
+            break
+    return best
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--run', required=True)
+    p.add_argument('--data', required=True)
+    p.add_argument('--split', default='val')
+    p.add_argument('--checkpoint', default='final.pt')
+    p.add_argument('--sensitivity', type=float, default=0.97)
+    p.add_argument('--json')
+    a = p.parse_args()
+    torch.set_num_threads(1)
+    x, m = load(a.data, a.split)
+    ck = torch.load(os.path.join(a.run, a.checkpoint))
+    net = AttentionUNet(ck['filters'], ck['in_channels'])
+    net.load_state_dict(ck['model'])
+    net.eval()
+    stats = {f'topk-{k}': [] for k in KS}
+    stats.update({'cc-area': [], 'cc-mass': [], 'a1-topk-16': []})
+    has = []
+    with torch.no_grad():
+        for i in range(0, x.shape[0], 25):
+            logits, att = net.forward_with_attention(x[i:i + 25].float() / 255)
+            # the engines publish 8-bit probabilities (value / 256)
+            prob = torch.clamp(torch.floor(torch.sigmoid(logits) * 256), 0, 255).numpy() / 256
+            a1 = att[0].flatten(1)
+            for j in range(prob.shape[0]):
+                flat = np.sort(prob[j].ravel())[::-1]
+                for k in KS:
+                    stats[f'topk-{k}'].append(float(flat[:k].mean()))
+                area, mass = largest_component(prob[j, 0] > 0.5, prob[j, 0])
+                stats['cc-area'].append(float(area))
+                stats['cc-mass'].append(mass)
+                stats['a1-topk-16'].append(float(a1[j].topk(min(16, a1.shape[1])).values.mean()))
+                has.append(bool(m[i + j].sum() > 0))
+    n_les, n_nor = sum(has), len(has) - sum(has)
+    print(f'{a.split}: {n_les} lesion, {n_nor} normal images; rule: highest threshold keeping >= {a.sensitivity} of lesion images')
+    out = {'split': a.split, 'run': os.path.basename(os.path.normpath(a.run)), 'targetSensitivity': a.sensitivity, 'statistics': {}}
+    for name, s in stats.items():
+        les = [v for v, h in zip(s, has) if h]
+        nor = [v for v, h in zip(s, has) if not h]
+        floor = 0.5 if name.startswith('topk') else (1e-9 if name.startswith('cc') else min(s))
+        t, det, clean = rule(les, nor, a.sensitivity, floor)
+        lo, hi = wilson(clean, n_nor)
+        out['statistics'][name] = {'auc': auc(les, nor), 'threshold': t, 'detected': det, 'lesion': n_les, 'clean': clean, 'normal': n_nor,
+                                   'specificityCi95': [lo, hi], 'boxEligible': not name.startswith('a1')}
+        print(f'{name:11s} AUC {auc(les, nor):.3f}  threshold {t:9.4f}: lesion called {det}/{n_les} = {det / n_les:.3f}, '
+              f'normal clean {clean}/{n_nor} = {clean / max(1, n_nor):.3f} ({lo:.3f}-{hi:.3f})')
+    if a.json:
+        json.dump(out, open(a.json, 'w'), indent=1)
+
+
+if __name__ == '__main__':
+    main()
