@@ -87,10 +87,13 @@ def main():
         model.compile(loss='binary_crossentropy', optimizer=opt)
         first = len(previous['history']['loss'])
         best_loss = min(previous['history']['val_loss'])
+        # the checkpoint is replaced only by a better epoch than the one it holds (Dice: when the last stage kept by Dice)
+        last_monitor = (previous.get('stages') or [previous['recipe']])[-1].get('monitor', 'val_loss')
+        best_dice = max(previous['history']['val_lesion_dice']) if last_monitor == 'val_lesion_dice' else None
     else:
         model = attention_unet(xt.shape[1], xt.shape[3], a.filters)
         model.compile(loss='binary_crossentropy', optimizer='adam')
-        first, best_loss = 0, None
+        first, best_loss, best_dice = 0, None, None
 
     class Dice(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -99,7 +102,7 @@ def main():
 
     hist = model.fit(xt, mt, validation_data=(xv, mv), initial_epoch=first, epochs=first + (a.more or a.epochs), batch_size=8, verbose=2,
                      callbacks=[Dice(), keras.callbacks.ModelCheckpoint(h5, save_best_only=True, monitor=a.monitor, mode='min' if a.monitor == 'val_loss' else 'max',
-                                                                         initial_value_threshold=best_loss if a.monitor == 'val_loss' else None)])
+                                                                         initial_value_threshold=best_loss if a.monitor == 'val_loss' else best_dice)])
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
     if previous:
         history = {k: previous['history'].get(k, []) + v for k, v in history.items()}
