@@ -30,7 +30,11 @@ const xLabels = x.filter((e) => e === 1 || e % step === 0).map((e) => ({ at: e, 
 let start = 0;
 cycles.slice(0, -1).forEach((c, i) => {
   start += c.length;
-  xLabels.push({ at: start + 1, label: `C${i + 2}` });
+  const at = start + 1;
+  // the cycle's tick replaces round-number ticks its label would overlap
+  const near = Math.max(2, Math.round(history.length / 25));
+  for (let j = xLabels.length - 1; j >= 0; j--) if (Math.abs(xLabels[j].at - at) < near) xLabels.splice(j, 1);
+  xLabels.push({ at, label: `C${i + 2}` });
 });
 const cv = new Canvas(1000, 420);
 drawPanel(cv, 0, 20, 600, 390, {

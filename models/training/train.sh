@@ -75,6 +75,9 @@ if [ ! -f "$RUN/final.onnx" ]; then
   $PY models/training/calibrate.py --run "$RUN" --data "$DATA" --target-empty "$TARGET_EMPTY" 2>&1 | grep -v -e UserWarning -e '_C._jit' | tee "$RUN/calibrate.txt"
 fi
 
+echo "== lesion-present statistics of the network's outputs, compared on val (docs/models.md)"
+$PY models/training/decision_study.py --run "$RUN" --data "$DATA" --split val --json "$RUN/decision-study-val.json" 2>&1 | grep -v -e UserWarning -e '_C._jit'
+
 echo "== quantize -> $OUT_MODEL (auto: searched against the float output), float source -> $OUT_FLOAT"
 cp "$RUN/final.onnx" "$OUT_FLOAT"
 $AUNET quantize --from "$OUT_FLOAT" --calib "$DATA/calib" --method auto --out "$OUT_MODEL"
