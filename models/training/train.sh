@@ -4,6 +4,7 @@
 #   models/datasets/busi-split.json) -> train.py, two cosine cycles (cycle 1 from scratch in
 #   runs/$STAGE1, cycle 2 warm-started from its best EMA weights with a fresh optimizer and a lower
 #   peak learning rate, in runs/NAME) -> calibrate.py (epoch + output bias by val Dice)
+#   -> decision_study.py (lesion-present statistics of the outputs compared on val)
 #   -> aunet quantize (auto) -> aunet decision calibrate (lesion-present threshold on val)
 #   -> aunet eval (int8 and float, on val and on the test split no choice saw) -> JSON summaries.
 # Re-running resumes: steps whose outputs exist are skipped, training continues from last.pt.
