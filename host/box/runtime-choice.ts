@@ -3,7 +3,7 @@
 // the image carries, whose needs this Node gives, and that this software can
 // execute. The choice is recorded in the status and device info, and the
 // pipeline's self-test runs that same build.
-import { createWasmKernels, relaxedSimdSupported } from '../kernels/wasm-kernels.js';
+import { compileKernels, createWasmKernels, relaxedSimdSupported } from '../kernels/wasm-kernels.js';
 import { createThreadedKernels } from '../kernels/threaded-kernels.js';
 import type { KernelSet } from '../kernels/kernel-set.js';
 import { RUNTIME_BUILDS, type Manifest, type RuntimeBuild, type RuntimeNeed } from '../../firmware/image.js';
@@ -22,7 +22,7 @@ export type ExecutableBuild = (typeof EXECUTABLE_BUILDS)[number];
 
 /** The kernels of a runtime module: the threaded build on `threads` threads, a single-thread build as it is. */
 export function runtimeKernels(r: RuntimeModule, threads: number): KernelSet | Promise<KernelSet> {
-  return r.build === 'threads' ? createThreadedKernels({ threads, module: new WebAssembly.Module(new Uint8Array(r.bytes)) }) : createWasmKernels({ bytes: r.bytes, build: r.build });
+  return r.build === 'threads' ? createThreadedKernels({ threads, module: compileKernels(r.bytes) }) : createWasmKernels({ bytes: r.bytes, build: r.build });
 }
 
 // (module (func (result v128) v128.const i32x4 0 0 0 0))

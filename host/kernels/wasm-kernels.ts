@@ -7,6 +7,7 @@
 // Memory: the caller's buffers (scratch included) occupy [0, ensureHeap(bytes));
 // a little slack past them absorbs vector over-reads.
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { KERNEL_FUNCTIONS, type KernelFunctions, type KernelSet } from './kernel-set.js';
 import { kernelErrorText } from './kernel-errors.js';
 import { packConvWeights, packedChannelGroup, packedConvWeightBytes } from './weight-packing.js';
@@ -62,6 +63,19 @@ export function defaultBuild(): WasmBuild {
 
 const modules = new Map<ModuleBuild, WebAssembly.Module>();
 
+/**
+ * Compile kernel module bytes straight to optimised code. V8 otherwise runs new WebAssembly in
+ * its baseline tier (Liftoff) and optimises functions once they are hot: the kernel workers,
+ * each running half of every call, stayed in baseline code for many frames (seed at 2 threads
+ * in `aunet bench`: 226-322 ms median, 186-190 ms compiled this way), and a box's first frames
+ * ran slow. The module is 26 KB: optimising all of it takes milliseconds.
+ * V8 reads the flag when a module is compiled; it applies to every module this process compiles.
+ */
+export function compileKernels(bytes: Uint8Array): WebAssembly.Module {
+  setFlagsFromString('--no-liftoff');
+  return new WebAssembly.Module(new Uint8Array(bytes));
+}
+
 /** The compiled module of a build (compiled once per process). */
 export function kernelModule(build: ModuleBuild): WebAssembly.Module {
   let m = modules.get(build);
@@ -75,7 +89,7 @@ export function kernelModule(build: ModuleBuild): WebAssembly.Module {
     if (build === 'relaxed' && !relaxedSimdSupported()) {
       throw new Error('this engine does not support relaxed SIMD (Node 20: run with --experimental-wasm-relaxed-simd)');
     }
-    m = new WebAssembly.Module(new Uint8Array(bytes));
+    m = compileKernels(bytes);
     modules.set(build, m);
   }
   return m;
@@ -94,7 +108,7 @@ export function createWasmKernels(options: { build?: WasmBuild; bytes?: Uint8Arr
   const build = options.build ?? defaultBuild();
   // `bytes`: a module shipped elsewhere (a firmware image's runtime section) instead of build/.
   const ex = options.bytes
-    ? (new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(options.bytes)), {}).exports as unknown as KernelExports)
+    ? (new WebAssembly.Instance(compileKernels(options.bytes), {}).exports as unknown as KernelExports)
     : instantiateKernels(build);
   const memory = ex.memory;
   let userBytes = 0;
