@@ -245,9 +245,9 @@ const BUCKET_SHIFT = 15;
 const BUCKET_LEVEL = (() => {
   const lut = new Uint8Array(1 << (32 - BUCKET_SHIFT - 1)); // positive floats only
   const f = new Float32Array(1), u = new Uint32Array(f.buffer);
-  for (let b = 0; b < lut.length; b++) {
+  // positive floats order like their bits, so the level only grows with the bucket
+  for (let b = 0, v = 0; b < lut.length; b++) {
     u[0] = b << BUCKET_SHIFT; // the bucket's smallest float
-    let v = 0;
     while (v < 255 && THRESHOLD[v + 1] <= f[0]) v++;
     lut[b] = v;
   }

@@ -208,6 +208,11 @@ export function machineInfo(kernelBuild?: string): MachineInfo {
   };
 }
 
+/** The machine in one line, as every benchmark prints it beside its figures. */
+export function machineLine(m: MachineInfo = machineInfo()): string {
+  return `${m.cpu}, ${m.cores} cores, Node ${m.node} (V8 ${m.v8}), ${m.os}`;
+}
+
 export function variantMacs(variant: Variant): number {
   return graphMacs(buildGraph({ ...VARIANTS[variant] }));
 }

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import cliProgress from 'cli-progress';
 import { AunetError, UsageError } from '../../common/errors.js';
 import {
-  DEFAULT_FRAMES, VARIANTS, VARIANT_NAMES, benchModels, machineInfo, timeEngine, variantMacs,
+  DEFAULT_FRAMES, VARIANTS, VARIANT_NAMES, benchModels, machineInfo, machineLine, timeEngine, variantMacs,
   type MachineInfo, type Timing, type Variant,
 } from '../bench/network.js';
 import { PEERS, peerModel, timePeer, type Peer, type PeerPrecision, type PeerTiming } from '../bench/onnx-peers.js';
@@ -170,9 +170,8 @@ async function childRun(variant: Variant, frames: number, o: Options): Promise<B
 
 function formatReport(r: BenchReport): string {
   const lines: string[] = [];
-  const m = r.machine;
   lines.push(`aunet bench ${r.variant}: F=${r.arch.filters}, ${r.arch.height}x${r.arch.width}x${r.arch.channels}, ${(r.macs / 1e9).toFixed(3)} GMAC/frame`);
-  lines.push(`machine: ${m.cpu}, ${m.cores} cores, Node ${m.node} (V8 ${m.v8}), ${m.os}`);
+  lines.push(`machine: ${machineLine(r.machine)}`);
   if (r.memory) {
     const kb = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
     lines.push(`memory: weights ${kb(r.memory.weights)}, params ${kb(r.memory.params)}, activation arena ${kb(r.memory.activations)} (planned once)`);

@@ -9,23 +9,33 @@
 // stride-1 convs ran as Winograd, i.e. before 2026-11-29).
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseInteger } from '../../common/cli-args.js';
+import { machineLine } from '../../host/bench/network.js';
 import { buildGraph, convOps, opMacs } from '../../models/graph.js';
 import { convLayer } from './conv-layer.js';
 import { createWasmKernels } from '../../host/kernels/wasm-kernels.js';
 import { packConvWeights, packedConvWeightBytes } from '../../host/kernels/weight-packing.js';
 import type { KernelSet } from '../../host/kernels/kernel-set.js';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, def: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : def; };
-const baseline = opt('baseline', '');
+const { values } = parseArgs({
+  options: {
+    baseline: { type: 'string', default: '' },
+    'direct-layout': { type: 'boolean', default: false },
+    arch: { type: 'string', default: 'seed' },
+    runs: { type: 'string', default: '7' },
+    layers: { type: 'string', default: '' },
+  },
+});
+const baseline = values.baseline;
 if (!baseline) throw new Error('--baseline FILE.wasm is required (a copy of the module to compare with)');
-const arch = opt('arch', 'seed') === 'seed' ? { filters: 32, height: 256, width: 256, channels: 3 } : { filters: 16, height: 128, width: 128, channels: 1 };
-const runs = Number(opt('runs', '7'));
+const arch = values.arch === 'seed' ? { filters: 32, height: 256, width: 256, channels: 3 } : { filters: 16, height: 128, width: 128, channels: 1 };
+const runs = parseInteger(values.runs, '--runs', { min: 1 });
 const g = buildGraph(arch);
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 const base = createWasmKernels({ bytes: readFileSync(baseline) });
-const old: KernelSet = !argv.includes('--direct-layout') ? base : {
+const old: KernelSet = !values['direct-layout'] ? base : {
   ...base,
   get heap() { return base.heap; },
   ensureHeap: (bytes: number) => base.ensureHeap(bytes),
@@ -33,11 +43,11 @@ const old: KernelSet = !argv.includes('--direct-layout') ? base : {
   packConvWeights: (k: 1 | 3, cin: number, cout: number, ohwi: Int8Array, dst: number) => packConvWeights(base.heap, base.heap.byteLength, k, cin, cout, ohwi, dst, 2),
 };
 const cur = createWasmKernels({ build: 'simd' });
-console.log(`kernels-ab: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}, load ${load()}, ${new Date().toISOString()}`);
+console.log(`kernels-ab: ${machineLine()}, load ${load()}, ${new Date().toISOString()}`);
 console.log(`F=${arch.filters} ${arch.height}x${arch.width}x${arch.channels}; baseline ${baseline} vs build/kernels.simd.wasm; min of ${runs}, alternating`);
 let tOld = 0, tNew = 0;
 const kinds = new Map<string, { macs: number; old: number; cur: number }>();
-for (const op of convOps(g).filter((o) => o.name.includes(opt('layers', '')))) {
+for (const op of convOps(g).filter((o) => o.name.includes(values.layers))) {
   const macs = opMacs(op, g.tensors);
   const a = convLayer(old, g, op), b = convLayer(cur, g, op);
   a(); b(); // tier-up, page faults

@@ -6,12 +6,14 @@
 //        [--models busi-lite,seed] [--engines direct,chip] [--threads 1,2] [--frames 30] [--rounds 2]
 // busi-lite: the shipped models/busi-lite.aunet; seed: random weights of the seed shape (F 32, 256x256x3).
 import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { parseInteger } from '../../common/cli-args.js';
+import { machineLine } from '../../host/bench/network.js';
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 
 const argv = process.argv.slice(2);
-const opt = (name: string, def: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : def; };
 
 interface Run { median: number; min: number }
 
@@ -33,19 +35,30 @@ if (argv[0] === '--child') {
   process.exit(0);
 }
 
-const baseline = opt('baseline', '');
+const { values: o } = parseArgs({
+  options: {
+    baseline: { type: 'string', default: '' },
+    models: { type: 'string', default: 'busi-lite,seed' },
+    engines: { type: 'string', default: 'direct,chip' },
+    threads: { type: 'string', default: '1,2' },
+    frames: { type: 'string' },
+    rounds: { type: 'string', default: '2' },
+  },
+});
+const baseline = o.baseline;
 if (!baseline) throw new Error('--baseline DIR (another checkout of this repository, built) is required');
 const here = resolve(fileURLToPath(import.meta.url), '../../..');
 const roots = [resolve(baseline), here];
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
-console.log(`network-ab: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}, load ${load()}, ${new Date().toISOString()}`);
-console.log(`baseline ${roots[0]} vs ${roots[1]}; ms per frame (median / min), each checkout best of ${opt('rounds', '2')} alternating processes`);
-for (const model of opt('models', 'busi-lite,seed').split(',')) {
-  for (const engine of opt('engines', 'direct,chip').split(',')) {
-    for (const threads of opt('threads', '1,2').split(',')) {
-      const frames = opt('frames', model === 'seed' ? '7' : '30');
+const rounds = parseInteger(o.rounds, '--rounds', { min: 1 });
+console.log(`network-ab: ${machineLine()}, load ${load()}, ${new Date().toISOString()}`);
+console.log(`baseline ${roots[0]} vs ${roots[1]}; ms per frame (median / min), each checkout best of ${rounds} alternating processes`);
+for (const model of o.models.split(',')) {
+  for (const engine of o.engines.split(',')) {
+    for (const threads of o.threads.split(',')) {
+      const frames = o.frames ?? (model === 'seed' ? '7' : '30');
       const best = roots.map(() => ({ median: Infinity, min: Infinity }));
-      for (let r = 0; r < Number(opt('rounds', '2')); r++) {
+      for (let r = 0; r < rounds; r++) {
         roots.forEach((root, i) => {
           const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', root, model, engine, threads, frames],
             { encoding: 'utf8', env: { ...process.env, AUNET_THREADS: threads }, stdio: ['ignore', 'pipe', 'inherit'] });
