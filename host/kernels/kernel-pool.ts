@@ -5,13 +5,34 @@
 // that number into `done`. Each worker is posted to and joined on its own, so a caller can
 // keep several workers busy with different work (one part of a divided call each, or one
 // chip tile each) and collect them in any order. Waiting spins for SPIN_MS before it sleeps.
+//
+// A divided call goes on the shared job board instead (`divide`): its parts, more of them than
+// threads, are claimed one at a time by whichever thread is free — this one and every idle
+// worker — as pthreadpool's work stealing does in XNNPACK. With a fixed part per thread, a
+// worker the OS had not scheduled yet (the box's source worker, the event loop, another
+// process on a 2-core box) held the whole call up while this thread waited; now the threads
+// that run take its parts. A worker that wakes after the call is done finds no part left.
 import { Worker } from 'node:worker_threads';
 import { KERNEL_FUNCTIONS } from './kernel-set.js';
+import { MAX_PARTS } from './kernel-split.js';
 
 /** Int32 offsets in a worker's control slot: header, then the calls from `calls` on */
 export const SLOT = { seq: 0, done: 1, error: 2, count: 3, calls: 4, size: 64 } as const;
 /** spin this long (ms) before sleeping on a futex: a frame's next call usually comes sooner */
 export const SPIN_MS = 0.2;
+/**
+ * Int32 offsets in the job board (after the slots): `claim` = tag * 256 + next unclaimed part
+ * (claimed by compare-and-swap, so a part of an old call can never be claimed for a new one:
+ * the tag changes with every call), parts completed, the first kernel error, the kernel's index,
+ * arguments per part, parts, the index of the scratch pointer among the arguments (-1: none),
+ * then the parts' arguments.
+ */
+export const JOB = { claim: 0, completed: 1, error: 2, kernel: 3, argc: 4, parts: 5, scratchArg: 6, args: 8, size: 8 + MAX_PARTS * 32 } as const;
+/** The kernel index of a slot call that sends a worker to the job board: args tag, scratch pointer, scratch bytes. */
+export const JOB_CALL = -1;
+/** `claim`'s low 8 bits while the board is rewritten: no part that high exists (MAX_PARTS < 255) */
+const CLOSED = 255;
+const TAGS = 1 << 23;
 
 /** One kernel call: its index in KERNEL_FUNCTIONS and its arguments. */
 export interface PoolCall {
@@ -32,25 +53,30 @@ interface WorkerInit {
   index: number;
   functions: readonly string[];
   slot: typeof SLOT;
+  job: typeof JOB;
+  jobCall: number;
   spinMs: number;
 }
 
 export class KernelPool {
   private readonly seq: Int32Array;
+  private readonly board: Int32Array;
+  private tag = 0;
 
   private constructor(private readonly workers: Worker[], private readonly control: Int32Array) {
     this.seq = new Int32Array(workers.length);
+    this.board = control.subarray(workers.length * SLOT.size);
   }
 
   /** Start `n` workers, each with an instance of `module` over `memory`; resolves when all are ready. */
   static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, n: number): Promise<KernelPool> {
-    const sab = new SharedArrayBuffer(Math.max(1, n) * SLOT.size * 4);
+    const sab = new SharedArrayBuffer((n * SLOT.size + JOB.size) * 4);
     const workers = Array.from({ length: n }, (_, index) =>
       // execArgv []: not the parent's `--import tsx`, which starts tsx and its esbuild service
       // in every thread (0.5-1 s each on the 2-core box; this plain-JS worker needs neither)
       new Worker(new URL('./kernel-worker.mjs', import.meta.url), {
         execArgv: [],
-        workerData: { module, memory, control: sab, index, functions: KERNEL_FUNCTIONS, slot: SLOT, spinMs: SPIN_MS } satisfies WorkerInit,
+        workerData: { module, memory, control: sab, index, functions: KERNEL_FUNCTIONS, slot: SLOT, job: JOB, jobCall: JOB_CALL, spinMs: SPIN_MS } satisfies WorkerInit,
       }));
     try {
       await Promise.all(workers.map((w) => {
@@ -86,6 +112,48 @@ export class KernelPool {
     Atomics.notify(c, SLOT.seq);
   }
 
+  /**
+   * Run the parts of one divided call (`kernel`'s index; every part the same argument count) on
+   * this thread and every idle worker: each claims the next part until none is left. Worker i
+   * puts `scratch(i)` in place of a part's scratch pointer and size (argument `scratchArg`, -1:
+   * none); this thread runs `runHere` on the parts it claims, as given. Returns when every part
+   * is done: the first kernel error of a worker (0: none); what `runHere` threw is rethrown.
+   */
+  divide(kernel: number, parts: readonly (readonly number[])[], scratchArg: number, scratch: (i: number) => readonly [number, number], runHere: (args: readonly number[]) => void): number {
+    const b = this.board;
+    const n = parts.length;
+    const argc = parts[0].length;
+    if (n > MAX_PARTS || JOB.args + n * argc > JOB.size) throw new RangeError(`internal: ${n} parts of ${argc} arguments do not fit the job board`);
+    // close the board first: a worker that read the last job's exhausted claim word and then
+    // this job's part count would otherwise claim a part of neither (its CAS must fail now)
+    Atomics.store(b, JOB.claim, this.tag * 256 + CLOSED);
+    b[JOB.kernel] = kernel;
+    b[JOB.argc] = argc;
+    b[JOB.parts] = n;
+    b[JOB.scratchArg] = scratchArg;
+    b[JOB.error] = 0;
+    b[JOB.completed] = 0;
+    parts.forEach((p, i) => b.set(p, JOB.args + i * argc));
+    const tag = this.tag = (this.tag + 1) % TAGS;
+    Atomics.store(b, JOB.claim, tag * 256); // publishes the job: the stores above happen before it
+    // a worker still busy (a tile, or waking late for an earlier call) is not waited for
+    for (let i = 0; i < this.workers.length; i++) if (this.done(i)) this.post(i, [{ kernel: JOB_CALL, args: [tag, ...scratch(i)] }]);
+    let thrown: { e: unknown } | null = null;
+    for (let p = claimPart(b, tag); p >= 0; p = claimPart(b, tag)) {
+      try {
+        runHere(parts[p]);
+      } catch (e) {
+        thrown ??= { e };
+      }
+      Atomics.add(b, JOB.completed, 1);
+    }
+    const until = performance.now() + SPIN_MS;
+    while (Atomics.load(b, JOB.completed) !== n && performance.now() < until);
+    for (let c = Atomics.load(b, JOB.completed); c !== n; c = Atomics.load(b, JOB.completed)) Atomics.wait(b, JOB.completed, c);
+    if (thrown) throw thrown.e;
+    return b[JOB.error];
+  }
+
   /** Whether worker i has finished what it was last posted (does not wait). */
   done(i: number): boolean {
     return Atomics.load(this.slot(i), SLOT.done) === this.seq[i];
@@ -112,5 +180,19 @@ export class KernelPool {
 
   private slot(i: number): Int32Array {
     return this.control.subarray(i * SLOT.size, (i + 1) * SLOT.size);
+  }
+}
+
+/**
+ * Claim the next part of the job tagged `tag` on board `b`: its index, or -1 when none is left
+ * or the board holds another job. kernel-worker.mjs claims the same way (plain JavaScript: it
+ * cannot import this).
+ */
+function claimPart(b: Int32Array, tag: number): number {
+  for (;;) {
+    const v = Atomics.load(b, JOB.claim);
+    const p = v & 255;
+    if (v >>> 8 !== tag || p >= b[JOB.parts]) return -1;
+    if (Atomics.compareExchange(b, JOB.claim, v, v + 1) === v) return p;
   }
 }

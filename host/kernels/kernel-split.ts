@@ -46,6 +46,22 @@ export function callWork(kernel: KernelName, a: Args): number {
  */
 export const MIN_SPLIT_WORK = 1 << 17;
 
+/**
+ * Parts per thread a divided call aims for. More parts than threads let a thread that runs
+ * ahead take the parts of one the OS holds up (kernel-pool.ts `divide`); each part costs a
+ * kernel call and, for a 3x3 conv, re-reading its halo rows.
+ */
+export const PARTS_PER_THREAD = 4;
+/** Most parts of one divided call (the job board's room: kernel-pool.ts; a kernel takes at most 32 arguments) */
+export const MAX_PARTS = 64;
+
+/** How many parts to divide a call into on `threads` threads: 1 below `minWork`, else at least one per thread, each with about `minWork` or more. */
+export function partCount(kernel: KernelName, a: Args, threads: number, minWork = MIN_SPLIT_WORK): number {
+  const work = callWork(kernel, a);
+  if (threads <= 1 || work < minWork) return 1;
+  return Math.min(MAX_PARTS, Math.max(threads, Math.min(threads * PARTS_PER_THREAD, Math.floor(work / Math.max(1, minWork)))));
+}
+
 /** Kernels whose last two arguments are a scratch pointer and size. */
 export function takesScratch(kernel: KernelName): boolean {
   return kernel === 'conv3x3' || kernel === 'affine';

@@ -3,7 +3,8 @@
 // kernel calls (their scratch arguments already point at this thread's region), running them
 // in order and signalling completion. It spins briefly before sleeping (Atomics.wait) because the next
 // call of a frame usually follows within microseconds and waking a sleeping thread costs
-// tens of them.
+// tens of them. A call with kernel index `jobCall` sends it to the job board of a divided
+// call instead (kernel-pool.ts `divide`): it claims parts there until none is left.
 //
 // Plain JavaScript on purpose: a worker that runs TypeScript must start tsx (and its esbuild
 // service) inside the thread, which took 0.7-1.5 s per worker on the 2-core box; this file
@@ -12,10 +13,37 @@
 // in workerData from kernel-pool.ts, so those stay defined once, in TypeScript.
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { module, memory, control, index, functions, slot, spinMs } = workerData;
+const { module, memory, control, index, functions, slot, job, jobCall, spinMs } = workerData;
 const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const fns = functions.map((k) => ex[k]);
 const c = new Int32Array(control, index * slot.size * 4, slot.size);
+const b = new Int32Array(control, control.byteLength - job.size * 4, job.size); // the job board, after the slots
+
+// the parts of job `tag` this thread claims (as claimPart in kernel-pool.ts), in its own scratch
+function shareJob(tag, scratchPtr, scratchBytes) {
+  for (;;) {
+    const v = Atomics.load(b, job.claim);
+    const p = v & 255;
+    const parts = b[job.parts];
+    if (v >>> 8 !== tag || p >= parts) return;
+    if (Atomics.compareExchange(b, job.claim, v, v + 1) !== v) continue;
+    const argc = b[job.argc];
+    const args = Array.from(b.subarray(job.args + p * argc, job.args + (p + 1) * argc));
+    const s = b[job.scratchArg];
+    if (s >= 0) {
+      args[s] = scratchPtr;
+      args[s + 1] = Math.min(scratchBytes, args[s + 1]);
+    }
+    try {
+      fns[b[job.kernel]](...args);
+    } catch {
+      Atomics.compareExchange(b, job.error, 0, ex.lastError() || -1);
+      ex.clearError();
+    }
+    // parts read before the add: once every part is done the caller may post the next job
+    if (Atomics.add(b, job.completed, 1) + 1 === parts) Atomics.notify(b, job.completed);
+  }
+}
 
 parentPort.postMessage('ready');
 let seen = 0;
@@ -30,7 +58,8 @@ for (;;) {
   try {
     // the posted calls, in order: [kernel, argc, args...] each
     for (let k = 0, at = slot.calls; k < c[slot.count]; k++, at += 2 + c[at + 1]) {
-      fns[c[at]](...c.subarray(at + 2, at + 2 + c[at + 1]));
+      if (c[at] === jobCall) shareJob(c[at + 2], c[at + 3], c[at + 4]);
+      else fns[c[at]](...c.subarray(at + 2, at + 2 + c[at + 1]));
     }
   } catch {
     err = ex.lastError() || -1;

@@ -2,9 +2,10 @@
 // instance of the threaded kernel module (build/kernels.threads.wasm: the plain-SIMD
 // kernels importing their memory) on this thread and one on each pool worker. Every call
 // big enough to pay for waking a thread is divided over disjoint output ranges
-// (host/kernels/kernel-split.ts): this thread runs the first part in the caller's scratch,
-// the workers the others, each in a scratch region of its own that this set reserves past
-// the caller's buffers, and the call returns when all are done. The
+// (host/kernels/kernel-split.ts), a few per thread, that this thread and the idle workers
+// claim one by one (kernel-pool.ts `divide`): this thread runs its parts in the caller's
+// scratch, each worker in a scratch region of its own that this set reserves past the
+// caller's buffers, and the call returns when all are done. The
 // engines see an ordinary synchronous KernelSet, and the results are bit-exact with one
 // thread (every output is computed exactly as the whole call computes it).
 // Needs threads and shared memory (any Node >= 16); the import-free single-thread module
@@ -14,7 +15,7 @@ import { CONV3X3_SCRATCH_BYTES, KERNEL_FUNCTIONS } from './kernel-set.js';
 import { KernelHeap } from './kernel-heap.js';
 import { fitsSlot, KernelPool } from './kernel-pool.js';
 import type { KernelCall } from './kernel-calls.js';
-import { MIN_SPLIT_WORK, splitCall, withScratch, type KernelName } from './kernel-split.js';
+import { MIN_SPLIT_WORK, partCount, splitCall, takesScratch, withScratch, type KernelName } from './kernel-split.js';
 import { kernelError, kernelModule, type KernelExports } from './wasm-kernels.js';
 import { packConvWeights, packedChannelGroup, packedConvWeightBytes } from './weight-packing.js';
 
@@ -32,7 +33,7 @@ export interface ThreadedKernelSet extends KernelSet {
   readonly spread: {
     /** this thread's instance: every call runs whole, here */
     local: KernelFunctions;
-    /** the set's own calls, each divided over every thread (all workers must be idle) */
+    /** the set's own calls, each divided over this thread and the idle workers */
     divided: KernelFunctions;
     /** start `calls` (in order, whole) on worker i, each in worker i's scratch region; returns at once */
     post(i: number, calls: readonly KernelCall[]): void;
@@ -83,28 +84,22 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
     return code === 0 ? null : kernelError(posted[i], Math.max(code, 0), 'in a worker thread', heap.userBytes);
   };
 
-  const call = (kernel: KernelName, args: number[]): void => {
-    const parts = splitCall(kernel, args, threads, minSplitWork);
-    for (let i = 1; i < parts.length; i++) {
-      posted[i - 1] = kernel;
-      pool.post(i - 1, [onWorker(i - 1, { kernel, args: parts[i] })]);
-    }
-    let failure: unknown = null;
+  // a call run whole on this thread
+  const runHere = (kernel: KernelName, args: readonly number[]): void => {
     try {
-      ex[kernel](...parts[0]);
+      ex[kernel](...args);
     } catch (e) {
-      failure = failed(kernel, e);
+      throw failed(kernel, e);
     }
-    for (let i = 1; i < parts.length; i++) failure = joinWorker(i - 1) ?? failure;
-    if (failure) throw failure;
   };
-  const local = Object.fromEntries(KERNEL_FUNCTIONS.map((k) => [k, (...args: number[]) => {
-    try {
-      ex[k](...args);
-    } catch (e) {
-      throw failed(k, e);
-    }
-  }])) as unknown as KernelFunctions;
+  const local = Object.fromEntries(KERNEL_FUNCTIONS.map((k) => [k, (...args: number[]) => runHere(k, args)])) as unknown as KernelFunctions;
+  const call = (kernel: KernelName, args: number[]): void => {
+    const parts = splitCall(kernel, args, partCount(kernel, args, threads, minSplitWork), minSplitWork);
+    if (parts.length === 1) return runHere(kernel, args);
+    const scratchArg = takesScratch(kernel) ? args.length - 2 : -1;
+    const code = pool.divide(KERNEL_FUNCTIONS.indexOf(kernel), parts, scratchArg, (i) => [heap.scratch(i), scratchBytes], (part) => runHere(kernel, part));
+    if (code !== 0) throw kernelError(kernel, Math.max(code, 0), 'in a worker thread', heap.userBytes);
+  };
   const fits = (calls: readonly KernelCall[]) => fitsSlot(calls.map((c) => ({ kernel: 0, args: c.args })));
   const fn = (kernel: KernelName) => (...args: number[]) => call(kernel, args);
   const divided = Object.fromEntries(KERNEL_FUNCTIONS.map((k) => [k, fn(k)])) as unknown as KernelFunctions;
@@ -124,6 +119,8 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
       local,
       divided,
       post(i, calls) {
+        // a worker that woke late for a divided call may still be leaving it
+        if (!pool.done(i)) joinWorker(i);
         posted[i] = calls[0].kernel;
         pool.post(i, calls.map((c) => onWorker(i, c)));
       },

@@ -125,3 +125,16 @@ test('defaultThreads: AUNET_THREADS when set, else the cores less the reserve, a
     else process.env.AUNET_THREADS = saved;
   }
 });
+
+test('divided calls whose part counts change from call to call: every byte right, no lost or doubled part (child process, killed if it hangs)', async () => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { fileURLToPath } = await import('node:url');
+  const script = fileURLToPath(new URL('./divide-stress.ts', import.meta.url));
+  for (const threads of [2, 3]) {
+    // a hang is a doubled part count: the caller waits for one more completion than there are parts
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, String(threads), '30000'], { timeout: 90_000 })
+      .catch((e: { killed?: boolean; stderr?: string }) => assert.fail(e.killed ? `${threads} threads: hung (killed after 90 s)` : `${threads} threads: ${e.stderr}`));
+    assert.match(stdout, new RegExp(`ok 30000 calls on ${threads} threads`));
+  }
+});
