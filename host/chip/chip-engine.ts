@@ -26,7 +26,7 @@ export interface ChipEngine extends Engine {
 export function createChipEngine(model: QModel, kernels: KernelSet, options: ChipEngineOptions = {}): ChipEngine {
   const { graph, ops } = prepareModel(model);
   const config = resolveChipConfig(options.chip, options.sramBytes);
-  const program = compile(graph, config, { weightBytes: kernels, pads: modelPads(model) });
+  const program = compile(graph, config, { pads: modelPads(model) });
   const timing = timeProgram(program);
   const machine = new Machine(program, model, kernels, ops, { spreadTiles: options.spreadTiles });
   return {

@@ -19,7 +19,8 @@ import type { Box, ComputeInstr, DmaInstr, Instr } from './instructions.js';
 import { flatBox, rectBox } from './dma.js';
 import { planResidency, type ResidencyPlan } from './residency.js';
 import { alignedSram, TileArea } from './sram.js';
-import { layerGeom, paramBuffers, ranges, tileBuffers, type LayerGeom, type Tiling, type WeightBytes } from './tiling.js';
+import { layerGeom, paramBuffers, ranges, tileBuffers, type LayerGeom, type Tiling } from './tiling.js';
+import { CHIP_WEIGHT_BYTES } from './chip-weights.js';
 import { computeUnits, type ComputeUnit } from './units.js';
 
 /** The padding a model gives its ops where it overrides the graph's (a conv imported from PyTorch): CompileOptions.pads. */
@@ -30,8 +31,6 @@ export function modelPads(model: QModel): Record<string, Pads> {
 }
 
 export interface CompileOptions {
-  /** how the kernels pack conv weights (a KernelSet); default k*k*cin bytes per channel, no groups */
-  weightBytes?: WeightBytes;
   /** conv padding per op name where the model overrides the graph's */
   pads?: Record<string, Pads>;
 }
@@ -71,7 +70,7 @@ const RES_BUF = 100; // resident tensor ids from here
 
 export function compile(graphOrArch: Graph | Arch, config: ChipConfig, options: CompileOptions = {}): Program {
   const g = 'ops' in graphOrArch ? graphOrArch : buildGraph(graphOrArch);
-  const weightBytes: WeightBytes = options.weightBytes ?? { convWeightBytes: (k, cin) => k * k * cin, convChannelGroup: () => 1 };
+  const weightBytes = CHIP_WEIGHT_BYTES; // the chip's own layout, whatever kernels run the program
   const units = computeUnits(config);
   const geoms = g.ops.map((op, i) => layerGeom(g, i, weightBytes, options.pads?.[op.name], units[op.unit].atomicK || 1));
   const sramBytes = alignedSram(config);

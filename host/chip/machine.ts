@@ -2,9 +2,10 @@
 // chip's memory (SRAM first, DRAM after it), DMA instructions are real copies
 // between the two, and each COMPUTE is its op's binding call (host/kernels/ops)
 // over one tile, with SRAM pointers only (sramCheck verifies that of the whole
-// stream at load). Prepare once, run blind: every instruction becomes a closure
-// over constant arguments when the machine is built, so a frame is a walk over
-// an array of closures. Nothing here knows an op kind.
+// stream at load) — except conv weights: the chip's memory holds them as int8, and the
+// kernels read their own packed copy of the tile's channels (chip-weights.ts). Prepare once,
+// run blind: every instruction becomes a closure over constant arguments when the machine is
+// built, so a frame is a walk over an array of closures. Nothing here knows an op kind.
 //
 // On threaded kernels (host/kernels/threaded-kernels.ts) a layer whose tiles can overlap
 // runs as the chip runs it, tiles spread over the threads with its copies in between
@@ -17,13 +18,14 @@ import type { Graph } from '../../models/graph.js';
 import type { QModel } from '../../models/qmodel.js';
 import { reserveHeap } from '../kernels/heap-reservation.js';
 import type { KernelSet } from '../kernels/kernel-set.js';
-import { relocate, type Scratch } from '../kernels/ops/op-binding.js';
+import type { OpCall, Scratch } from '../kernels/ops/op-binding.js';
 import { writeParams } from '../kernels/ops/param-placement.js';
 import type { PreparedOp } from '../kernels/ops/registry.js';
 import { readResult, type InferenceResult } from '../engine/engine.js';
 import { writeFrame } from '../engine/engine-input.js';
 import type { Program } from './compiler.js';
-import type { Instr } from './instructions.js';
+import type { ComputeInstr, Instr } from './instructions.js';
+import { chipPlaneTarget, kernelCopies } from './chip-weights.js';
 import { copyBox } from './dma.js';
 import { alignedSram, sramCheck } from './sram.js';
 import { layerDependencies, TileScheduler, type LayerStep } from './tile-scheduler.js';
@@ -59,18 +61,19 @@ export class Machine {
     const scratchAt = Math.ceil(program.regionBytes / 16) * 16;
     this.base = reserveHeap(kernels, scratchAt + scratchBytes, 16);
     this.scratch = { ptr: this.base + scratchAt, bytes: scratchBytes };
-    this.u8 = new Uint8Array(kernels.heap);
-    writeParams(kernels, program.dram.params, this.graph, model, this.base + program.dram.base);
+    writeParams(chipPlaneTarget(kernels), program.dram.params, this.graph, model, this.base + program.dram.base);
+    const callOf = kernelCopies(program, model, kernels, this.base);
+    this.u8 = new Uint8Array(kernels.heap); // the copies' region may have grown the heap
     const threaded = 'spread' in kernels && (kernels as ThreadedKernelSet).threads > 1 && options.spreadTiles !== false ? (kernels as ThreadedKernelSet) : null;
     this.layers = program.layers.map((L) => {
       const instrs = program.instrs.slice(L.first, L.end).filter((i) => i.op !== 'SYNC');
       const deps = layerDependencies(instrs);
       if (threaded && tilesOverlap(instrs, deps)) {
         const steps: LayerStep[] = instrs.map((i) =>
-          i.op === 'COMPUTE' ? { calls: recordCalls((k) => ops[i.layer].bind(k, relocate(i.call, this.base), this.scratch)) } : { dma: this.prepare(i, ops) });
+          i.op === 'COMPUTE' ? { calls: recordCalls((k) => ops[i.layer].bind(k, callOf(i), this.scratch)) } : { dma: this.prepare(i, ops, callOf) });
         return new TileScheduler(steps, deps, threaded.spread, threaded.threads - 1);
       }
-      return instrs.map((i) => this.prepare(i, ops));
+      return instrs.map((i) => this.prepare(i, ops, callOf));
     });
     this.spreadLayers = this.layers.filter((l) => l instanceof TileScheduler).length;
   }
@@ -97,8 +100,8 @@ export class Machine {
     return this.base + at;
   }
 
-  private prepare(ins: Instr, ops: readonly PreparedOp[]): () => void {
-    if (ins.op === 'COMPUTE') return ops[ins.layer].bind(this.kernels, relocate(ins.call, this.base), this.scratch);
+  private prepare(ins: Instr, ops: readonly PreparedOp[], callOf: (ins: ComputeInstr) => OpCall): () => void {
+    if (ins.op === 'COMPUTE') return ops[ins.layer].bind(this.kernels, callOf(ins), this.scratch);
     if (ins.op === 'SYNC') return () => {};
     const b = this.base;
     const boxes = ins.boxes.map((x) => ({ ...x, src: x.src + b, dst: x.dst + b }));

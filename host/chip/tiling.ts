@@ -12,7 +12,6 @@ import { opGeometry, opPlanes } from '../kernels/ops/registry.js';
 export const ALIGN = 16;
 export const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
-export type { WeightBytes };
 
 export interface OperandGeom {
   tensor: string;

@@ -32,6 +32,14 @@ export const conv: OpBinding<ConvOp, ConvData> = {
       {
         name: 'weights', category: 'weights', perChannel, channelGroup, bytes: Math.ceil(op.cout / channelGroup) * channelGroup * perChannel,
         write: (k, p, at) => k.packConvWeights(op.k, op.cin, op.cout, p.weights, at, op.stride),
+        kernelCopy: (k, p, o0, o1) => {
+          const g = k.convChannelGroup(op.k);
+          const n = op.k * op.k * op.cin;
+          return {
+            bytes: k.convWeightBytes(op.k, op.cin, op.stride) * Math.ceil((o1 - o0) / g) * g,
+            write: (at) => k.packConvWeights(op.k, op.cin, o1 - o0, p.weights.subarray(o0 * n, o1 * n), at, op.stride),
+          };
+        },
       },
       ...requantPlanes<QConv>(op.cout),
     ];

@@ -30,6 +30,8 @@ export type ParamsOf<K extends OpKind> = [Extract<QOpParams, { kind: K }>] exten
 
 /** How a KernelSet packs conv weights: bytes per output channel, and channels packed together. */
 export type WeightBytes = Pick<KernelSet, 'convWeightBytes' | 'convChannelGroup'>;
+/** What a plane is written into: a heap, and the conv weight layout that goes with the plane's sizes (a KernelSet's packing, or the chip's int8). */
+export type PlaneTarget = Pick<KernelSet, 'heap' | 'packConvWeights'>;
 
 /** One persistent parameter array of an op. */
 export interface ParamPlane<P = unknown> {
@@ -46,7 +48,13 @@ export interface ParamPlane<P = unknown> {
    */
   channelGroup?: number;
   /** write the plane for the model's parameters at absolute heap offset `at` */
-  write(kernels: KernelSet, p: P, at: number): void;
+  write(target: PlaneTarget, p: P, at: number): void;
+  /**
+   * Output channels [o0, o1) of the plane in `kernels`' own layout, for an engine whose memory
+   * holds the plane in another (the chip's int8 weights, host/chip/chip-weights.ts): its bytes
+   * and a writer to an absolute heap offset. Absent: the kernels read the plane as placed.
+   */
+  kernelCopy?(kernels: KernelSet, p: P, o0: number, o1: number): { bytes: number; write(at: number): void };
 }
 
 /** Which rows (or columns) [lo, hi) of an input an output range [a, b) reads; hi may pass the input's end. */

@@ -5,8 +5,7 @@
 // by the same rule over its channels (planeLayout).
 import type { Graph } from '../../../models/graph.js';
 import type { QModel, QOpParams } from '../../../models/qmodel.js';
-import type { KernelSet } from '../kernel-set.js';
-import type { ParamPlane, WeightBytes } from './op-binding.js';
+import type { ParamPlane, PlaneTarget, WeightBytes } from './op-binding.js';
 import { opPlanes } from './registry.js';
 
 export const PARAM_ALIGN = 16;
@@ -60,11 +59,11 @@ export function placeParams(g: Graph, weightBytes: WeightBytes): ParamPlacement 
   return { ops, bytes: at };
 }
 
-/** Write every op's parameters of `model` at `base` + their offsets in `kernels`' heap. */
-export function writeParams(kernels: KernelSet, placement: ParamPlacement, g: Graph, model: QModel, base: number): void {
+/** Write every op's parameters of `model` at `base` + their offsets in `target`'s heap (in the layout the placement's sizes assume). */
+export function writeParams(target: PlaneTarget, placement: ParamPlacement, g: Graph, model: QModel, base: number): void {
   placement.ops.forEach((placed, i) => {
     if (!placed) return;
     const p = model.ops[g.ops[i].name];
-    for (const { plane, at } of placed.planes) plane.write(kernels, p, base + at);
+    for (const { plane, at } of placed.planes) plane.write(target, p, base + at);
   });
 }

@@ -1,14 +1,13 @@
 // The parameter planes most ops share: a per-channel int32 array (bias,
 // multiplier, shift), a per-channel int8 array (affine weights), and a whole
 // int8 table (the sigmoid LUT). Packed conv weights are conv.ts's own plane.
-import type { KernelSet } from '../kernel-set.js';
-import type { ParamPlane } from './op-binding.js';
+import type { ParamPlane, PlaneTarget } from './op-binding.js';
 
 /** An int32 array of `channels` values (bias, multiplier, shift), sliceable by channel. */
 export function int32Plane<P>(name: string, channels: number, values: (p: P) => Int32Array): ParamPlane<P> {
   return {
     name, category: 'params', perChannel: 4, bytes: 4 * channels,
-    write: (k: KernelSet, p: P, at: number) => new Int32Array(k.heap, at, channels).set(values(p)),
+    write: (k: PlaneTarget, p: P, at: number) => new Int32Array(k.heap, at, channels).set(values(p)),
   };
 }
 
@@ -16,7 +15,7 @@ export function int32Plane<P>(name: string, channels: number, values: (p: P) => 
 export function int8Plane<P>(name: string, category: ParamPlane['category'], bytes: number, perChannel: 0 | 1, values: (p: P) => Int8Array): ParamPlane<P> {
   return {
     name, category, perChannel, bytes,
-    write: (k: KernelSet, p: P, at: number) => new Int8Array(k.heap, at, bytes).set(values(p)),
+    write: (k: PlaneTarget, p: P, at: number) => new Int8Array(k.heap, at, bytes).set(values(p)),
   };
 }
 

@@ -56,8 +56,16 @@ test('WASM kernels: chip == direct for every preset, forced small SRAMs, spills 
   const k = createWasmKernels();
   const arch = { filters: 4, height: 64, width: 64, channels: 3 };
   const presets = presetNames().map((chip) => ({ chip }));
-  // the smallest SRAM this model fits: its stride-1 3x3 weights are packed for Winograd (16 i16 per input channel)
-  check(k, arch, 21, [...presets, { chip: 'default', sramBytes: 16384, minTiles: 100 }, { chip: 'nv_small', sramBytes: 14336, minTiles: 300 }]);
+  // the chip holds int8 weights; the kernels read their packed copies of each tile's channels (chip-weights.ts)
+  check(k, arch, 21, [...presets, { chip: 'default', sramBytes: 8192, minTiles: 200 }, { chip: 'nv_small', sramBytes: 4096, minTiles: 600 }]);
+  // so the modelled chip is the same whatever kernels run it: the program and its timing equal the reference kernels' (and aunet chip's)
+  const m = randomQModel(arch, { seed: 23 });
+  for (const c of [...presets, { chip: 'nv_small', sramBytes: 4096 }]) {
+    const [a, b] = [k, createReferenceKernels()].map((ks) => createChipEngine(m, ks, c));
+    assert.deepEqual(a.timing.frame, b.timing.frame, `${c.chip} ${c.sramBytes ?? ''}`);
+    assert.equal(a.timing.dramReadBytes, b.timing.dramReadBytes);
+    assert.equal(a.program.instrs.length, b.program.instrs.length);
+  }
   // a configuration where skip tensors are spilled and fetched back
   const model = randomQModel(arch, { seed: 22 });
   const chip = createChipEngine(model, k, { chip: 'nv_small', sramBytes: 24576 });
