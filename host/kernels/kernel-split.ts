@@ -1,12 +1,16 @@
 // How one kernel call divides into calls over disjoint parts of its output, so that
 // several threads can run them at once: rows of a 3x3 conv (each part reads the input
 // rows under its output rows, the 3x3 halo included, with the padding that applies
-// there), pixels of the per-pixel kernels, values of the element-wise ones. Every part
+// there) or, where its packed weights outweigh its input, its output channels (groups of
+// CONV3X3_GROUP: each part reads the whole input and its own weights), pixels of the
+// per-pixel kernels, values of the element-wise ones. Every part
 // computes exactly what the whole call computes for those outputs (the kernels'
 // arithmetic is per output), so any split is bit-exact with the unsplit call. The
 // scratch arguments (conv3x3's and affine's last two) stay as given: the caller puts
 // each part's own region there (withScratch).
 import type { KernelFunctions } from './kernel-set.js';
+import { CONV3X3_GROUP } from './kernel-constants.js';
+import { packedConvWeightBytes } from './weight-packing.js';
 
 export type KernelName = keyof KernelFunctions;
 
@@ -62,6 +66,10 @@ export function partCount(kernel: KernelName, a: Args, threads: number, minWork 
   return Math.min(MAX_PARTS, Math.max(threads, Math.min(threads * PARTS_PER_THREAD, Math.floor(work / Math.max(1, minWork)))));
 }
 
+/** Fewest output rows, and output channels, a part of a divided 3x3 conv gets (when the call has them). */
+const MIN_PART_ROWS = 8;
+const MIN_PART_CHANNELS = 32;
+
 /** Kernels whose last two arguments are a scratch pointer and size. */
 export function takesScratch(kernel: KernelName): boolean {
   return kernel === 'conv3x3' || kernel === 'affine';
@@ -78,13 +86,23 @@ export function splitCall(kernel: KernelName, a: Args, n: number, minWork = MIN_
   if (n <= 1 || callWork(kernel, a) < minWork) return [a];
   switch (kernel) {
     case 'conv3x3': {
-      const [inPtr, inH, inW, cin, inZp, outPtr, , outW, ops, cout, stride, padTop, padLeft, ...rest] = a;
+      const [inPtr, inH, inW, cin, inZp, outPtr, outH, outW, ops, cout, stride, padTop, padLeft, w, bias, mult, shift, ...rest] = a;
+      // weights larger than the input (the deep layers): split output channels, so that each part
+      // streams its own slice of the weights once instead of every part all of them
+      const perChannel = packedConvWeightBytes(3, cin, stride);
+      if (perChannel * cout > inH * inW * cin) {
+        // each part transforms (widens) the whole input again: keep parts of MIN_PART_CHANNELS or more
+        const parts = ranges(cout, Math.min(n, Math.max(2, Math.floor(cout / MIN_PART_CHANNELS))), CONV3X3_GROUP).map(([o0, o1]) =>
+          [inPtr, inH, inW, cin, inZp, outPtr + o0, outH, outW, ops, o1 - o0, stride, padTop, padLeft, w + o0 * perChannel, bias + 4 * o0, mult + 4 * o0, shift + 4 * o0, ...rest]);
+        if (parts.length > 1) return parts;
+      }
       // stride 1 splits at even rows: the Winograd path computes 2-row tiles, so an odd part wastes half a tile row
-      const parts = ranges(a[6], n, stride === 1 ? 2 : 1).map(([y0, y1]) => {
+      // each part reads (and widens) its halo rows again: keep parts of MIN_PART_ROWS or more
+      const parts = ranges(outH, Math.min(n, Math.max(2, Math.floor(outH / MIN_PART_ROWS))), stride === 1 ? 2 : 1).map(([y0, y1]) => {
         const top = y0 * stride - padTop; // first input row under output row y0 (negative: padding)
         const r0 = Math.max(0, top);
         const r1 = Math.min(inH, (y1 - 1) * stride - padTop + 3);
-        return [inPtr + r0 * inW * cin, r1 - r0, inW, cin, inZp, outPtr + y0 * outW * ops, y1 - y0, outW, ops, cout, stride, r0 - top, padLeft, ...rest];
+        return [inPtr + r0 * inW * cin, r1 - r0, inW, cin, inZp, outPtr + y0 * outW * ops, y1 - y0, outW, ops, cout, stride, r0 - top, padLeft, w, bias, mult, shift, ...rest];
       });
       // a part whose window lies wholly in the padding has no input rows: do not split
       return parts.some((p) => p[1] < 1) ? [a] : parts;

@@ -62,7 +62,7 @@ test('WASM kernels: chip == direct for every preset, forced small SRAMs, spills 
   const m = randomQModel(arch, { seed: 23 });
   for (const c of [...presets, { chip: 'nv_small', sramBytes: 4096 }]) {
     const [a, b] = [k, createReferenceKernels()].map((ks) => createChipEngine(m, ks, c));
-    assert.deepEqual(a.timing.frame, b.timing.frame, `${c.chip} ${c.sramBytes ?? ''}`);
+    assert.deepEqual(a.timing.frame, b.timing.frame, `${c.chip} ${'sramBytes' in c ? c.sramBytes : ''}`);
     assert.equal(a.timing.dramReadBytes, b.timing.dramReadBytes);
     assert.equal(a.program.instrs.length, b.program.instrs.length);
   }

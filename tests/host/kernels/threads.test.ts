@@ -29,9 +29,13 @@ test('ranges: balanced, aligned, covering', () => {
   assert.deepEqual(ranges(100, 2, 16), [[0, 48], [48, 100]]);
   assert.deepEqual(splitCall('lut', [0, 100, 512, 1024], 2, 0), [[0, 48, 512, 1024], [48, 52, 512, 1072]]);
   // 9 output rows of a 3x3 conv on 2 threads: stride 1 splits at an even row (the Winograd path's 2-row tiles), stride 2 evenly
-  const conv = (stride: number, inH: number) => [0, inH, 8, 8, 0, 4096, 9, 8, 8, 8, stride, 1, 1, 0, 0, 0, 0, 0, -128, 127, 0, 0];
+  const conv = (stride: number, inH: number) => [0, inH, 64, 8, 0, 40960, 9, 64, 8, 8, stride, 1, 1, 0, 0, 0, 0, 0, -128, 127, 0, 0];
   assert.deepEqual(splitCall('conv3x3', conv(1, 9), 2, 0).map((p) => p[6]), [4, 5]);
   assert.deepEqual(splitCall('conv3x3', conv(2, 18), 2, 0).map((p) => p[6]), [5, 4]);
+  // a deep layer (packed weights outweigh the 4x4x64 input): output channels in groups of 4, each part its own weights and params, 32 channels or more each
+  const deep = (cout: number) => splitCall('conv3x3', [0, 4, 4, 64, 0, 1024, 4, 4, cout, cout, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0], 3, 0);
+  assert.deepEqual(deep(128).map((p) => [p[5], p[9], p[13], p[14]]), [[1024, 44, 10000, 20000], [1068, 40, 10000 + 44 * 2048, 20176], [1108, 44, 10000 + 84 * 2048, 20336]]);
+  assert.deepEqual(deep(64).map((p) => p[9]), [32, 32]);
 });
 
 test('whole networks, odd sizes, every call split: 1, 2 and 3 threads equal the reference byte for byte', async () => {
