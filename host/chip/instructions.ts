@@ -8,7 +8,7 @@
 //   SPILL   SRAM -> DRAM: a whole resident tensor (skip tensor, attention map,
 //           other feature map) whose SRAM is needed before its next use
 //   FETCH   DRAM -> SRAM: a spilled tensor brought back whole before its next use
-//   COMPUTE one op binding call (host/kernels/ops) over a tile, on SRAM operands only (conv weights: the kernels' copy, chip-weights.ts)
+//   COMPUTE one op binding call (host/kernels/ops) over a tile, on SRAM operands only (conv weights: the kernels' copy, kernel-copies.ts)
 //   SYNC    barrier: the layer's instructions complete before the next layer starts
 //
 // Every data instruction lists the SRAM buffers it reads and writes (ids local

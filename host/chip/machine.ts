@@ -3,7 +3,7 @@
 // between the two, and each COMPUTE is its op's binding call (host/kernels/ops)
 // over one tile, with SRAM pointers only (sramCheck verifies that of the whole
 // stream at load) — except conv weights: the chip's memory holds them as int8, and the
-// kernels read their own packed copy of the tile's channels (chip-weights.ts). Prepare once,
+// kernels read their own packed copy of the tile's channels (kernel-copies.ts). Prepare once,
 // run blind: every instruction becomes a closure over constant arguments when the machine is
 // built, so a frame is a walk over an array of closures. Nothing here knows an op kind.
 //
@@ -25,7 +25,8 @@ import { readResult, type InferenceResult } from '../engine/engine.js';
 import { writeFrame } from '../engine/engine-input.js';
 import type { Program } from './compiler.js';
 import type { ComputeInstr, Instr } from './instructions.js';
-import { chipPlaneTarget, kernelCopies } from './chip-weights.js';
+import { chipPlaneTarget } from './chip-weights.js';
+import { kernelCopies } from './kernel-copies.js';
 import { copyBox } from './dma.js';
 import { alignedSram, sramCheck } from './sram.js';
 import { layerDependencies, TileScheduler, type LayerStep } from './tile-scheduler.js';

@@ -1,0 +1,45 @@
+// The host kernels' own copies of the conv weights a chip program's COMPUTEs read: the chip's
+// memory holds them in its int8 layout (chip-weights.ts), the WebAssembly kernels read their
+// packed layout (host/kernels/weight-packing.ts). Made once at load, outside the modelled
+// memories, so they cost the modelled chip nothing.
+import type { QModel } from '../../models/qmodel.js';
+import { reserveHeap } from '../kernels/heap-reservation.js';
+import type { KernelSet } from '../kernels/kernel-set.js';
+import { relocate, type OpCall } from '../kernels/ops/op-binding.js';
+import { HEAP_SLACK } from '../kernels/wasm-kernels.js';
+import type { Program } from './compiler.js';
+import type { ComputeInstr } from './instructions.js';
+
+/**
+ * The kernels' copies of the planes they read in their own layout (ParamPlane.kernelCopy):
+ * one per (layer, plane, channel range) the program's COMPUTEs use, written once into a heap
+ * region reserved here. Returns each COMPUTE's call at heap addresses (the region at `base`),
+ * its params pointing at those copies where the plane has one, else at its SRAM slice.
+ */
+export function kernelCopies(program: Program, model: QModel, kernels: KernelSet, base: number): (ins: ComputeInstr) => OpCall {
+  const offsets = new Map<string, number>();
+  const writes: { at: number; write(at: number): void }[] = [];
+  let bytes = 0;
+  const key = (ins: ComputeInstr, j: number) => `${ins.layer}:${j}:${ins.call.o0}:${ins.call.o1}`;
+  for (const ins of program.instrs) {
+    if (ins.op !== 'COMPUTE') continue;
+    const p = model.ops[program.graph.ops[ins.layer].name];
+    program.dram.params.ops[ins.layer]?.planes.forEach(({ plane }, j) => {
+      if (!plane.kernelCopy || offsets.has(key(ins, j))) return;
+      const copy = plane.kernelCopy(kernels, p, ins.call.o0, ins.call.o1);
+      offsets.set(key(ins, j), bytes);
+      writes.push({ at: bytes, write: copy.write });
+      bytes += Math.ceil(copy.bytes / 64) * 64;
+    });
+  }
+  const region = reserveHeap(kernels, bytes + HEAP_SLACK, 64); // slack: the kernels' vector loads may read past a copy's end
+  for (const w of writes) w.write(region + w.at);
+  return (ins) => {
+    const call = relocate(ins.call, base);
+    call.params = call.params.map((ptr, j) => {
+      const at = offsets.get(key(ins, j));
+      return at === undefined ? ptr : region + at;
+    });
+    return call;
+  };
+}
