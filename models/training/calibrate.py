@@ -58,6 +58,8 @@ def main():
     p.add_argument('--target-empty', type=float, default=0.65, help='required emptyRate (the bar is 0.6; margin for resizing)')
     p.add_argument('--candidates', type=int, default=12, help='snapshots with the highest val Dice to consider')
     p.add_argument('--last', type=int, default=8, help='also consider the last N snapshots')
+    p.add_argument('--best-only', action='store_true',
+                   help="only the run's best.pt (a run whose best.pt train.py chose by --select decision: the epoch stays its choice)")
     p.add_argument('--threads', type=int, default=1)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -65,7 +67,7 @@ def main():
     run = json.load(open(os.path.join(a.run, 'run.json')))
     # the best-Dice snapshots and the last few (lowest learning rate), then best.pt
     ranked = sorted(run['history'], key=lambda h: -h['valDice'])
-    epochs = list(dict.fromkeys([h['epoch'] for h in ranked[:a.candidates]] + [h['epoch'] for h in run['history'][-a.last:]]))
+    epochs = [] if a.best_only else list(dict.fromkeys([h['epoch'] for h in ranked[:a.candidates]] + [h['epoch'] for h in run['history'][-a.last:]]))
     files = [f for f in (os.path.join(a.run, 'snapshots', f'ep{e:03d}.pt') for e in epochs) if os.path.exists(f)]
     if not any(f.endswith(f"ep{run['best']['epoch']:03d}.pt") for f in files):
         files.append(os.path.join(a.run, 'best.pt'))

@@ -53,6 +53,12 @@ def parse_args():
     p.add_argument('--normal-weight-from', type=int, default=1, help='first epoch that uses --normal-weight')
     p.add_argument('--presence-weight', type=float, default=0.0, help='weight of the image-level presence BCE on the top-k mean logit (0 = off)')
     p.add_argument('--presence-k', type=int, default=64, help='k of the top-k mean logit (64 = 0.4%% of a 128x128 frame)')
+    p.add_argument('--normal-repeat', type=int, default=1, help='each normal image appears this many times per epoch (hard negatives)')
+    p.add_argument('--select', choices=('dice', 'decision'), default='dice',
+                   help='best.pt by val lesion Dice, or by the lesion-present decision (box rule: called lesion + shown clean on val, '
+                   'then presence AUC, then Dice) among epochs whose val Dice is at least --min-dice')
+    p.add_argument('--min-dice', type=float, default=-1.0, help='--select decision: val Dice floor (-1 = the --init checkpoint\'s own)')
+    p.add_argument('--sensitivity', type=float, default=0.97, help='--select decision: share of val lesion images the box rule keeps called')
     p.add_argument('--resume', action='store_true', help='continue from OUT/last.pt')
     p.add_argument('--init', default='', help='warm start: weights of a checkpoint (best.pt, a snapshot or last.pt: its EMA) '
                    'for a new cosine cycle with a fresh optimizer (SGDR-style restart); ignored when resuming')
@@ -123,15 +129,17 @@ def loss_fn(logits, m, normal_weight=1.0, presence_weight=0.0, presence_k=64):
 
 
 @torch.no_grad()
-def evaluate(model, x, m, batch=25):
+def evaluate(model, x, m, batch=25, sensitivity=0.97):
     model.eval()
-    dices, empties, tops, has = [], [], [], []
+    dices, empties, tops, ptops, has = [], [], [], [], []
     bce = 0.0
     for i in range(0, x.shape[0], batch):
         xb = x[i:i + batch].float() / 255
         mb = m[i:i + batch].float()
         logits = model.forward_logits(xb)
         tops += topk_logit(logits, 64).tolist()
+        # the box's statistic: mean of the 64 highest 8-bit probabilities (models/lesion-decision.ts)
+        ptops += (torch.round(torch.sigmoid(logits) * 255) / 255).flatten(1).topk(64, dim=1).values.mean(1).tolist()
         has += (mb.sum((1, 2, 3)) > 0).tolist()
         bce += F.binary_cross_entropy_with_logits(logits, mb, reduction='sum').item()
         pred = (logits > 0).float()  # sigmoid > 0.5
@@ -147,7 +155,31 @@ def evaluate(model, x, m, batch=25):
         'emptyRate': float(np.mean(empties)) if empties else 1.0,
         'bce': bce / m.numel(),
         'presenceAuc': auc([t for t, h in zip(tops, has) if h], [t for t, h in zip(tops, has) if not h]),
+        **box_rule([t for t, h in zip(ptops, has) if h], [t for t, h in zip(ptops, has) if not h], sensitivity),
     }
+
+
+def box_rule(pos, neg, sensitivity):
+    """The box's lesion-present rule as `aunet decision calibrate` sets it: the highest threshold (>= 0.5, so that a
+    frame called lesion has a mask to outline) that keeps >= `sensitivity` of the lesion images called; returns how
+    many lesion images it calls and how many normal images it leaves clean."""
+    if not pos:
+        return {'called': 0, 'clean': len(neg), 'threshold': 0.5}
+    keep = math.ceil(sensitivity * len(pos) - 1e-9)
+    t = max(0.5, sorted(pos, reverse=True)[keep - 1])
+    return {'called': sum(p >= t for p in pos), 'clean': sum(n < t for n in neg), 'threshold': t}
+
+
+def rank(a, state, v):
+    """Order of checkpoints for best.pt. 'dice': val lesion Dice. 'decision': epochs at or above the Dice floor first,
+    by the box rule's called + clean val images, then presence AUC, then Dice (below the floor: Dice alone)."""
+    if a.select == 'dice':
+        return (v['valDice'],)
+    floor = a.min_dice if a.min_dice >= 0 else (state.get('init') or {}).get('valDice', 0.0)
+    if v['valDice'] < floor:
+        return (0, v['valDice'], 0.0, 0.0)
+    # a run resumed from before these fields existed ranks its old best by Dice alone
+    return (1, v.get('valCalled', 0) + v.get('valClean', 0), v.get('valPresenceAuc', 0.0), v['valDice'])
 
 
 def auc(pos, neg):
@@ -212,7 +244,10 @@ def main():
     ema = copy.deepcopy(model) if a.ema > 0 else model
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
     g = torch.Generator().manual_seed(a.seed)
-    steps_per_epoch = math.ceil(xt.shape[0] / a.batch)
+    # the epoch's sample pool: every image once, normal images --normal-repeat times (hard negatives for the decision)
+    normal = (mt.flatten(1).amax(1) == 0).nonzero().flatten()
+    pool = torch.cat([torch.arange(xt.shape[0])] + [normal] * (a.normal_repeat - 1))
+    steps_per_epoch = math.ceil(pool.numel() / a.batch)
     state = {'epoch': 0, 'step': 0, 'history': [], 'best': None, 'since_best': 0, 'seconds': 0.0}
     last = os.path.join(a.out, 'last.pt')
     if a.resume and os.path.exists(last):
@@ -231,17 +266,18 @@ def main():
     print(f'data {a.data}: train {xt.shape[0]}, val {xv.shape[0]}, {size}x{size}x{channels}; '
           f'F={a.filters}, {macs / 1e9:.3f} GMAC/frame; {a.epochs} epochs, batch {a.batch}', flush=True)
     if a.init and state['epoch'] == 0:
-        v0 = evaluate(ema, xv, mv)
+        v0 = evaluate(ema, xv, mv, sensitivity=a.sensitivity)
         state['init'] = {'checkpoint': os.path.basename(os.path.dirname(os.path.abspath(a.init))) + '/' + os.path.basename(a.init),
-                         'valDice': v0['dice'], 'valEmptyRate': v0['emptyRate'], 'valPresenceAuc': v0['presenceAuc']}
+                         'valDice': v0['dice'], 'valEmptyRate': v0['emptyRate'], 'valPresenceAuc': v0['presenceAuc'],
+                         'valCalled': v0['called'], 'valClean': v0['clean']}
         print(f"warm start from {state['init']['checkpoint']}: val Dice {v0['dice']:.4f} emptyRate {v0['emptyRate']:.3f} "
-              f"auc {v0['presenceAuc']:.3f}", flush=True)
+              f"auc {v0['presenceAuc']:.3f} called {v0['called']} clean {v0['clean']}", flush=True)
     t_start = time.time() - state['seconds']
     while state['epoch'] < a.epochs:
         ep = state['epoch'] + 1
         t0 = time.time()
         model.train()
-        perm = torch.randperm(xt.shape[0], generator=g)
+        perm = pool[torch.randperm(pool.numel(), generator=g)]
         total = 0.0
         for b in range(steps_per_epoch):
             idx = perm[b * a.batch:(b + 1) * a.batch]
@@ -262,18 +298,20 @@ def main():
                     for be, bm in zip(ema.buffers(), model.buffers()):
                         be.copy_(bm)
             total += loss.item() * idx.numel()
-        v = evaluate(ema, xv, mv)
-        rec = {'epoch': ep, 'lr': opt.param_groups[0]['lr'], 'trainLoss': total / xt.shape[0],
+        v = evaluate(ema, xv, mv, sensitivity=a.sensitivity)
+        rec = {'epoch': ep, 'lr': opt.param_groups[0]['lr'], 'trainLoss': total / pool.numel(),
                'valDice': v['dice'], 'valEmptyRate': v['emptyRate'], 'valBce': v['bce'], 'valPresenceAuc': v['presenceAuc'],
-               'seconds': time.time() - t0}
+               'valCalled': v['called'], 'valClean': v['clean'], 'seconds': time.time() - t0}
         state['history'].append(rec)
         state['epoch'] = ep
         state['seconds'] = time.time() - t_start
-        # early stopping / best model on validation lesion Dice alone; the emptyRate bar on normal
+        # early stopping / best model by --select (default: val lesion Dice alone); the emptyRate bar on normal
         # images is met afterwards by calibrate.py (output bias) over the per-epoch EMA snapshots
         best = state['best']
-        if best is None or v['dice'] > best['valDice']:
-            state['best'] = {'epoch': ep, 'valDice': v['dice'], 'valEmptyRate': v['emptyRate']}
+        cand = {'epoch': ep, 'valDice': v['dice'], 'valEmptyRate': v['emptyRate'], 'valPresenceAuc': v['presenceAuc'],
+                'valCalled': v['called'], 'valClean': v['clean']}
+        if best is None or rank(a, state, cand) > rank(a, state, best):
+            state['best'] = cand
             state['since_best'] = 0
             torch.save({'model': ema.state_dict(), 'filters': a.filters, 'in_channels': channels, 'size': size, 'epoch': ep},
                        os.path.join(a.out, 'best.pt'))
@@ -283,14 +321,15 @@ def main():
         torch.save({'model': ema.state_dict(), 'filters': a.filters, 'in_channels': channels, 'size': size, 'epoch': ep},
                    os.path.join(a.out, 'snapshots', f'ep{ep:03d}.pt'))
         print(f"epoch {ep:3d}/{a.epochs} loss {rec['trainLoss']:.4f} lr {rec['lr']:.2e} val Dice {v['dice']:.4f} "
-              f"emptyRate {v['emptyRate']:.3f} bce {v['bce']:.4f} auc {v['presenceAuc']:.3f} | best {state['best']['valDice']:.4f} @ {state['best']['epoch']}"
+              f"emptyRate {v['emptyRate']:.3f} bce {v['bce']:.4f} auc {v['presenceAuc']:.3f} called {v['called']} clean {v['clean']}"
+              f" | best {state['best']['valDice']:.4f} @ {state['best']['epoch']}"
               f" | {rec['seconds']:.0f}s, total {state['seconds'] / 60:.1f} min", flush=True)
         torch.save({'model': model.state_dict(), 'ema': ema.state_dict(), 'opt': opt.state_dict(), 'gen': g.get_state(),
                     'torch_rng': torch.get_rng_state(), 'state': state, 'args': vars(a)}, last + '.tmp')
         os.replace(last + '.tmp', last)
         write_summary(a, index, state, macs, size, channels, final=False)
         if state['since_best'] >= a.patience:
-            print(f"early stop: no better val Dice for {a.patience} epochs", flush=True)
+            print(f"early stop: no better val {a.select} for {a.patience} epochs", flush=True)
             break
         if a.max_minutes and state['seconds'] >= a.max_minutes * 60 - 0.5 * rec['seconds']:
             print(f'stopping: wall-time limit of {a.max_minutes} min reached', flush=True)

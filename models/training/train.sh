@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # One command from the BUSI folder to a shipped int8 model and its float source:
 #   dataset export (the box's own TypeScript preprocessing, the leak-free split of
-#   models/datasets/busi-split.json) -> train.py, two cosine cycles (cycle 1 from scratch in
+#   models/datasets/busi-split.json) -> train.py, cosine cycles (cycle 1 from scratch in
 #   runs/$STAGE1, cycle 2 warm-started from its best EMA weights with a fresh optimizer and a lower
-#   peak learning rate, in runs/NAME) -> calibrate.py (epoch + output bias by val Dice)
+#   peak learning rate, in runs/$STAGE2; cycle 3 from cycle 2's best: hard negatives for the
+#   lesion-present decision, its checkpoint chosen by that decision, in runs/NAME)
+#   -> calibrate.py (epoch + output bias by val Dice; cycle 3 keeps its epoch)
 #   -> decision_study.py (lesion-present statistics of the outputs compared on val)
 #   -> aunet quantize (auto) -> aunet decision calibrate (lesion-present threshold on val)
 #   -> aunet eval (int8 and float, on val and on the test split no choice saw) -> JSON summaries.
@@ -14,12 +16,14 @@
 #   DATASET=../shared/data/busi SIZE=128 FILTERS=16 BATCH=8 TARGET_EMPTY=0 THREADS=1
 #   NORMAL_WEIGHT=3 NORMAL_WEIGHT_FROM=1 PRESENCE_WEIGHT=0.5 SENSITIVITY=0.97
 #   cycle 1: STAGE1=busi-lite2-f16-128 EPOCHS=150 PATIENCE=45 MAX_MINUTES=115 (STAGE1= : one cycle only, in NAME)
-#   cycle 2: EPOCHS2=78 LR2=5e-4 MAX_MINUTES2=78
+#   cycle 2: STAGE2=busi-lite3-f16-128 EPOCHS2=78 LR2=5e-4 MAX_MINUTES2=78 (STAGE2= : two cycles, cycle 2 in NAME)
+#   cycle 3: EPOCHS3=70 LR3=2e-4 MAX_MINUTES3=75 PRESENCE_WEIGHT3=2 NORMAL_REPEAT3=2 (normal images per epoch)
 # MAX_MINUTES anneals a cycle's cosine schedule by that wall time at the latest (the CPU is shared).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-NAME=${1:-busi-lite3-f16-128}
+NAME=${1:-busi-lite4-f16-128}
 STAGE1=${STAGE1-busi-lite2-f16-128}
+STAGE2=${STAGE2-busi-lite3-f16-128}
 OUT_MODEL=${2:-models/busi-lite.aunet}
 OUT_FLOAT=${OUT_MODEL%.aunet}.onnx
 DATASET=${DATASET:-../shared/data/busi}
@@ -32,6 +36,11 @@ MAX_MINUTES=${MAX_MINUTES:-115}
 EPOCHS2=${EPOCHS2:-78}
 LR2=${LR2:-5e-4}
 MAX_MINUTES2=${MAX_MINUTES2:-78}
+EPOCHS3=${EPOCHS3:-70}
+LR3=${LR3:-2e-4}
+MAX_MINUTES3=${MAX_MINUTES3:-75}
+PRESENCE_WEIGHT3=${PRESENCE_WEIGHT3:-2}
+NORMAL_REPEAT3=${NORMAL_REPEAT3:-2}
 TARGET_EMPTY=${TARGET_EMPTY:-0}  # normal images are the lesion-present decision's job now; the bias shift is chosen by val Dice
 THREADS=${THREADS:-1}            # 1 thread + passive OpenMP waits: far faster than 2 on a shared, busy CPU
 NORMAL_WEIGHT=${NORMAL_WEIGHT:-3}
@@ -61,19 +70,29 @@ train() {
       --resume "$@" 2>&1 | tee -a "$run/log.txt"
   fi
 }
-if [ -n "$STAGE1" ]; then
+CALIBRATE=()
+if [ -z "$STAGE1" ]; then
+  train "$RUN" --epochs "$EPOCHS" --patience "$PATIENCE" --max-minutes "$MAX_MINUTES"
+else
   # cycle 1 ends with val Dice still rising once its wall-time budget has annealed the schedule;
   # a second cycle from its EMA weights costs fewer epochs than one longer run from scratch
   train "models/training/runs/$STAGE1" --epochs "$EPOCHS" --patience "$PATIENCE" --max-minutes "$MAX_MINUTES"
-  train "$RUN" --init "models/training/runs/$STAGE1/best.pt" --epochs "$EPOCHS2" --lr "$LR2" --patience "$EPOCHS2" \
-    --max-minutes "$MAX_MINUTES2"
-else
-  train "$RUN" --epochs "$EPOCHS" --patience "$PATIENCE" --max-minutes "$MAX_MINUTES"
+  train "${STAGE2:+models/training/runs/}${STAGE2:-$RUN}" --init "models/training/runs/$STAGE1/best.pt" --epochs "$EPOCHS2" --lr "$LR2" \
+    --patience "$EPOCHS2" --max-minutes "$MAX_MINUTES2"
+  if [ -n "$STAGE2" ]; then
+    # cycle 3 aims at the lesion-present decision: normal images twice per epoch, a 4x presence term on the top-64
+    # logit mean (the decision's own k), a lower peak rate (cycle 2 over-fit after its epoch 48), and best.pt by the
+    # decision on val (called + clean at the box's rule) among epochs whose val Dice is not below cycle 2's
+    train "$RUN" --init "models/training/runs/$STAGE2/best.pt" --epochs "$EPOCHS3" --lr "$LR3" --warmup 1 --patience "$EPOCHS3" \
+      --max-minutes "$MAX_MINUTES3" --presence-weight "$PRESENCE_WEIGHT3" --presence-k 64 --normal-repeat "$NORMAL_REPEAT3" \
+      --select decision --sensitivity "$SENSITIVITY"
+    CALIBRATE=(--best-only)
+  fi
 fi
 
 if [ ! -f "$RUN/final.onnx" ]; then
   echo "== calibrate (epoch and output bias for emptyRate >= $TARGET_EMPTY)"
-  $PY models/training/calibrate.py --run "$RUN" --data "$DATA" --target-empty "$TARGET_EMPTY" 2>&1 | grep -v -e UserWarning -e '_C._jit' | tee "$RUN/calibrate.txt"
+  $PY models/training/calibrate.py --run "$RUN" --data "$DATA" --target-empty "$TARGET_EMPTY" "${CALIBRATE[@]}" 2>&1 | grep -v -e UserWarning -e '_C._jit' | tee "$RUN/calibrate.txt"
 fi
 
 echo "== lesion-present statistics of the network's outputs, compared on val (docs/models.md)"
@@ -103,4 +122,4 @@ $AUNET compare --float "$OUT_FLOAT" --int8 "$OUT_MODEL" --dataset "$DATASET" --s
 node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`int8 vs float on test: mask Dice ${c.maskDice.toFixed(4)} over ${c.images} images, decision flips ${c.flips.length}, worst layer ${c.worstLayer} cosine ${c.minLayerCosine.toFixed(4)}`)' "$RUN/compare.json" | tee -a "$RUN/summary.txt"
 node --import tsx models/training/stamp-meta.ts "$OUT_MODEL" "$RUN"
 echo "== training curves -> docs/busi-lite-training.png"
-node --import tsx models/training/plot-run.ts docs/busi-lite-training.png ${STAGE1:+"models/training/runs/$STAGE1"} "$RUN"
+node --import tsx models/training/plot-run.ts docs/busi-lite-training.png ${STAGE1:+"models/training/runs/$STAGE1"} ${STAGE2:+"models/training/runs/$STAGE2"} "$RUN"
