@@ -6,7 +6,7 @@
 #   peak learning rate, in runs/$STAGE2; cycle 3 from cycle 2's best: hard negatives for the
 #   lesion-present decision, its checkpoint chosen by that decision, in runs/NAME)
 #   -> calibrate.py (epoch + output bias by val Dice; cycle 3 keeps its epoch)
-#   -> decision_study.py (lesion-present statistics of the outputs compared on val)
+#   -> decision_study.py (lesion-present statistics of the outputs compared on val, leave-one-out over val)
 #   -> aunet quantize (auto) -> aunet decision calibrate (lesion-present threshold on val)
 #   -> aunet eval (int8 and float, on val and on the test split no choice saw) -> JSON summaries.
 # Re-running resumes: steps whose outputs exist are skipped, training continues from last.pt.
@@ -96,7 +96,7 @@ if [ ! -f "$RUN/final.onnx" ]; then
 fi
 
 echo "== lesion-present statistics of the network's outputs, compared on val (docs/models.md)"
-$PY models/training/decision_study.py --run "$RUN" --data "$DATA" --split val --json "$RUN/decision-study-val.json" 2>&1 | grep -v -e UserWarning -e '_C._jit'
+$PY models/training/decision_study.py --run "$RUN" --data "$DATA" --split val --cv --json "$RUN/decision-study-val.json" 2>&1 | grep -v -e UserWarning -e '_C._jit'
 
 echo "== quantize -> $OUT_MODEL (auto: searched against the float output), float source -> $OUT_FLOAT"
 cp "$RUN/final.onnx" "$OUT_FLOAT"
