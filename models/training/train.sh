@@ -3,8 +3,9 @@
 #   dataset export (the box's own TypeScript preprocessing, the leak-free split of
 #   models/datasets/busi-split.json) -> train.py, cosine cycles (cycle 1 from scratch in
 #   runs/$STAGE1, cycle 2 warm-started from its best EMA weights with a fresh optimizer and a lower
-#   peak learning rate, in runs/$STAGE2; cycle 3 from cycle 2's best: hard negatives for the
-#   lesion-present decision, its checkpoint chosen by that decision, in runs/NAME)
+#   peak learning rate, in runs/NAME; with STAGE2 set, cycle 2 runs in runs/$STAGE2 and a cycle 3 from
+#   its best in runs/NAME: hard negatives for the lesion-present decision, its checkpoint chosen by
+#   that decision -- tried, not shipped, docs/models.md)
 #   -> calibrate.py (epoch + output bias by val Dice; cycle 3 keeps its epoch)
 #   -> decision_study.py (lesion-present statistics of the outputs compared on val, leave-one-out over val)
 #   -> aunet quantize (auto) -> aunet decision calibrate (lesion-present threshold on val)
@@ -16,14 +17,16 @@
 #   DATASET=../shared/data/busi SIZE=128 FILTERS=16 BATCH=8 TARGET_EMPTY=0 THREADS=1
 #   NORMAL_WEIGHT=3 NORMAL_WEIGHT_FROM=1 PRESENCE_WEIGHT=0.5 SENSITIVITY=0.97
 #   cycle 1: STAGE1=busi-lite2-f16-128 EPOCHS=150 PATIENCE=45 MAX_MINUTES=115 (STAGE1= : one cycle only, in NAME)
-#   cycle 2: STAGE2=busi-lite3-f16-128 EPOCHS2=78 LR2=5e-4 MAX_MINUTES2=78 (STAGE2= : two cycles, cycle 2 in NAME)
-#   cycle 3: EPOCHS3=70 LR3=2e-4 MAX_MINUTES3=75 PRESENCE_WEIGHT3=2 NORMAL_REPEAT3=2 (normal images per epoch)
+#   cycle 2: EPOCHS2=78 LR2=5e-4 MAX_MINUTES2=78
+#   cycle 3 (off unless STAGE2 names cycle 2's run): EPOCHS3=70 LR3=2e-4 MAX_MINUTES3=75 PRESENCE_WEIGHT3=2
+#     NORMAL_REPEAT3=2 (times per epoch each normal image is seen); the tried one:
+#     STAGE2=busi-lite3-f16-128 models/training/train.sh busi-lite4-f16-128 candidate.aunet
 # MAX_MINUTES anneals a cycle's cosine schedule by that wall time at the latest (the CPU is shared).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-NAME=${1:-busi-lite4-f16-128}
+NAME=${1:-busi-lite3-f16-128}
 STAGE1=${STAGE1-busi-lite2-f16-128}
-STAGE2=${STAGE2-busi-lite3-f16-128}
+STAGE2=${STAGE2:-}
 OUT_MODEL=${2:-models/busi-lite.aunet}
 OUT_FLOAT=${OUT_MODEL%.aunet}.onnx
 DATASET=${DATASET:-../shared/data/busi}
