@@ -52,7 +52,7 @@ export const ConfigSchema = z
     source: z.string().min(1).default(DEMO_SOURCE).describe('frame source spec (camera/source.ts), e.g. phantom:?fps=30, folder:DIR, file:clip.mp4, v4l2:/dev/video0'),
     model: z.string().min(1).default(DEFAULT_MODEL).describe('.aunet model file'),
     engine: z.enum(['chip', 'direct']).default('chip').describe('inference through the chip model (default) or the direct executor'),
-    threads: z.number().int().min(1).max(MAX_THREADS).optional().describe('threads that run the kernels, the inference thread included (default: AUNET_THREADS, else the cores less one, which the main and capture threads share)'),
+    threads: z.number().int().min(1).max(MAX_THREADS).optional().describe('threads that run the kernels, the inference thread included (default: AUNET_THREADS, else one per core)'),
     chip: z
       .strictObject({
         preset: z.string().min(1).default('default').describe('chip preset name (aunet chip --list-presets) or a chip config JSON file'),

@@ -17,7 +17,7 @@ import { loadModel, type LoadedModel } from '../load/model-loader.js';
 import { loadEngine, type LoadedEngine } from '../load/engine-loader.js';
 import type { AsyncEngine, Engine } from '../engine/engine.js';
 import { WorkerEngine, type RuntimeModule } from './worker-engine.js';
-import { runThreads } from '../../common/thread-count.js';
+import { defaultThreads } from '../../common/thread-count.js';
 
 /** The engine the service runs: on the main thread (tests) or in its own thread. */
 type LiveEngine = Omit<LoadedEngine, 'engine'> & { engine: Engine | AsyncEngine };
@@ -94,7 +94,7 @@ export class LiveService {
     log.info({ model: model.name, sha256: model.sha256, arch, decision: decisionRule(model.model) }, 'model loaded');
     const largest = frameMessageBytes(arch.width, arch.height, [1, 2, 3, 4].map((k) => config.publish.gates.includes(k)), 2 + MAX_POLYGONS * 2 + MAX_CONTOUR_POINTS * 4);
     if (largest > 65536) log.warn({ bytes: largest }, `frame messages can reach ${largest} bytes at ${arch.width}x${arch.height}, over the 64 KiB budget; publish fewer gates`);
-    const threads = config.threads ?? runThreads();
+    const threads = config.threads ?? defaultThreads();
     const request = { engine: config.engine, chip: config.chip.preset, sramBytes: config.chip.sramBytes, fallbackToDirect: config.pipeline.fallbackToDirect, threads, flags: { threads: '--threads (threads)' } };
     // inference in its own thread, off the event loop that serves the broker and publishes
     const starting: Promise<LiveEngine> = o.kernels

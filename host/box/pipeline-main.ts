@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { AunetError } from '../../common/errors.js';
 import { parseImage, section, sha256 } from '../../firmware/image.js';
-import { runThreads } from '../../common/thread-count.js';
+import { defaultThreads } from '../../common/thread-count.js';
 import { modelFromBytes } from '../load/model-loader.js';
 import { LiveService } from './live-service.js';
 import { boxLog } from './box-log.js';
@@ -47,7 +47,7 @@ async function start(m: Extract<ToPipeline, { type: 'start' }>): Promise<void> {
   if (sha256(bytes) !== m.imageSha256) throw new AunetError('HASH_MISMATCH', `${m.image} is not the image the agent verified (it changed on disk)`);
   const img = parseImage(bytes);
   // the self-test runs the build the pipeline runs, on as many kernel threads
-  const threads = runThreads();
+  const threads = defaultThreads();
   const test = await imageSelfTest(img, m.runtime, threads);
   send({ type: 'self-test', ...test });
   if (!test.ok) {

@@ -8,7 +8,7 @@ import { createThreadedKernels } from '../kernels/threaded-kernels.js';
 import type { KernelSet } from '../kernels/kernel-set.js';
 import { RUNTIME_BUILDS, type Manifest, type RuntimeBuild, type RuntimeNeed } from '../../firmware/image.js';
 import type { RuntimeModule } from './worker-engine.js';
-import { runThreads } from '../../common/thread-count.js';
+import { defaultThreads } from '../../common/thread-count.js';
 
 /**
  * Builds this software can execute, best first: the threaded build
@@ -40,7 +40,7 @@ function sharedMemory(): boolean {
 export function supportedNeeds(): Set<RuntimeNeed> {
   const needs = new Set<RuntimeNeed>();
   // a single kernel thread gains nothing from the threaded build (AUNET_THREADS=1, or one core)
-  if (runThreads() > 1) needs.add('worker-threads');
+  if (defaultThreads() > 1) needs.add('worker-threads');
   if (WebAssembly.validate(SIMD_PROBE)) needs.add('wasm-simd');
   if (relaxedSimdSupported()) needs.add('wasm-relaxed-simd');
   if (sharedMemory()) needs.add('shared-memory');

@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option('--port <n>', 'embedded broker: MQTT/TCP port on 127.0.0.1 (default 1883; 0 = any free port)', integerOption('--port', { min: 0, max: 65535 }))
     .option('--http-port <n>', 'embedded broker: WebSocket and monitor port on 127.0.0.1 (default 8080; 0 = any free port)', integerOption('--http-port', { min: 0, max: 65535 }))
     .addOption(engineOption('chip (default, the chip model) or direct (whole-layer executor)'))
-    .addOption(threadsOption('config threads, AUNET_THREADS, else the cores less one'))
+    .addOption(threadsOption('config threads, AUNET_THREADS, else one per core'))
     .option('--exit-at-end', 'exit when a finite source (file, folder) ends')
     .option('--afap', 'replay recorded sources as fast as possible, losslessly, instead of in real time')
     .addOption(new Option('--log-level <level>', 'log level (logs are JSON lines on stderr)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
