@@ -11,11 +11,11 @@ export const MAX_THREADS = 64;
  * Kernel threads (this one included) a command uses when not told: AUNET_THREADS when set
  * (test runs and several processes on one box set it to 1), else one per core. `aunet run`
  * too: its main and capture threads need no core of their own, because a divided call's parts
- * go to whichever kernel thread is free (host/kernels/kernel-pool.ts); measured on the 2-core
- * box, shipped busi-lite, 30 fps (docs/benchmarks.md): 2 kernel threads published more frames
- * with a lower p99 than 1 (direct 30.0 vs 29.8 fps, p99 41.8 vs 64.0 ms; chip 29.7 vs 25.5 fps).
+ * go to whichever kernel thread is free (host/kernels/kernel-pool.ts); on the 2-core box 2
+ * kernel threads published more frames with a lower p99 than 1 in every pipeline round
+ * (docs/benchmarks.md, "Issue 14 bars after the job board").
  */
 export function defaultThreads(): number {
   const env = Number(process.env.AUNET_THREADS);
-  return Number.isInteger(env) && env >= 1 ? Math.min(env, MAX_THREADS) : Math.min(MAX_THREADS, Math.max(1, availableParallelism()));
+  return Number.isInteger(env) && env >= 1 ? Math.min(env, MAX_THREADS) : Math.min(MAX_THREADS, availableParallelism());
 }

@@ -70,12 +70,11 @@ const RES_BUF = 100; // resident tensor ids from here
 
 export function compile(graphOrArch: Graph | Arch, config: ChipConfig, options: CompileOptions = {}): Program {
   const g = 'ops' in graphOrArch ? graphOrArch : buildGraph(graphOrArch);
-  const weightBytes = CHIP_WEIGHT_BYTES; // the chip's own layout, whatever kernels run the program
   const units = computeUnits(config);
-  const geoms = g.ops.map((op, i) => layerGeom(g, i, weightBytes, options.pads?.[op.name], units[op.unit].atomicK || 1));
+  const geoms = g.ops.map((op, i) => layerGeom(g, i, CHIP_WEIGHT_BYTES, options.pads?.[op.name], units[op.unit].atomicK || 1));
   const sramBytes = alignedSram(config);
   const residency = planResidency(g, geoms, sramBytes);
-  const dram = dramLayout(g, weightBytes, residency, sramBytes, config);
+  const dram = dramLayout(g, CHIP_WEIGHT_BYTES, residency, sramBytes, config);
   const resIds = new Map([...residency.lives.keys()].map((t, k) => [t, RES_BUF + k]));
   const holdingAt = (t: string, i: number) => residency.holdings.find((h) => h.tensor === t && h.first <= i && i <= h.last);
 

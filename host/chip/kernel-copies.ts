@@ -6,7 +6,6 @@ import type { QModel } from '../../models/qmodel.js';
 import { reserveHeap } from '../kernels/heap-reservation.js';
 import type { KernelSet } from '../kernels/kernel-set.js';
 import { relocate, type OpCall } from '../kernels/ops/op-binding.js';
-import { HEAP_SLACK } from '../kernels/wasm-kernels.js';
 import type { Program } from './compiler.js';
 import type { ComputeInstr } from './instructions.js';
 
@@ -32,7 +31,8 @@ export function kernelCopies(program: Program, model: QModel, kernels: KernelSet
       bytes += Math.ceil(copy.bytes / 64) * 64;
     });
   }
-  const region = reserveHeap(kernels, bytes + HEAP_SLACK, 64); // slack: the kernels' vector loads may read past a copy's end
+  // a copy's vector over-reads land in the next copy, or in the slack every KernelSet keeps past its heap's end
+  const region = reserveHeap(kernels, bytes, 64);
   for (const w of writes) w.write(region + w.at);
   return (ins) => {
     const call = relocate(ins.call, base);

@@ -93,15 +93,21 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
     }
   };
   const local = Object.fromEntries(KERNEL_FUNCTIONS.map((k) => [k, (...args: number[]) => runHere(k, args)])) as unknown as KernelFunctions;
-  const call = (kernel: KernelName, args: number[]): void => {
-    const parts = splitCall(kernel, args, partCount(kernel, args, threads, minSplitWork), minSplitWork);
-    if (parts.length === 1) return runHere(kernel, args);
-    const scratchArg = takesScratch(kernel) ? args.length - 2 : -1;
-    const code = pool.divide(KERNEL_FUNCTIONS.indexOf(kernel), parts, scratchArg, (i) => [heap.scratch(i), scratchBytes], (part) => runHere(kernel, part));
-    if (code !== 0) throw kernelError(kernel, Math.max(code, 0), 'in a worker thread', heap.userBytes);
-  };
   const fits = (calls: readonly KernelCall[]) => fitsSlot(calls.map((c) => ({ kernel: 0, args: c.args })));
-  const fn = (kernel: KernelName) => (...args: number[]) => call(kernel, args);
+  const workerScratch = (i: number) => [heap.scratch(i), scratchBytes] as const;
+  // a kernel's calls, each divided over this thread and the idle workers when big enough; what
+  // depends on the kernel only is found once here, not on every call of every frame
+  const fn = (kernel: KernelName) => {
+    const index = KERNEL_FUNCTIONS.indexOf(kernel);
+    const scratch = takesScratch(kernel);
+    const here = (part: readonly number[]) => runHere(kernel, part);
+    return (...args: number[]): void => {
+      const parts = splitCall(kernel, args, partCount(kernel, args, threads, minSplitWork), minSplitWork);
+      if (parts.length === 1) return runHere(kernel, args);
+      const code = pool.divide(index, parts, scratch ? args.length - 2 : -1, workerScratch, here);
+      if (code !== 0) throw kernelError(kernel, Math.max(code, 0), 'in a worker thread', heap.userBytes);
+    };
+  };
   const divided = Object.fromEntries(KERNEL_FUNCTIONS.map((k) => [k, fn(k)])) as unknown as KernelFunctions;
 
   return {

@@ -6,7 +6,7 @@
 import type { ConvOp, Graph } from '../../../models/graph.js';
 import type { QConv } from '../../../models/qmodel.js';
 import { CONV3X3_SCRATCH_BYTES } from '../kernel-set.js';
-import { callPixels, type OpBinding, type Window } from './op-binding.js';
+import { callPixels, type OpBinding, type WeightBytes, type Window } from './op-binding.js';
 import { requantPlanes } from './planes.js';
 
 export interface ConvData {
@@ -26,20 +26,22 @@ export const conv: OpBinding<ConvOp, ConvData> = {
   kind: 'conv',
 
   planes(op, weightBytes) {
-    const perChannel = weightBytes.convWeightBytes(op.k, op.cin, op.stride);
-    const channelGroup = weightBytes.convChannelGroup(op.k);
+    // bytes of n channels in a layout: whole channel groups
+    const packedBytes = (wb: WeightBytes, n: number) => {
+      const g = wb.convChannelGroup(op.k);
+      return wb.convWeightBytes(op.k, op.cin, op.stride) * Math.ceil(n / g) * g;
+    };
+    const perOutput = op.k * op.k * op.cin; // int8 weights of one output channel (OHWI)
     return [
       {
-        name: 'weights', category: 'weights', perChannel, channelGroup, bytes: Math.ceil(op.cout / channelGroup) * channelGroup * perChannel,
+        name: 'weights', category: 'weights',
+        perChannel: weightBytes.convWeightBytes(op.k, op.cin, op.stride), channelGroup: weightBytes.convChannelGroup(op.k),
+        bytes: packedBytes(weightBytes, op.cout),
         write: (k, p, at) => k.packConvWeights(op.k, op.cin, op.cout, p.weights, at, op.stride),
-        kernelCopy: (k, p, o0, o1) => {
-          const g = k.convChannelGroup(op.k);
-          const n = op.k * op.k * op.cin;
-          return {
-            bytes: k.convWeightBytes(op.k, op.cin, op.stride) * Math.ceil((o1 - o0) / g) * g,
-            write: (at) => k.packConvWeights(op.k, op.cin, o1 - o0, p.weights.subarray(o0 * n, o1 * n), at, op.stride),
-          };
-        },
+        kernelCopy: (k, p, o0, o1) => ({
+          bytes: packedBytes(k, o1 - o0),
+          write: (at) => k.packConvWeights(op.k, op.cin, o1 - o0, p.weights.subarray(o0 * perOutput, o1 * perOutput), at, op.stride),
+        }),
       },
       ...requantPlanes<QConv>(op.cout),
     ];
