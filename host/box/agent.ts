@@ -223,7 +223,7 @@ export class Agent {
 
   private end(payload: Uint8Array): { slot: SlotName; version: string } {
     const t = this.transfer;
-    if (!t) throw new Refusal('BAD_STATE', 'END without BEGIN');
+    if (!t) return this.repeatedEnd(payload);
     if (!t.complete) throw new Refusal('BAD_STATE', `END after ${t.acked} of ${t.chunks} chunks`);
     if (payload.length !== 32) throw new Refusal('BAD_REQUEST', 'END needs the 32-byte SHA-256 of the image');
     t.sync();
@@ -249,6 +249,19 @@ export class Agent {
     storage.removeTransfer(slot);
     this.log.info({ slot, version: m.version, sha256: img.sha256 }, 'transfer end: image verified, pending');
     return { slot, version: m.version };
+  }
+
+  /**
+   * END again for the image just verified: its answer was lost on the line, or the host's END
+   * timeout ran out while this box verified (the host retries END as idempotent). The same
+   * answer, or BAD_STATE when no transfer and no pending image of that SHA-256 exist.
+   */
+  private repeatedEnd(payload: Uint8Array): { slot: SlotName; version: string } {
+    const { pending, slots } = this.opts.storage.readState();
+    const slot = pending && !pending.activated ? slots[pending.slot] : null;
+    if (!pending || !slot || payload.length !== 32 || slot.sha256 !== Buffer.from(payload).toString('hex')) throw new Refusal('BAD_STATE', 'END without BEGIN');
+    this.log.info({ slot: pending.slot, version: slot.version }, 'END repeated: the image is already verified and pending');
+    return { slot: pending.slot, version: slot.version };
   }
 
   private activate(): { pending: SlotName } {

@@ -287,6 +287,22 @@ test('another hardware id, a flipped signature and a flipped payload byte are re
   }
 });
 
+test('END repeated after its answer was lost gets the same answer; END for another image is still refused', async () => {
+  const s = await setup();
+  try {
+    const img = await image('1.0.0', 1);
+    const r = await s.client.flash(img, { activate: false });
+    const sha = createHash('sha256').update(img).digest();
+    // the host retries END when no answer came (lost on the line, or its timeout ran out while the box verified)
+    const again = JSON.parse(new TextDecoder().decode(await s.client.command(COMMANDS.END, sha)));
+    assert.deepEqual(again, { slot: r.slot, version: '1.0.0' });
+    sha[0] ^= 1;
+    await assert.rejects(s.client.command(COMMANDS.END, sha), (e: unknown) => e instanceof DeviceError && e.status === 'BAD_STATE' && /END without BEGIN/.test(e.message));
+  } finally {
+    await s.done();
+  }
+});
+
 test('a silent transfer is suspended by the input timeout and resumes on the next BEGIN', async () => {
   const s = await setup({ inputTimeoutMs: 150 });
   try {
