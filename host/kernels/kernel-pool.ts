@@ -147,8 +147,7 @@ export class KernelPool {
       }
       Atomics.add(b, JOB.completed, 1);
     }
-    const until = performance.now() + SPIN_MS;
-    while (Atomics.load(b, JOB.completed) !== n && performance.now() < until);
+    spinUntil(b, JOB.completed, n);
     for (let c = Atomics.load(b, JOB.completed); c !== n; c = Atomics.load(b, JOB.completed)) Atomics.wait(b, JOB.completed, c);
     if (thrown) throw thrown.e;
     return b[JOB.error];
@@ -163,8 +162,7 @@ export class KernelPool {
   join(i: number): number {
     const c = this.slot(i);
     const want = this.seq[i];
-    const until = performance.now() + SPIN_MS;
-    while (Atomics.load(c, SLOT.done) !== want && performance.now() < until);
+    spinUntil(c, SLOT.done, want);
     for (let d = Atomics.load(c, SLOT.done); d !== want; d = Atomics.load(c, SLOT.done)) Atomics.wait(c, SLOT.done, d);
     return c[SLOT.error];
   }
@@ -181,6 +179,16 @@ export class KernelPool {
   private slot(i: number): Int32Array {
     return this.control.subarray(i * SLOT.size, (i + 1) * SLOT.size);
   }
+}
+
+/**
+ * Spin for at most SPIN_MS while a[i] !== want. The clock is read every 64th turn: each read
+ * allocates a heap number, and a thread that spins many times a frame otherwise collects garbage
+ * every few frames.
+ */
+function spinUntil(a: Int32Array, i: number, want: number): void {
+  const until = performance.now() + SPIN_MS;
+  for (let k = 1; Atomics.load(a, i) !== want; k++) if ((k & 63) === 0 && performance.now() >= until) return;
 }
 
 /**

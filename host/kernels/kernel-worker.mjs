@@ -18,6 +18,14 @@ const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const fns = functions.map((k) => ex[k]);
 const c = new Int32Array(control, index * slot.size * 4, slot.size);
 const b = new Int32Array(control, control.byteLength - job.size * 4, job.size); // the job board, after the slots
+// one argument array per argument count, reused: a call allocates nothing, so this thread does not
+// stop for garbage collection while it holds a part that the caller waits for
+const argv = [];
+function argsFrom(src, at, n) {
+  const a = (argv[n] ??= new Array(n).fill(0));
+  for (let j = 0; j < n; j++) a[j] = src[at + j];
+  return a;
+}
 
 // the parts of job `tag` this thread claims (as claimPart in kernel-pool.ts), in its own scratch
 function shareJob(tag, scratchPtr, scratchBytes) {
@@ -28,14 +36,14 @@ function shareJob(tag, scratchPtr, scratchBytes) {
     if (v >>> 8 !== tag || p >= parts) return;
     if (Atomics.compareExchange(b, job.claim, v, v + 1) !== v) continue;
     const argc = b[job.argc];
-    const args = Array.from(b.subarray(job.args + p * argc, job.args + (p + 1) * argc));
+    const args = argsFrom(b, job.args + p * argc, argc);
     const s = b[job.scratchArg];
     if (s >= 0) {
       args[s] = scratchPtr;
       args[s + 1] = Math.min(scratchBytes, args[s + 1]);
     }
     try {
-      fns[b[job.kernel]](...args);
+      fns[b[job.kernel]].apply(null, args);
     } catch {
       Atomics.compareExchange(b, job.error, 0, ex.lastError() || -1);
       ex.clearError();
@@ -49,8 +57,10 @@ parentPort.postMessage('ready');
 let seen = 0;
 for (;;) {
   // spin, then sleep until the main thread posts a new sequence number
+  // (the clock read every 64th turn only: each read allocates a heap number, which filled this
+  // thread's young generation with a scavenge every 2-3 frames)
   const until = performance.now() + spinMs;
-  while (Atomics.load(c, slot.seq) === seen && performance.now() < until);
+  for (let k = 1; Atomics.load(c, slot.seq) === seen; k++) if ((k & 63) === 0 && performance.now() >= until) break;
   while (Atomics.load(c, slot.seq) === seen) Atomics.wait(c, slot.seq, seen);
   seen = Atomics.load(c, slot.seq);
   if (seen < 0) break;
@@ -59,7 +69,7 @@ for (;;) {
     // the posted calls, in order: [kernel, argc, args...] each
     for (let k = 0, at = slot.calls; k < c[slot.count]; k++, at += 2 + c[at + 1]) {
       if (c[at] === jobCall) shareJob(c[at + 2], c[at + 3], c[at + 4]);
-      else fns[c[at]](...c.subarray(at + 2, at + 2 + c[at + 1]));
+      else fns[c[at]].apply(null, argsFrom(c, at + 2, c[at + 1]));
     }
   } catch {
     err = ex.lastError() || -1;
