@@ -10,9 +10,10 @@
 // writing one resident tensor are not ordered against each other; whatever reads that
 // tensor afterwards waits for all of them.
 //
-// A layer's last tile, when every worker is idle by then, runs with each call divided over
-// all the threads instead of whole on one (3 tiles on 2 threads would otherwise leave one
-// thread idle for a whole tile).
+// A tile that nothing else could run beside — every worker idle and no other instruction
+// ready: a layer's last tile, or one whose successor waits for it (weights reloaded into the
+// buffer it reads) — runs with each call divided over all the threads instead of whole on
+// one (otherwise one thread would idle for a whole tile).
 //
 // Results are byte-identical to running the stream in order: every instruction reads what
 // the in-order run would have it read. Only host time changes; the timing model keeps
@@ -100,7 +101,7 @@ export class TileScheduler {
         const s = steps[i];
         const w = 'calls' in s ? onWorker.indexOf(-1) : -1;
         if ('dma' in s) s.dma();
-        else if (--computesLeft === 0 && onWorker.every((x) => x < 0)) runHere(spread.divided, s.calls);
+        else if ((--computesLeft === 0 || this.pick(next) < 0) && onWorker.every((x) => x < 0)) runHere(spread.divided, s.calls);
         else if (w >= 0 && spread.fits(s.calls)) {
           spread.post(w, s.calls);
           onWorker[w] = i;

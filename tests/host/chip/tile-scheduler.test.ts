@@ -108,6 +108,16 @@ test('the last tile, with every worker idle, runs divided over all the threads',
   assert.deepEqual(log, [0, 2, 1, 4, 3, -6, 6], 'tiles 1 and 3 on the worker, the loads meanwhile, tile 5 divided, then the SPILL');
 });
 
+test('a tile whose successor waits for it runs divided: weights reloaded into the buffer it reads', () => {
+  // spatial-outer: one input tile, each channel group's weights loaded into buffer 0 in turn, all
+  // into resident tensor 100; a worker would run each tile whole while this thread waits for it
+  const serial: Instr[] = [load(2), load(0), compute([2, 0], 100), load(0), compute([2, 0], 100), load(0), compute([2, 0], 100), { op: 'SPILL', reads: [100], writes: [] } as unknown as Instr];
+  const log: number[] = [];
+  const f = fakeSpread(1, log);
+  new TileScheduler(steps(serial, log), layerDependencies(serial), f.spread, 1).run();
+  assert.deepEqual(log, [0, 1, -3, 3, -5, 5, -7, 7], 'every tile divided, each reload after it');
+});
+
 test("a worker's failure is thrown once every worker is joined", () => {
   const log: number[] = [];
   const f = fakeSpread(1, log, 3);
