@@ -17,6 +17,9 @@ import { pino } from 'pino';
 import { resolveConfig } from '../../contracts/run-config.js';
 import { LiveService } from '../../host/box/live-service.js';
 import { parseInteger, parseNumber } from '../../common/cli-args.js';
+import { loadModel } from '../../host/load/model-loader.js';
+import { loadEngine } from '../../host/load/engine-loader.js';
+import { syntheticFrames } from '../../models/random-model.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +39,26 @@ const clientCount = parseInteger(values.clients, '--clients', { min: 0, max: 100
 const fps = parseNumber(values.fps, '--fps', { above: 0 });
 const warmupFrames = 60;
 const loadBefore = loadavg();
+
+/**
+ * The host's speed at the time: this model alone (direct engine, 1 kernel thread, no pipeline
+ * around it), median ms per frame, measured before and after the run. A shared VM's speed drifts
+ * by up to 1.6x within minutes, which the load average does not show; these two figures do.
+ */
+async function aloneMs(): Promise<number> {
+  const { model: m } = await loadModel(model);
+  const choice = await loadEngine(m, { engine: 'direct', threads: 1 });
+  const frames = syntheticFrames(m.arch, 2, 1);
+  const times: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const t = performance.now();
+    choice.engine.run(frames[i % 2]);
+    if (i >= 10) times.push(performance.now() - t);
+  }
+  await choice.close();
+  return times.sort((a, b) => a - b)[times.length >> 1];
+}
+const aloneBefore = await aloneMs();
 const config = resolveConfig({
   model,
   engine: values.engine,
@@ -110,6 +133,7 @@ stopping = true;
 clients?.send('stop');
 await rt.stop();
 const loadAfter = loadavg();
+const aloneAfter = await aloneMs();
 
 const perFrame = (ms: number) => (ms / Math.max(1, published)).toFixed(1);
 const fmt = (p: { p50: number; p99: number; max: number } | null) => (p ? `${p.p50.toFixed(1)} / ${p.p99.toFixed(1)} / ${p.max.toFixed(1)}` : '-');
@@ -142,6 +166,7 @@ console.log(`| main thread CPU ms per frame (broker, HTTP, pre- and post-process
 console.log(`| other threads CPU ms per frame (capture, inference, kernel workers, libuv, V8) | ${deltas.filter((t) => t !== main).sort((a, b) => b.ms - a.ms).map((t) => `${t.name} ${perFrame(t.ms)}`).join(', ')} |`);
 console.log(`| main thread busy (event-loop utilisation) | ${(elu.utilization * 100).toFixed(0)} % |`);
 console.log(`| main thread GC: pauses, total ms per second, longest ms | ${gcCount}, ${(gcMs / elapsed).toFixed(1)}, ${gcMax.toFixed(1)} |`);
+console.log(`| the host's speed: this model alone (direct engine, 1 thread, no pipeline), median ms per frame before / after | ${aloneBefore.toFixed(1)} / ${aloneAfter.toFixed(1)} |`);
 if (report) console.log(`| monitor clients' process CPU ms per frame (not the box's work: browsers elsewhere) | ${perFrame(report.cpuMs)} |`);
 const e2e = snap.latencyMs.endToEnd;
 const period = 1000 / fps;
