@@ -36,6 +36,9 @@ test('ranges: balanced, aligned, covering', () => {
   const deep = (cout: number) => splitCall('conv3x3', [0, 4, 4, 64, 0, 1024, 4, 4, cout, cout, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0], 3, 0);
   assert.deepEqual(deep(128).map((p) => [p[5], p[9], p[13], p[14]]), [[1024, 44, 10000, 20000], [1068, 40, 10000 + 44 * 2048, 20176], [1108, 44, 10000 + 84 * 2048, 20336]]);
   assert.deepEqual(deep(64).map((p) => p[9]), [32, 32]);
+  // weights under CHANNEL_SPLIT_RATIO times the input (16x16x64, 64 channels: 8x): rows, each part all 64 channels
+  const medium = splitCall('conv3x3', [0, 16, 16, 64, 0, 1024, 16, 16, 64, 64, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0], 2, 0);
+  assert.deepEqual(medium.map((p) => [p[6], p[9]]), [[8, 64], [8, 64]]);
 });
 
 test('whole networks, odd sizes, every call split: 1, 2 and 3 threads equal the reference byte for byte', async () => {
