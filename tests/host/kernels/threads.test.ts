@@ -12,7 +12,7 @@ import { createDirectEngine } from '../../../host/engine/direct-executor.js';
 import { createChipEngine } from '../../../host/chip/chip-engine.js';
 import { randomQModel } from '../../../models/random-qmodel.js';
 import { syntheticFrames } from '../../../models/random-model.js';
-import { ranges, splitCall } from '../../../host/kernels/kernel-split.js';
+import { partCount, ranges, splitCall } from '../../../host/kernels/kernel-split.js';
 
 const sets: ThreadedKernelSet[] = [];
 after(async () => { await Promise.all(sets.map((s) => s.close())); });
@@ -28,6 +28,9 @@ test('ranges: balanced, aligned, covering', () => {
   assert.deepEqual(ranges(7, 2, 2), [[0, 4], [4, 7]]);
   assert.deepEqual(ranges(100, 2, 16), [[0, 48], [48, 100]]);
   assert.deepEqual(splitCall('lut', [0, 100, 512, 1024], 2, 0), [[0, 48, 512, 1024], [48, 52, 512, 1072]]);
+  // work in conv-MAC equivalents: the gate's add of 64x64x16 values is divided, a 16x16x16 max-pool is not
+  assert.equal(partCount('add', [0, 0, 64 * 64 * 16, 0, 0, 20, 1 << 30, 1, 1 << 30, 1, 1 << 30, 1, 0, -128, 127, 0], 2), 8);
+  assert.equal(partCount('maxpool2x2', [0, 16, 16, 16, 0], 2), 1);
   // 9 output rows of a 3x3 conv on 2 threads: stride 1 splits at an even row (the Winograd path's 2-row tiles), stride 2 evenly
   const conv = (stride: number, inH: number) => [0, inH, 64, 8, 0, 40960, 9, 64, 8, 8, stride, 1, 1, 0, 0, 0, 0, 0, -128, 127, 0, 0];
   assert.deepEqual(splitCall('conv3x3', conv(1, 9), 2, 0).map((p) => p[6]), [4, 5]);
