@@ -56,6 +56,7 @@ export class Pacer {
   #firstMono: bigint | null = null;
   #index = 0;
   #lastDue = 0;
+  #lastInterval = Infinity;
 
   constructor(o: PacerOptions) {
     this.#o = o;
@@ -77,6 +78,14 @@ export class Pacer {
     this.#index = 0;
   }
 
+  /**
+   * The earliest the next frame is likely due: one interval after the last (the shorter of the
+   * nominal one and the last actual one, for timelines that jitter); -Infinity before the first.
+   */
+  nextDueMs(): number {
+    return this.#anchor === null ? -Infinity : this.#lastDue + Math.min(this.intervalMs, this.#lastInterval);
+  }
+
   /** Wait until `frame` is due; say whether to deliver it. */
   async release(frame: Frame): Promise<Release> {
     const now = this.#now();
@@ -87,6 +96,7 @@ export class Pacer {
       this.#firstMono = frame.captureTime.monoNs;
     }
     let due = this.#anchor + this.#offset(frame.captureTime.monoNs - this.#firstMono);
+    this.#lastInterval = this.#index > 0 ? due - this.#lastDue : Infinity;
     this.#index++;
     this.#lastDue = due;
     const late = now - due;
@@ -117,6 +127,14 @@ export class Pacer {
  * frames); a recorded one paced in real time (each frame stamped when a camera
  * would have delivered it) or as fast as possible (stamped when read), with
  * the 'shift' policy, so capture-to-publish latency always means the same thing.
+ *
+ * In real time the next frame is read (decoded, generated) just before it is due,
+ * not right after the last one was delivered: that moment is when inference of the
+ * last frame starts, and a read there (the phantom: 4 ms of CPU per 320x240 frame)
+ * took a core from it on every frame of a 2-core box (busi-lite in `aunet run`,
+ * A/B in pipeline.bench: inference p50 16.5 -> 14.2 ms). The lead is the slowest
+ * recent read x 1.5 + 2 ms; the next due time is estimated at the shorter of the
+ * nominal and the last interval, so a frame read early only waits.
  */
 export async function* pacedFrames(source: FrameSource, realtime: boolean): AsyncGenerator<Frame> {
   if (source.info.live) {
@@ -124,9 +142,23 @@ export async function* pacedFrames(source: FrameSource, realtime: boolean): Asyn
     return;
   }
   const pacer = new Pacer({ pace: realtime ? { mode: 'realtime' } : { mode: 'afap' }, late: 'shift', sourceFps: source.info.fps, now: wallNow });
-  for await (const f of source) {
-    const { dueMs } = await pacer.release(f);
-    yield { ...f, captureTime: { monoNs: f.captureTime.monoNs, wallMs: dueMs } };
+  const frames = source[Symbol.asyncIterator]();
+  let readMs = 0;
+  try {
+    for (;;) {
+      if (realtime) {
+        const readAt = pacer.nextDueMs() - Math.min(pacer.intervalMs, 1.5 * readMs + 2);
+        for (let wait = readAt - wallNow(); wait > 0; wait = readAt - wallNow()) await sleep(wait);
+      }
+      const t = wallNow();
+      const r = await frames.next();
+      if (r.done) return;
+      readMs = Math.max(0.9 * readMs, wallNow() - t);
+      const { dueMs } = await pacer.release(r.value);
+      yield { ...r.value, captureTime: { monoNs: r.value.captureTime.monoNs, wallMs: dueMs } };
+    }
+  } finally {
+    await frames.return?.();
   }
 }
 

@@ -3,8 +3,9 @@
 // pipeline's), and frames without a timeline play at the nominal rate.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pacer, type PacerOptions } from '../../camera/pacer.js';
-import type { Frame } from '../../camera/frame.js';
+import { Pacer, pacedFrames, type PacerOptions } from '../../camera/pacer.js';
+import { wallNow } from '../../common/clock.js';
+import type { Frame, FrameSource } from '../../camera/frame.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Frame `i` of a 100 fps recording (or, with `flat`, one whose stamps are all 0). */
@@ -63,5 +64,32 @@ test('as fast as possible: every frame due when it is released, none dropped', a
     const r = await pacer.release(frame(i));
     assert.equal(r.verdict, 'on-time');
     assert.equal(r.dueMs, r.releasedMs);
+  }
+});
+
+test('the live capture reads each frame just before it is due, not as soon as the last one left', async () => {
+  // a 50 fps source without a timeline whose reads are instant: each read should start about one
+  // interval after the previous frame was handed on (the moment the box starts inferring it)
+  const reads: number[] = [];
+  const source = {
+    info: { spec: 'fake', kind: 'fake', live: false, fps: 50 },
+    async *[Symbol.asyncIterator]() {
+      for (let i = 0; i < 6; i++) {
+        reads.push(wallNow());
+        yield frame(i, true);
+      }
+    },
+  } as unknown as FrameSource;
+  const handed: number[] = [];
+  const stamps: number[] = [];
+  for await (const f of pacedFrames(source, true)) {
+    handed.push(wallNow());
+    stamps.push(f.captureTime.wallMs);
+  }
+  assert.equal(stamps.length, 6);
+  for (let i = 1; i < 6; i++) {
+    assert.ok(reads[i] - handed[i - 1] >= 12, `frame ${i} read ${(reads[i] - handed[i - 1]).toFixed(1)} ms after frame ${i - 1} was handed on`);
+    assert.ok(Math.abs(stamps[i] - stamps[i - 1] - 20) < 1e-6, 'still due every 20 ms');
+    assert.ok(handed[i] - stamps[i] < 8, `frame ${i} handed on ${(handed[i] - stamps[i]).toFixed(1)} ms after it was due`);
   }
 });
