@@ -13,13 +13,22 @@ OUT_DIR/study.h5 (weights; a fresh Adam) for N more epochs (the study trained fo
 The model in docs/quantization.md: `--epochs 20`, then `--more 12`, then `--more 15 --lr 2e-4 --monitor val_lesion_dice`
 (a fine-tuning cycle: at Keras' constant 1e-3 the val lesion Dice swung between 0.3 and 0.6 from epoch to epoch; at
 2e-4 the val BCE rises while the val Dice does, so that cycle keeps its best val Dice, not its best val loss).
+Not the study's either, the flags a practitioner adds when BCE at a constant 1e-3 swings and the test Dice trails
+the val Dice: `--augment SHIFT` (random horizontal flips and shifts of up to SHIFT pixels, image and mask alike),
+`--loss bce_dice` (BCE + 1 - the batch's soft Dice), `--lr` with a cosine decay over the invocation's epochs from the
+first epoch, `--monitor val_lesion_dice` (the checkpoint keeps the epoch with the best val lesion Dice),
+`--deadline HH:MM` (UTC; no epoch starts that would end after it: the checkpoint keeps the best epoch reached,
+run.json's history says how many ran). The recipe of each model is in its run.json ("stages": every invocation's
+flags, in order); docs/quantization.md names the one in its table.
 `--tiny` instead writes two small untrained fixtures (F=2, 32x32x1, random BatchNorm statistics) and Keras' own
 output on one random frame, for the importer tests (tests/models/keras/fixtures/).
 """
 import argparse
+import datetime
 import json
 import os
 import sys
+import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 import numpy as np  # noqa: E402
@@ -35,6 +44,32 @@ def lesion_dice(pred, masks):
     return float(np.mean(d))
 
 
+def soft_dice_bce(m, p):
+    """BCE plus one minus the batch's soft Dice: BCE alone is dominated by the background pixels (most of a
+    frame), the Dice term weighs the lesion's own pixels and is what the model is judged on."""
+    inter = keras.ops.sum(m * p)
+    dice = (2 * inter + 1) / (keras.ops.sum(m) + keras.ops.sum(p) + 1)
+    return keras.ops.mean(keras.losses.binary_crossentropy(m, p)) + 1 - dice
+
+
+def augmented(xt, mt, shift, seed):
+    """Training batches with a random horizontal flip (a breast scan has no preferred side) and a random shift of
+    up to `shift` pixels each way (reflect-padded, then cropped back), the same for image and mask; reshuffled
+    every epoch. Seeded: the same seed gives the same batches."""
+    n, size = len(xt), xt.shape[1]
+    pair = np.concatenate([xt, mt], axis=-1)
+
+    def aug(p):
+        p = tf.cond(tf.random.uniform([]) < 0.5, lambda: tf.image.flip_left_right(p), lambda: p)
+        if shift:
+            p = tf.pad(p, [[shift, shift], [shift, shift], [0, 0]], mode='REFLECT')
+            p = tf.image.random_crop(p, [size, size, pair.shape[-1]])
+        return p[..., :xt.shape[-1]], p[..., xt.shape[-1]:]
+
+    return (tf.data.Dataset.from_tensor_slices(pair).shuffle(n, seed=seed, reshuffle_each_iteration=True)
+            .map(aug).batch(8))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--data')
@@ -47,8 +82,13 @@ def main():
     ap.add_argument('--more', type=int, default=0, help='continue from OUT_DIR/study.h5 (its weights, a fresh Adam) for this many more epochs')
     ap.add_argument('--monitor', default='val_loss', choices=['val_loss', 'val_lesion_dice'],
                     help="what ModelCheckpoint keeps the best of (the study's: val_loss)")
-    ap.add_argument('--lr', type=float, default=0.0, help='with --more: Adam from this learning rate with a cosine decay over '
-                    'the new epochs (keras.optimizers.schedules.CosineDecay) instead of Keras\' constant default 1e-3')
+    ap.add_argument('--lr', type=float, default=0.0, help='Adam from this learning rate with a cosine decay over '
+                    'this invocation\'s epochs (keras.optimizers.schedules.CosineDecay) instead of Keras\' constant default 1e-3')
+    ap.add_argument('--loss', default='bce', choices=['bce', 'bce_dice'], help="the study's: bce; bce_dice adds 1 - the batch's soft Dice")
+    ap.add_argument('--augment', type=int, default=-1, metavar='SHIFT',
+                    help='random horizontal flips and random shifts of up to SHIFT pixels (0: flips only); default none')
+    ap.add_argument('--deadline', default='', help='UTC time HH:MM: no epoch starts that would end after it (epoch time '
+                    'measured as it goes); the checkpoint keeps the best epoch reached')
     a = ap.parse_args()
     keras.utils.set_random_seed(a.seed)
     tf.config.threading.set_intra_op_parallelism_threads(a.threads)
@@ -82,9 +122,6 @@ def main():
         # the study's `try: load_model(...)` path: resume from the checkpoint the callback kept; Keras 3
         # cannot rebind a legacy-HDF5 optimizer to the reloaded variables, so Adam starts afresh
         model = keras.models.load_model(h5, compile=False)
-        steps = a.more * int(np.ceil(len(xt) / 8))
-        opt = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(a.lr, steps, alpha=0.01)) if a.lr else 'adam'
-        model.compile(loss='binary_crossentropy', optimizer=opt)
         first = len(previous['history']['loss'])
         best_loss = min(previous['history']['val_loss'])
         # the checkpoint is replaced only by a better epoch than the one it holds (Dice: when the last stage kept by Dice)
@@ -92,21 +129,38 @@ def main():
         best_dice = max(previous['history']['val_lesion_dice']) if last_monitor == 'val_lesion_dice' else None
     else:
         model = attention_unet(xt.shape[1], xt.shape[3], a.filters)
-        model.compile(loss='binary_crossentropy', optimizer='adam')
         first, best_loss, best_dice = 0, None, None
+    epochs = a.more or a.epochs
+    steps = epochs * int(np.ceil(len(xt) / 8))
+    opt = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(a.lr, steps, alpha=0.01)) if a.lr else 'adam'
+    model.compile(loss=soft_dice_bce if a.loss == 'bce_dice' else 'binary_crossentropy', optimizer=opt)
 
     class Dice(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             logs['val_lesion_dice'] = lesion_dice(self.model.predict(xv, verbose=0), mv)
             print(f" val lesion Dice {logs['val_lesion_dice']:.4f}", flush=True)
 
-    hist = model.fit(xt, mt, validation_data=(xv, mv), initial_epoch=first, epochs=first + (a.more or a.epochs), batch_size=8, verbose=2,
-                     callbacks=[Dice(), keras.callbacks.ModelCheckpoint(h5, save_best_only=True, monitor=a.monitor, mode='min' if a.monitor == 'val_loss' else 'max',
+    class Deadline(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            now = datetime.datetime.now(datetime.timezone.utc)
+            h, m = map(int, a.deadline.split(':'))
+            end = now.replace(hour=h, minute=m, second=0, microsecond=0)
+            if now + datetime.timedelta(seconds=time.time() - self.start) > end:
+                print(f' deadline {a.deadline} UTC: stopping after epoch {epoch + 1}', flush=True)
+                self.model.stop_training = True
+
+    train = (augmented(xt, mt, a.augment, a.seed),) if a.augment >= 0 else (xt, mt)
+    hist = model.fit(*train, validation_data=(xv, mv), initial_epoch=first, epochs=first + epochs, batch_size=None if a.augment >= 0 else 8,
+                     verbose=2, callbacks=[Dice()] + ([Deadline()] if a.deadline else []) + [keras.callbacks.ModelCheckpoint(h5, save_best_only=True, monitor=a.monitor, mode='min' if a.monitor == 'val_loss' else 'max',
                                                                          initial_value_threshold=best_loss if a.monitor == 'val_loss' else best_dice)])
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
     if previous:
         history = {k: previous['history'].get(k, []) + v for k, v in history.items()}
-    best = keras.models.load_model(h5)
+    # compile=False: the checkpoint's compile config may name the custom loss; inference needs none
+    best = keras.models.load_model(h5, compile=False)
     best.save(os.path.join(a.out, 'study.keras'))
     recipe = vars(a) | {'out': os.path.basename(a.out), 'data': os.path.basename(os.path.normpath(a.data))}
     # every invocation's flags, in order: the recipe of the checkpoint is the whole chain
