@@ -163,7 +163,8 @@ def main():
     # compile=False: the checkpoint's compile config may name the custom loss; inference needs none
     best = keras.models.load_model(h5, compile=False)
     best.save(os.path.join(a.out, 'study.keras'))
-    recipe = vars(a) | {'out': os.path.basename(a.out), 'data': os.path.basename(os.path.normpath(a.data))}
+    # --deadline is a wall-clock guard of one session, not part of the recipe (a rerun on another day must not stop)
+    recipe = {k: v for k, v in vars(a).items() if k != 'deadline'} | {'out': os.path.basename(a.out), 'data': os.path.basename(os.path.normpath(a.data))}
     # every invocation's flags, in order: the recipe of the checkpoint is the whole chain
     stages = (previous.get('stages') or [previous['recipe']]) + [recipe] if previous else [recipe]
     json.dump({'recipe': recipe, 'stages': stages, 'tensorflow': tf.__version__, 'keras': keras.__version__,
