@@ -259,7 +259,7 @@ export class Agent {
   private repeatedEnd(payload: Uint8Array): { slot: SlotName; version: string } {
     const { pending, slots } = this.opts.storage.readState();
     const slot = pending && !pending.activated ? slots[pending.slot] : null;
-    if (!pending || !slot || payload.length !== 32 || slot.sha256 !== Buffer.from(payload).toString('hex')) throw new Refusal('BAD_STATE', 'END without BEGIN');
+    if (!pending || !slot || payload.length !== 32 || slot.sha256 !== Buffer.from(payload).toString('hex')) throw new Refusal('BAD_STATE', 'END without BEGIN: no transfer is open and no verified image of that SHA-256 is pending; send the image again from BEGIN');
     this.log.info({ slot: pending.slot, version: slot.version }, 'END repeated: the image is already verified and pending');
     return { slot: pending.slot, version: slot.version };
   }

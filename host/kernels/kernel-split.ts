@@ -81,11 +81,11 @@ export function partCount(kernel: KernelName, a: Args, threads: number, minWork 
 
 /**
  * A 3x3 conv is divided by output channels only where its packed weights outweigh its input
- * this many times. Each channel part transforms (widens) the whole input again, about 16
- * operations per input value, while a row part re-reads the weights from cache at a fraction of
- * one per byte. Measured (Xeon @ 2.8 GHz, 2 threads, frames of both policies interleaved in one
- * process): 16 against 1 (weights > input) took busi-lite from 13.4-13.8 to 12.9-13.1 ms and the
- * seed from 154 to 147 ms per frame, 4 % less CPU; 64 and "never" were level with 16 on busi-lite.
+ * this many times. Each channel part transforms (widens) the whole input again, while a row part
+ * re-reads the weights, from cache while they fit there. Chosen by measurement (Xeon @ 2.8 GHz,
+ * 2 threads, frames of each policy interleaved in one process): 16 against 1 (weights > input)
+ * took busi-lite from 13.4-13.8 to 12.9-13.1 ms and the seed from 154 to 147 ms per frame, 4 %
+ * less CPU; 4 was between them, 64 and "never" level with 16.
  */
 export const CHANNEL_SPLIT_RATIO = 16;
 
@@ -104,9 +104,9 @@ export function withScratch(kernel: KernelName, a: readonly number[], ptr: numbe
   return [...a.slice(0, -2), ptr, Math.min(bytes, a[a.length - 1])];
 }
 
-/** The call `kernel(...a)` as at most `n` calls over disjoint outputs (one call: less work than `minWork`). */
-export function splitCall(kernel: KernelName, a: Args, n: number, minWork = MIN_SPLIT_WORK): Args[] {
-  if (n <= 1 || callWork(kernel, a) < minWork) return [a];
+/** The call `kernel(...a)` as at most `n` calls over disjoint outputs (`partCount` decides n, from the call's work). */
+export function splitCall(kernel: KernelName, a: Args, n: number): Args[] {
+  if (n <= 1) return [a];
   switch (kernel) {
     case 'conv3x3': {
       const [inPtr, inH, inW, cin, inZp, outPtr, outH, outW, ops, cout, stride, padTop, padLeft, w, bias, mult, shift, ...rest] = a;

@@ -102,7 +102,7 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
     const scratch = takesScratch(kernel);
     const here = (part: readonly number[]) => runHere(kernel, part);
     return (...args: number[]): void => {
-      const parts = splitCall(kernel, args, partCount(kernel, args, threads, minSplitWork), minSplitWork);
+      const parts = splitCall(kernel, args, partCount(kernel, args, threads, minSplitWork));
       if (parts.length === 1) return runHere(kernel, args);
       const code = pool.divide(index, parts, scratch ? args.length - 2 : -1, workerScratch, here);
       if (code !== 0) throw kernelError(kernel, Math.max(code, 0), 'in a worker thread', heap.userBytes);

@@ -29,7 +29,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import AttentionUNet  # noqa: E402
-from train import load, auc  # noqa: E402
+from train import load, auc, box_rule  # noqa: E402
 
 KS = [16, 32, 64, 128, 256, 512]
 
@@ -87,19 +87,6 @@ def statistics(net, x, m):
                 stats['a1-topk-16'].append(float(a1[j].topk(min(16, a1.shape[1])).values.mean()))
                 has.append(bool(m[i + j].sum() > 0))
     return stats, has
-
-
-def rule(lesion, normal, target, floor):
-    """Highest threshold (a value of the statistic, >= floor) keeping >= target of the lesion scores at or above it."""
-    best = None
-    for t in sorted(set([floor] + [s for s in lesion if s >= floor])):
-        sens = sum(s >= t for s in lesion) / len(lesion)
-        if sens < target and best is not None:
-            break
-        best = (t, sum(s >= t for s in lesion), sum(s < t for s in normal))
-        if sens < target:
-            break
-    return best
 
 
 FLOORS = {'topk': 0.5, 'cc': 1e-9}  # a "lesion" call must imply a mask to outline; a1 implies none
@@ -191,8 +178,8 @@ def main():
     for name, s in stats.items():
         les = [v for v, h in zip(s, has) if h]
         nor = [v for v, h in zip(s, has) if not h]
-        floor = 0.5 if name.startswith('topk') else (1e-9 if name.startswith('cc') else min(s))
-        t, det, clean = rule(les, nor, a.sensitivity, floor)
+        r = box_rule(les, nor, a.sensitivity, floor_of(name, s))
+        t, det, clean = r['threshold'], r['called'], r['clean']
         lo, hi = wilson(clean, n_nor)
         out['statistics'][name] = {'auc': auc(les, nor), 'threshold': t, 'detected': det, 'lesion': n_les, 'clean': clean, 'normal': n_nor,
                                    'specificityCi95': [lo, hi], 'boxEligible': not name.startswith('a1')}

@@ -159,14 +159,15 @@ def evaluate(model, x, m, batch=25, sensitivity=0.97):
     }
 
 
-def box_rule(pos, neg, sensitivity):
-    """The box's lesion-present rule as `aunet decision calibrate` sets it: the highest threshold (>= 0.5, so that a
-    frame called lesion has a mask to outline) that keeps >= `sensitivity` of the lesion images called; returns how
-    many lesion images it calls and how many normal images it leaves clean."""
+def box_rule(pos, neg, sensitivity, floor=0.5):
+    """The box's lesion-present rule as `aunet decision calibrate` sets it: the highest threshold (>= floor; the box's
+    0.5, so that a frame called lesion has a mask to outline) that keeps >= `sensitivity` of the lesion images called;
+    returns how many lesion images it calls and how many normal images it leaves clean (decision_study.py uses it for
+    every statistic, with that statistic's floor)."""
     if not pos:
-        return {'called': 0, 'clean': len(neg), 'threshold': 0.5}
+        return {'called': 0, 'clean': len(neg), 'threshold': floor}
     keep = math.ceil(sensitivity * len(pos) - 1e-9)
-    t = max(0.5, sorted(pos, reverse=True)[keep - 1])
+    t = max(floor, sorted(pos, reverse=True)[keep - 1])
     return {'called': sum(p >= t for p in pos), 'clean': sum(n < t for n in neg), 'threshold': t}
 
 

@@ -45,14 +45,14 @@ const loadBefore = loadavg();
  * around it), median ms per frame, measured before and after the run. A shared VM's speed drifts
  * by up to 1.6x within minutes, which the load average does not show; these two figures do.
  */
+const { model: aloneModel } = await loadModel(model);
+const aloneFrames = syntheticFrames(aloneModel.arch, 2, 1);
 async function aloneMs(): Promise<number> {
-  const { model: m } = await loadModel(model);
-  const choice = await loadEngine(m, { engine: 'direct', threads: 1 });
-  const frames = syntheticFrames(m.arch, 2, 1);
+  const choice = await loadEngine(aloneModel, { engine: 'direct', threads: 1 });
   const times: number[] = [];
   for (let i = 0; i < 40; i++) {
     const t = performance.now();
-    choice.engine.run(frames[i % 2]);
+    choice.engine.run(aloneFrames[i % 2]);
     if (i >= 10) times.push(performance.now() - t);
   }
   await choice.close();

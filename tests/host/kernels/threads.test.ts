@@ -27,20 +27,20 @@ test('ranges: balanced, aligned, covering', () => {
   assert.deepEqual(ranges(2, 3), [[0, 1], [1, 2]]);
   assert.deepEqual(ranges(7, 2, 2), [[0, 4], [4, 7]]);
   assert.deepEqual(ranges(100, 2, 16), [[0, 48], [48, 100]]);
-  assert.deepEqual(splitCall('lut', [0, 100, 512, 1024], 2, 0), [[0, 48, 512, 1024], [48, 52, 512, 1072]]);
+  assert.deepEqual(splitCall('lut', [0, 100, 512, 1024], 2), [[0, 48, 512, 1024], [48, 52, 512, 1072]]);
   // work in conv-MAC equivalents: the gate's add of 64x64x16 values is divided, a 16x16x16 max-pool is not
   assert.equal(partCount('add', [0, 0, 64 * 64 * 16, 0, 0, 20, 1 << 30, 1, 1 << 30, 1, 1 << 30, 1, 0, -128, 127, 0], 2), 8);
   assert.equal(partCount('maxpool2x2', [0, 16, 16, 16, 0], 2), 1);
   // 9 output rows of a 3x3 conv on 2 threads: stride 1 splits at an even row (the Winograd path's 2-row tiles), stride 2 evenly
   const conv = (stride: number, inH: number) => [0, inH, 64, 8, 0, 40960, 9, 64, 8, 8, stride, 1, 1, 0, 0, 0, 0, 0, -128, 127, 0, 0];
-  assert.deepEqual(splitCall('conv3x3', conv(1, 9), 2, 0).map((p) => p[6]), [4, 5]);
-  assert.deepEqual(splitCall('conv3x3', conv(2, 18), 2, 0).map((p) => p[6]), [5, 4]);
+  assert.deepEqual(splitCall('conv3x3', conv(1, 9), 2).map((p) => p[6]), [4, 5]);
+  assert.deepEqual(splitCall('conv3x3', conv(2, 18), 2).map((p) => p[6]), [5, 4]);
   // a deep layer (packed weights outweigh the 4x4x64 input): output channels in groups of 4, each part its own weights and params, 32 channels or more each
-  const deep = (cout: number) => splitCall('conv3x3', [0, 4, 4, 64, 0, 1024, 4, 4, cout, cout, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0], 3, 0);
+  const deep = (cout: number) => splitCall('conv3x3', [0, 4, 4, 64, 0, 1024, 4, 4, cout, cout, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0], 3);
   assert.deepEqual(deep(128).map((p) => [p[5], p[9], p[13], p[14]]), [[1024, 44, 10000, 20000], [1068, 40, 10000 + 44 * 2048, 20176], [1108, 44, 10000 + 84 * 2048, 20336]]);
   assert.deepEqual(deep(64).map((p) => p[9]), [32, 32]);
   // weights under CHANNEL_SPLIT_RATIO times the input (16x16x64, 64 channels: 8x): rows, each part all 64 channels
-  const medium = splitCall('conv3x3', [0, 16, 16, 64, 0, 1024, 16, 16, 64, 64, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0], 2, 0);
+  const medium = splitCall('conv3x3', [0, 16, 16, 64, 0, 1024, 16, 16, 64, 64, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0], 2);
   assert.deepEqual(medium.map((p) => [p[6], p[9]]), [[8, 64], [8, 64]]);
 });
 
