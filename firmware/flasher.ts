@@ -174,9 +174,28 @@ export class DeviceClient {
     const end = JSON.parse(new TextDecoder().decode(await this.command(COMMANDS.END, sha, { timeoutMs: endTimeout }))) as { slot: string; version: string };
     if (opts.activate) {
       await this.command(COMMANDS.ACTIVATE);
-      if (opts.reboot) await this.command(COMMANDS.REBOOT, new Uint8Array(0), { attempts: 1 });
+      if (opts.reboot) await this.reboot();
     }
     return { slot: end.slot, version: end.version, alreadyRunning: false, resumedFrom, chunks, dataFramesSent: sent, retransmissions };
+  }
+
+  /**
+   * REBOOT is not idempotent, so it is never simply resent: when its answer is lost, STATUS says
+   * whether the box took it (its agent counts REBOOTs and names its session, which a restart of
+   * the agent itself changes) and only a REBOOT the box never saw is sent again.
+   */
+  async reboot(): Promise<void> {
+    const before = await this.info();
+    const taken = (s: Record<string, unknown>) => s.session !== before.session || Number(s.reboots) > Number(before.reboots);
+    for (let i = 0; i < this.t.commandAttempts; i++) {
+      const res = await this.exchange({ direction: REQUEST, command: COMMANDS.REBOOT, seq: this.nextSeq(), payload: new Uint8Array(0) }, this.t.commandTimeoutMs);
+      if (res) {
+        checkStatus(COMMANDS.REBOOT, res.payload);
+        return;
+      }
+      if (taken(await this.info())) return;
+    }
+    throw new DeviceError('UNKNOWN', 'REBOOT', `no sign of a reboot after ${this.t.commandAttempts} attempts (is the agent running on the other end of the port?)`);
   }
 
   /** The signed head in HEAD pieces of at most `pieceSize` bytes, each acknowledged before the next (a resend is harmless). */

@@ -3,7 +3,7 @@
 // from, verifies before marking pending, and asks the box (host/box/box.ts)
 // to boot again on REBOOT. It handles one request at a time, in order, and
 // logs every transfer, refusal and activation as a JSON line.
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, randomUUID, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ImageError, checkPolicy, compareVersions, parseHead, verifyHeadSignature, verifyImage, type Manifest } from '../../firmware/image.js';
@@ -67,6 +67,9 @@ export class Agent {
   private transfer: Transfer | null = null;
   private readonly head = new HeadBuffer();
   private idleTimer: NodeJS.Timeout | null = null;
+  /** REBOOT is not idempotent: a host whose answer was lost reads these in STATUS to tell whether the box took it */
+  private readonly session = randomUUID();
+  private reboots = 0;
   readonly chunkSize: number;
   readonly window: number;
   private readonly point: (name: string) => void;
@@ -122,6 +125,7 @@ export class Agent {
         return text(JSON.stringify(this.activate()));
       case COMMANDS.REBOOT:
         this.suspend();
+        this.reboots++;
         // Answer first; the box stops the pipeline and boots after the reply has gone out.
         setImmediate(() => this.opts.box.reboot());
         return new Uint8Array(0);
@@ -151,6 +155,8 @@ export class Agent {
       rejected: s.rejected,
       window: this.window,
       chunkSize: this.chunkSize,
+      session: this.session,
+      reboots: this.reboots,
       ...this.opts.box.info(),
       ...(withTransfer && this.transfer ? { transfer: { acked: this.transfer.acked, chunks: this.transfer.chunks } } : {}),
     };

@@ -24,6 +24,7 @@ import { DeviceClient } from '../../../firmware/flasher.ts';
 import { assembleImage } from '../../../firmware/image.ts';
 import { packDirectory } from '../../../firmware/bundle.ts';
 import { PacketLink, type ByteStream } from '../../../firmware/link.ts';
+import type { Packet } from '../../../firmware/packet.ts';
 import { COMMANDS, DeviceError } from '../../../firmware/protocol.ts';
 import { Storage } from '../../../firmware/slots.ts';
 import { Recorder } from './helpers.ts';
@@ -96,7 +97,25 @@ function fakeLauncher(): { launcher: PipelineLauncher; starts: string[] } {
   return { launcher: { launch, prepare: () => {}, close: () => {} }, starts };
 }
 
-async function setup(over: { policy?: Partial<BoxPolicy>; development?: boolean; inputTimeoutMs?: number; root?: string } = {}) {
+/** A host link that loses the first REBOOT request, or the first answer to one, as a noisy line does. */
+class LossyRebootLink extends PacketLink {
+  lost = false;
+  constructor(stream: ByteStream, private lose: 'request' | 'answer') {
+    super(stream);
+  }
+  override send(p: Packet): void {
+    if (this.lose === 'request' && p.command === COMMANDS.REBOOT && !this.lost) this.lost = true;
+    else super.send(p);
+  }
+  override onPacket(listener: (p: Packet) => void): () => void {
+    return super.onPacket((p) => {
+      if (this.lose === 'answer' && p.command === COMMANDS.REBOOT && !this.lost) this.lost = true;
+      else listener(p);
+    });
+  }
+}
+
+async function setup(over: { policy?: Partial<BoxPolicy>; development?: boolean; inputTimeoutMs?: number; root?: string; link?: (s: ByteStream) => PacketLink } = {}) {
   const root = over.root ?? mkdtempSync(join(tmpdir(), 'aunet-agent-'));
   mkdirSync(root, { recursive: true });
   const settings = BoxSettingsSchema.parse({ device: 'unit-box', broker: { port: 0, httpPort: 0 } });
@@ -113,7 +132,7 @@ async function setup(over: { policy?: Partial<BoxPolicy>; development?: boolean;
   const agent = new Agent({ storage, publicKey, hardwareId: 'aunet-edge-1', box, chunkSize: 1024, development: over.development, inputTimeoutMs: over.inputTimeoutMs });
   agent.serve(new PacketLink(boxSide));
   await box.start();
-  const client = new DeviceClient(new PacketLink(hostSide), { commandTimeoutMs: 500, dataTimeoutMs: 200 });
+  const client = new DeviceClient(over.link?.(hostSide) ?? new PacketLink(hostSide), { commandTimeoutMs: 500, dataTimeoutMs: 200 });
   const sub = await mqtt.connectAsync(services.broker!.url, { reconnectPeriod: 0 });
   const rec = new Recorder(sub);
   await sub.subscribeAsync('aunet/unit-box/status');
@@ -302,6 +321,22 @@ test('END repeated after its answer was lost gets the same answer; END for anoth
     await s.done();
   }
 });
+
+for (const lose of ['request', 'answer'] as const) {
+  test(`a REBOOT whose ${lose} is lost on the line boots the new image once`, async () => {
+    let link: LossyRebootLink | undefined;
+    const s = await setup({ link: (stream) => (link = new LossyRebootLink(stream, lose)) });
+    try {
+      // REBOOT is not idempotent: the flasher asks STATUS whether the box took it before sending it again
+      await s.update(await image('1.0.0', 1), { version: '1.0.0' });
+      assert.ok(link!.lost, `no REBOOT ${lose} was lost`);
+      assert.deepEqual(s.starts, ['1.0.0']);
+      assert.equal((await s.info()).reboots, 1);
+    } finally {
+      await s.done();
+    }
+  });
+}
 
 test('a silent transfer is suspended by the input timeout and resumes on the next BEGIN', async () => {
   const s = await setup({ inputTimeoutMs: 150 });
