@@ -28,7 +28,7 @@ export function createChipEngine(model: QModel, kernels: KernelSet, options: Chi
   const config = resolveChipConfig(options.chip, options.sramBytes);
   const program = compile(graph, config, { pads: modelPads(model) });
   const timing = timeProgram(program);
-  const machine = new Machine(program, model, kernels, ops, { spreadTiles: options.spreadTiles });
+  const machine = new Machine(program, model, kernels, ops, { spreadTiles: options.spreadTiles, groupsAhead: options.groupsAhead });
   return {
     name: `chip/${config.name}/${kernels.name}`,
     arch: model.arch,

@@ -11,17 +11,17 @@ import type { ComputeInstr } from './instructions.js';
 
 /**
  * The kernels' copies of the planes they read in their own layout (ParamPlane.kernelCopy):
- * one per (layer, plane, channel range) the program's COMPUTEs use, written once into a heap
- * region reserved here. Returns each COMPUTE's call at heap addresses (the region at `base`),
- * its params pointing at those copies where the plane has one, else at its SRAM slice.
+ * one per (layer, plane, channel range) the `computes` (the calls the machine binds) use,
+ * written once into a heap region reserved here. Returns each COMPUTE's call at heap addresses
+ * (the region at `base`), its params pointing at those copies where the plane has one, else
+ * where the call points (its SRAM slice).
  */
-export function kernelCopies(program: Program, model: QModel, kernels: KernelSet, base: number): (ins: ComputeInstr) => OpCall {
+export function kernelCopies(computes: readonly ComputeInstr[], program: Program, model: QModel, kernels: KernelSet, base: number): (ins: ComputeInstr) => OpCall {
   const offsets = new Map<string, number>();
   const writes: { at: number; write(at: number): void }[] = [];
   let bytes = 0;
   const key = (ins: ComputeInstr, j: number) => `${ins.layer}:${j}:${ins.call.o0}:${ins.call.o1}`;
-  for (const ins of program.instrs) {
-    if (ins.op !== 'COMPUTE') continue;
+  for (const ins of computes) {
     const p = model.ops[program.graph.ops[ins.layer].name];
     program.dram.params.ops[ins.layer]?.planes.forEach(({ plane }, j) => {
       if (!plane.kernelCopy || offsets.has(key(ins, j))) return;

@@ -3,7 +3,9 @@
 // between the two, and each COMPUTE is its op's binding call (host/kernels/ops)
 // over one tile, with SRAM pointers only (sramCheck verifies that of the whole
 // stream at load) — except conv weights: the chip's memory holds them as int8, and the
-// kernels read their own packed copy of the tile's channels (kernel-copies.ts). Prepare once,
+// kernels read their own packed copy of the tile's channels (kernel-copies.ts), and a conv split
+// into output-channel groups computes a tile's every group at its first COMPUTE (group-ahead.ts:
+// the ops' binding decides the calls, group-ahead only which channels and where). Prepare once,
 // run blind: every instruction becomes a closure over constant arguments when the machine is
 // built, so a frame is a walk over an array of closures. Nothing here knows an op kind.
 //
@@ -12,8 +14,9 @@
 // (tile-scheduler.ts); a layer of one tile, or of tiles that must follow each other, runs
 // in order with each kernel call divided over the threads instead.
 //
-// Region: [ SRAM | DRAM (params, tensors) | kernel scratch ]. The scratch is the
-// kernels' own working memory (conv3x3's widened rows), not a modelled buffer.
+// Region: [ SRAM | DRAM (params, tensors) | staging | kernel scratch ]. The staging area
+// (group-ahead.ts: a conv tile's every channel group at once) and the scratch (the kernels'
+// own working memory: conv3x3's widened rows) are not modelled buffers.
 import type { Graph } from '../../models/graph.js';
 import type { QModel } from '../../models/qmodel.js';
 import { reserveHeap } from '../kernels/heap-reservation.js';
@@ -24,7 +27,8 @@ import type { PreparedOp } from '../kernels/ops/registry.js';
 import { readResult, type InferenceResult } from '../engine/engine.js';
 import { writeFrame } from '../engine/engine-input.js';
 import type { Program } from './compiler.js';
-import type { ComputeInstr, Instr } from './instructions.js';
+import type { Box, ComputeInstr, Instr } from './instructions.js';
+import { groupsAhead, type AheadPlan } from './group-ahead.js';
 import { chipPlaneTarget } from './chip-weights.js';
 import { kernelCopies } from './kernel-copies.js';
 import { copyBox } from './dma.js';
@@ -40,6 +44,8 @@ export interface MachineOptions {
    * comparing the two).
    */
   spreadTiles?: boolean;
+  /** compute a channel-grouped conv tile's every group at its first COMPUTE (group-ahead.ts; default true; false: each group on its own, for comparing) */
+  groupsAhead?: boolean;
 }
 
 export class Machine {
@@ -48,35 +54,50 @@ export class Machine {
   readonly graph: Graph;
   /** layers whose tiles run spread over the threads */
   readonly spreadLayers: number;
+  /** channel-grouped convs whose tiles' groups are computed at once (group-ahead.ts) */
+  readonly aheadLayers: number;
   private u8: Uint8Array;
   /** per layer: its instructions in order, or its tile scheduler */
   private readonly layers: ((() => void)[] | TileScheduler)[];
   private readonly scratch: Scratch;
+  /** COMPUTEs of channel-grouped convs done a tile at a time (group-ahead.ts) */
+  private readonly ahead: AheadPlan;
 
   /** `ops`: the model's ops prepared by their bindings (host/engine/prepared-model.ts), in graph order */
   constructor(readonly program: Program, readonly model: QModel, readonly kernels: KernelSet, ops: readonly PreparedOp[], options: MachineOptions = {}) {
     sramCheck(program.instrs, alignedSram(program.config));
     this.graph = program.graph;
+    const stagingAt = Math.ceil(program.regionBytes / 16) * 16;
+    this.ahead = options.groupsAhead === false ? { steps: new Map(), layers: new Set(), bytes: 0 } : groupsAhead(program, stagingAt);
+    // the COMPUTEs bound to kernels: the program's, a tile's wide call in place of the groups done ahead
+    const bound = program.instrs.flatMap((ins, i): ComputeInstr[] => {
+      if (ins.op !== 'COMPUTE') return [];
+      const a = this.ahead.steps.get(i);
+      return a ? (a.wide ? [a.wide] : []) : [ins];
+    });
     let scratchBytes = 0;
-    for (const ins of program.instrs) if (ins.op === 'COMPUTE') scratchBytes = Math.max(scratchBytes, ops[ins.layer].scratchBytes(ins.call));
-    const scratchAt = Math.ceil(program.regionBytes / 16) * 16;
+    for (const ins of bound) scratchBytes = Math.max(scratchBytes, ops[ins.layer].scratchBytes(ins.call));
+    const scratchAt = stagingAt + Math.ceil(this.ahead.bytes / 16) * 16;
     this.base = reserveHeap(kernels, scratchAt + scratchBytes, 16);
     this.scratch = { ptr: this.base + scratchAt, bytes: scratchBytes };
     writeParams(chipPlaneTarget(kernels), program.dram.params, this.graph, model, this.base + program.dram.base);
-    const callOf = kernelCopies(program, model, kernels, this.base);
+    const callOf = kernelCopies(bound, program, model, kernels, this.base);
     this.u8 = new Uint8Array(kernels.heap); // the copies' region may have grown the heap
     const threaded = 'spread' in kernels && (kernels as ThreadedKernelSet).threads > 1 && options.spreadTiles !== false ? (kernels as ThreadedKernelSet) : null;
     this.layers = program.layers.map((L) => {
-      const instrs = program.instrs.slice(L.first, L.end).filter((i) => i.op !== 'SYNC');
-      const deps = layerDependencies(instrs);
-      if (threaded && tilesOverlap(instrs, deps)) {
-        const steps: LayerStep[] = instrs.map((i) =>
-          i.op === 'COMPUTE' ? { calls: recordCalls((k) => ops[i.layer].bind(k, callOf(i), this.scratch)) } : { dma: this.prepare(i, ops, callOf) });
+      const at = (i: number) => ({ ins: program.instrs[i], i });
+      const instrs = program.instrs.slice(L.first, L.end).flatMap((ins, k) => (ins.op === 'SYNC' ? [] : [at(L.first + k)]));
+      const deps = layerDependencies(instrs.map((x) => x.ins));
+      // a layer done ahead runs in order: its wide calls are most of its work, divided over the threads
+      if (threaded && !this.ahead.layers.has(L.index) && tilesOverlap(instrs.map((x) => x.ins), deps)) {
+        const steps: LayerStep[] = instrs.map(({ ins, i }) =>
+          ins.op === 'COMPUTE' ? { calls: recordCalls((k) => ops[ins.layer].bind(k, callOf(ins), this.scratch)) } : { dma: this.prepare(ins, i, ops, callOf) });
         return new TileScheduler(steps, deps, threaded.spread, threaded.threads - 1);
       }
-      return instrs.map((i) => this.prepare(i, ops, callOf));
+      return instrs.map(({ ins, i }) => this.prepare(ins, i, ops, callOf));
     });
     this.spreadLayers = this.layers.filter((l) => l instanceof TileScheduler).length;
+    this.aheadLayers = this.ahead.layers.size;
   }
 
   /** Run one frame: `input` is the 8-bit preprocessed frame (pixel values; int8 = pixel - 128). */
@@ -101,11 +122,27 @@ export class Machine {
     return this.base + at;
   }
 
-  private prepare(ins: Instr, ops: readonly PreparedOp[], callOf: (ins: ComputeInstr) => OpCall): () => void {
+  /** The closure of instruction `ins` (at `index` in the program). */
+  private prepare(ins: Instr, index: number, ops: readonly PreparedOp[], callOf: (ins: ComputeInstr) => OpCall): () => void {
+    const ahead = this.ahead.steps.get(index);
+    if (ahead) {
+      const copy = this.copies([ahead.copy]);
+      if (!ahead.wide) return copy;
+      const wide = ops[ahead.wide.layer].bind(this.kernels, callOf(ahead.wide), this.scratch);
+      return () => {
+        wide();
+        copy();
+      };
+    }
     if (ins.op === 'COMPUTE') return ops[ins.layer].bind(this.kernels, callOf(ins), this.scratch);
     if (ins.op === 'SYNC') return () => {};
+    return this.copies(ins.boxes);
+  }
+
+  /** The copies of `boxes` (region offsets) inside the heap. */
+  private copies(regionBoxes: readonly Box[]): () => void {
     const b = this.base;
-    const boxes = ins.boxes.map((x) => ({ ...x, src: x.src + b, dst: x.dst + b }));
+    const boxes = regionBoxes.map((x) => ({ ...x, src: x.src + b, dst: x.dst + b }));
     if (boxes.every((x) => x.n1 * x.n2 === 1)) {
       return () => {
         const h = this.heap();

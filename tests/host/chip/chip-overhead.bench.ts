@@ -3,7 +3,8 @@
 //   node --import tsx tests/host/chip/chip-overhead.bench.ts [seed|mid|lite] [frames] [preset] [threads]
 // Prints both medians and the overhead; docs/benchmarks.md records the figures. With threads
 // > 1 (threaded kernels) it also times the chip with every kernel call divided instead of its
-// tiles spread over the threads (host/chip/tile-scheduler.ts).
+// tiles spread over the threads (host/chip/tile-scheduler.ts). It also times the chip with each
+// channel group of a grouped conv computed on its own (host/chip/group-ahead.ts off).
 import os from 'node:os';
 import { VARIANTS, type Variant } from '../../../host/bench/network.js';
 import { createWasmKernels } from '../../../host/kernels/wasm-kernels.js';
@@ -25,17 +26,18 @@ const t0 = performance.now();
 const chip = createChipEngine(model, kernels, { chip: preset });
 const loadMs = performance.now() - t0;
 const divided = threads > 1 ? createChipEngine(model, kernels, { chip: preset, spreadTiles: false }) : null;
+const perGroup = chip.machine.aheadLayers ? createChipEngine(model, kernels, { chip: preset, groupsAhead: false }) : null;
 const inputs = syntheticFrames(arch, 2, 3);
 
 const same = (() => {
   const a = direct.run(inputs[0]);
-  return [chip, divided].every((e) => {
+  return [chip, divided, perGroup].every((e) => {
     if (!e) return true;
     const b = e.run(inputs[0]);
     return Buffer.compare(a.prob.data, b.prob.data) === 0 && a.attention.every((m, i) => Buffer.compare(m.data, b.attention[i].data) === 0);
   });
 })();
-const engines = [['direct', direct], ['chip', chip], ...(divided ? [['chip, calls divided', divided] as const] : [])] as const;
+const engines = [['direct', direct], ['chip', chip], ...(divided ? [['chip, calls divided', divided] as const] : []), ...(perGroup ? [['chip, groups one by one', perGroup] as const] : [])] as const;
 const times: Record<string, number[]> = Object.fromEntries(engines.map(([n]) => [n, []]));
 // CPU time of this process (user + system) discounts the time other jobs hold the cores
 // (with threads, CPU time is every thread's: the cost, not the latency)
@@ -55,7 +57,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const d = median(times.direct);
 const c = median(times.chip);
 const tiles = chip.program.layers.reduce((s, l) => s + l.tiling.tiles, 0);
-console.log(`${variant} F=${arch.filters} ${arch.width}x${arch.height}x${arch.channels}, kernels ${kernels.name} x${threads}, preset ${preset} (${chip.program.instrs.length} instructions, ${tiles} tiles, ${chip.machine.spreadLayers} of ${chip.program.layers.length} layers' tiles spread over the threads), ${frames} frames each`);
+console.log(`${variant} F=${arch.filters} ${arch.width}x${arch.height}x${arch.channels}, kernels ${kernels.name} x${threads}, preset ${preset} (${chip.program.instrs.length} instructions, ${tiles} tiles, ${chip.machine.spreadLayers} of ${chip.program.layers.length} layers' tiles spread over the threads, ${chip.machine.aheadLayers} channel-grouped convs done a tile at a time), ${frames} frames each`);
 console.log(`machine: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, ${new Date().toISOString()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log(`chip load (compile + timing + params): ${loadMs.toFixed(0)} ms; outputs identical: ${same}`);
 const dc = median(cpu.direct);
@@ -65,5 +67,9 @@ console.log(`wall: direct median ${d.toFixed(1)} ms/frame (min ${Math.min(...tim
 if (divided) {
   const v = median(times['chip, calls divided']);
   console.log(`chip with every call divided instead: wall median ${v.toFixed(1)} ms/frame (${(100 * (v / d - 1)).toFixed(1)}% over direct), CPU ${median(cpu['chip, calls divided']).toFixed(1)} ms/frame`);
+}
+if (perGroup) {
+  const v = median(times['chip, groups one by one']);
+  console.log(`chip with each channel group computed on its own instead: wall median ${v.toFixed(1)} ms/frame (${(100 * (v / d - 1)).toFixed(1)}% over direct), CPU ${median(cpu['chip, groups one by one']).toFixed(1)} ms/frame`);
 }
 if ('close' in kernels) await kernels.close();

@@ -33,15 +33,19 @@ function check(kernels: KernelSet, arch: Arch, seed: number, configs: { chip: st
   // the maps must not be degenerate, or identical outputs would prove little
   assert.ok(new Set(want[0].prob.data).size > 8, 'direct probability map is nearly constant');
   for (const c of configs) {
-    const chip = createChipEngine(model, kernels, c);
-    const tiles = chip.program.layers.reduce((s, l) => s + l.tiling.tiles, 0);
-    const what = `${kernels.name} F=${arch.filters} ${arch.width}x${arch.height}x${arch.channels} ${c.chip} SRAM ${chip.program.config.sram.bytes} (${tiles} tiles)`;
-    if (c.minTiles) assert.ok(tiles >= c.minTiles, `${what}: expected >= ${c.minTiles} tiles`);
-    frames.forEach((f, i) => {
-      const r = chip.run(f);
-      assertSame(r, want[i], what);
-      assert.equal(r.cycles, chip.timing.frame.cycles);
-    });
+    // channel-grouped convs: a tile's every group at its first COMPUTE (group-ahead.ts), and each group on its own
+    for (const groupsAhead of [true, false]) {
+      const chip = createChipEngine(model, kernels, { ...c, groupsAhead });
+      const tiles = chip.program.layers.reduce((s, l) => s + l.tiling.tiles, 0);
+      const what = `${kernels.name} F=${arch.filters} ${arch.width}x${arch.height}x${arch.channels} ${c.chip} SRAM ${chip.program.config.sram.bytes} (${tiles} tiles, ${chip.machine.aheadLayers} convs done ahead)`;
+      if (c.minTiles) assert.ok(tiles >= c.minTiles, `${what}: expected >= ${c.minTiles} tiles`);
+      if (c.minTiles && groupsAhead) assert.ok(chip.machine.aheadLayers >= 2, `${what}: expected channel-grouped convs`);
+      frames.forEach((f, i) => {
+        const r = chip.run(f);
+        assertSame(r, want[i], what);
+        assert.equal(r.cycles, chip.timing.frame.cycles);
+      });
+    }
   }
 }
 

@@ -57,10 +57,14 @@ test('whole networks, odd sizes, every call split: 1, 2 and 3 threads equal the 
     // tiles spread over the threads where they can overlap (tile-scheduler.ts), or every call divided
     const chip = createChipEngine(model, ks, { chip: 'nv_small', sramBytes: 16384 });
     const divided = createChipEngine(model, ks, { chip: 'nv_small', sramBytes: 16384, spreadTiles: false });
+    // channel-grouped convs: every group of a tile at its first COMPUTE (group-ahead.ts), or each on its own
+    const perGroup = createChipEngine(model, ks, { chip: 'nv_small', sramBytes: 16384, groupsAhead: false });
     if (threads > 1) assert.ok(chip.machine.spreadLayers >= 10, `${chip.machine.spreadLayers} layers spread`);
     assert.equal(divided.machine.spreadLayers, 0);
+    assert.ok(chip.machine.aheadLayers >= 2, `${chip.machine.aheadLayers} layers done ahead`);
+    assert.equal(perGroup.machine.aheadLayers, 0);
     frames.forEach((f, i) => {
-      for (const [what, r] of [['direct', direct.run(f)], ['chip', chip.run(f)], ['chip, calls divided', divided.run(f)]] as const) {
+      for (const [what, r] of [['direct', direct.run(f)], ['chip', chip.run(f)], ['chip, calls divided', divided.run(f)], ['chip, each group on its own', perGroup.run(f)]] as const) {
         assert.deepEqual(r.prob.data, want[i].prob.data, `${what} prob, ${threads} threads, frame ${i}`);
         r.attention.forEach((a, k) => assert.deepEqual(a.data, want[i].attention[k].data, `${what} a${k + 1}, ${threads} threads`));
       }
