@@ -12,6 +12,7 @@ import {
   DEFAULT_FRAMES, VARIANTS, VARIANT_NAMES, benchModels, machineInfo, machineLine, timeEngine, variantMacs,
   type MachineInfo, type Timing, type Variant,
 } from '../bench/network.js';
+import { hostScaling } from '../bench/host-scaling.js';
 import { PEERS, peerModel, timePeer, type Peer, type PeerPrecision, type PeerTiming } from '../bench/onnx-peers.js';
 import type { DirectEngine } from '../engine/direct-executor.js';
 import { createWasmKernels, relaxedSimdSupported } from '../kernels/wasm-kernels.js';
@@ -60,6 +61,8 @@ export interface BenchReport extends BuildRun {
   builds: BuildRun[];
   /** --vs: each peer at float32 and int8 and each thread count; ratio = the peer's median ms / ours at the same thread count, cpuRatio the same over CPU time */
   peers?: (PeerTiming & { ratio: number; cpuRatio: number })[];
+  /** with more than one thread timed: what this machine gave that many threads of a perfectly parallel loop, before and after the runs (host/bench/host-scaling.ts) */
+  hostScaling?: { threads: number; before: number; after: number };
 }
 
 export function register(program: Command): void {
@@ -107,6 +110,8 @@ async function bench(o: Options): Promise<BenchReport> {
 
   const builds: KernelBuild[] = o.build === 'both' ? ['simd', 'relaxed'] : [o.build as KernelBuild];
   const runs: BuildRun[] = [];
+  const most = Math.max(...threads);
+  const ceilingBefore = most > 1 ? await hostScaling(most) : 0;
   const plan = threads.flatMap((n) => (n === 1 ? builds : ['simd' as const]).map((build) => ({ build, n })));
   for (const { build, n } of plan) {
     if (build === 'relaxed' && !relaxedSimdSupported()) {
@@ -131,6 +136,7 @@ async function bench(o: Options): Promise<BenchReport> {
 
   const macs = variantMacs(variant);
   const report: BenchReport = { variant, arch: VARIANTS[variant], macs, ...runs[0], builds: runs };
+  if (most > 1) report.hostScaling = { threads: most, before: ceilingBefore, after: await hostScaling(most) };
   if (peers.length) {
     report.peers = [];
     const n = Math.max(3, Math.min(frames, Math.ceil(frames / 2)));
@@ -206,6 +212,8 @@ function formatReport(r: BenchReport): string {
   for (const b of runs) {
     if (one && b.threads > 1) lines.push(`${b.threads} threads: ${(one.msPerFrame / b.msPerFrame).toFixed(2)}x one thread (median ms), ${(one.cpuMsPerFrame / b.cpuMsPerFrame).toFixed(2)}x in CPU time per frame`);
   }
+  const h = r.hostScaling;
+  if (h) lines.push(`this machine's ceiling: a perfectly parallel loop ran ${h.before.toFixed(2)}x (before the runs) and ${h.after.toFixed(2)}x (after) as much work on ${h.threads} threads as on 1`);
   for (const o of r.peers ?? []) {
     lines.push(`${o.runtime}: ${o.frames} frames, median ${o.msPerFrame.toFixed(1)} ms, p90 ${o.p90Ms.toFixed(1)} ms, ${o.gmacPerSec.toFixed(1)} GMAC/s, CPU time ${o.cpuMsPerFrame.toFixed(1)} ms/frame (ONNX ${(o.onnxBytes / 1e6).toFixed(1)} MB)` +
       `; ours at ${o.threads} thread${o.threads === 1 ? '' : 's'} is ${o.ratio.toFixed(2)}x faster (${o.cpuRatio.toFixed(2)}x in CPU time)`);
