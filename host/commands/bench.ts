@@ -61,7 +61,7 @@ export interface BenchReport extends BuildRun {
   builds: BuildRun[];
   /** --vs: each peer at float32 and int8 and each thread count; ratio = the peer's median ms / ours at the same thread count, cpuRatio the same over CPU time */
   peers?: (PeerTiming & { ratio: number; cpuRatio: number })[];
-  /** with more than one thread timed: what this machine gave that many threads of a perfectly parallel loop, before and after the runs (host/bench/host-scaling.ts) */
+  /** with more than one thread timed: the work that many independent single-thread engines did at once, in units of one alone, before and after the runs (host/bench/host-scaling.ts) */
   hostScaling?: { threads: number; before: number; after: number };
 }
 
@@ -213,7 +213,7 @@ function formatReport(r: BenchReport): string {
     if (one && b.threads > 1) lines.push(`${b.threads} threads: ${(one.msPerFrame / b.msPerFrame).toFixed(2)}x one thread (median ms), ${(one.cpuMsPerFrame / b.cpuMsPerFrame).toFixed(2)}x in CPU time per frame`);
   }
   const h = r.hostScaling;
-  if (h) lines.push(`this machine's ceiling: a perfectly parallel loop ran ${h.before.toFixed(2)}x (before the runs) and ${h.after.toFixed(2)}x (after) as much work on ${h.threads} threads as on 1`);
+  if (h) lines.push(`this machine's ceiling: ${h.threads} independent single-thread engines at once did ${h.before.toFixed(2)}x (before the runs) and ${h.after.toFixed(2)}x (after) the work of one alone`);
   for (const o of r.peers ?? []) {
     lines.push(`${o.runtime}: ${o.frames} frames, median ${o.msPerFrame.toFixed(1)} ms, p90 ${o.p90Ms.toFixed(1)} ms, ${o.gmacPerSec.toFixed(1)} GMAC/s, CPU time ${o.cpuMsPerFrame.toFixed(1)} ms/frame (ONNX ${(o.onnxBytes / 1e6).toFixed(1)} MB)` +
       `; ours at ${o.threads} thread${o.threads === 1 ? '' : 's'} is ${o.ratio.toFixed(2)}x faster (${o.cpuRatio.toFixed(2)}x in CPU time)`);
