@@ -19,6 +19,7 @@ import { LiveService } from '../../host/box/live-service.js';
 import { parseInteger, parseNumber } from '../../common/cli-args.js';
 import { loadModel } from '../../host/load/model-loader.js';
 import { loadEngine } from '../../host/load/engine-loader.js';
+import { hostScaling } from '../../host/bench/host-scaling.js';
 import { syntheticFrames } from '../../models/random-model.js';
 
 const { values } = parseArgs({
@@ -59,6 +60,9 @@ async function aloneMs(): Promise<number> {
   return times.sort((a, b) => a - b)[times.length >> 1];
 }
 const aloneBefore = await aloneMs();
+// and what two cores give two independent 1-thread engines at the time (host/bench/host-scaling.ts):
+// the 1-thread speed alone stayed at 23 ms while this moved, and the pipeline with it
+const ceilingBefore = await hostScaling(2);
 const config = resolveConfig({
   model,
   engine: values.engine,
@@ -134,6 +138,7 @@ clients?.send('stop');
 await rt.stop();
 const loadAfter = loadavg();
 const aloneAfter = await aloneMs();
+const ceilingAfter = await hostScaling(2);
 
 const perFrame = (ms: number) => (ms / Math.max(1, published)).toFixed(1);
 const fmt = (p: { p50: number; p99: number; max: number } | null) => (p ? `${p.p50.toFixed(1)} / ${p.p99.toFixed(1)} / ${p.max.toFixed(1)}` : '-');
@@ -167,6 +172,7 @@ console.log(`| other threads CPU ms per frame (capture, inference, kernel worker
 console.log(`| main thread busy (event-loop utilisation) | ${(elu.utilization * 100).toFixed(0)} % |`);
 console.log(`| main thread GC: pauses, total ms per second, longest ms | ${gcCount}, ${(gcMs / elapsed).toFixed(1)}, ${gcMax.toFixed(1)} |`);
 console.log(`| the host's speed: this model alone (direct engine, 1 thread, no pipeline), median ms per frame before / after | ${aloneBefore.toFixed(1)} / ${aloneAfter.toFixed(1)} |`);
+console.log(`| the host's 2-core ceiling: work of 2 independent 1-thread engines at once, in units of one alone, before / after | ${ceilingBefore.toFixed(2)} / ${ceilingAfter.toFixed(2)} |`);
 if (report) console.log(`| monitor clients' process CPU ms per frame (not the box's work: browsers elsewhere) | ${perFrame(report.cpuMs)} |`);
 const e2e = snap.latencyMs.endToEnd;
 const period = 1000 / fps;
