@@ -85,16 +85,16 @@ export class Machine {
     this.u8 = new Uint8Array(kernels.heap); // the copies' region may have grown the heap
     const threaded = 'spread' in kernels && (kernels as ThreadedKernelSet).threads > 1 && options.spreadTiles !== false ? (kernels as ThreadedKernelSet) : null;
     this.layers = program.layers.map((L) => {
-      const at = (i: number) => ({ ins: program.instrs[i], i });
-      const instrs = program.instrs.slice(L.first, L.end).flatMap((ins, k) => (ins.op === 'SYNC' ? [] : [at(L.first + k)]));
-      const deps = layerDependencies(instrs.map((x) => x.ins));
+      const at = Array.from({ length: L.end - L.first }, (_, k) => L.first + k).filter((i) => program.instrs[i].op !== 'SYNC');
+      const instrs = at.map((i) => program.instrs[i]);
+      const deps = layerDependencies(instrs);
       // a layer done ahead runs in order: its wide calls are most of its work, divided over the threads
-      if (threaded && !this.ahead.layers.has(L.index) && tilesOverlap(instrs.map((x) => x.ins), deps)) {
-        const steps: LayerStep[] = instrs.map(({ ins, i }) =>
-          ins.op === 'COMPUTE' ? { calls: recordCalls((k) => ops[ins.layer].bind(k, callOf(ins), this.scratch)) } : { dma: this.prepare(ins, i, ops, callOf) });
+      if (threaded && !this.ahead.layers.has(L.index) && tilesOverlap(instrs, deps)) {
+        const steps: LayerStep[] = instrs.map((ins, k) =>
+          ins.op === 'COMPUTE' ? { calls: recordCalls((kf) => ops[ins.layer].bind(kf, callOf(ins), this.scratch)) } : { dma: this.prepare(ins, at[k], ops, callOf) });
         return new TileScheduler(steps, deps, threaded.spread, threaded.threads - 1);
       }
-      return instrs.map(({ ins, i }) => this.prepare(ins, i, ops, callOf));
+      return instrs.map((ins, k) => this.prepare(ins, at[k], ops, callOf));
     });
     this.spreadLayers = this.layers.filter((l) => l instanceof TileScheduler).length;
     this.aheadLayers = this.ahead.layers.size;
