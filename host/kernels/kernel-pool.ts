@@ -5,6 +5,9 @@
 // that number into `done`. Each worker is posted to and joined on its own, so a caller can
 // keep several workers busy with different work (one part of a divided call each, or one
 // chip tile each) and collect them in any order. Waiting spins for SPIN_MS before it sleeps.
+// A post is claimed by whoever runs it (`taken`, by atomic exchange): the worker when it wakes,
+// or the caller when it joins a post the worker has not started (the OS had not scheduled that
+// thread yet) and runs the calls itself, since it would otherwise only wait.
 //
 // A divided call goes on the shared job board instead (`divide`): its parts, more of them than
 // threads, are claimed one at a time by whichever thread is free — this one and every idle
@@ -16,8 +19,10 @@ import { Worker } from 'node:worker_threads';
 import { KERNEL_FUNCTIONS } from './kernel-set.js';
 import { MAX_PARTS } from './kernel-split.js';
 
-/** Int32 offsets in a worker's control slot: header, then the calls from `calls` on */
-export const SLOT = { seq: 0, done: 1, error: 2, count: 3, calls: 4, size: 64 } as const;
+/** Int32 offsets in a worker's control slot: header (`taken`: the last post claimed), then the calls from `calls` on */
+export const SLOT = { seq: 0, done: 1, error: 2, count: 3, taken: 4, calls: 5, size: 64 } as const;
+/** Sequence numbers run 1..SEQ_MAX and wrap (a box posts a few thousand a second for weeks; negative means close) */
+const SEQ_MAX = 0x3fffffff;
 /** spin this long (ms) before sleeping on a futex: a frame's next call usually comes sooner */
 export const SPIN_MS = 0.2;
 /**
@@ -62,6 +67,7 @@ export class KernelPool {
   private readonly seq: Int32Array;
   private readonly board: Int32Array;
   private tag = 0;
+  private taken = 0;
 
   private constructor(private readonly workers: Worker[], private readonly control: Int32Array) {
     this.seq = new Int32Array(workers.length);
@@ -108,9 +114,13 @@ export class KernelPool {
       at += 2 + args.length;
     }
     c[SLOT.count] = calls.length;
-    Atomics.store(c, SLOT.seq, ++this.seq[i]);
+    this.seq[i] = this.seq[i] >= SEQ_MAX ? 1 : this.seq[i] + 1;
+    Atomics.store(c, SLOT.seq, this.seq[i]);
     Atomics.notify(c, SLOT.seq);
   }
+
+  /** Posts the caller took back and ran itself (join with `runHere`). */
+  get takenBack(): number { return this.taken; }
 
   /**
    * Run the parts of one divided call (`kernel`'s index; every part the same argument count) on
@@ -158,10 +168,24 @@ export class KernelPool {
     return Atomics.load(this.slot(i), SLOT.done) === this.seq[i];
   }
 
-  /** Wait for worker i's last post; returns its kernel error code (0: none). */
-  join(i: number): number {
+  /**
+   * Wait for worker i's last post; returns its kernel error code (0: none). With `runHere`, a
+   * post the worker has not claimed yet is claimed here and `runHere` runs its calls on this
+   * thread instead (what it throws is rethrown).
+   */
+  join(i: number, runHere?: () => void): number {
     const c = this.slot(i);
     const want = this.seq[i];
+    if (runHere && Atomics.load(c, SLOT.done) !== want && Atomics.exchange(c, SLOT.taken, want) !== want) {
+      this.taken++;
+      c[SLOT.error] = 0;
+      try {
+        runHere();
+      } finally {
+        Atomics.store(c, SLOT.done, want); // the worker, finding the post taken, stores nothing
+      }
+      return 0;
+    }
     spinUntil(c, SLOT.done, want);
     for (let d = Atomics.load(c, SLOT.done); d !== want; d = Atomics.load(c, SLOT.done)) Atomics.wait(c, SLOT.done, d);
     return c[SLOT.error];

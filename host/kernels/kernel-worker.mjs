@@ -1,7 +1,7 @@
 // One thread of the threaded kernels (host/kernels/kernel-pool.ts starts it): an instance of
 // the threaded kernel module over the shared memory, waiting on its control slot for a few
 // kernel calls (their scratch arguments already point at this thread's region), running them
-// in order and signalling completion. It spins briefly before sleeping (Atomics.wait) because the next
+// in order and signalling completion (unless the caller took the post back first: kernel-pool.ts). It spins briefly before sleeping (Atomics.wait) because the next
 // call of a frame usually follows within microseconds and waking a sleeping thread costs
 // tens of them. A call with kernel index `jobCall` sends it to the job board of a divided
 // call instead (kernel-pool.ts `divide`): it claims parts there until none is left.
@@ -64,6 +64,8 @@ for (;;) {
   while (Atomics.load(c, slot.seq) === seen) Atomics.wait(c, slot.seq, seen);
   seen = Atomics.load(c, slot.seq);
   if (seen < 0) break;
+  // claim the post; the caller may have taken it back (and stores done itself) while this thread was not scheduled
+  if (Atomics.exchange(c, slot.taken, seen) === seen) continue;
   let err = 0;
   try {
     // the posted calls, in order: [kernel, argc, args...] each

@@ -39,10 +39,12 @@ export interface ThreadedKernelSet extends KernelSet {
     post(i: number, calls: readonly KernelCall[]): void;
     /** worker i has finished its last post (does not wait) */
     done(i: number): boolean;
-    /** wait for worker i's last post; throws its kernel error */
+    /** wait for worker i's last post (run here instead if the worker has not started it); throws its kernel error */
     join(i: number): void;
     /** whether `calls` fit one post */
     fits(calls: readonly KernelCall[]): boolean;
+    /** posts that join found not started and ran on this thread, since the set started */
+    takenBack(): number;
   };
   /** stop the worker threads; the set must not be used afterwards */
   close(): Promise<void>;
@@ -77,11 +79,11 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
   };
   const onWorker = (i: number, { kernel, args }: KernelCall) =>
     ({ kernel: KERNEL_FUNCTIONS.indexOf(kernel), args: withScratch(kernel, args, heap.scratch(i), scratchBytes) });
-  // the kernel a worker was last posted (for its error message)
-  const posted: KernelName[] = [];
-  const joinWorker = (i: number): unknown => {
-    const code = pool.join(i);
-    return code === 0 ? null : kernelError(posted[i], Math.max(code, 0), 'in a worker thread', heap.userBytes);
+  // the calls a worker was last posted by spread.post (for running them here, and its error message)
+  const posted: (readonly KernelCall[])[] = [];
+  const joinWorker = (i: number, runHere?: () => void): unknown => {
+    const code = pool.join(i, runHere);
+    return code === 0 ? null : kernelError(posted[i][0].kernel, Math.max(code, 0), 'in a worker thread', heap.userBytes);
   };
 
   // a call run whole on this thread
@@ -125,17 +127,21 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
       local,
       divided,
       post(i, calls) {
-        // a worker that woke late for a divided call may still be leaving it
-        if (!pool.done(i)) joinWorker(i);
-        posted[i] = calls[0].kernel;
+        // a worker that woke late for a divided call may still be leaving it (that call is done: nothing to run here)
+        if (!pool.done(i)) pool.join(i, () => {});
+        posted[i] = calls;
         pool.post(i, calls.map((c) => onWorker(i, c)));
       },
       done: (i) => pool.done(i),
       join(i) {
-        const failure = joinWorker(i);
+        // a tile the worker has not started runs here: this thread would only wait for it
+        const failure = joinWorker(i, () => {
+          for (const c of posted[i]) runHere(c.kernel, c.args);
+        });
         if (failure) throw failure;
       },
       fits,
+      takenBack: () => pool.takenBack,
     },
     close: () => pool.close(),
   };

@@ -139,3 +139,20 @@ test('defaultThreads: AUNET_THREADS when set, else one per core', async () => {
     else process.env.AUNET_THREADS = saved;
   }
 });
+
+test('divided calls whose part counts change from call to call, and posts joined or taken back: every byte right, nothing lost or run twice (child process, killed if it hangs)', async () => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { fileURLToPath } = await import('node:url');
+  const { availableParallelism } = await import('node:os');
+  const script = fileURLToPath(new URL('./divide-stress.ts', import.meta.url));
+  // with busy threads beside it, the workers often start late and joins take posts back
+  for (const [threads, calls, hogs] of [[2, 30000, 0], [3, 30000, 0], [2, 20000, 2 * availableParallelism()]]) {
+    // a hang is a doubled part count (the caller waits for one more completion than there are parts) or a post nobody runs
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, String(threads), String(calls), String(hogs)], { timeout: 90_000 })
+      .catch((e: { killed?: boolean; stderr?: string }) => assert.fail(e.killed ? `${threads} threads: hung (killed after 90 s)` : `${threads} threads: ${e.stderr}`));
+    const m = new RegExp(`^ok ${calls} calls on ${threads} threads; (\\d+) posts taken back`).exec(stdout);
+    assert.ok(m, stdout);
+    if (hogs) assert.ok(Number(m[1]) > 0, `no post was taken back with ${hogs} busy threads: ${stdout}`);
+  }
+});
