@@ -52,7 +52,7 @@ def parse_args():
     p.add_argument('--normal-weight', type=float, default=1.0, help='BCE weight of normal (empty-mask) images')
     p.add_argument('--normal-weight-from', type=int, default=1, help='first epoch that uses --normal-weight')
     p.add_argument('--presence-weight', type=float, default=0.0, help='weight of the image-level presence BCE on the top-k mean logit (0 = off)')
-    p.add_argument('--presence-k', type=int, default=64, help='k of the top-k mean logit (64 = 0.4%% of a 128x128 frame)')
+    p.add_argument('--presence-k', type=int, default=64, help='k of the top-k mean logit in the presence term (64 = 0.4%% of a 128x128 frame; 100 at 160x160)')
     p.add_argument('--normal-repeat', type=int, default=1, help='each normal image appears this many times per epoch (hard negatives)')
     p.add_argument('--select', choices=('dice', 'decision'), default='dice',
                    help='best.pt by val lesion Dice, or by the lesion-present decision (box rule: called lesion + shown clean on val, '
@@ -133,13 +133,15 @@ def evaluate(model, x, m, batch=25, sensitivity=0.97):
     model.eval()
     dices, empties, tops, ptops, has = [], [], [], [], []
     bce = 0.0
+    # the box's k is a fraction of the frame (PRESENCE_FRACTION in models/lesion-decision.ts): 64 at 128x128, 100 at 160x160
+    k = box_k(x.shape[2] * x.shape[3])
     for i in range(0, x.shape[0], batch):
         xb = x[i:i + batch].float() / 255
         mb = m[i:i + batch].float()
         logits = model.forward_logits(xb)
-        tops += topk_logit(logits, 64).tolist()
-        # the box's statistic: mean of the 64 highest 8-bit probabilities (models/lesion-decision.ts)
-        ptops += (torch.round(torch.sigmoid(logits) * 255) / 255).flatten(1).topk(64, dim=1).values.mean(1).tolist()
+        tops += topk_logit(logits, k).tolist()
+        # the box's statistic: mean of the k highest 8-bit probabilities (models/lesion-decision.ts)
+        ptops += (torch.round(torch.sigmoid(logits) * 255) / 255).flatten(1).topk(k, dim=1).values.mean(1).tolist()
         has += (mb.sum((1, 2, 3)) > 0).tolist()
         bce += F.binary_cross_entropy_with_logits(logits, mb, reduction='sum').item()
         pred = (logits > 0).float()  # sigmoid > 0.5
@@ -157,6 +159,11 @@ def evaluate(model, x, m, batch=25, sensitivity=0.97):
         'presenceAuc': auc([t for t, h in zip(tops, has) if h], [t for t, h in zip(tops, has) if not h]),
         **box_rule([t for t, h in zip(ptops, has) if h], [t for t, h in zip(ptops, has) if not h], sensitivity),
     }
+
+
+def box_k(pixels):
+    """k of the box's top-k mean for a frame of `pixels` pixels: max(1, round(64 / 128^2 * pixels)), as models/lesion-decision.ts."""
+    return max(1, round(64 / (128 * 128) * pixels))
 
 
 def box_rule(pos, neg, sensitivity, floor=0.5):
