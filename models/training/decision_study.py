@@ -3,7 +3,8 @@
 
 For a calibrated run (RUN/final.pt) on one split of an `aunet dataset export` (default val: the choice is made
 there, never on test), computes per image from the float network's 8-bit probability map and its attention maps:
-  topk-K      mean of the K highest probabilities (the box's rule, models/lesion-decision.ts), K in 16..512
+  topk-K      mean of the K highest probabilities (the box's rule, models/lesion-decision.ts), K in 16..512 of a
+              128x128 frame (scaled to the frame as the box scales it: topk-64 takes 100 at 160x160)
   cc-area     pixels of the largest connected component (4-neighbour) of the mask (p > 0.5)
   cc-mass     sum of the probabilities inside that component
   a1-topk-16  mean of the 16 highest values of the coarsest attention map (8x8 at 128x128 input)
@@ -80,7 +81,8 @@ def statistics(net, x, m):
             for j in range(prob.shape[0]):
                 flat = np.sort(prob[j].ravel())[::-1]
                 for k in KS:
-                    stats[f'topk-{k}'].append(float(flat[:k].mean()))
+                    # K names the count at 128x128; the box's k is a fraction of the frame (100 for topk-64 at 160x160)
+                    stats[f'topk-{k}'].append(float(flat[:max(1, round(k * flat.size / (128 * 128)))].mean()))
                 area, mass = largest_component(prob[j, 0] > 0.5, prob[j, 0])
                 stats['cc-area'].append(float(area))
                 stats['cc-mass'].append(mass)

@@ -5,7 +5,9 @@
 #   runs/$STAGE1, cycle 2 warm-started from its best EMA weights with a fresh optimizer and a lower
 #   peak learning rate, in runs/NAME; with STAGE2 set, cycle 2 runs in runs/$STAGE2 and a cycle 3 from
 #   its best in runs/NAME: hard negatives for the lesion-present decision, its checkpoint chosen by
-#   that decision -- tried, not shipped, docs/models.md)
+#   that decision -- tried, not shipped, docs/models.md; with WARM set, cycles 1-2 are taken as run at BASE_SIZE
+#   and one cycle at SIZE warm-starts in runs/NAME from runs/$WARM/best.pt: the network is fully convolutional,
+#   so weights trained at 128x128 load at 160x160)
 #   -> calibrate.py (epoch + output bias by val Dice; cycle 3 keeps its epoch)
 #   -> decision_study.py (lesion-present statistics of the outputs compared on val, leave-one-out over val)
 #   -> aunet quantize (auto) -> aunet decision calibrate (lesion-present threshold on val)
@@ -21,6 +23,10 @@
 #   cycle 3 (off unless STAGE2 names cycle 2's run): EPOCHS3=70 LR3=2e-4 MAX_MINUTES3=75 PRESENCE_WEIGHT3=2
 #     NORMAL_REPEAT3=2 (times per epoch each normal image is seen); the tried one:
 #     STAGE2=busi-lite3-f16-128 models/training/train.sh busi-lite4-f16-128 candidate.aunet
+#   cycle at a larger input (off unless WARM names a finished run at BASE_SIZE=128): EPOCHS4=80 LR4=3e-4 WARMUP4=1
+#     MAX_MINUTES4=85; the tried one (docs/models.md, "A fourth cycle at 160x160"):
+#     SIZE=160 WARM=busi-lite3-f16-128 models/training/train.sh busi-lite6-f16-160 candidate.aunet
+# The presence term's k is the box's share of the frame (models/lesion-decision.ts): 64 at 128x128, 100 at 160x160.
 # MAX_MINUTES anneals a cycle's cosine schedule by that wall time at the latest (the CPU is shared).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -44,6 +50,12 @@ LR3=${LR3:-2e-4}
 MAX_MINUTES3=${MAX_MINUTES3:-75}
 PRESENCE_WEIGHT3=${PRESENCE_WEIGHT3:-2}
 NORMAL_REPEAT3=${NORMAL_REPEAT3:-2}
+WARM=${WARM:-}
+BASE_SIZE=${BASE_SIZE:-128}
+EPOCHS4=${EPOCHS4:-80}
+LR4=${LR4:-3e-4}
+WARMUP4=${WARMUP4:-1}
+MAX_MINUTES4=${MAX_MINUTES4:-85}
 TARGET_EMPTY=${TARGET_EMPTY:-0}  # normal images are the lesion-present decision's job now; the bias shift is chosen by val Dice
 THREADS=${THREADS:-1}            # 1 thread + passive OpenMP waits: far faster than 2 on a shared, busy CPU
 NORMAL_WEIGHT=${NORMAL_WEIGHT:-3}
@@ -57,37 +69,50 @@ DATA=models/training/runs/data-$SIZE
 AUNET="node bin/aunet.js"
 mkdir -p "$RUN"
 
-if [ ! -f "$DATA/index.json" ] || [ ! -d "$DATA/calib" ]; then
-  echo "== export $DATASET at ${SIZE}x$SIZE -> $DATA"
-  $AUNET dataset export --dataset "$DATASET" --size "$SIZE" --channels 1 --resize stretch --calib 64 --out "$DATA"
-fi
+# the export at side $1 (the box's own preprocessing) -> models/training/runs/data-$1
+export_data() {
+  local data=models/training/runs/data-$1
+  if [ ! -f "$data/index.json" ] || [ ! -d "$data/calib" ]; then
+    echo "== export $DATASET at ${1}x$1 -> $data"
+    $AUNET dataset export --dataset "$DATASET" --size "$1" --channels 1 --resize stretch --calib 64 --out "$data"
+  fi
+}
 
-# train.py with the common recipe; $1 = run folder, then the cycle's own flags
+# train.py with the common recipe at side $1; $2 = run folder, then the cycle's own flags
 train() {
-  local run=$1; shift
+  local size=$1 run=$2; shift 2
   mkdir -p "$run"
+  export_data "$size"
   if [ ! -f "$run/best.onnx" ]; then
-    echo "== train F=$FILTERS in $run, log: $run/log.txt"
-    $PY models/training/train.py --data "$DATA" --out "$run" --filters "$FILTERS" --batch "$BATCH" --threads "$THREADS" \
-      --normal-weight "$NORMAL_WEIGHT" --normal-weight-from "$NORMAL_WEIGHT_FROM" --presence-weight "$PRESENCE_WEIGHT" \
+    echo "== train F=$FILTERS at ${size}x$size in $run, log: $run/log.txt"
+    $PY models/training/train.py --data "models/training/runs/data-$size" --out "$run" --filters "$FILTERS" --batch "$BATCH" \
+      --threads "$THREADS" --normal-weight "$NORMAL_WEIGHT" --normal-weight-from "$NORMAL_WEIGHT_FROM" \
+      --presence-weight "$PRESENCE_WEIGHT" --presence-k $(( (64 * size * size + 8192) / 16384 )) \
       --resume "$@" 2>&1 | tee -a "$run/log.txt"
   fi
 }
 CALIBRATE=()
-if [ -z "$STAGE1" ]; then
-  train "$RUN" --epochs "$EPOCHS" --patience "$PATIENCE" --max-minutes "$MAX_MINUTES"
+if [ -n "$WARM" ]; then
+  # cycles 1-2 at BASE_SIZE, then one warm-started cosine cycle at SIZE, checkpoint by val Dice
+  train "$BASE_SIZE" "models/training/runs/$STAGE1" --epochs "$EPOCHS" --patience "$PATIENCE" --max-minutes "$MAX_MINUTES"
+  train "$BASE_SIZE" "models/training/runs/$WARM" --init "models/training/runs/$STAGE1/best.pt" --epochs "$EPOCHS2" --lr "$LR2" \
+    --patience "$EPOCHS2" --max-minutes "$MAX_MINUTES2"
+  train "$SIZE" "$RUN" --init "models/training/runs/$WARM/best.pt" --epochs "$EPOCHS4" --lr "$LR4" --warmup "$WARMUP4" \
+    --patience "$EPOCHS4" --max-minutes "$MAX_MINUTES4"
+elif [ -z "$STAGE1" ]; then
+  train "$SIZE" "$RUN" --epochs "$EPOCHS" --patience "$PATIENCE" --max-minutes "$MAX_MINUTES"
 else
   # cycle 1 ends with val Dice still rising once its wall-time budget has annealed the schedule;
   # a second cycle from its EMA weights costs fewer epochs than one longer run from scratch
-  train "models/training/runs/$STAGE1" --epochs "$EPOCHS" --patience "$PATIENCE" --max-minutes "$MAX_MINUTES"
-  train "${STAGE2:+models/training/runs/}${STAGE2:-$RUN}" --init "models/training/runs/$STAGE1/best.pt" --epochs "$EPOCHS2" --lr "$LR2" \
+  train "$SIZE" "models/training/runs/$STAGE1" --epochs "$EPOCHS" --patience "$PATIENCE" --max-minutes "$MAX_MINUTES"
+  train "$SIZE" "${STAGE2:+models/training/runs/}${STAGE2:-$RUN}" --init "models/training/runs/$STAGE1/best.pt" --epochs "$EPOCHS2" --lr "$LR2" \
     --patience "$EPOCHS2" --max-minutes "$MAX_MINUTES2"
   if [ -n "$STAGE2" ]; then
     # cycle 3 aims at the lesion-present decision: normal images twice per epoch, a 4x presence term on the top-64
     # logit mean (the decision's own k), a lower peak rate (cycle 2 over-fit after its epoch 48), and best.pt by the
     # decision on val (called + clean at the box's rule) among epochs whose val Dice is not below cycle 2's
-    train "$RUN" --init "models/training/runs/$STAGE2/best.pt" --epochs "$EPOCHS3" --lr "$LR3" --warmup 1 --patience "$EPOCHS3" \
-      --max-minutes "$MAX_MINUTES3" --presence-weight "$PRESENCE_WEIGHT3" --presence-k 64 --normal-repeat "$NORMAL_REPEAT3" \
+    train "$SIZE" "$RUN" --init "models/training/runs/$STAGE2/best.pt" --epochs "$EPOCHS3" --lr "$LR3" --warmup 1 --patience "$EPOCHS3" \
+      --max-minutes "$MAX_MINUTES3" --presence-weight "$PRESENCE_WEIGHT3" --normal-repeat "$NORMAL_REPEAT3" \
       --select decision --sensitivity "$SENSITIVITY"
     CALIBRATE=(--best-only)
   fi
@@ -125,4 +150,4 @@ $AUNET compare --float "$OUT_FLOAT" --int8 "$OUT_MODEL" --dataset "$DATASET" --s
 node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`int8 vs float on test: mask Dice ${c.maskDice.toFixed(4)} over ${c.images} images, decision flips ${c.flips.length}, worst layer ${c.worstLayer} cosine ${c.minLayerCosine.toFixed(4)}`)' "$RUN/compare.json" | tee -a "$RUN/summary.txt"
 node --import tsx models/training/stamp-meta.ts "$OUT_MODEL" "$RUN"
 echo "== training curves -> docs/busi-lite-training.png"
-node --import tsx models/training/plot-run.ts docs/busi-lite-training.png ${STAGE1:+"models/training/runs/$STAGE1"} ${STAGE2:+"models/training/runs/$STAGE2"} "$RUN"
+node --import tsx models/training/plot-run.ts docs/busi-lite-training.png ${STAGE1:+"models/training/runs/$STAGE1"} ${STAGE2:+"models/training/runs/$STAGE2"} ${WARM:+"models/training/runs/$WARM"} "$RUN"
