@@ -58,10 +58,11 @@ test('bench --threads 1,2: the threaded kernels beside one thread, with the scal
   for (const b of r.builds) assert.ok(b.msPerFrame > 0 && b.layers.length === buildGraph(r.arch).ops.length);
   const out = run('--model', 'lite', '--frames', '1', '--build', 'simd', '--threads', '1,2', '--no-progress');
   assert.match(out, /^2 threads: [\d.]+x one thread \(median ms\)/m);
-  // the machine's own ceiling for this kind of work, measured in the same run
+  // the machine's own ceiling for this kind of work, measured in the same run (on a loaded machine
+  // anything from well under 1 to over 2: 0.48 and 2.62 were seen beside other suites)
   const h = (r as Report & { hostScaling: { threads: number; before: number; after: number } }).hostScaling;
   assert.equal(h.threads, 2);
-  for (const x of [h.before, h.after]) assert.ok(x > 0.5 && x <= 2.2, `host scaling ${x}`);
+  for (const x of [h.before, h.after]) assert.ok(Number.isFinite(x) && x > 0, `host scaling ${x}`);
   assert.match(out, /^this machine's ceiling: 2 independent single-thread engines at once did [\d.]+x \(before the runs\) and [\d.]+x \(after\) the work of one alone$/m);
   assert.match(out, /direct\/wasm-simd-threads, 2 threads: 1 frames/);
 });
