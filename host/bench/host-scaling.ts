@@ -1,10 +1,10 @@
 // What this machine gives N threads of our own kind of work at the moment, measured beside the
 // engine figures: the same single-thread engine (a busi-lite-sized random network on the
 // plain-SIMD kernels, nothing shared) timed alone on one worker, then on N workers started
-// together. Perfect hardware gives N. On the 2-vCPU VM two such engines reached 1.72-1.81x while
+// together. Perfect hardware gives N. On the 2-vCPU VM two such engines reached 1.72-1.81x where
 // a scalar integer loop reached 1.90x in the same minutes (vector units, caches and memory are
-// shared more than integer ALUs), and no engine that divides one frame over N threads can pass
-// what N independent ones get. `aunet bench --threads 1,N` prints it before and after its runs.
+// shared more than integer ALUs), and 1.4-2.0x across one evening while the 1-thread speed held;
+// no engine that divides one frame over N threads can pass what N independent ones get. `aunet bench --threads 1,N` prints it before and after its runs.
 import type { Worker } from 'node:worker_threads';
 import { tsWorker } from '../../common/ts-worker.js';
 

@@ -1,9 +1,9 @@
 // One thread of the threaded kernels (host/kernels/kernel-pool.ts starts it): an instance of
 // the threaded kernel module over the shared memory, waiting on its control slot for a few
 // kernel calls (their scratch arguments already point at this thread's region), running them
-// in order and signalling completion (unless the caller took the post back first: kernel-pool.ts). It spins briefly before sleeping (Atomics.wait) because the next
-// call of a frame usually follows within microseconds and waking a sleeping thread costs
-// tens of them. A call with kernel index `jobCall` sends it to the job board of a divided
+// in order and signalling completion (unless the caller took the post back first:
+// kernel-pool.ts). It spins briefly before sleeping (Atomics.wait) because the next call of a
+// frame usually follows within microseconds and waking a sleeping thread costs tens of them. A call with kernel index `jobCall` sends it to the job board of a divided
 // call instead (kernel-pool.ts `divide`): it claims parts there until none is left.
 //
 // Plain JavaScript on purpose: a worker that runs TypeScript must start tsx (and its esbuild
