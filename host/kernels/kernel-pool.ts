@@ -67,7 +67,6 @@ export class KernelPool {
   private readonly seq: Int32Array;
   private readonly board: Int32Array;
   private tag = 0;
-  private taken = 0;
 
   private constructor(private readonly workers: Worker[], private readonly control: Int32Array) {
     this.seq = new Int32Array(workers.length);
@@ -118,9 +117,6 @@ export class KernelPool {
     Atomics.store(c, SLOT.seq, this.seq[i]);
     Atomics.notify(c, SLOT.seq);
   }
-
-  /** Posts the caller took back and ran itself (join with `runHere`). */
-  get takenBack(): number { return this.taken; }
 
   /**
    * Run the parts of one divided call (`kernel`'s index; every part the same argument count) on
@@ -177,7 +173,6 @@ export class KernelPool {
     const c = this.slot(i);
     const want = this.seq[i];
     if (runHere && Atomics.load(c, SLOT.done) !== want && Atomics.exchange(c, SLOT.taken, want) !== want) {
-      this.taken++;
       c[SLOT.error] = 0;
       try {
         runHere();

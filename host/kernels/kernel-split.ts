@@ -85,7 +85,7 @@ export function partCount(kernel: KernelName, a: Args, threads: number, minWork 
  * re-reads the weights, from cache while they fit there. Chosen by measurement (Xeon @ 2.8 GHz,
  * 2 threads, frames of each policy interleaved in one process): 16 against 1 (weights > input)
  * took busi-lite from 13.4-13.8 to 12.9-13.1 ms and the seed from 154 to 147 ms per frame, 4 %
- * less CPU; 4 was between them, 64 and "never" level with 16.
+ * less CPU; 64 and "never" were level with 16 on busi-lite.
  */
 export const CHANNEL_SPLIT_RATIO = 16;
 

@@ -43,7 +43,7 @@ export interface ThreadedKernelSet extends KernelSet {
     join(i: number): void;
     /** whether `calls` fit one post */
     fits(calls: readonly KernelCall[]): boolean;
-    /** posts that join found not started and ran on this thread, since the set started */
+    /** posts (tiles) that join found not started and ran on this thread, since the set started */
     takenBack(): number;
   };
   /** stop the worker threads; the set must not be used afterwards */
@@ -81,6 +81,7 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
     ({ kernel: KERNEL_FUNCTIONS.indexOf(kernel), args: withScratch(kernel, args, heap.scratch(i), scratchBytes) });
   // the calls a worker was last posted by spread.post (for running them here, and its error message)
   const posted: (readonly KernelCall[])[] = [];
+  let takenBack = 0;
   const joinWorker = (i: number, runHere?: () => void): unknown => {
     const code = pool.join(i, runHere);
     return code === 0 ? null : kernelError(posted[i][0].kernel, Math.max(code, 0), 'in a worker thread', heap.userBytes);
@@ -136,12 +137,13 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
       join(i) {
         // a tile the worker has not started runs here: this thread would only wait for it
         const failure = joinWorker(i, () => {
+          takenBack++;
           for (const c of posted[i]) runHere(c.kernel, c.args);
         });
         if (failure) throw failure;
       },
       fits,
-      takenBack: () => pool.takenBack,
+      takenBack: () => takenBack,
     },
     close: () => pool.close(),
   };

@@ -30,7 +30,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import AttentionUNet  # noqa: E402
-from train import load, auc, box_rule  # noqa: E402
+from train import load, auc, box_k, box_rule  # noqa: E402
 
 KS = [16, 32, 64, 128, 256, 512]
 
@@ -82,7 +82,7 @@ def statistics(net, x, m):
                 flat = np.sort(prob[j].ravel())[::-1]
                 for k in KS:
                     # K names the count at 128x128; the box's k is a fraction of the frame (100 for topk-64 at 160x160)
-                    stats[f'topk-{k}'].append(float(flat[:max(1, round(k * flat.size / (128 * 128)))].mean()))
+                    stats[f'topk-{k}'].append(float(flat[:box_k(flat.size, k)].mean()))
                 area, mass = largest_component(prob[j, 0] > 0.5, prob[j, 0])
                 stats['cc-area'].append(float(area))
                 stats['cc-mass'].append(mass)

@@ -52,7 +52,7 @@ def parse_args():
     p.add_argument('--normal-weight', type=float, default=1.0, help='BCE weight of normal (empty-mask) images')
     p.add_argument('--normal-weight-from', type=int, default=1, help='first epoch that uses --normal-weight')
     p.add_argument('--presence-weight', type=float, default=0.0, help='weight of the image-level presence BCE on the top-k mean logit (0 = off)')
-    p.add_argument('--presence-k', type=int, default=64, help='k of the top-k mean logit in the presence term (64 = 0.4%% of a 128x128 frame; 100 at 160x160)')
+    p.add_argument('--presence-k', type=int, default=0, help="k of the top-k mean logit in the presence term (default: the box's share of the frame, 64 at 128x128, 100 at 160x160)")
     p.add_argument('--normal-repeat', type=int, default=1, help='each normal image appears this many times per epoch (hard negatives)')
     p.add_argument('--select', choices=('dice', 'decision'), default='dice',
                    help='best.pt by val lesion Dice, or by the lesion-present decision (box rule: called lesion + shown clean on val, '
@@ -161,9 +161,10 @@ def evaluate(model, x, m, batch=25, sensitivity=0.97):
     }
 
 
-def box_k(pixels):
-    """k of the box's top-k mean for a frame of `pixels` pixels: max(1, round(64 / 128^2 * pixels)), as models/lesion-decision.ts."""
-    return max(1, round(64 / (128 * 128) * pixels))
+def box_k(pixels, k128=64):
+    """k of a top-k mean taken as the box takes its own (models/lesion-decision.ts): the share of the frame that
+    `k128` is of a 128x128 one, max(1, round(k128 / 128^2 * pixels)) -- 64 at 128x128, 100 at 160x160."""
+    return max(1, round(k128 / (128 * 128) * pixels))
 
 
 def box_rule(pos, neg, sensitivity, floor=0.5):
@@ -241,6 +242,7 @@ def main():
     xt, mt = load(a.data, 'train')
     xv, mv = load(a.data, 'val')
     channels, size = xt.shape[1], xt.shape[2]
+    a.presence_k = a.presence_k or box_k(size * xt.shape[3])
     model = AttentionUNet(a.filters, channels)
     init_weights(model)
     if a.init:

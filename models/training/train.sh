@@ -26,7 +26,8 @@
 #   cycle at a larger input (off unless WARM names a finished run at BASE_SIZE=128): EPOCHS4=80 LR4=3e-4 WARMUP4=1
 #     MAX_MINUTES4=85; the tried one (docs/models.md, "A fourth cycle at 160x160"):
 #     SIZE=160 WARM=busi-lite3-f16-128 models/training/train.sh busi-lite6-f16-160 candidate.aunet
-# The presence term's k is the box's share of the frame (models/lesion-decision.ts): 64 at 128x128, 100 at 160x160.
+# The presence term's k is the box's share of the frame (train.py's default, as models/lesion-decision.ts): 64 at
+# 128x128, 100 at 160x160.
 # MAX_MINUTES anneals a cycle's cosine schedule by that wall time at the latest (the CPU is shared).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -65,13 +66,15 @@ SENSITIVITY=${SENSITIVITY:-0.97}  # share of val lesion images the decision must
 export OMP_WAIT_POLICY=PASSIVE
 PY=/usr/bin/python3   # Debian's python3-torch; the python3 on PATH may lack torch
 RUN=models/training/runs/$NAME
-DATA=models/training/runs/data-$SIZE
+# an export's folder for side $1
+data_at() { echo "models/training/runs/data-$1"; }
+DATA=$(data_at "$SIZE")
 AUNET="node bin/aunet.js"
 mkdir -p "$RUN"
 
-# the export at side $1 (the box's own preprocessing) -> models/training/runs/data-$1
+# the export at side $1 (the box's own preprocessing) -> data_at $1
 export_data() {
-  local data=models/training/runs/data-$1
+  local data; data=$(data_at "$1")
   if [ ! -f "$data/index.json" ] || [ ! -d "$data/calib" ]; then
     echo "== export $DATASET at ${1}x$1 -> $data"
     $AUNET dataset export --dataset "$DATASET" --size "$1" --channels 1 --resize stretch --calib 64 --out "$data"
@@ -85,10 +88,9 @@ train() {
   export_data "$size"
   if [ ! -f "$run/best.onnx" ]; then
     echo "== train F=$FILTERS at ${size}x$size in $run, log: $run/log.txt"
-    $PY models/training/train.py --data "models/training/runs/data-$size" --out "$run" --filters "$FILTERS" --batch "$BATCH" \
+    $PY models/training/train.py --data "$(data_at "$size")" --out "$run" --filters "$FILTERS" --batch "$BATCH" \
       --threads "$THREADS" --normal-weight "$NORMAL_WEIGHT" --normal-weight-from "$NORMAL_WEIGHT_FROM" \
-      --presence-weight "$PRESENCE_WEIGHT" --presence-k $(( (64 * size * size + 8192) / 16384 )) \
-      --resume "$@" 2>&1 | tee -a "$run/log.txt"
+      --presence-weight "$PRESENCE_WEIGHT" --resume "$@" 2>&1 | tee -a "$run/log.txt"
   fi
 }
 CALIBRATE=()

@@ -71,6 +71,17 @@ def augmented(xt, mt, shift, seed):
             .map(aug).batch(8))
 
 
+def deadline_at(hhmm):
+    """--deadline HH:MM as the next such UTC time from now (a session that runs past midnight stops tomorrow, not at once)."""
+    try:
+        h, m = map(int, hhmm.split(':'))
+        now = datetime.datetime.now(datetime.timezone.utc)
+        end = now.replace(hour=h, minute=m, second=0, microsecond=0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a UTC time HH:MM such as 23:40, got '{hhmm}'")
+    return end if end > now else end + datetime.timedelta(days=1)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--data')
@@ -88,8 +99,8 @@ def main():
     ap.add_argument('--loss', default='bce', choices=['bce', 'bce_dice'], help="the study's: bce; bce_dice adds 1 - the batch's soft Dice")
     ap.add_argument('--augment', type=int, default=-1, metavar='SHIFT',
                     help='random horizontal flips and random shifts of up to SHIFT pixels (0: flips only); default none')
-    ap.add_argument('--deadline', default='', help='UTC time HH:MM: no epoch starts that would end after it (epoch time '
-                    'measured as it goes); the checkpoint keeps the best epoch reached')
+    ap.add_argument('--deadline', default=None, type=deadline_at, help='UTC time HH:MM (the next one from now): no epoch '
+                    'starts that would end after it (epoch time measured as it goes); the checkpoint keeps the best epoch reached')
     a = ap.parse_args()
     keras.utils.set_random_seed(a.seed)
     tf.config.threading.set_intra_op_parallelism_threads(a.threads)
@@ -147,10 +158,8 @@ def main():
 
         def on_epoch_end(self, epoch, logs=None):
             now = datetime.datetime.now(datetime.timezone.utc)
-            h, m = map(int, a.deadline.split(':'))
-            end = now.replace(hour=h, minute=m, second=0, microsecond=0)
-            if now + datetime.timedelta(seconds=time.time() - self.start) > end:
-                print(f' deadline {a.deadline} UTC: stopping after epoch {epoch + 1}', flush=True)
+            if now + datetime.timedelta(seconds=time.time() - self.start) > a.deadline:
+                print(f' deadline {a.deadline:%H:%M} UTC: stopping after epoch {epoch + 1}', flush=True)
                 self.model.stop_training = True
 
     train = (augmented(xt, mt, a.augment, a.seed),) if a.augment >= 0 else (xt, mt)
