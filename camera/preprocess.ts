@@ -119,7 +119,7 @@ export function resizeArea(img: GreyImage, dstW: number, dstH: number): GreyImag
   const wx = areaWeights(srcW, dstW);
   const wy = areaWeights(srcH, dstH);
   // horizontal pass: each row sum in units of srcW (weights per output sum to srcW)
-  const rows = new Float64Array(srcH * dstW);
+  const rows = rowSums(srcH * dstW);
   for (let y = 0; y < srcH; y++) {
     const r = y * srcW;
     for (let x = 0; x < dstW; x++) {
@@ -142,9 +142,32 @@ export function resizeArea(img: GreyImage, dstW: number, dstH: number): GreyImag
   return { width: dstW, height: dstH, data: out };
 }
 
+// A live service resizes every frame from one size to one size: the weights and the row sums'
+// buffer are kept (a few KiB, and 245 KiB for 320x240 to 128), so a frame allocates only its
+// output. A fresh 245 KiB array per frame was most of the main thread's external allocation,
+// which V8 counts toward its next full GC (about one a second at 30 fps, ~10 ms each).
+let rowsScratch = new Float64Array(0);
+function rowSums(n: number): Float64Array {
+  if (rowsScratch.length < n) rowsScratch = new Float64Array(n);
+  return rowsScratch.subarray(0, n);
+}
+
+type AreaWeights = { start: number; weights: number[] }[];
+const weightsCache = new Map<string, AreaWeights>();
+
 /** Output pixel i covers [i*src, (i+1)*src) and source pixel j covers [j*dst, (j+1)*dst): integer overlaps. */
-function areaWeights(src: number, dst: number): { start: number; weights: number[] }[] {
-  const out: { start: number; weights: number[] }[] = [];
+function areaWeights(src: number, dst: number): AreaWeights {
+  const key = `${src}:${dst}`;
+  let w = weightsCache.get(key);
+  if (!w) {
+    if (weightsCache.size >= 16) weightsCache.clear(); // a folder of mixed sizes: bounded
+    weightsCache.set(key, (w = computeAreaWeights(src, dst)));
+  }
+  return w;
+}
+
+function computeAreaWeights(src: number, dst: number): AreaWeights {
+  const out: AreaWeights = [];
   for (let i = 0; i < dst; i++) {
     const lo = i * src;
     const hi = (i + 1) * src;

@@ -63,8 +63,13 @@ interface Region {
   start: number;
 }
 
+// The labels never leave traceContours, so one buffer serves every frame: a fresh 64 KiB array
+// per frame counted toward the main thread's next full GC (camera/preprocess.ts says why that matters).
+let labelsScratch = new Int32Array(0);
+
 function labelRegions(mask: Uint8Array, W: number, H: number): { labels: Int32Array; regions: Region[] } {
-  const labels = new Int32Array(W * H);
+  if (labelsScratch.length < W * H) labelsScratch = new Int32Array(W * H);
+  const labels = labelsScratch.subarray(0, W * H).fill(0);
   const parent: number[] = [0];
   const find = (x: number): number => {
     while (parent[x] !== x) x = parent[x] = parent[parent[x]];
@@ -78,14 +83,20 @@ function labelRegions(mask: Uint8Array, W: number, H: number): { labels: Int32Ar
     parent[hi] = lo;
     return lo;
   };
+  // a pixel's label so far (0: none yet) joined with a labelled neighbour's
+  const join = (l: number, k: number): number => (l ? union(l, k) : find(k));
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       const i = y * W + x;
       if (!mask[i]) continue;
       let l = 0;
       // already-visited 8-neighbours: W, NW, N, NE
-      const nb = [x > 0 ? labels[i - 1] : 0, x > 0 && y > 0 ? labels[i - W - 1] : 0, y > 0 ? labels[i - W] : 0, y > 0 && x < W - 1 ? labels[i - W + 1] : 0];
-      for (const k of nb) if (k) l = l ? union(l, k) : find(k);
+      if (x > 0 && labels[i - 1]) l = join(l, labels[i - 1]);
+      if (y > 0) {
+        if (x > 0 && labels[i - W - 1]) l = join(l, labels[i - W - 1]);
+        if (labels[i - W]) l = join(l, labels[i - W]);
+        if (x < W - 1 && labels[i - W + 1]) l = join(l, labels[i - W + 1]);
+      }
       if (!l) {
         l = parent.length;
         parent.push(l);
