@@ -117,59 +117,83 @@ export interface Timing {
  * ones. Engines with a per-step profile (the direct executor) also get per-layer rows.
  */
 export function timeEngine(engine: Engine, frames: Uint8Array[], n: number, warmup = 2, onFrame?: (i: number) => void): Timing {
-  const direct = 'runProfiled' in engine ? (engine as DirectEngine) : null;
-  const steps = direct?.steps ?? [];
-  const scratch = new Float64Array(steps.length);
-  const cpuScratch = new Float64Array(steps.length);
+  return timeEngines([engine], frames, n, warmup, onFrame)[0];
+}
+
+/**
+ * Time several engines with their frames interleaved (frame i of every engine, then frame i + 1),
+ * so that each sees the same minutes of a shared machine whose speed drifts: their ratios compare
+ * like with like, where timing one engine after the other compared two different minutes.
+ */
+export function timeEngines(engines: readonly Engine[], frames: Uint8Array[], n: number, warmup = 2, onFrame?: (i: number) => void): Timing[] {
   // V8 runs new WebAssembly code in its baseline tier and optimises hot functions as they
   // run, and a threaded module's workers start cold: warm up until frame times settle
   // (within 10% of the best so far), at least `warmup` frames and at most 4x that
-  let best = Infinity;
-  for (let i = 0, last = Infinity; i < warmup || (last > 1.1 * best && i < 4 * warmup); i++) {
-    const t0 = performance.now();
-    engine.run(frames[i % frames.length]);
-    last = performance.now() - t0;
-    best = Math.min(best, last);
+  for (const engine of engines) {
+    let best = Infinity;
+    for (let i = 0, last = Infinity; i < warmup || (last > 1.1 * best && i < 4 * warmup); i++) {
+      const t0 = performance.now();
+      engine.run(frames[i % frames.length]);
+      last = performance.now() - t0;
+      best = Math.min(best, last);
+    }
   }
-  const frameMs: number[] = [];
-  const perLayer: number[][] = steps.map(() => []);
-  const perLayerCpu: number[][] = steps.map(() => []);
-  let cycles: number | undefined;
-  const cpu0 = process.cpuUsage();
+  const runs = engines.map((engine) => {
+    const direct = 'runProfiled' in engine ? (engine as DirectEngine) : null;
+    const steps = direct?.steps ?? [];
+    return {
+      engine,
+      direct,
+      steps,
+      scratch: new Float64Array(steps.length),
+      cpuScratch: new Float64Array(steps.length),
+      frameMs: [] as number[],
+      perLayer: steps.map(() => [] as number[]),
+      perLayerCpu: steps.map(() => [] as number[]),
+      cpuMicros: 0,
+      cycles: undefined as number | undefined,
+    };
+  });
   for (let i = 0; i < n; i++) {
     const frame = frames[i % frames.length];
-    scratch.fill(0);
-    cpuScratch.fill(0);
-    const t0 = performance.now();
-    const result = direct ? direct.runProfiled(frame, scratch, cpuScratch) : engine.run(frame);
-    cycles = result.cycles;
-    frameMs.push(performance.now() - t0);
-    for (let s = 0; s < steps.length; s++) {
-      perLayer[s].push(scratch[s]);
-      perLayerCpu[s].push(cpuScratch[s]);
+    for (const r of runs) {
+      r.scratch.fill(0);
+      r.cpuScratch.fill(0);
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const result = r.direct ? r.direct.runProfiled(frame, r.scratch, r.cpuScratch) : r.engine.run(frame);
+      r.frameMs.push(performance.now() - t0);
+      const cpu = process.cpuUsage(cpu0);
+      r.cpuMicros += cpu.user + cpu.system;
+      r.cycles = result.cycles;
+      for (let s = 0; s < r.steps.length; s++) {
+        r.perLayer[s].push(r.scratch[s]);
+        r.perLayerCpu[s].push(r.cpuScratch[s]);
+      }
     }
     onFrame?.(i + 1);
   }
-  const cpu = process.cpuUsage(cpu0);
-  const cpuMsPerFrame = (cpu.user + cpu.system) / 1000 / n;
-  const macs = graphMacs(buildGraph(engine.arch));
-  const med = median(frameMs);
-  return {
-    frames: n,
-    msPerFrame: med,
-    p90Ms: quantile(frameMs, 0.9),
-    minMs: Math.min(...frameMs),
-    gmacPerSec: macs / (med * 1e6),
-    cpuMsPerFrame,
-    gmacPerCpuSec: macs / (cpuMsPerFrame * 1e6),
-    ...(cycles === undefined ? {} : { cycles }),
-    layers: steps.map((st, s) => {
-      const ms = median(perLayer[s]);
-      const cpuMs = median(perLayerCpu[s]);
-      const rate = (t: number) => (st.macs > 0 && t > 0 ? st.macs / (t * 1e6) : null);
-      return { name: st.name, kind: st.kind, block: st.block, macs: st.macs, ms, gmacPerSec: rate(ms), cpuMs, gmacPerCpuSec: rate(cpuMs) };
-    }),
-  };
+  return runs.map((r) => {
+    const cpuMsPerFrame = r.cpuMicros / 1000 / n;
+    const macs = graphMacs(buildGraph(r.engine.arch));
+    const med = median(r.frameMs);
+    return {
+      frames: n,
+      msPerFrame: med,
+      p90Ms: quantile(r.frameMs, 0.9),
+      minMs: Math.min(...r.frameMs),
+      gmacPerSec: macs / (med * 1e6),
+      cpuMsPerFrame,
+      gmacPerCpuSec: macs / (cpuMsPerFrame * 1e6),
+      ...(r.cycles === undefined ? {} : { cycles: r.cycles }),
+      layers: r.steps.map((st, s) => {
+        const ms = median(r.perLayer[s]);
+        const cpuMs = median(r.perLayerCpu[s]);
+        const rate = (t: number) => (st.macs > 0 && t > 0 ? st.macs / (t * 1e6) : null);
+        return { name: st.name, kind: st.kind, block: st.block, macs: st.macs, ms, gmacPerSec: rate(ms), cpuMs, gmacPerCpuSec: rate(cpuMs) };
+      }),
+    };
+  });
 }
 
 export function median(xs: number[]): number {

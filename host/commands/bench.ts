@@ -2,6 +2,8 @@
 // (seed = F 32 256x256x3, mid = F 16 256x256x1, lite = F 8 128x128x1), with a
 // per-layer profile, both kernel builds, and onnxruntime (web and node, float32 and int8)
 // side by side.
+// The builds and thread counts timed in this process run together, frame by frame in turn, so
+// that their ratios compare the same minutes of a shared machine whose speed drifts.
 // Relaxed SIMD needs --experimental-wasm-relaxed-simd on Node 20: when this
 // process lacks it, the relaxed run happens in a child Node started with it.
 import type { Command } from 'commander';
@@ -9,14 +11,16 @@ import { spawn } from 'node:child_process';
 import cliProgress from 'cli-progress';
 import { AunetError, UsageError } from '../../common/errors.js';
 import {
-  DEFAULT_FRAMES, VARIANTS, VARIANT_NAMES, benchModels, machineInfo, machineLine, timeEngine, variantMacs,
+  DEFAULT_FRAMES, VARIANTS, VARIANT_NAMES, benchModels, machineInfo, machineLine, timeEngines, variantMacs,
   type MachineInfo, type Timing, type Variant,
 } from '../bench/network.js';
 import { hostScaling } from '../bench/host-scaling.js';
 import { PEERS, peerModel, timePeer, type Peer, type PeerPrecision, type PeerTiming } from '../bench/onnx-peers.js';
 import type { DirectEngine } from '../engine/direct-executor.js';
+import type { Engine } from '../engine/engine.js';
+import type { KernelSet } from '../kernels/kernel-set.js';
 import { createWasmKernels, relaxedSimdSupported } from '../kernels/wasm-kernels.js';
-import { createThreadedKernels } from '../kernels/threaded-kernels.js';
+import { createThreadedKernels, type ThreadedKernelSet } from '../kernels/threaded-kernels.js';
 import { defaultThreads, MAX_THREADS } from '../../common/thread-count.js';
 import { loadEngine } from '../load/engine-loader.js';
 import { engineOption } from './support/engine-options.js';
@@ -109,33 +113,43 @@ async function bench(o: Options): Promise<BenchReport> {
   }
 
   const builds: KernelBuild[] = o.build === 'both' ? ['simd', 'relaxed'] : [o.build as KernelBuild];
-  const runs: BuildRun[] = [];
   const most = Math.max(...threads);
   const ceilingBefore = most > 1 ? await hostScaling(most) : 0;
   const plan = threads.flatMap((n) => (n === 1 ? builds : ['simd' as const]).map((build) => ({ build, n })));
-  for (const { build, n } of plan) {
-    if (build === 'relaxed' && !relaxedSimdSupported()) {
-      if (process.env[CHILD_ENV]) throw new AunetError('NO_RELAXED_SIMD', 'relaxed SIMD is not available in this Node even with --experimental-wasm-relaxed-simd');
-      runs.push(await childRun(variant, frames, o));
-      continue;
+  // the in-process engines are timed together, frames interleaved (timeEngines); a relaxed build this
+  // Node cannot run goes to a child process, timed on its own
+  const here: { n: number; kernels: KernelSet; engine: Engine; slot: number }[] = [];
+  const runs: (BuildRun | null)[] = [];
+  try {
+    for (const { build, n } of plan) {
+      if (build === 'relaxed' && !relaxedSimdSupported()) {
+        if (process.env[CHILD_ENV]) throw new AunetError('NO_RELAXED_SIMD', 'relaxed SIMD is not available in this Node even with --experimental-wasm-relaxed-simd');
+        runs.push(await childRun(variant, frames, o));
+        continue;
+      }
+      const kernels = n > 1 ? await createThreadedKernels({ threads: n }) : createWasmKernels({ build: build === 'auto' ? undefined : build });
+      here.push({ n, kernels, engine: (await loadEngine(models.quantized, { engine: o.engine, kernels })).engine, slot: runs.length });
+      runs.push(null);
     }
-    const kernels = n > 1 ? await createThreadedKernels({ threads: n }) : createWasmKernels({ build: build === 'auto' ? undefined : build });
-    const { engine } = await loadEngine(models.quantized, { engine: o.engine, kernels });
-    const timingBar = progress ? new cliProgress.SingleBar({ format: `timing ${engine.name} {bar} {value}/{total} frames`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+    const timingBar = progress ? new cliProgress.SingleBar({ format: `timing ${here.map((h) => h.engine.name).join(', ')} {bar} {value}/{total} frames`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
     timingBar?.start(frames, 0);
-    const timing = timeEngine(engine, models.frames, frames, 2, (i) => timingBar?.update(i));
+    const timings = timeEngines(here.map((h) => h.engine), models.frames, frames, 2, (i) => timingBar?.update(i));
     timingBar?.stop();
-    const direct = 'memory' in engine ? (engine as DirectEngine).memory.summary() : undefined;
-    if ('close' in kernels) await kernels.close();
-    runs.push({
-      build: kernels.name, threads: n, engine: engine.name, ...timing,
-      memory: direct && { weights: direct.weights, params: direct.params, activations: direct.activations },
-      machine: machineInfo(kernels.name),
+    here.forEach(({ n, kernels, engine, slot }, k) => {
+      const direct = 'memory' in engine ? (engine as DirectEngine).memory.summary() : undefined;
+      runs[slot] = {
+        build: kernels.name, threads: n, engine: engine.name, ...timings[k],
+        memory: direct && { weights: direct.weights, params: direct.params, activations: direct.activations },
+        machine: machineInfo(kernels.name),
+      };
     });
+  } finally {
+    for (const { kernels } of here) if ('close' in kernels) await (kernels as ThreadedKernelSet).close();
   }
 
   const macs = variantMacs(variant);
-  const report: BenchReport = { variant, arch: VARIANTS[variant], macs, ...runs[0], builds: runs };
+  const done = runs as BuildRun[];
+  const report: BenchReport = { variant, arch: VARIANTS[variant], macs, ...done[0], builds: done };
   if (most > 1) report.hostScaling = { threads: most, before: ceilingBefore, after: await hostScaling(most) };
   if (peers.length) {
     report.peers = [];
@@ -143,7 +157,7 @@ async function bench(o: Options): Promise<BenchReport> {
     for (const precision of ['float32', 'int8'] as PeerPrecision[]) {
       const model = await peerModel(precision, models.float, models.quantized);
       for (const t of threads) {
-        const ours = runs.find((r) => r.threads === t)!;
+        const ours = done.find((r) => r.threads === t)!;
         for (const peer of peers as Peer[]) {
           const vsBar = progress ? new cliProgress.SingleBar({ format: `${peer} ${precision} ${t} thread(s) {bar} {value}/{total} frames`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
           vsBar?.start(n, 0);
