@@ -13,6 +13,7 @@ export { add } from './kernels/add';
 export { lut } from './kernels/sigmoid';
 export { gateMul } from './kernels/gate';
 export { affine } from './kernels/affine';
+export { copyBox } from './kernels/dma';
 export { lastError, clearError } from './kernels/errors';
 
 /** 1: plain SIMD build, 2: SIMD + relaxed SIMD build */

@@ -1,4 +1,4 @@
-// Element-wise kernels on small hand-checked cases.
+// Element-wise kernels and the DMA box copy on small hand-checked cases.
 import { maxpool2x2 } from '../kernels/maxpool2x2';
 import { upsample2x } from '../kernels/upsample2x';
 import { requantCopy } from '../kernels/concat';
@@ -6,6 +6,7 @@ import { gateMul } from '../kernels/gate';
 import { lut } from '../kernels/sigmoid';
 import { add } from '../kernels/add';
 import { affine } from '../kernels/affine';
+import { copyBox } from '../kernels/dma';
 
 describe('maxpool2x2 / upsample2x', () => {
   it('pools the max of each 2x2 block and drops an odd last column', () => {
@@ -76,5 +77,28 @@ describe('add / affine', () => {
     expect<i8>(load<i8>(out + 1)).toBe(8); // -1 * 2 + 10
     expect<i8>(load<i8>(out + 2)).toBe(80); // (0 * 3 + 20) * 4
     expect<i8>(load<i8>(out + 4)).toBe(50); // 2 * 5 + 40 (scalar tail)
+  });
+});
+
+describe('copyBox', () => {
+  it('copies a strided box, 1-byte runs, into a strided destination', () => {
+    const src = heap.alloc(32), dst = heap.alloc(32);
+    for (let i = 0; i < 32; i++) { store<u8>(src + i, u8(i)); store<u8>(dst + i, 0xee); }
+    copyBox(src, dst, 2, 10, 8, 3, 2, 1, 1); // rows 0 and 10, every second byte, to 3 bytes per 8
+    expect<u8>(load<u8>(dst)).toBe(0);
+    expect<u8>(load<u8>(dst + 2)).toBe(4);
+    expect<u8>(load<u8>(dst + 3)).toBe(0xee); // between the rows: untouched
+    expect<u8>(load<u8>(dst + 8)).toBe(10);
+    expect<u8>(load<u8>(dst + 10)).toBe(14);
+    expect<u8>(load<u8>(dst + 11)).toBe(0xee);
+  });
+  it('moves a run whose destination overlaps its source as a memmove, runs in order', () => {
+    const m = heap.alloc(32);
+    for (let i = 0; i < 32; i++) store<u8>(m + i, u8(i));
+    copyBox(m, m + 2, 2, 4, 4, 1, 0, 0, 4); // run 0: [0..4) -> [2..6); run 1 reads [4..8), partly run 0's bytes
+    expect<u8>(load<u8>(m + 2)).toBe(0);
+    expect<u8>(load<u8>(m + 5)).toBe(3);
+    expect<u8>(load<u8>(m + 6)).toBe(2); // byte 4 after run 0
+    expect<u8>(load<u8>(m + 9)).toBe(7);
   });
 });

@@ -18,6 +18,7 @@ import { packDirectory } from '../../firmware/bundle.js';
 import { assembleImage, RUNTIME_BUILDS, type RuntimeBuild } from '../../firmware/image.js';
 import { GOLDEN_FRAME, selfTestHash } from './self-test.js';
 import { runnableBuilds, supportedNeeds } from './runtime-choice.js';
+import { missingKernels } from '../kernels/wasm-kernels.js';
 
 export const DEFAULT_HARDWARE_ID = 'aunet-edge-1';
 export const DEFAULT_MONITOR = packageFile('monitor/dist');
@@ -100,6 +101,8 @@ function readRuntime(build: RuntimeBuild, file: string): Uint8Array {
     const has = imports.map((i) => `${i.module}.${i.name} (${i.kind})`).join(', ') || 'nothing';
     throw new FileError(file, `is not a ${build} build: it imports ${has}; ${build === 'threads' ? 'the threads build imports exactly one (shared) memory' : 'a single-thread build imports nothing'}`, 'BAD_FILE');
   }
+  const missing = missingKernels(module);
+  if (missing.length) throw new FileError(file, `is not a kernel module of this software: it lacks ${missing.join(', ')} (rebuild it: npm run build:wasm)`, 'BAD_FILE');
   return bytes;
 }
 

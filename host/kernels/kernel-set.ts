@@ -113,11 +113,19 @@ export interface KernelFunctions {
     outZp: number, actMin: number, actMax: number, outPtr: number,
     scratchPtr: number, scratchBytes: number,
   ): void;
+
+  /**
+   * The chip's DMA engine (host/chip: a DMA instruction's Box): for i < n1, then j < n2, copy
+   * `len` bytes from src + i*s1 + j*s2 to dst + i*d1 + j*d2, each run a memmove (a run whose
+   * source and destination overlap copies the bytes as they were before it). Counts, strides
+   * and length are non-negative.
+   */
+  copyBox(src: number, dst: number, n1: number, s1: number, d1: number, n2: number, s2: number, d2: number, len: number): void;
 }
 
 /** The names of the kernel functions (what a backend must provide). */
 export const KERNEL_FUNCTIONS = [
-  'conv3x3', 'conv1x1', 'maxpool2x2', 'upsample2x', 'requantCopy', 'add', 'lut', 'gateMul', 'affine',
+  'conv3x3', 'conv1x1', 'maxpool2x2', 'upsample2x', 'requantCopy', 'add', 'lut', 'gateMul', 'affine', 'copyBox',
 ] as const satisfies readonly (keyof KernelFunctions)[];
 
 /** Scratch conv3x3 is given by the engines: bands of up to this many bytes of widened rows. */

@@ -3,7 +3,8 @@
 // rows under its output rows, the 3x3 halo included, with the padding that applies
 // there) or, where its packed weights far outweigh its input, its output channels (groups of
 // CONV3X3_GROUP: each part reads the whole input and its own weights), pixels of the
-// per-pixel kernels, values of the element-wise ones. Every part
+// per-pixel kernels, values of the element-wise ones, runs (or bytes) of a DMA box whose
+// parts cannot touch each other's bytes (copyBox: splitBox). Every part
 // computes exactly what the whole call computes for those outputs (the kernels'
 // arithmetic is per output), so any split is bit-exact with the unsplit call. The
 // scratch arguments (conv3x3's and affine's last two) stay as given: the caller puts
@@ -34,9 +35,11 @@ export function ranges(total: number, n: number, align = 1): [number, number][] 
  * one threshold decides for every kernel. Measured per layer on busi-lite at 1 thread (Xeon @
  * 2.8 GHz): a conv MAC 0.015 ns; an added value 2.2 ns, an affine one 1.5, a requantized copy 1.1,
  * a gated one 0.9, a LUT 0.7, an upsampled output 0.3, a pooled input 0.07. Counted in values, the
- * element-wise calls of the gates (up to 0.14 ms) ran on one thread while the other waited.
+ * element-wise calls of the gates (up to 0.14 ms) ran on one thread while the other waited. A byte
+ * of the chip's DMA boxes (copyBox over busi-lite's 4.3 MB per frame, out of cache, load average
+ * 4.5) 0.29-0.33 ns: 16 (a box of 8 KiB or more is divided).
  */
-const UNIT_COST: Record<KernelName, number> = { conv3x3: 1, conv1x1: 1, add: 128, affine: 96, requantCopy: 64, gateMul: 64, lut: 32, upsample2x: 16, maxpool2x2: 4 };
+const UNIT_COST: Record<KernelName, number> = { conv3x3: 1, conv1x1: 1, add: 128, affine: 96, requantCopy: 64, gateMul: 64, lut: 32, upsample2x: 16, maxpool2x2: 4, copyBox: 16 };
 
 /** Work of a call in conv-MAC equivalents: calls below MIN_SPLIT_WORK run whole, on one thread. */
 export function callWork(kernel: KernelName, a: Args): number {
@@ -54,6 +57,7 @@ function callUnits(kernel: KernelName, a: Args): number {
     case 'lut': return a[1];
     case 'gateMul': return a[2] * a[3] * a[4];
     case 'affine': return a[1] * a[2];
+    case 'copyBox': return a[2] * a[5] * a[8]; // n1 * n2 * len bytes
   }
 }
 
@@ -166,5 +170,28 @@ export function splitCall(kernel: KernelName, a: Args, n: number): Args[] {
       const [outPtr, scratchPtr, scratchBytes] = rest.splice(-3);
       return ranges(pixels, n).map(([p0, p1]) => [inPtr + p0 * c, p1 - p0, c, ...rest, outPtr + p0 * c, scratchPtr, scratchBytes]);
     }
+    case 'copyBox': return splitBox(a, n);
   }
+}
+
+/**
+ * A box (copyBox) as parts over its outer runs (n1), else its inner runs (n2), else byte ranges of
+ * its one run (most of the chip's DMA bytes are single runs: whole-width tiles, weight slices).
+ * Parts run at once on different threads, so none may write bytes another writes or reads: a box
+ * is divided only when its runs lie apart at the destination (d2 >= len, d1 >= a row of runs) and
+ * its source and destination spans are disjoint; any other box runs whole, in order. The chip
+ * machine's boxes always qualify: each is a rectangle of a tensor (rows x pixels x channels) moved
+ * between SRAM and DRAM, or from the staging area (group-ahead.ts) into SRAM — disjoint parts of
+ * its region.
+ */
+function splitBox(a: Args, n: number): Args[] {
+  const [src, dst, n1, s1, d1, n2, s2, d2, len] = a;
+  if (!(n1 > 0 && n2 > 0 && len > 0 && s1 >= 0 && d1 >= 0 && s2 >= 0 && d2 >= 0)) return [a]; // nothing to move, or refused whole
+  const srcEnd = src + (n1 - 1) * s1 + (n2 - 1) * s2 + len;
+  const dstEnd = dst + (n1 - 1) * d1 + (n2 - 1) * d2 + len;
+  const runsApart = (n2 === 1 || d2 >= len) && (n1 === 1 || d1 >= (n2 - 1) * d2 + len);
+  if (!runsApart || (src < dstEnd && dst < srcEnd)) return [a];
+  if (n1 > 1) return ranges(n1, n).map(([i0, i1]) => [src + i0 * s1, dst + i0 * d1, i1 - i0, s1, d1, n2, s2, d2, len]);
+  if (n2 > 1) return ranges(n2, n).map(([j0, j1]) => [src + j0 * s2, dst + j0 * d2, 1, s1, d1, j1 - j0, s2, d2, len]);
+  return ranges(len, n, 64).map(([b0, b1]) => [src + b0, dst + b0, 1, 0, 0, 1, 0, 0, b1 - b0]);
 }

@@ -73,7 +73,16 @@ const modules = new Map<ModuleBuild, WebAssembly.Module>();
  */
 export function compileKernels(bytes: Uint8Array): WebAssembly.Module {
   setFlagsFromString('--no-liftoff');
-  return new WebAssembly.Module(new Uint8Array(bytes));
+  const module = new WebAssembly.Module(new Uint8Array(bytes));
+  const missing = missingKernels(module);
+  if (missing.length) throw new Error(`the kernel module lacks ${missing.join(', ')}: it was built from older sources than this software (rebuild it, or the firmware image that carries it)`);
+  return module;
+}
+
+/** The kernel functions (KERNEL_FUNCTIONS) a module does not export. */
+export function missingKernels(module: WebAssembly.Module): string[] {
+  const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  return KERNEL_FUNCTIONS.filter((k) => !names.has(k));
 }
 
 /** The compiled module of a build (compiled once per process). */

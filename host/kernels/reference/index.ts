@@ -15,6 +15,7 @@ import { add } from './add.js';
 import { lut } from './sigmoid.js';
 import { gateMul } from './gate.js';
 import { affine } from './affine.js';
+import { copyBox } from './dma.js';
 
 export function createReferenceKernels(initialBytes = 0): KernelSet {
   let buffer = new ArrayBuffer(initialBytes);
@@ -113,6 +114,15 @@ export function createReferenceKernels(initialBytes = 0): KernelSet {
       perChannel('affine', biasPtr, multPtr, shiftPtr, c);
       act('affine', outZp, actMin, actMax);
       affine(views, inPtr, pixels, c, inZp, wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax, outPtr);
+    },
+    copyBox(src, dst, n1, s1, d1, n2, s2, d2, len) {
+      if (![n1, s1, d1, n2, s2, d2, len].every((v) => Number.isInteger(v) && v >= 0)) {
+        throw new RangeError(`copyBox: counts, strides and length must be non-negative integers, got ${n1}, ${s1}, ${d1}, ${n2}, ${s2}, ${d2}, ${len}`);
+      }
+      if (n1 === 0 || n2 === 0 || len === 0) return;
+      span('copyBox source', src, (n1 - 1) * s1 + (n2 - 1) * s2 + len);
+      span('copyBox destination', dst, (n1 - 1) * d1 + (n2 - 1) * d2 + len);
+      copyBox(views, src, dst, n1, s1, d1, n2, s2, d2, len);
     },
   };
 }

@@ -1,11 +1,12 @@
-// Max-pool, upsample, requantizing copy (concat), ADD, LUT (sigmoid), gate multiply and
-// affine: every WASM build against the TypeScript reference, byte for byte.
+// Max-pool, upsample, requantizing copy (concat), ADD, LUT (sigmoid), gate multiply,
+// affine and the chip's DMA box copy: every WASM build against the TypeScript reference,
+// byte for byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { affineScratchBytes, type KernelSet } from '../../../host/kernels/kernel-set.js';
 import { quantizeMultiplier, quantizeAddParams, sigmoidLut } from '../../../models/quant-math.js';
 import { Rng } from './rng.js';
-import { Layout, load, read, kernelSets, firstDiff } from './harness.js';
+import { Layout, load, read, kernelSets, firstDiff, randomBox } from './harness.js';
 
 const { reference, wasm } = kernelSets();
 
@@ -122,6 +123,30 @@ test('affine: per-channel weights, bias and requantization', () => {
         ks.affine(i, pixels, c, inZp, wp, bp, mp, sp, outZp, -128, 127, o, scratch, scratchBytes);
         return [o, pixels * c, c];
       });
+    }
+  }
+});
+
+test('copyBox: strided boxes, 1-byte runs, runs overlapping their destination or each other', () => {
+  const rng = new Rng(26);
+  const bytes = 1024;
+  for (let k = 0; k < 300; k++) {
+    const memory = rng.int8(bytes);
+    const box = randomBox(rng, bytes);
+    const out = same(`copyBox ${box.join(',')}`, (ks) => {
+      const L = new Layout(); const at = L.put(memory); load(ks, L);
+      const [src, dst, ...rest] = box;
+      ks.copyBox(at + src, at + dst, ...rest);
+      return [at, bytes, 1];
+    });
+    // the last run holds its source's bytes as the runs before it left them; untouched bytes stay
+    const [src, dst, n1, s1, d1, n2, s2, d2, len] = box;
+    const written = new Set<number>();
+    for (let i = 0; i < n1; i++) for (let j = 0; j < n2; j++) for (let b = 0; b < len; b++) written.add(dst + i * d1 + j * d2 + b);
+    for (let b = 0; b < bytes; b++) if (!written.has(b) && ((out[b] << 24) >> 24) !== memory[b]) assert.fail(`copyBox ${box.join(',')} wrote byte ${b} outside its runs`);
+    if (src + (n1 - 1) * s1 + (n2 - 1) * s2 + len <= dst || dst + (n1 - 1) * d1 + (n2 - 1) * d2 + len <= src) {
+      // spans apart: every run is a plain copy of the source as it was
+      for (let b = 0; b < len; b++) assert.equal((out[dst + (n1 - 1) * d1 + (n2 - 1) * d2 + b] << 24) >> 24, memory[src + (n1 - 1) * s1 + (n2 - 1) * s2 + b]);
     }
   }
 });

@@ -4,6 +4,7 @@
 import type { KernelSet } from '../../../host/kernels/kernel-set.js';
 import { createReferenceKernels } from '../../../host/kernels/reference/index.js';
 import { createWasmKernels, relaxedSimdSupported, type WasmBuild } from '../../../host/kernels/wasm-kernels.js';
+import type { Rng } from './rng.js';
 
 export interface Buf { ptr: number; bytes: Uint8Array }
 
@@ -65,4 +66,23 @@ export function firstDiff(a: Uint8Array, b: Uint8Array, channels: number): strin
 export function packedWeightBytes(ks: KernelSet, k: 1 | 3, cin: number, cout: number, stride: number): number {
   const g = ks.convChannelGroup(k);
   return ks.convWeightBytes(k, cin, stride) * Math.ceil(cout / g) * g;
+}
+
+/**
+ * copyBox arguments for a random box inside [0, bytes): 1-byte to 64-byte runs, contiguous or
+ * strided on either side, its source and destination spans apart or overlapping.
+ */
+export function randomBox(rng: Rng, bytes: number): [number, number, number, number, number, number, number, number, number] {
+  for (;;) {
+    const len = rng.pick([1, 1, rng.int(2, 16), rng.int(17, 64)]);
+    const n1 = rng.int(1, 6), n2 = rng.int(1, 6);
+    const s2 = rng.pick([len, rng.int(0, 2 * len + 8)]), d2 = rng.pick([len, rng.int(0, 2 * len + 8)]);
+    const s1 = rng.pick([n2 * s2, rng.int(0, n2 * (s2 + len) + 8)]), d1 = rng.pick([n2 * d2, rng.int(0, n2 * (d2 + len) + 8)]);
+    const srcSpan = (n1 - 1) * s1 + (n2 - 1) * s2 + len, dstSpan = (n1 - 1) * d1 + (n2 - 1) * d2 + len;
+    if (srcSpan > bytes || dstSpan > bytes) continue;
+    const src = rng.int(0, bytes - srcSpan);
+    // half of the boxes land near their source: overlapping spans
+    const dst = rng.float() < 0.5 ? Math.min(bytes - dstSpan, Math.max(0, src + rng.int(-len, len))) : rng.int(0, bytes - dstSpan);
+    return [src, dst, n1, s1, d1, n2, s2, d2, len];
+  }
 }

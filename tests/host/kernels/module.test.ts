@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { wasmFile, createWasmKernels, WasmKernelError, relaxedSimdSupported, defaultBuild, HEAP_SLACK, type WasmBuild } from '../../../host/kernels/wasm-kernels.js';
+import { wasmFile, createWasmKernels, WasmKernelError, relaxedSimdSupported, defaultBuild, HEAP_SLACK, compileKernels, type WasmBuild } from '../../../host/kernels/wasm-kernels.js';
+import { KERNEL_FUNCTIONS } from '../../../host/kernels/kernel-set.js';
 
 const builds: WasmBuild[] = relaxedSimdSupported() ? ['simd', 'relaxed'] : ['simd'];
 
@@ -13,7 +14,7 @@ test('release modules instantiate with an empty import object and import nothing
     assert.deepEqual(WebAssembly.Module.imports(module), [], `${build} imports`);
     const { exports } = await WebAssembly.instantiate(module, {});
     const names = Object.keys(exports).sort();
-    for (const fn of ['conv3x3', 'conv1x1', 'maxpool2x2', 'upsample2x', 'requantCopy', 'add', 'lut', 'gateMul', 'affine', 'memory']) {
+    for (const fn of [...KERNEL_FUNCTIONS, 'memory']) {
       assert.ok(names.includes(fn), `${build} exports ${fn}`);
     }
     assert.equal((exports.variant as () => number)(), build === 'relaxed' ? 2 : 1);
@@ -35,11 +36,27 @@ test('bad kernel arguments throw WasmKernelError naming the kernel and the probl
   assert.throws(() => ks.gateMul(0, 64, 2, 2, 1, 0, 1 << 30, 0, 0, 10, -10, 128), /gateMul: activation range/);
   assert.throws(() => ks.add(0, 16, 4, 0, 0, 20, 1 << 30, 1, 1 << 30, 0, 1 << 30, 0, 0, -128, 127, 32), /add: shift outside/);
   assert.throws(() => ks.maxpool2x2(1 << 30, 64, 64, 64, 0), /maxpool2x2: trap: memory access out of bounds/);
+  assert.throws(() => ks.copyBox(0, 64, 2, 8, 8, -1, 0, 0, 4), /copyBox: invalid tensor shape/);
+  assert.throws(() => ks.copyBox(0, 64, 1, 0, 0, 1, 0, 0, -4), /copyBox: invalid tensor shape/);
+  // a box whose last run lies past the memory (or whose 32-bit addresses would wrap) moves nothing
+  const before = new Uint8Array(ks.heap).slice();
+  assert.throws(() => ks.copyBox(0, 64, 2, 8, 8, 2, 0x7fffffff, 0, 4), /copyBox: trap: memory access out of bounds/);
+  assert.throws(() => ks.copyBox(0, ks.heap.byteLength - 8, 2, 0, 8, 1, 0, 0, 4), /copyBox: trap: memory access out of bounds/);
+  assert.deepEqual(new Uint8Array(ks.heap), before);
   // a failed call leaves the module usable
   const h = new Int8Array(ks.heap); h.set([1, 9, 3, 4], 0);
   ks.maxpool2x2(0, 2, 2, 1, 16);
   assert.equal(new Int8Array(ks.heap)[16], 9);
   assert.throws(() => ks.packConvWeights(3, 2, 2, new Int8Array(35), 0, 1), /expected 36 OHWI weights/);
+});
+
+test('a kernel module without every kernel (built from older sources) is refused by name', () => {
+  // (module (memory (export "memory") 1) (func (export "conv3x3")))
+  const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 3, 1, 0, 1,
+    7, 20, 2, 6, 109, 101, 109, 111, 114, 121, 2, 0, 7, 99, 111, 110, 118, 51, 120, 51, 0, 0, 10, 4, 1, 2, 0, 11]);
+  assert.ok(WebAssembly.validate(bytes));
+  assert.throws(() => compileKernels(bytes), /the kernel module lacks conv1x1, maxpool2x2, .*, copyBox: it was built from older sources/);
+  assert.throws(() => createWasmKernels({ bytes }), /lacks conv1x1/);
 });
 
 test('heap growth keeps data and leaves slack past the caller buffers for vector over-reads', () => {

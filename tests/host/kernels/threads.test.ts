@@ -1,7 +1,8 @@
 // The threaded kernels: every call divided over 1, 2 and 3 threads (each thread its own
 // instance and scratch over one shared memory) gives the reference's bytes, for whole
 // networks with odd sizes through both engines (the chip's tiles spread over the threads,
-// and divided call by call), and for calls of every kernel split even when tiny; a kernel
+// and divided call by call), for calls of every kernel split even when tiny, and for DMA
+// boxes divided wherever their parts cannot touch each other's bytes; a kernel
 // error in any thread surfaces as the same WasmKernelError.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,9 @@ import { createChipEngine } from '../../../host/chip/chip-engine.js';
 import { randomQModel } from '../../../models/random-qmodel.js';
 import { syntheticFrames } from '../../../models/random-model.js';
 import { partCount, ranges, splitCall } from '../../../host/kernels/kernel-split.js';
+import type { KernelSet } from '../../../host/kernels/kernel-set.js';
+import { firstDiff, randomBox } from './harness.js';
+import { Rng } from './rng.js';
 
 const sets: ThreadedKernelSet[] = [];
 after(async () => { await Promise.all(sets.map((s) => s.close())); });
@@ -42,6 +46,38 @@ test('ranges: balanced, aligned, covering', () => {
   // weights under CHANNEL_SPLIT_RATIO times the input (16x16x64, 64 channels: 8x): rows, each part all 64 channels
   const medium = splitCall('conv3x3', [0, 16, 16, 64, 0, 1024, 16, 16, 64, 64, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0], 2);
   assert.deepEqual(medium.map((p) => [p[6], p[9]]), [[8, 64], [8, 64]]);
+  // DMA boxes: over the outer runs, else the inner runs, else bytes of the one run (64-byte aligned)
+  assert.deepEqual(splitCall('copyBox', [0, 5000, 3, 100, 40, 4, 10, 10, 8], 2), [[0, 5000, 2, 100, 40, 4, 10, 10, 8], [200, 5080, 1, 100, 40, 4, 10, 10, 8]]);
+  assert.deepEqual(splitCall('copyBox', [0, 5000, 1, 0, 0, 4, 10, 8, 8], 2), [[0, 5000, 1, 0, 0, 2, 10, 8, 8], [20, 5016, 1, 0, 0, 2, 10, 8, 8]]);
+  assert.deepEqual(splitCall('copyBox', [0, 5000, 1, 0, 0, 1, 0, 0, 1000], 3), [[0, 5000, 1, 0, 0, 1, 0, 0, 320], [320, 5320, 1, 0, 0, 1, 0, 0, 320], [640, 5640, 1, 0, 0, 1, 0, 0, 360]]);
+  // whole where parts could touch each other's bytes: source and destination spans overlapping,
+  // runs overlapping at the destination (inner, or a row of runs past the next row), nothing to move
+  for (const box of [[0, 500, 1, 0, 0, 1, 0, 0, 1000], [1000, 0, 1, 0, 0, 1, 0, 0, 1001], [0, 5000, 1, 0, 0, 4, 10, 4, 8], [0, 5000, 3, 100, 30, 4, 10, 8, 8], [0, 5000, 0, 0, 0, 1, 0, 0, 8]]) {
+    assert.deepEqual(splitCall('copyBox', box, 2), [box], box.join(','));
+  }
+  assert.equal(partCount('copyBox', [0, 1 << 20, 1, 0, 0, 1, 0, 0, 1 << 20], 2), 8);
+  assert.equal(partCount('copyBox', [0, 1 << 20, 1, 0, 0, 1, 0, 0, 4096], 2), 1);
+});
+
+test('DMA boxes, every one divided where its parts cannot touch: 2 and 3 threads equal the reference', async () => {
+  const rng = new Rng(44);
+  const bytes = 4096;
+  const ref = createReferenceKernels();
+  for (const threads of [2, 3]) {
+    const ks = await threaded(threads, 0);
+    ks.ensureHeap(bytes);
+    ref.ensureHeap(bytes);
+    for (let k = 0; k < 300; k++) {
+      const memory = rng.int8(bytes);
+      const [src, dst, ...rest] = randomBox(rng, bytes);
+      const run = (set: KernelSet) => {
+        new Int8Array(set.heap, 0, bytes).set(memory);
+        set.copyBox(src, dst, ...rest);
+        return new Uint8Array(set.heap, 0, bytes).slice();
+      };
+      assert.equal(firstDiff(run(ref), run(ks), 1), null, `${threads} threads, box ${[src, dst, ...rest].join(',')}`);
+    }
+  }
 });
 
 test('whole networks, odd sizes, every call split: 1, 2 and 3 threads equal the reference byte for byte', async () => {

@@ -42,6 +42,14 @@ export function runGolden(ks: KernelSet, g: GoldenCase): Int8Array {
       ks.gateMul(a, s, g.h, g.w, g.c, g.skipZp, g.multiplier, g.shift, g.outZp, g.actMin, g.actMax, out);
       return new Int8Array(read(ks, out, g.expected.length).buffer);
     }
+    case 'copyBox': {
+      // the box's addresses are offsets into the vector's memory
+      const at = L.put(i8(g.memory));
+      load(ks, L);
+      const [src, dst, ...rest] = g.box as number[];
+      ks.copyBox(at + src, at + dst, ...(rest as [number, number, number, number, number, number, number]));
+      return new Int8Array(read(ks, at, g.memory.length).buffer);
+    }
     default: throw new Error(`unknown golden op ${g.op}`);
   }
 }

@@ -46,10 +46,19 @@ def gate_mul(g):
                 out.append(clamp(rq(gv * (g['skip'][(y * w + x) * c + ch] - g['skipZp']), g['multiplier'], g['shift']) + g['outZp'], g['actMin'], g['actMax']))
     return out
 
+def copy_box(g):
+    m = list(g['memory'])
+    src, dst, n1, s1, d1, n2, s2, d2, n = g['box']
+    for i in range(n1):
+        for j in range(n2):
+            s, d = src + i * s1 + j * s2, dst + i * d1 + j * d2
+            m[d:d + n] = m[s:s + n]  # the slice is a copy: the run reads the bytes as they were
+    return m
+
 ok = True
 for f in sorted(glob.glob(os.path.join(os.path.dirname(__file__), '*.json'))):
     g = json.load(open(f))
-    got = {'conv3x3': conv3x3, 'add': add, 'gateMul': gate_mul}[g['op']](g)
+    got = {'conv3x3': conv3x3, 'add': add, 'gateMul': gate_mul, 'copyBox': copy_box}[g['op']](g)
     same = got == g['expected']
     ok &= same
     print(f"{os.path.basename(f)}: {'ok' if same else 'MISMATCH'}")

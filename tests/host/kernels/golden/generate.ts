@@ -72,12 +72,35 @@ function gateCase(name: string, seed: number, h: number, w: number, c: number) {
   return { op: 'gateMul', name, h, w, c, gate, skip, skipZp, outZp, actMin: -128, actMax: 127, ...q, expected };
 }
 
+/**
+ * A DMA box over a small random memory: run (i, j) copies len bytes from src + i*s1 + j*s2 to
+ * dst + i*d1 + j*d2, runs in order, each one reading the memory as the runs before it left it
+ * (read whole, then written: a run whose ends overlap copies the bytes as they were).
+ */
+function boxCase(name: string, seed: number, bytes: number, box: [number, number, number, number, number, number, number, number, number]) {
+  const rng = new Rng(seed);
+  const memory = [...rng.int8(bytes)];
+  const [src, dst, n1, s1, d1, n2, s2, d2, len] = box;
+  const expected = memory.slice();
+  for (let i = 0; i < n1; i++) for (let j = 0; j < n2; j++) {
+    const run = expected.slice(src + i * s1 + j * s2, src + i * s1 + j * s2 + len);
+    run.forEach((v, k) => { expected[dst + i * d1 + j * d2 + k] = v; });
+  }
+  return { op: 'copyBox', name, memory, box, expected };
+}
+
 const cases = [
   conv3x3Case('conv3x3-pytorch-pad-stride1', 1, 4, 5, 3, 2, 1, [1, 1, 1, 1], -2, 3, false),
   conv3x3Case('conv3x3-keras-pad-stride2', 2, 5, 4, 2, 3, 2, [0, 0, 1, 1], 5, -10, false),
   conv3x3Case('conv3x3-relu-stride2-odd', 5, 5, 5, 2, 3, 2, [1, 1, 1, 1], -1, -40, true),
   addCase('add-tflite', 3, 20),
   gateCase('gatemul-odd', 4, 3, 5, 2),
+  // channels 1-2 of a 3x4-pixel tile of 5 channels stored into a 6-pixel-wide tensor of 8 channels: strides on both sides
+  boxCase('copybox-channel-group', 6, 240, [1, 64, 3, 20, 48, 4, 5, 8, 2]),
+  // 1-byte runs gathering every third byte, the destination inside the source's span
+  boxCase('copybox-one-byte-runs', 7, 64, [0, 40, 2, 24, 8, 8, 3, 1, 1]),
+  // runs overlapping their own destination (dst = src + 3) and the next run's source
+  boxCase('copybox-overlap', 8, 64, [4, 7, 3, 8, 8, 1, 0, 0, 10]),
 ];
 for (const c of cases) {
   writeFileSync(new URL(`${c.name}.json`, here), JSON.stringify(c) + '\n');
