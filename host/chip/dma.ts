@@ -1,8 +1,8 @@
 // DMA between DRAM and SRAM: the boxes the compiler emits (an input tile with
 // its halo is a rectangle of rows x columns x channels of an NHWC tensor; a
-// channel group of an output tile is a strided rectangle) and the real copies
-// the machine makes of them. Both memories are regions of one heap, so a copy
-// is a memmove (copyWithin) per contiguous run.
+// channel group of an output tile is a strided rectangle). Both memories are
+// regions of one heap, and the machine copies a box with the kernels' copyBox
+// (host/kernels/kernel-set.ts: a memmove per contiguous run).
 import type { Box } from './instructions.js';
 
 /**
@@ -27,18 +27,4 @@ export function rectBox(dir: 'in' | 'out', tensorAt: number, w: number, c: numbe
 /** A contiguous copy of `len` bytes. */
 export function flatBox(src: number, dst: number, len: number): Box {
   return { src, dst, n1: 1, s1: 0, d1: 0, n2: 1, s2: 0, d2: 0, len };
-}
-
-/** Copy one box inside the heap. */
-export function copyBox(h: Uint8Array, x: Box): void {
-  const { len } = x;
-  for (let i = 0; i < x.n1; i++) {
-    let s = x.src + i * x.s1;
-    let d = x.dst + i * x.d1;
-    for (let j = 0; j < x.n2; j++) {
-      h.copyWithin(d, s, s + len);
-      s += x.s2;
-      d += x.d2;
-    }
-  }
 }

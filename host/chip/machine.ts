@@ -1,6 +1,6 @@
 // Functional execution of a compiled program: the engine's heap region is the
 // chip's memory (SRAM first, DRAM after it), DMA instructions are real copies
-// between the two, and each COMPUTE is its op's binding call (host/kernels/ops)
+// between the two (the kernels' copyBox, one call per box), and each COMPUTE is its op's binding call (host/kernels/ops)
 // over one tile, with SRAM pointers only (sramCheck verifies that of the whole
 // stream at load) — except conv weights: the chip's memory holds them as int8, and the
 // kernels read their own packed copy of the tile's channels (kernel-copies.ts), and a conv split
@@ -10,9 +10,10 @@
 // built, so a frame is a walk over an array of closures. Nothing here knows an op kind.
 //
 // On threaded kernels (host/kernels/threaded-kernels.ts) a layer whose tiles can overlap
-// runs as the chip runs it, tiles spread over the threads with its copies in between
-// (tile-scheduler.ts); a layer of one tile, or of tiles that must follow each other, runs
-// in order with each kernel call divided over the threads instead.
+// runs as the chip runs it, tiles spread over the threads with its copies in between, each
+// whole on this thread (tile-scheduler.ts); a layer of one tile, or of tiles that must follow
+// each other, runs in order with each kernel call, its copies' included, divided over the
+// threads instead.
 //
 // Region: [ SRAM | DRAM (params, tensors) | staging | kernel scratch ]. The staging area
 // (group-ahead.ts: a conv tile's every channel group at once) and the scratch (the kernels'
@@ -20,7 +21,7 @@
 import type { Graph } from '../../models/graph.js';
 import type { QModel } from '../../models/qmodel.js';
 import { reserveHeap } from '../kernels/heap-reservation.js';
-import type { KernelSet } from '../kernels/kernel-set.js';
+import type { KernelFunctions, KernelSet } from '../kernels/kernel-set.js';
 import type { OpCall, Scratch } from '../kernels/ops/op-binding.js';
 import { writeParams } from '../kernels/ops/param-placement.js';
 import type { PreparedOp } from '../kernels/ops/registry.js';
@@ -31,7 +32,6 @@ import type { Box, ComputeInstr, Instr } from './instructions.js';
 import { groupsAhead, type AheadPlan } from './group-ahead.js';
 import { chipPlaneTarget } from './chip-weights.js';
 import { kernelCopies } from './kernel-copies.js';
-import { copyBox } from './dma.js';
 import { alignedSram, sramCheck } from './sram.js';
 import { layerDependencies, TileScheduler, type LayerStep } from './tile-scheduler.js';
 import { recordCalls } from '../kernels/kernel-calls.js';
@@ -90,11 +90,12 @@ export class Machine {
       const deps = layerDependencies(instrs);
       // a layer done ahead runs in order: its wide calls are most of its work, divided over the threads
       if (threaded && !this.ahead.layers.has(L.index) && tilesOverlap(instrs, deps)) {
+        // its copies run here between posting tiles, so whole: a divided call would wait for the busy workers
         const steps: LayerStep[] = instrs.map((ins, k) =>
-          ins.op === 'COMPUTE' ? { calls: recordCalls((kf) => ops[ins.layer].bind(kf, callOf(ins), this.scratch)) } : { dma: this.prepare(ins, at[k], ops, callOf) });
+          ins.op === 'COMPUTE' ? { calls: recordCalls((kf) => ops[ins.layer].bind(kf, callOf(ins), this.scratch)) } : { dma: this.prepare(ins, at[k], ops, callOf, threaded.spread.local) });
         return new TileScheduler(steps, deps, threaded.spread, threaded.threads - 1);
       }
-      return instrs.map((ins, k) => this.prepare(ins, at[k], ops, callOf));
+      return instrs.map((ins, k) => this.prepare(ins, at[k], ops, callOf, kernels));
     });
     this.spreadLayers = this.layers.filter((l) => l instanceof TileScheduler).length;
     this.aheadLayers = this.ahead.layers.size;
@@ -122,11 +123,11 @@ export class Machine {
     return this.base + at;
   }
 
-  /** The closure of instruction `ins` (at `index` in the program). */
-  private prepare(ins: Instr, index: number, ops: readonly PreparedOp[], callOf: (ins: ComputeInstr) => OpCall): () => void {
+  /** The closure of instruction `ins` (at `index` in the program); its copies are calls of `dma`. */
+  private prepare(ins: Instr, index: number, ops: readonly PreparedOp[], callOf: (ins: ComputeInstr) => OpCall, dma: KernelFunctions): () => void {
     const ahead = this.ahead.steps.get(index);
     if (ahead) {
-      const copy = this.copies([ahead.copy]);
+      const copy = this.copies([ahead.copy], dma);
       if (!ahead.wide) return copy;
       const wide = ops[ahead.wide.layer].bind(this.kernels, callOf(ahead.wide), this.scratch);
       return () => {
@@ -136,22 +137,22 @@ export class Machine {
     }
     if (ins.op === 'COMPUTE') return ops[ins.layer].bind(this.kernels, callOf(ins), this.scratch);
     if (ins.op === 'SYNC') return () => {};
-    return this.copies(ins.boxes);
+    return this.copies(ins.boxes, dma);
   }
 
-  /** The copies of `boxes` (region offsets) inside the heap. */
-  private copies(regionBoxes: readonly Box[]): () => void {
+  /**
+   * The copies of `boxes` (region offsets) inside the heap: a copyBox call each (WebAssembly's
+   * memory.copy per run; V8's copyWithin on the threads' shared memory moved 2-5x slower).
+   */
+  private copies(regionBoxes: readonly Box[], dma: KernelFunctions): () => void {
     const b = this.base;
-    const boxes = regionBoxes.map((x) => ({ ...x, src: x.src + b, dst: x.dst + b }));
-    if (boxes.every((x) => x.n1 * x.n2 === 1)) {
-      return () => {
-        const h = this.heap();
-        for (const x of boxes) h.copyWithin(x.dst, x.src, x.src + x.len);
-      };
+    const boxes = regionBoxes.map((x) => [x.src + b, x.dst + b, x.n1, x.s1, x.d1, x.n2, x.s2, x.d2, x.len] as const);
+    if (boxes.length === 1) {
+      const [src, dst, n1, s1, d1, n2, s2, d2, len] = boxes[0];
+      return () => dma.copyBox(src, dst, n1, s1, d1, n2, s2, d2, len);
     }
     return () => {
-      const h = this.heap();
-      for (const x of boxes) copyBox(h, x);
+      for (const x of boxes) dma.copyBox(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8]);
     };
   }
 }
