@@ -1,7 +1,8 @@
 // Kernel-level benchmark: every conv of the seed network (F=32, 256x256x3, from
 // models/graph.ts) on random data, per WASM build, best of several runs (the machine
 // is shared, so the best run is the least disturbed one). Prints per-layer ms and
-// GMAC/s and the conv total; not part of npm test.
+// GMAC/s and the conv total, then the element-wise ops and the chip's DMA boxes (copyBox);
+// not part of npm test.
 // Run: node --import tsx tests/perf/kernels.bench.ts [--runs 3] [--build simd|relaxed] [--layers enc1]
 //      node --experimental-wasm-relaxed-simd --import tsx tests/perf/kernels.bench.ts   (adds the relaxed build)
 import os from 'node:os';
@@ -11,6 +12,8 @@ import { convLayer } from './conv-layer.js';
 import { createWasmKernels, relaxedSimdSupported, type WasmBuild } from '../../host/kernels/wasm-kernels.js';
 import { CONV3X3_SCRATCH_BYTES } from '../../host/kernels/kernel-set.js';
 import { Rng } from '../host/kernels/rng.js';
+import { compile } from '../../host/chip/compiler.js';
+import { resolveChipConfig } from '../../host/chip/chip-config.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, def: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : def; };
@@ -57,7 +60,34 @@ for (const build of builds) {
   console.log(`conv3x3 total: ${(macs3 / 1e9).toFixed(2)} GMAC in ${ms3.toFixed(1)} ms = ${(macs3 / ms3 / 1e6).toFixed(1)} GMAC/s` +
     ` (CPU time ${cpuMs3.toFixed(1)} ms = ${(macs3 / cpuMs3 / 1e6).toFixed(1)} GMAC/s)`);
   console.log(`all convs:     ${(totalMacs / 1e9).toFixed(2)} GMAC in ${totalMs.toFixed(1)} ms = ${(totalMacs / totalMs / 1e6).toFixed(1)} GMAC/s`);
-  if (!only) elementwise(ks);
+  if (!only) {
+    elementwise(ks);
+    dmaBoxes(ks);
+  }
+}
+
+/** Best wall and CPU milliseconds of `run` over `runs` runs, after one warm-up run. */
+function bestOf(run: () => void): { best: number; bestCpu: number } {
+  run();
+  let best = Infinity, bestCpu = Infinity;
+  for (let r = 0; r < runs; r++) {
+    const c0 = process.cpuUsage(); const t0 = performance.now();
+    run();
+    best = Math.min(best, performance.now() - t0);
+    const c = process.cpuUsage(c0); bestCpu = Math.min(bestCpu, (c.user + c.system) / 1000);
+  }
+  return { best, bestCpu };
+}
+
+/** The chip's DMA boxes for this network (default preset), copied in stream order as the chip engine does (copyBox). */
+function dmaBoxes(ks: ReturnType<typeof createWasmKernels>): void {
+  const program = compile(g, resolveChipConfig('default'));
+  const boxes = program.instrs.flatMap((ins) => ('boxes' in ins ? ins.boxes : []));
+  ks.ensureHeap(program.regionBytes);
+  const bytes = boxes.reduce((n, x) => n + x.n1 * x.n2 * x.len, 0);
+  const run = () => { for (const x of boxes) ks.copyBox(x.src, x.dst, x.n1, x.s1, x.d1, x.n2, x.s2, x.d2, x.len); };
+  const { best, bestCpu } = bestOf(run);
+  console.log(`chip DMA (copyBox): ${boxes.length} boxes, ${(bytes / 1e6).toFixed(1)} MB in ${best.toFixed(2)} ms = ${(bytes / best / 1e6).toFixed(1)} GB/s (cpu ${bestCpu.toFixed(2)} ms)`);
 }
 
 /** The element-wise ops of the network, timed per kind (sum over all ops of that kind). */
@@ -90,14 +120,7 @@ function elementwise(ks: ReturnType<typeof createWasmKernels>): void {
       case 'gatemul': run = () => ks.gateMul(A, B, o.h, o.w, o.c, 3, q.multiplier, q.shift - 8, 0, -128, 127, OUT); break;
       case 'affine': run = () => ks.affine(A, o.h * o.w, o.c, 3, B, P, P + 4096, P + 8192, 0, -128, 127, OUT, SCRATCH, 65536); break;
     }
-    run();
-    let best = Infinity, bestCpu = Infinity;
-    for (let r = 0; r < runs; r++) {
-      const c0 = process.cpuUsage(); const t0 = performance.now();
-      run();
-      best = Math.min(best, performance.now() - t0);
-      const c = process.cpuUsage(c0); bestCpu = Math.min(bestCpu, (c.user + c.system) / 1000);
-    }
+    const { best, bestCpu } = bestOf(run);
     const k = perKind.get(op.kind) ?? { ms: 0, cpu: 0, values: 0 };
     perKind.set(op.kind, { ms: k.ms + best, cpu: k.cpu + bestCpu, values: k.values + n });
   }
