@@ -102,7 +102,7 @@ function readRuntime(build: RuntimeBuild, file: string): Uint8Array {
     throw new FileError(file, `is not a ${build} build: it imports ${has}; ${build === 'threads' ? 'the threads build imports exactly one (shared) memory' : 'a single-thread build imports nothing'}`, 'BAD_FILE');
   }
   const missing = missingKernels(module);
-  if (missing.length) throw new FileError(file, `is not a kernel module of this software: it lacks ${missing.join(', ')} (rebuild it: npm run build:wasm)`, 'BAD_FILE');
+  if (missing.length) throw new FileError(file, `a kernel module of older sources than this software: it lacks ${missing.join(', ')} (rebuild it with npm run build:wasm)`, 'BAD_FILE');
   return bytes;
 }
 

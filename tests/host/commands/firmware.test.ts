@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { randomQModel } from '../../../models/random-qmodel.ts';
 import { writeModel } from '../../../models/format.ts';
 import { runAunet } from '../../support/aunet-cli.js';
+import { OLD_KERNEL_MODULE } from '../kernels/harness.js';
 
 test('keys generate, firmware build, verify and inspect', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'aunet-fwcli-'));
@@ -39,6 +40,11 @@ test('keys generate, firmware build, verify and inspect', async () => {
     writeFileSync(join(dir, 'bad.yaml'), 'publish:\n  threshold: 3\n');
     const badConfig = await runAunet(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--config', join(dir, 'bad.yaml'), '--version', '1.0.0', '--security-counter', '1', '--out', join(dir, 'y.aufw')]);
     assert.match(badConfig.stderr, /invalid config: .*publish\.threshold.*\(.*bad\.yaml\)/);
+    // a runtime module built from older sources (one kernel of ten) is refused by name, not at its first missing call
+    writeFileSync(join(dir, 'old.wasm'), OLD_KERNEL_MODULE);
+    const oldRuntime = await runAunet(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--runtime', `simd=${join(dir, 'old.wasm')}`, '--version', '1.0.0', '--security-counter', '1', '--out', join(dir, 'z.aufw')]);
+    assert.notEqual(oldRuntime.code, 0);
+    assert.match(oldRuntime.stderr, /lacks conv1x1, .*copyBox \(rebuild it with npm run build:wasm\) \(.*old\.wasm\)/);
     const badVersion = await runAunet(['firmware', 'build', '--key', join(dir, 'keys/private.pem'), '--model', model, '--version', 'latest', '--security-counter', '1', '--out', join(dir, 'x.aufw')]);
     assert.match(badVersion.stderr, /"latest" is not MAJOR\.MINOR\.PATCH/);
     const { inspectFirmware } = await import('../../../firmware/inspect.ts');

@@ -86,3 +86,7 @@ export function randomBox(rng: Rng, bytes: number): [number, number, number, num
     return [src, dst, n1, s1, d1, n2, s2, d2, len];
   }
 }
+
+/** A kernel module built from older sources: (module (memory (export "memory") 1) (func (export "conv3x3"))). */
+export const OLD_KERNEL_MODULE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 3, 1, 0, 1,
+  7, 20, 2, 6, 109, 101, 109, 111, 114, 121, 2, 0, 7, 99, 111, 110, 118, 51, 120, 51, 0, 0, 10, 4, 1, 2, 0, 11]);
