@@ -37,9 +37,12 @@ export function ranges(total: number, n: number, align = 1): [number, number][] 
  * a gated one 0.9, a LUT 0.7, an upsampled output 0.3, a pooled input 0.07. Counted in values, the
  * element-wise calls of the gates (up to 0.14 ms) ran on one thread while the other waited. A byte
  * of the chip's DMA boxes (copyBox over busi-lite's 4.3 MB per frame, out of cache, load average
- * 4.5) 0.29-0.33 ns: 16 (a box of 8 KiB or more is divided).
+ * 4.5) 0.29-0.33 ns, about 20 MACs; but counted so, boxes of 8 KiB and up were divided and the
+ * chip engine at 2 threads spent more (seed +20-31 % over direct, busi-lite CPU +15 %) than
+ * with 1 (boxes of 128 KiB and up: most of the seed's bytes, few of its calls; seed +15-22 %,
+ * busi-lite CPU +2-5 %), frames alternated, load 3-4 (Xeon @ 2.8 GHz, 2 cores).
  */
-const UNIT_COST: Record<KernelName, number> = { conv3x3: 1, conv1x1: 1, add: 128, affine: 96, requantCopy: 64, gateMul: 64, lut: 32, upsample2x: 16, maxpool2x2: 4, copyBox: 16 };
+const UNIT_COST: Record<KernelName, number> = { conv3x3: 1, conv1x1: 1, add: 128, affine: 96, requantCopy: 64, gateMul: 64, lut: 32, upsample2x: 16, maxpool2x2: 4, copyBox: 1 };
 
 /** Work of a call in conv-MAC equivalents: calls below MIN_SPLIT_WORK run whole, on one thread. */
 export function callWork(kernel: KernelName, a: Args): number {

@@ -56,7 +56,8 @@ test('ranges: balanced, aligned, covering', () => {
     assert.deepEqual(splitCall('copyBox', box, 2), [box], box.join(','));
   }
   assert.equal(partCount('copyBox', [0, 1 << 20, 1, 0, 0, 1, 0, 0, 1 << 20], 2), 8);
-  assert.equal(partCount('copyBox', [0, 1 << 20, 1, 0, 0, 1, 0, 0, 4096], 2), 1);
+  assert.equal(partCount('copyBox', [0, 1 << 20, 1, 0, 0, 1, 0, 0, 1 << 18], 2), 2);
+  assert.equal(partCount('copyBox', [0, 1 << 20, 1, 0, 0, 1, 0, 0, 100000], 2), 1);
 });
 
 test('DMA boxes, every one divided where its parts cannot touch: 2 and 3 threads equal the reference', async () => {
