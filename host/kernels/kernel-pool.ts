@@ -5,9 +5,12 @@
 // that number into `done`. Each worker is posted to and joined on its own, so a caller can
 // keep several workers busy with different work (one part of a divided call each, or one
 // chip tile each) and collect them in any order. Waiting spins for SPIN_MS before it sleeps.
-// A post is claimed by whoever runs it (`taken`, by atomic exchange): the worker when it wakes,
-// or the caller when it joins a post the worker has not started (the OS had not scheduled that
-// thread yet) and runs the calls itself, since it would otherwise only wait.
+// A post is claimed by whoever runs it: the worker when it wakes, or the caller when it joins a
+// post the worker has not started (the OS had not scheduled that thread yet) and runs the calls
+// itself, since it would otherwise only wait. `taken` holds the last post claimed, and post n is
+// claimed by compare-and-swap from n - 1 to n: a worker that read n and was then held up while
+// the caller took n back, posted n + 1 and took that back too cannot claim n any more (with an
+// exchange it could: it ran the slot's newer calls a second time, found by divide-stress.ts).
 //
 // A divided call goes on the shared job board instead (`divide`): its parts, more of them than
 // threads, are claimed one at a time by whichever thread is free — this one and every idle
@@ -23,6 +26,8 @@ import { MAX_PARTS } from './kernel-split.js';
 export const SLOT = { seq: 0, done: 1, error: 2, count: 3, taken: 4, calls: 5, size: 64 } as const;
 /** Sequence numbers run 1..SEQ_MAX and wrap (a box posts a few thousand a second for weeks; negative means close) */
 const SEQ_MAX = 0x3fffffff;
+/** The post before post n: the value `taken` holds while n is unclaimed (kernel-worker.mjs computes it the same way) */
+const previousSeq = (n: number) => (n === 1 ? SEQ_MAX : n - 1);
 /** spin this long (ms) before sleeping on a futex: a frame's next call usually comes sooner */
 export const SPIN_MS = 0.2;
 /**
@@ -61,6 +66,8 @@ interface WorkerInit {
   job: typeof JOB;
   jobCall: number;
   spinMs: number;
+  seqMax: number;
+  holdBeforeClaim: number;
 }
 
 export class KernelPool {
@@ -74,14 +81,17 @@ export class KernelPool {
   }
 
   /** Start `n` workers, each with an instance of `module` over `memory`; resolves when all are ready. */
-  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, n: number): Promise<KernelPool> {
+  /** `holdBeforeClaim` (tests only): the share of posts a worker waits 0.5 ms for between reading and claiming them, as a thread the OS holds up there would */
+  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, n: number, holdBeforeClaim = 0): Promise<KernelPool> {
     const sab = new SharedArrayBuffer((n * SLOT.size + JOB.size) * 4);
+    // no post claimed yet: post 1 is claimed from the value before it
+    for (let i = 0; i < n; i++) new Int32Array(sab)[i * SLOT.size + SLOT.taken] = previousSeq(1);
     const workers = Array.from({ length: n }, (_, index) =>
       // execArgv []: not the parent's `--import tsx`, which starts tsx and its esbuild service
       // in every thread (0.5-1 s each on the 2-core box; this plain-JS worker needs neither)
       new Worker(new URL('./kernel-worker.mjs', import.meta.url), {
         execArgv: [],
-        workerData: { module, memory, control: sab, index, functions: KERNEL_FUNCTIONS, slot: SLOT, job: JOB, jobCall: JOB_CALL, spinMs: SPIN_MS } satisfies WorkerInit,
+        workerData: { module, memory, control: sab, index, functions: KERNEL_FUNCTIONS, slot: SLOT, job: JOB, jobCall: JOB_CALL, spinMs: SPIN_MS, seqMax: SEQ_MAX, holdBeforeClaim } satisfies WorkerInit,
       }));
     try {
       await Promise.all(workers.map((w) => {
@@ -172,7 +182,8 @@ export class KernelPool {
   join(i: number, runHere?: () => void): number {
     const c = this.slot(i);
     const want = this.seq[i];
-    if (runHere && Atomics.load(c, SLOT.done) !== want && Atomics.exchange(c, SLOT.taken, want) !== want) {
+    const before = previousSeq(want);
+    if (runHere && Atomics.load(c, SLOT.done) !== want && Atomics.compareExchange(c, SLOT.taken, before, want) === before) {
       c[SLOT.error] = 0;
       try {
         runHere();

@@ -13,7 +13,7 @@
 // in workerData from kernel-pool.ts, so those stay defined once, in TypeScript.
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { module, memory, control, index, functions, slot, job, jobCall, spinMs } = workerData;
+const { module, memory, control, index, functions, slot, job, jobCall, spinMs, seqMax, holdBeforeClaim } = workerData;
 const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const fns = functions.map((k) => ex[k]);
 const c = new Int32Array(control, index * slot.size * 4, slot.size);
@@ -64,8 +64,11 @@ for (;;) {
   while (Atomics.load(c, slot.seq) === seen) Atomics.wait(c, slot.seq, seen);
   seen = Atomics.load(c, slot.seq);
   if (seen < 0) break;
-  // claim the post; the caller may have taken it back (and stores done itself) while this thread was not scheduled
-  if (Atomics.exchange(c, slot.taken, seen) === seen) continue;
+  if (holdBeforeClaim > 0 && Math.random() < holdBeforeClaim) for (const t = performance.now() + 0.5; performance.now() < t; );
+  // claim the post (from the one before it: kernel-pool.ts); the caller may have taken it back, and
+  // stores done itself, while this thread was not scheduled — and posted and taken back more since
+  const before = seen === 1 ? seqMax : seen - 1;
+  if (Atomics.compareExchange(c, slot.taken, before, seen) !== before) continue;
   let err = 0;
   try {
     // the posted calls, in order: [kernel, argc, args...] each

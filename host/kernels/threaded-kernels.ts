@@ -56,6 +56,8 @@ export interface ThreadedKernelOptions {
   scratchBytes?: number;
   /** calls with less work run whole on this thread (default MIN_SPLIT_WORK; tests use 0 to split every call) */
   minSplitWork?: number;
+  /** tests only: the share of posts a worker is held up for between reading and claiming them (kernel-pool.ts) */
+  holdBeforeClaim?: number;
   /** the threaded kernel module to run (a firmware image's runtime section; default build/kernels.threads.wasm) */
   module?: WebAssembly.Module;
 }
@@ -69,7 +71,7 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
   const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports & Record<KernelName, (...a: number[]) => void>;
   const heap = new KernelHeap(memory, scratchBytes, threads - 1);
-  const pool = await KernelPool.start(module, memory, threads - 1);
+  const pool = await KernelPool.start(module, memory, threads - 1, options.holdBeforeClaim);
 
   // a failed kernel of this thread: the WasmKernelError, the module's error state cleared
   const failed = (kernel: KernelName, e: unknown): unknown => {

@@ -6,14 +6,15 @@
 // futex (no timer of the test runner can fire then): the test kills this process after a time
 // limit instead. A worker that claimed a part while the board was being rewritten ran it with
 // half-written arguments and counted it into the next call (found by this loop).
-//   divide-stress.ts THREADS CALLS [HOGS]   HOGS busy threads beside it, so that workers start late
+//   divide-stress.ts THREADS CALLS [HOGS] [HOLD]   HOGS busy threads beside it, so that workers start late;
+//   HOLD: the share of posts a worker is held up for between reading and claiming them
 import { Worker } from 'node:worker_threads';
 import { createThreadedKernels } from '../../../host/kernels/threaded-kernels.js';
 
-const [threads, calls, hogCount = 0] = process.argv.slice(2).map(Number);
+const [threads, calls, hogCount = 0, holdBeforeClaim = 0] = process.argv.slice(2).map(Number);
 const hogs = Array.from({ length: hogCount }, () => new Worker('for (;;);', { eval: true }));
 // 256 values per part at most: lut calls of 512..4096 values divide into 2..8 parts on 2 threads
-const ks = await createThreadedKernels({ threads, minSplitWork: 256 });
+const ks = await createThreadedKernels({ threads, minSplitWork: 256, holdBeforeClaim });
 const IN = 0, LUT = 8192, OUT = 16384, POSTED = 24576, HERE = 32768, MAX = 4096;
 ks.ensureHeap(HERE + MAX + 64);
 const heap = new Uint8Array(ks.heap);
