@@ -80,8 +80,11 @@ export class KernelPool {
     this.board = control.subarray(workers.length * SLOT.size);
   }
 
-  /** Start `n` workers, each with an instance of `module` over `memory`; resolves when all are ready. */
-  /** `holdBeforeClaim` (tests only): the share of posts a worker waits 0.5 ms for between reading and claiming them, as a thread the OS holds up there would */
+  /**
+   * Start `n` workers, each with an instance of `module` over `memory`; resolves when all are ready.
+   * `holdBeforeClaim` (tests only): the share of posts a worker waits 0.5 ms for between reading and
+   * claiming them, as a thread the OS holds up there would.
+   */
   static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, n: number, holdBeforeClaim = 0): Promise<KernelPool> {
     const sab = new SharedArrayBuffer((n * SLOT.size + JOB.size) * 4);
     // no post claimed yet: post 1 is claimed from the value before it
