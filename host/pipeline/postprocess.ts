@@ -1,9 +1,12 @@
 // From the probability map to what an operator reads: the mask at the current
-// threshold, the lesion outlines, the lesion area and the mean confidence.
-// Outlines: 8-connected regions labelled in one raster pass (union-find), then
-// the outer boundary of each traced with Moore-neighbour tracing and Jacob's
-// stopping criterion (back at the start pixel, about to repeat the first step).
+// threshold (models/lesion-mask.ts: the one implementation of the mask and its
+// regions, which the post-processing study scores too), the lesion outlines,
+// the lesion area and the mean confidence. Outlines: the mask's 8-connected
+// regions, then the outer boundary of each traced with Moore-neighbour tracing
+// and Jacob's stopping criterion (back at the start pixel, about to repeat the
+// first step).
 import { MAX_CONTOUR_POINTS, MAX_POLYGONS, type Polygon } from '../../contracts/frame-message.js';
+import { bySize, labelRegions, lesionMask } from '../../models/lesion-mask.js';
 
 export interface Lesions {
   /** W*H, 0 or 1 */
@@ -28,18 +31,8 @@ export interface PostprocessOptions {
 }
 
 export function postprocess(prob: Uint8Array, width: number, height: number, o: PostprocessOptions): Lesions {
+  const { mask, pixels, sum } = lesionMask(prob, width, height, o.threshold);
   const n = width * height;
-  if (prob.length !== n) throw new RangeError(`postprocess: probability map has ${prob.length} values, expected ${width}x${height}`);
-  const mask = new Uint8Array(n);
-  let pixels = 0;
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    if (prob[i] > o.threshold) {
-      mask[i] = 1;
-      pixels++;
-      sum += prob[i];
-    }
-  }
   const contours = pixels ? traceContours(mask, width, height, o.minRegionPixels ?? 4, o.maxPolygons ?? MAX_POLYGONS, o.maxPoints ?? MAX_CONTOUR_POINTS) : [];
   return { mask, area: pixels / n, pixels, meanConfidence: pixels ? sum / pixels / 256 : 0, contours };
 }
@@ -51,69 +44,9 @@ const DY = [0, 1, 1, 1, 0, -1, -1, -1];
 /** Outer outlines of the 8-connected regions of a 0/1 mask. */
 export function traceContours(mask: Uint8Array, W: number, H: number, minPixels = 4, maxPolygons = MAX_POLYGONS, maxPoints = MAX_CONTOUR_POINTS): Polygon[] {
   const { labels, regions } = labelRegions(mask, W, H);
-  const big = regions.filter((r) => r.pixels >= minPixels).sort((a, b) => b.pixels - a.pixels || a.start - b.start).slice(0, maxPolygons);
+  const big = regions.filter((r) => r.pixels >= minPixels).sort(bySize).slice(0, maxPolygons);
   const outlines = big.map((r) => traceOne(labels, r.label, r.start, W, H, 4 * r.pixels + 8));
   return budget(outlines, maxPoints);
-}
-
-interface Region {
-  label: number;
-  pixels: number;
-  /** first pixel in raster order: top row, leftmost */
-  start: number;
-}
-
-// The labels never leave traceContours, so one buffer serves every frame: a fresh 64 KiB array
-// per frame counted toward the main thread's next full GC (camera/preprocess.ts says why that matters).
-let labelsScratch = new Int32Array(0);
-
-function labelRegions(mask: Uint8Array, W: number, H: number): { labels: Int32Array; regions: Region[] } {
-  if (labelsScratch.length < W * H) labelsScratch = new Int32Array(W * H);
-  const labels = labelsScratch.subarray(0, W * H).fill(0);
-  const parent: number[] = [0];
-  const find = (x: number): number => {
-    while (parent[x] !== x) x = parent[x] = parent[parent[x]];
-    return x;
-  };
-  const union = (a: number, b: number): number => {
-    const ra = find(a);
-    const rb = find(b);
-    if (ra === rb) return ra;
-    const [lo, hi] = ra < rb ? [ra, rb] : [rb, ra];
-    parent[hi] = lo;
-    return lo;
-  };
-  // a pixel's label so far (0: none yet) joined with a labelled neighbour's
-  const join = (l: number, k: number): number => (l ? union(l, k) : find(k));
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const i = y * W + x;
-      if (!mask[i]) continue;
-      let l = 0;
-      // already-visited 8-neighbours: W, NW, N, NE
-      if (x > 0 && labels[i - 1]) l = join(l, labels[i - 1]);
-      if (y > 0) {
-        if (x > 0 && labels[i - W - 1]) l = join(l, labels[i - W - 1]);
-        if (labels[i - W]) l = join(l, labels[i - W]);
-        if (x < W - 1 && labels[i - W + 1]) l = join(l, labels[i - W + 1]);
-      }
-      if (!l) {
-        l = parent.length;
-        parent.push(l);
-      }
-      labels[i] = l;
-    }
-  }
-  const byRoot = new Map<number, Region>();
-  for (let i = 0; i < labels.length; i++) {
-    if (!labels[i]) continue;
-    const r = find(labels[i]);
-    labels[i] = r;
-    const reg = byRoot.get(r);
-    if (reg) reg.pixels++;
-    else byRoot.set(r, { label: r, pixels: 1, start: i });
-  }
-  return { labels, regions: [...byRoot.values()] };
 }
 
 function traceOne(labels: Int32Array, label: number, start: number, W: number, H: number, maxSteps: number): number[] {
