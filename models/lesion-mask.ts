@@ -1,10 +1,10 @@
 // The lesion mask drawn from the network's 8-bit probability map: mask = prob >
 // threshold, then optional shaping of its 8-connected regions (drop small ones,
 // keep those near the largest, fill holes, require the largest to carry some
-// probability mass). One implementation for everything that draws or scores a
-// mask: the box's postprocess (host/pipeline) and eval (host/evaluation) both
-// call lesionMask, so what is scored is what is shown. Region labelling: one
-// raster pass with union-find.
+// probability mass). The box's postprocess (host/pipeline) draws its mask with it and the
+// post-processing study (host/evaluation) scores its variants with it; eval scores the
+// engine's own mask (prob > 128), the pixels lesionMask gives at 128 without shaping.
+// Region labelling: one raster pass with union-find.
 
 /** How the thresholded mask is shaped; every field off = the plain threshold. */
 export interface MaskShaping {
