@@ -87,6 +87,8 @@ export class DeviceClient {
     let sent = 0;
     let retransmissions = 0;
     const tries = new Map<number, number>();
+    /** chunks whose stall was checked with STATUS (once each) */
+    const probed = new Set<number>();
     const progress = () => opts.onProgress?.({ acked: base, chunks, resumedFrom, retransmissions });
     progress();
 
@@ -121,7 +123,23 @@ export class DeviceClient {
       const onStall = () => {
         const n = (tries.get(base) ?? 0) + 1;
         tries.set(base, n);
-        if (n >= this.t.writeBlockAttempts) return finish(new DeviceError('UNKNOWN', 'DATA', `chunk ${base} unacknowledged after ${n} attempts`));
+        if (n >= this.t.writeBlockAttempts) {
+          const gaveUp = new DeviceError('UNKNOWN', 'DATA', `chunk ${base} unacknowledged after ${n} attempts`);
+          if (probed.has(base)) return finish(gaveUp);
+          // Before giving up on a chunk, once: a box that still answers STATUS is slow (its storage
+          // syncing: seen as an 8 s stall under a loaded test machine's disk), not gone, and gets
+          // another round of attempts; one that does not answer fails as before.
+          probed.add(base);
+          clearTimeout(stall);
+          this.command(COMMANDS.STATUS, new Uint8Array(0), { attempts: 2 }).then(() => {
+            if (done) return;
+            tries.set(base, 0);
+            next = base;
+            armStall();
+            pump();
+          }, () => finish(gaveUp));
+          return;
+        }
         retransmissions += next - base;
         next = base; // go-back-N
         armStall();

@@ -4,14 +4,20 @@
 // boot-trial, self-test, confirm). The whole process group goes at once, as
 // power would, when the agent leads one (the tests start it so); else the
 // agent alone, and its pipeline follows when the IPC channel closes. Unset,
-// it costs one comparison per step.
+// it costs one comparison per step. <point>[@<n>]+<ms> instead holds the agent
+// there for ms, its thread blocked as by a slow storage sync.
 
 export function faultPointFromEnv(env = process.env.AUNET_FAULT): (name: string) => void {
   if (!env) return () => {};
-  const [point, nth] = env.split('@');
+  const [spec, holdMs] = env.split('+');
+  const [point, nth] = spec.split('@');
   let left = Number(nth ?? 1);
   return (name: string) => {
     if (name !== point || --left !== 0) return;
+    if (holdMs !== undefined) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(holdMs));
+      return;
+    }
     try {
       process.kill(-process.pid, 'SIGKILL');
     } catch {

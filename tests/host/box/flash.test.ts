@@ -57,6 +57,20 @@ function slotImageVerifies(root: string, slot: string): boolean {
   return true;
 }
 
+test('a box whose storage stalls past the DATA retries still answers STATUS, and the flash completes', async () => {
+  // the agent blocks 10 s in its second journal sync (an fsync on a loaded disk): 8 DATA timeouts of
+  // 1 s pass without an acknowledgement; the flasher asks STATUS before giving up on the chunk
+  const pty: PtyPair = await ptyPair(dir, 'stall');
+  cleanups.push(() => pty.close());
+  const root = boxRoot(dir, 'box-stall', ANY_PORTS);
+  const agent = await startAgent(pty.b, root, pub, { AUNET_FAULT: 'journal@2+10000' });
+  cleanups.push(() => stopAgent(agent));
+  const r = await runAunet(['flash', '--port', pty.a, '--no-progress', v1]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /version 1\.0\.0 into slot a/);
+  assert.ok(slotImageVerifies(root, 'a'));
+});
+
 test('full flash, activation and trial boot confirmed after the self-test', async () => {
   const pty: PtyPair = await ptyPair(dir, 'full');
   cleanups.push(() => pty.close());
