@@ -143,8 +143,8 @@ export function resizeArea(img: GreyImage, dstW: number, dstH: number): GreyImag
 }
 
 // A live service resizes every frame from one size to one size: the weights and the row sums'
-// buffer are kept (a few KiB, and 245 KiB for 320x240 to 128), so a frame allocates only its
-// output. A fresh 245 KiB array per frame was most of the main thread's external allocation,
+// buffer are kept (a few KiB, and 240 KiB for 320x240 to 128), so a frame allocates only its
+// output. A fresh 240 KiB array per frame was most of the main thread's external allocation,
 // which V8 counts toward its next full GC (about one a second at 30 fps, ~10 ms each).
 let rowsScratch = new Float64Array(0);
 function rowSums(n: number): Float64Array {

@@ -125,14 +125,14 @@ export function lesionMask(prob: Uint8Array, W: number, H: number, threshold: nu
   if (!kept.length || mass / 256 < (s.minMass ?? 0)) return { mask: new Uint8Array(n), pixels: 0, sum: 0 };
   if (s.fillHoles) fillHoles(mask, W, H);
   pixels = 0;
-  for (let i = 0; i < n; i++) pixels += mask[i];
-  return { mask, pixels, sum: sumOver(mask, prob) };
-}
-
-function sumOver(mask: Uint8Array, prob: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i < mask.length; i++) if (mask[i]) sum += prob[i];
-  return sum;
+  sum = 0;
+  for (let i = 0; i < n; i++) {
+    if (mask[i]) {
+      pixels++;
+      sum += prob[i];
+    }
+  }
+  return { mask, pixels, sum };
 }
 
 /**

@@ -9,13 +9,16 @@
 
 export function faultPointFromEnv(env = process.env.AUNET_FAULT): (name: string) => void {
   if (!env) return () => {};
-  const [spec, holdMs] = env.split('+');
+  const [spec, hold] = env.split('+');
   const [point, nth] = spec.split('@');
   let left = Number(nth ?? 1);
+  const holdMs = hold === undefined ? undefined : Number(hold);
+  // Atomics.wait with a NaN timeout waits forever: a typo must not hang the agent
+  if (holdMs !== undefined && !(holdMs >= 0)) throw new RangeError(`AUNET_FAULT=${env}: the hold after '+' must be milliseconds, e.g. journal@2+10000`);
   return (name: string) => {
     if (name !== point || --left !== 0) return;
     if (holdMs !== undefined) {
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(holdMs));
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, holdMs);
       return;
     }
     try {

@@ -148,10 +148,6 @@ export class Machine {
   private copies(regionBoxes: readonly Box[], dma: KernelFunctions): () => void {
     const b = this.base;
     const boxes = regionBoxes.map((x) => [x.src + b, x.dst + b, x.n1, x.s1, x.d1, x.n2, x.s2, x.d2, x.len] as const);
-    if (boxes.length === 1) {
-      const [src, dst, n1, s1, d1, n2, s2, d2, len] = boxes[0];
-      return () => dma.copyBox(src, dst, n1, s1, d1, n2, s2, d2, len);
-    }
     return () => {
       for (const x of boxes) dma.copyBox(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8]);
     };

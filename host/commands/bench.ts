@@ -117,39 +117,36 @@ async function bench(o: Options): Promise<BenchReport> {
   const ceilingBefore = most > 1 ? await hostScaling(most) : 0;
   const plan = threads.flatMap((n) => (n === 1 ? builds : ['simd' as const]).map((build) => ({ build, n })));
   // the in-process engines are timed together, frames interleaved (timeEngines); a relaxed build this
-  // Node cannot run goes to a child process, timed on its own
-  const here: { n: number; kernels: KernelSet; engine: Engine; slot: number }[] = [];
-  const runs: (BuildRun | null)[] = [];
+  // Node cannot run goes to a child process afterwards, timed on its own
+  const inChild = (p: (typeof plan)[number]) => p.build === 'relaxed' && !relaxedSimdSupported();
+  if (process.env[CHILD_ENV] && plan.some(inChild)) throw new AunetError('NO_RELAXED_SIMD', 'relaxed SIMD is not available in this Node even with --experimental-wasm-relaxed-simd');
+  const timed = new Map<(typeof plan)[number], BuildRun>();
+  const here: { p: (typeof plan)[number]; kernels: KernelSet | ThreadedKernelSet; engine: Engine }[] = [];
   try {
-    for (const { build, n } of plan) {
-      if (build === 'relaxed' && !relaxedSimdSupported()) {
-        if (process.env[CHILD_ENV]) throw new AunetError('NO_RELAXED_SIMD', 'relaxed SIMD is not available in this Node even with --experimental-wasm-relaxed-simd');
-        runs.push(await childRun(variant, frames, o));
-        continue;
-      }
-      const kernels = n > 1 ? await createThreadedKernels({ threads: n }) : createWasmKernels({ build: build === 'auto' ? undefined : build });
-      here.push({ n, kernels, engine: (await loadEngine(models.quantized, { engine: o.engine, kernels })).engine, slot: runs.length });
-      runs.push(null);
+    for (const p of plan.filter((q) => !inChild(q))) {
+      const kernels = p.n > 1 ? await createThreadedKernels({ threads: p.n }) : createWasmKernels({ build: p.build === 'auto' ? undefined : p.build });
+      here.push({ p, kernels, engine: (await loadEngine(models.quantized, { engine: o.engine, kernels })).engine });
     }
-    const timingBar = progress ? new cliProgress.SingleBar({ format: `timing ${here.map((h) => h.engine.name).join(', ')} {bar} {value}/{total} frames`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+    const timingBar = progress && here.length ? new cliProgress.SingleBar({ format: `timing ${here.map((h) => h.engine.name).join(', ')} {bar} {value}/{total} frames`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
     timingBar?.start(frames, 0);
     const timings = timeEngines(here.map((h) => h.engine), models.frames, frames, 2, (i) => timingBar?.update(i));
     timingBar?.stop();
-    here.forEach(({ n, kernels, engine, slot }, k) => {
+    here.forEach(({ p, kernels, engine }, k) => {
       const direct = 'memory' in engine ? (engine as DirectEngine).memory.summary() : undefined;
-      runs[slot] = {
-        build: kernels.name, threads: n, engine: engine.name, ...timings[k],
+      timed.set(p, {
+        build: kernels.name, threads: p.n, engine: engine.name, ...timings[k],
         memory: direct && { weights: direct.weights, params: direct.params, activations: direct.activations },
         machine: machineInfo(kernels.name),
-      };
+      });
     });
   } finally {
-    for (const { kernels } of here) if ('close' in kernels) await (kernels as ThreadedKernelSet).close();
+    for (const { kernels } of here) if ('close' in kernels) await kernels.close();
   }
+  const runs: BuildRun[] = [];
+  for (const p of plan) runs.push(timed.get(p) ?? (await childRun(variant, frames, o)));
 
   const macs = variantMacs(variant);
-  const done = runs as BuildRun[];
-  const report: BenchReport = { variant, arch: VARIANTS[variant], macs, ...done[0], builds: done };
+  const report: BenchReport = { variant, arch: VARIANTS[variant], macs, ...runs[0], builds: runs };
   if (most > 1) report.hostScaling = { threads: most, before: ceilingBefore, after: await hostScaling(most) };
   if (peers.length) {
     report.peers = [];
@@ -157,7 +154,7 @@ async function bench(o: Options): Promise<BenchReport> {
     for (const precision of ['float32', 'int8'] as PeerPrecision[]) {
       const model = await peerModel(precision, models.float, models.quantized);
       for (const t of threads) {
-        const ours = done.find((r) => r.threads === t)!;
+        const ours = runs.find((r) => r.threads === t)!;
         for (const peer of peers as Peer[]) {
           const vsBar = progress ? new cliProgress.SingleBar({ format: `${peer} ${precision} ${t} thread(s) {bar} {value}/{total} frames`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
           vsBar?.start(n, 0);

@@ -75,7 +75,7 @@ export interface VariantRow {
   changed: number;
 }
 
-export function scoreVariant(frames: Frame[], v: Variant, current?: Uint8Array[]): VariantRow {
+export function scoreVariant(frames: Frame[], v: Variant, current?: (Uint8Array | undefined)[]): VariantRow {
   const dice: number[] = [];
   const iou: number[] = [];
   let called = 0;
@@ -146,7 +146,7 @@ async function main(argv: string[]): Promise<void> {
   const rows: VariantRow[] = [];
   const t0 = performance.now();
   for (const v of variants) {
-    rows.push(scoreVariant(frames, v, current as Uint8Array[]));
+    rows.push(scoreVariant(frames, v, current));
     if (rows.length % 40 === 0) process.stderr.write(`\r${rows.length}/${variants.length} variants`);
   }
   process.stderr.write(`\r${rows.length}/${variants.length} variants in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);

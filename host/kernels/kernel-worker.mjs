@@ -3,8 +3,9 @@
 // kernel calls (their scratch arguments already point at this thread's region), running them
 // in order and signalling completion (unless the caller took the post back first:
 // kernel-pool.ts). It spins briefly before sleeping (Atomics.wait) because the next call of a
-// frame usually follows within microseconds and waking a sleeping thread costs tens of them. A call with kernel index `jobCall` sends it to the job board of a divided
-// call instead (kernel-pool.ts `divide`): it claims parts there until none is left.
+// frame usually follows within microseconds and waking a sleeping thread costs tens of them.
+// A call with kernel index `jobCall` sends it to the job board of a divided call instead
+// (kernel-pool.ts `divide`): it claims parts there until none is left.
 //
 // Plain JavaScript on purpose: a worker that runs TypeScript must start tsx (and its esbuild
 // service) inside the thread, which took 0.7-1.5 s per worker on the 2-core box; this file

@@ -13,6 +13,7 @@ import { kernelErrorText } from './kernel-errors.js';
 import { packConvWeights, packedChannelGroup, packedConvWeightBytes } from './weight-packing.js';
 import { pathToFileURL } from 'node:url';
 import { packageFile } from '../../common/package-root.js';
+import { AunetError } from '../../common/errors.js';
 
 export type WasmBuild = 'simd' | 'relaxed' | 'debug';
 /** 'threads': the plain-SIMD kernels over an imported shared memory (host/kernels/threaded-kernels.ts) */
@@ -75,7 +76,7 @@ export function compileKernels(bytes: Uint8Array): WebAssembly.Module {
   setFlagsFromString('--no-liftoff');
   const module = new WebAssembly.Module(new Uint8Array(bytes));
   const missing = missingKernels(module);
-  if (missing.length) throw new Error(`the kernel module lacks ${missing.join(', ')}: it was built from older sources than this software (rebuild it, or the firmware image that carries it)`);
+  if (missing.length) throw new AunetError('BAD_VERSION', `the kernel module lacks ${missing.join(', ')}: it was built from older sources than this software (rebuild it, or the firmware image that carries it)`);
   return module;
 }
 
