@@ -1,20 +1,27 @@
 // The host's shortcut for layers the chip tiles by output-channel groups (the convs): the chip computes
 // each group of a tile in its own COMPUTE (weights for one group fit its SRAM), and a host
 // kernel called per group would redo the per-call work on the same input each time (conv3x3's
-// Winograd input transform and widening: up to a third of a 16-channel call). Here the first
-// COMPUTE of a tile (stream order) computes every channel of the tile at once into a staging
-// area outside the modelled memories and copies its own channels to its output; the tile's
-// later COMPUTEs only copy theirs. Every COMPUTE still writes exactly the bytes it wrote
-// before, when it did (a tile's input is the same bytes for all its groups: a layer never
-// writes its own inputs), so the result is byte-identical and the chip's program and timing
-// are untouched, as with the kernels' own weight copies (kernel-copies.ts).
+// Winograd input transform and widening: up to a third of a 16-channel call). Here the layer's
+// first COMPUTE (stream order) computes the whole layer — every tile, every channel — in one
+// call into a staging area outside the modelled memories, reading the input where the layer's
+// LOADs read it (its DRAM copy, or the SRAM holding of a resident input: complete before the
+// layer starts, and no COMPUTE of a layer writes its own inputs), and copies its own box to its
+// output; the layer's later COMPUTEs only copy theirs. One call over the whole layer divides
+// over the threads as the direct engine's does: per tile, a tile of odd rows (the Winograd path
+// computes 2-row tiles) and a few coarse parts per tile left a thread idle (seed dec1.conv1,
+// tiles of 21 and 11 rows: 15-18 ms at 2 threads against the direct engine's 12.6).
+// Every COMPUTE still writes exactly the bytes it wrote before, when it did, so the result is
+// byte-identical and the chip's program and timing are untouched, as with the kernels' own weight
+// copies (kernel-copies.ts). The layer's input LOADs still run, though nothing reads their tiles
+// here: the machine built with groupsAhead false reads them (the equivalence tests run both).
+import { bandCall, type OpGeometry } from '../kernels/ops/op-binding.js';
 import type { Program } from './compiler.js';
 import type { Box, ComputeInstr } from './instructions.js';
 
 export interface AheadStep {
-  /** the tile's call over every output channel into the staging area (its first COMPUTE only) */
+  /** the layer's call over every output pixel and channel into the staging area (its first COMPUTE only) */
   wide: ComputeInstr | null;
-  /** this COMPUTE's channels from the staging area to its output, at region offsets */
+  /** this COMPUTE's box from the staging area to its output, at region offsets */
   copy: Box;
 }
 
@@ -27,38 +34,50 @@ export interface AheadPlan {
   bytes: number;
 }
 
-/** The plan for a program whose staging area starts at region offset `stagingAt`. */
-export function groupsAhead(program: Program, stagingAt: number): AheadPlan {
+/**
+ * The plan for a program whose staging area starts at region offset `stagingAt`; `geometry(i)`:
+ * layer i's op geometry with the model's padding (the direct engine's, for the same whole-layer call).
+ */
+export function groupsAhead(program: Program, stagingAt: number, geometry: (layer: number) => OpGeometry): AheadPlan {
   const steps = new Map<number, AheadStep>();
   const layers = new Set<number>();
   let bytes = 0;
+  const g = program.graph;
   for (const L of program.layers) {
-    const C = program.graph.tensors.get(L.op.output)!.c;
+    const out = g.tensors.get(L.op.output)!;
+    const C = out.c;
     // a group's COMPUTE reads its tile's whole input and writes channels computed independently (OpGeometry.groupable)
     if (L.tiling.group >= C) continue;
-    const params = program.dram.params.ops[L.index]!.planes.map((p) => program.dram.base + p.at);
-    // one staging slot per spatial tile: a tile's later groups may come after other tiles' (group-outer order)
-    const slots = new Map<string, number>();
-    let used = 0;
+    const geo = geometry(L.index);
+    const tensorAt = (t: string) => (t === L.op.output ? stagingAt : inputAt(program, L.index, t, geo.inputs.findIndex((i) => i.tensor === t)));
+    // the chip's SRAM holds one group's params: the whole call reads every channel's from their DRAM copy, placed at load and never written
+    const planes = program.dram.params.ops[L.index]!.planes.map((p) => ({ at: program.dram.base + p.at, perChannel: p.plane.perChannel }));
     for (let i = L.first; i < L.end; i++) {
       const ins = program.instrs[i];
       if (ins.op !== 'COMPUTE') continue;
+      const first = !layers.has(L.index);
+      layers.add(L.index);
       const c = ins.call;
-      const key = `${c.y0},${c.y1},${c.x0},${c.x1}`;
-      const pixels = (c.y1 - c.y0) * (c.x1 - c.x0);
-      let at = slots.get(key);
-      let wide: ComputeInstr | null = null;
-      if (at === undefined) {
-        at = stagingAt + used;
-        slots.set(key, at);
-        used += pixels * C;
-        // the chip's SRAM holds this group's params only: the wide call reads every channel's from their DRAM copy, placed at load and never written
-        wide = { ...ins, call: { ...c, o0: 0, o1: C, out: at, outPixelStride: C, params } };
-      }
-      steps.set(i, { wide, copy: { src: at + c.o0, dst: c.out, n1: 1, s1: 0, d1: 0, n2: pixels, s2: C, d2: c.outPixelStride, len: c.o1 - c.o0 } });
+      const cols = c.x1 - c.x0;
+      steps.set(i, {
+        wide: first ? { ...ins, call: bandCall(L.op, g, geo, tensorAt, planes, 0, out.h, 0, C) } : null,
+        // output pixel (y, x) of the call is at out + ((y - y0) * cols + x - x0) * outPixelStride
+        copy: { src: stagingAt + (c.y0 * out.w + c.x0) * C + c.o0, dst: c.out, n1: c.y1 - c.y0, s1: out.w * C, d1: cols * c.outPixelStride, n2: cols, s2: C, d2: c.outPixelStride, len: c.o1 - c.o0 },
+      });
     }
-    layers.add(L.index);
-    bytes = Math.max(bytes, used);
+    bytes = Math.max(bytes, out.h * out.w * C);
   }
   return { steps, layers, bytes };
+}
+
+/** Region offset of layer i's input `t` (its j-th) where the layer reads it: its SRAM holding when resident, else its DRAM copy. */
+function inputAt(program: Program, i: number, t: string, j: number): number {
+  if (program.layers[i].inputsResident[j]) {
+    const h = program.residency.holdings.find((x) => x.tensor === t && x.first <= i && i <= x.last);
+    if (h) return h.offset;
+  } else {
+    const at = program.dram.tensors.get(t);
+    if (at !== undefined) return at;
+  }
+  throw new Error(`internal: input ${t} of layer ${i} is neither held in SRAM nor in DRAM there`);
 }

@@ -5,8 +5,8 @@
 // stream at load) — except conv weights: the chip's memory holds them as int8, and the
 // kernels read their own packed copy of the tile's channels (kernel-copies.ts; so a params LOAD
 // moves every plane but those, which the program still counts: movedBoxes), and a conv split
-// into output-channel groups computes a tile's every group at its first COMPUTE (group-ahead.ts:
-// the ops' binding decides the calls, group-ahead only which channels and where). Prepare once,
+// into output-channel groups computes the whole layer at its first COMPUTE (group-ahead.ts:
+// the ops' binding decides the calls, group-ahead only which rows, channels and where). Prepare once,
 // run blind: every instruction becomes a closure over constant arguments when the machine is
 // built, so a frame is a walk over an array of closures. Nothing here knows an op kind.
 //
@@ -17,7 +17,7 @@
 // threads instead.
 //
 // Region: [ SRAM | DRAM (params, tensors) | staging | kernel scratch ]. The staging area
-// (group-ahead.ts: a conv tile's every channel group at once) and the scratch (the kernels'
+// (group-ahead.ts: a channel-grouped conv's whole output at once) and the scratch (the kernels'
 // own working memory: conv3x3's widened rows) are not modelled buffers.
 import type { Graph } from '../../models/graph.js';
 import type { QModel } from '../../models/qmodel.js';
@@ -35,7 +35,8 @@ import { chipPlaneTarget } from './chip-weights.js';
 import { kernelCopies } from './kernel-copies.js';
 import { alignedSram, sramCheck } from './sram.js';
 import { layerDependencies, TileScheduler, type LayerStep } from './tile-scheduler.js';
-import { recordCalls } from '../kernels/kernel-calls.js';
+import { recordCalls, type KernelCall } from '../kernels/kernel-calls.js';
+import { partCount, splitCall } from '../kernels/kernel-split.js';
 import type { ThreadedKernelSet } from '../kernels/threaded-kernels.js';
 
 export interface MachineOptions {
@@ -45,7 +46,7 @@ export interface MachineOptions {
    * comparing the two).
    */
   spreadTiles?: boolean;
-  /** compute a channel-grouped conv tile's every group at its first COMPUTE (group-ahead.ts; default true; false: each group on its own, for comparing) */
+  /** compute a channel-grouped conv's whole layer at its first COMPUTE (group-ahead.ts; default true; false: each group on its own from SRAM, for comparing) */
   groupsAhead?: boolean;
 }
 
@@ -61,7 +62,7 @@ export class Machine {
   /** per layer: its instructions in order, or its tile scheduler */
   private readonly layers: ((() => void)[] | TileScheduler)[];
   private readonly scratch: Scratch;
-  /** COMPUTEs of channel-grouped convs done a tile at a time (group-ahead.ts) */
+  /** COMPUTEs of channel-grouped convs done a layer at a time (group-ahead.ts) */
   private readonly ahead: AheadPlan;
 
   /** `ops`: the model's ops prepared by their bindings (host/engine/prepared-model.ts), in graph order */
@@ -69,8 +70,8 @@ export class Machine {
     sramCheck(program.instrs, alignedSram(program.config));
     this.graph = program.graph;
     const stagingAt = Math.ceil(program.regionBytes / 16) * 16;
-    this.ahead = options.groupsAhead === false ? { steps: new Map(), layers: new Set(), bytes: 0 } : groupsAhead(program, stagingAt);
-    // the COMPUTEs bound to kernels: the program's, a tile's wide call in place of the groups done ahead
+    this.ahead = options.groupsAhead === false ? { steps: new Map(), layers: new Set(), bytes: 0 } : groupsAhead(program, stagingAt, (i) => ops[i].geometry(program.graph));
+    // the COMPUTEs bound to kernels: the program's, a layer's wide call in place of the groups done ahead
     const bound = program.instrs.flatMap((ins, i): ComputeInstr[] => {
       if (ins.op !== 'COMPUTE') return [];
       const a = this.ahead.steps.get(i);
@@ -89,11 +90,14 @@ export class Machine {
       const at = Array.from({ length: L.end - L.first }, (_, k) => L.first + k).filter((i) => program.instrs[i].op !== 'SYNC');
       const instrs = at.map((i) => program.instrs[i]);
       const deps = layerDependencies(instrs);
-      // a layer done ahead runs in order: its wide calls are most of its work, divided over the threads
+      // a layer done ahead runs in order: its wide call is most of its work, divided over the threads
       if (threaded && !this.ahead.layers.has(L.index) && tilesOverlap(instrs, deps)) {
         // its copies run here between posting tiles, so whole: a divided call would wait for the busy workers
-        const steps: LayerStep[] = instrs.map((ins, k) =>
-          ins.op === 'COMPUTE' ? { calls: recordCalls((kf) => ops[ins.layer].bind(kf, callOf(ins), this.scratch)) } : { dma: this.prepare(ins, at[k], ops, callOf, threaded.spread.local) });
+        const steps: LayerStep[] = instrs.map((ins, k) => {
+          if (ins.op !== 'COMPUTE') return { dma: this.prepare(ins, at[k], ops, callOf, threaded.spread.local) };
+          const calls = recordCalls((kf) => ops[ins.layer].bind(kf, callOf(ins), this.scratch));
+          return { calls, pieces: pieces(calls, threaded.threads) };
+        });
         return new TileScheduler(steps, deps, threaded.spread, threaded.threads - 1);
       }
       return instrs.map((ins, k) => this.prepare(ins, at[k], ops, callOf, kernels));
@@ -164,6 +168,15 @@ function movedBoxes(ins: DmaInstr, program: Program): readonly Box[] {
   if (ins.op !== 'LOAD' || !ins.tensor.endsWith(':params')) return ins.boxes;
   const planes = program.dram.params.ops[ins.layer]?.planes ?? [];
   return ins.boxes.filter((_, j) => !planes[j]?.plane.kernelCopy);
+}
+
+/**
+ * A tile's calls cut as a divided call would be (kernel-split.ts), one piece per part, for running
+ * them on one thread a piece at a time (tile-scheduler.ts): parts of one call share its scratch,
+ * run one after the other.
+ */
+function pieces(calls: readonly KernelCall[], threads: number): KernelCall[][] {
+  return calls.flatMap(({ kernel, args }) => splitCall(kernel, [...args], partCount(kernel, [...args], threads)).map((a) => [{ kernel, args: a }]));
 }
 
 /**

@@ -13,7 +13,12 @@
 // A tile that nothing else could run beside — every worker idle and no other instruction
 // ready: a layer's last tile, or one whose successor waits for it (weights reloaded into the
 // buffer it reads) — runs with each call divided over all the threads instead of whole on
-// one (otherwise one thread would idle for a whole tile).
+// one (otherwise one thread would idle for a whole tile). A tile this thread runs beside a
+// worker runs a piece at a time (its calls cut as a divided call would be), and between pieces
+// this thread retires a finished worker and starts what became ready — that worker's next
+// tile, the copies before it: run whole, a tile here left a worker that finished first idle
+// until this thread's tile ended (seed at 2 threads: the worker idle 20 % of a frame, against
+// 13-15 % with pieces, the same frames alternated).
 //
 // Results are byte-identical to running the stream in order: every instruction reads what
 // the in-order run would have it read. Only host time changes; the timing model keeps
@@ -23,8 +28,12 @@ import type { KernelCall } from '../kernels/kernel-calls.js';
 import type { ThreadedKernelSet } from '../kernels/threaded-kernels.js';
 import type { Instr } from './instructions.js';
 
-/** One instruction of a layer: a DMA copy (run here) or a COMPUTE's kernel calls. */
-export type LayerStep = { dma: () => void } | { calls: readonly KernelCall[] };
+/**
+ * One instruction of a layer: a DMA copy (run here) or a COMPUTE's kernel calls, and optionally
+ * the same calls cut into pieces over disjoint outputs (host/kernels/kernel-split.ts) for running
+ * on this thread a piece at a time.
+ */
+export type LayerStep = { dma: () => void } | { calls: readonly KernelCall[]; pieces?: readonly (readonly KernelCall[])[] };
 
 /**
  * Per instruction of one layer (no SYNC), the earlier instructions of the layer it waits
@@ -86,27 +95,49 @@ export class TileScheduler {
     let left = steps.length;
     let computesLeft = this.computes;
     let next = 0;
+    // the tile this thread runs a piece at a time, between pieces starting what became ready
+    let mine = -1;
+    let pieces: readonly (readonly KernelCall[])[] = [];
+    let piece = 0;
     try {
       while (left > 0) {
         for (let w = 0; w < onWorker.length; w++) {
           if (onWorker[w] >= 0 && spread.done(w)) left -= this.retire(w);
         }
         if (left === 0) break;
-        const i = this.pick(next);
+        const w = onWorker.indexOf(-1);
+        // a tile can start if a worker is idle or this thread is free
+        const i = this.pick(next, w >= 0 || mine < 0);
         if (i < 0) {
-          left -= this.retire(this.oldestWorker()); // nothing can start: wait for a worker
+          if (mine >= 0) {
+            runHere(spread.local, pieces[piece++]);
+            if (piece === pieces.length) {
+              done[mine] = 1;
+              left--;
+              mine = -1;
+            }
+          } else left -= this.retire(this.oldestWorker()); // nothing can start: wait for a worker
           continue;
         }
         started[i] = 1;
         const s = steps[i];
-        const w = 'calls' in s ? onWorker.indexOf(-1) : -1;
+        let here = true;
         if ('dma' in s) s.dma();
-        else if ((--computesLeft === 0 || this.pick(next) < 0) && onWorker.every((x) => x < 0)) runHere(spread.divided, s.calls);
-        else if (w >= 0 && spread.fits(s.calls)) {
-          spread.post(w, s.calls);
-          onWorker[w] = i;
-        } else runHere(spread.local, s.calls);
-        if (onWorker.indexOf(i) < 0) {
+        else {
+          computesLeft--;
+          if (mine < 0 && (computesLeft === 0 || this.pick(next) < 0) && onWorker.every((x) => x < 0)) runHere(spread.divided, s.calls);
+          else if (w >= 0 && spread.fits(s.calls)) {
+            spread.post(w, s.calls);
+            onWorker[w] = i;
+            here = false;
+          } else if (s.pieces && mine < 0) {
+            mine = i;
+            pieces = s.pieces;
+            piece = 0;
+            here = false;
+          } else runHere(spread.local, s.calls);
+        }
+        if (here) {
           done[i] = 1;
           left--;
         }
@@ -123,14 +154,15 @@ export class TileScheduler {
     }
   }
 
-  /** The first instruction from `next` on that can start now, -1 if none. */
-  private pick(next: number): number {
+  /** The first instruction from `next` on that can start now (COMPUTEs only if `computes`), -1 if none. */
+  private pick(next: number, computes = true): number {
     const { steps, deps, done, started } = this;
     let dmaWaits = false;
     const end = Math.min(steps.length, next + WINDOW);
     for (let i = next; i < end; i++) {
       if (started[i]) continue;
       const dma = 'dma' in steps[i];
+      if (!dma && !computes) continue;
       if (dma && dmaWaits) continue; // DMA copies stay in stream order
       if (deps[i].every((d) => done[d] === 1)) return i;
       if (dma) dmaWaits = true;

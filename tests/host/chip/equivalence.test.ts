@@ -25,7 +25,11 @@ function assertSame(a: InferenceResult, b: InferenceResult, what: string): void 
   });
 }
 
-function check(kernels: KernelSet, arch: Arch, seed: number, configs: { chip: string; sramBytes?: number; minTiles?: number }[]): void {
+/** Of the channel-grouped convs (done ahead), how many read their input from SRAM (resident) and how many from DRAM. */
+type AheadInputs = { resident: number; dram: number };
+
+function check(kernels: KernelSet, arch: Arch, seed: number, configs: { chip: string; sramBytes?: number; minTiles?: number }[]): AheadInputs {
+  const ahead: AheadInputs = { resident: 0, dram: 0 };
   const model = randomQModel(arch, { seed, torchPads: 0.5 });
   const frames = syntheticFrames(arch, 2, seed);
   const direct = createDirectEngine(model, kernels);
@@ -33,13 +37,18 @@ function check(kernels: KernelSet, arch: Arch, seed: number, configs: { chip: st
   // the maps must not be degenerate, or identical outputs would prove little
   assert.ok(new Set(want[0].prob.data).size > 8, 'direct probability map is nearly constant');
   for (const c of configs) {
-    // channel-grouped convs: a tile's every group at its first COMPUTE (group-ahead.ts), and each group on its own
+    // channel-grouped convs: the whole layer at its first COMPUTE (group-ahead.ts), and each group on its own
     for (const groupsAhead of [true, false]) {
       const chip = createChipEngine(model, kernels, { ...c, groupsAhead });
       const tiles = chip.program.layers.reduce((s, l) => s + l.tiling.tiles, 0);
       const what = `${kernels.name} F=${arch.filters} ${arch.width}x${arch.height}x${arch.channels} ${c.chip} SRAM ${chip.program.config.sram.bytes} (${tiles} tiles, ${chip.machine.aheadLayers} convs done ahead)`;
       if (c.minTiles) assert.ok(tiles >= c.minTiles, `${what}: expected >= ${c.minTiles} tiles`);
       if (c.minTiles && groupsAhead) assert.ok(chip.machine.aheadLayers >= 2, `${what}: expected channel-grouped convs`);
+      if (groupsAhead) {
+        for (const L of chip.program.layers) {
+          if (L.tiling.group < chip.program.graph.tensors.get(L.op.output)!.c) ahead[L.inputsResident[0] ? 'resident' : 'dram']++;
+        }
+      }
       frames.forEach((f, i) => {
         const r = chip.run(f);
         assertSame(r, want[i], what);
@@ -47,6 +56,7 @@ function check(kernels: KernelSet, arch: Arch, seed: number, configs: { chip: st
       });
     }
   }
+  return ahead;
 }
 
 test('reference kernels: chip == direct for every preset and for tiny SRAMs (hundreds of tiles)', () => {
@@ -61,7 +71,9 @@ test('WASM kernels: chip == direct for every preset, forced small SRAMs, spills 
   const arch = { filters: 4, height: 64, width: 64, channels: 3 };
   const presets = presetNames().map((chip) => ({ chip }));
   // the chip holds int8 weights; the kernels read their packed copies of each tile's channels (chip-weights.ts)
-  check(k, arch, 21, [...presets, { chip: 'default', sramBytes: 8192, minTiles: 200 }, { chip: 'nv_small', sramBytes: 4096, minTiles: 600 }]);
+  const ahead = check(k, arch, 21, [...presets, { chip: 'default', sramBytes: 8192, minTiles: 200 }, { chip: 'nv_small', sramBytes: 4096, minTiles: 600 }]);
+  // a conv done ahead computes the whole layer from where its LOADs read (group-ahead.ts): both places covered
+  assert.ok(ahead.resident > 0 && ahead.dram > 0, `convs done ahead with a resident input ${ahead.resident}, with a DRAM input ${ahead.dram}`);
   // so the modelled chip is the same whatever kernels run it: the program and its timing equal the reference kernels' (and aunet chip's)
   const m = randomQModel(arch, { seed: 23 });
   for (const c of [...presets, { chip: 'nv_small', sramBytes: 4096 }]) {

@@ -119,6 +119,32 @@ test('a tile whose successor waits for it runs divided: weights reloaded into th
   assert.deepEqual(log, [0, 1, -3, 3, -5, 5, -7, 7], 'every tile divided, each reload after it');
 });
 
+test('a tile run here goes a piece at a time, and a worker that finishes meanwhile gets the next tile before its last piece', () => {
+  // six tiles double-buffered; each tile's calls cut into 3 pieces (logged as 1000 * id + piece)
+  const six: Instr[] = [load(0), load(2), load(3)];
+  for (let t = 0; t < 6; t++) six.push(compute([2 + (t % 2), 0], 8 + (t % 2)), store(8 + (t % 2)), ...(t < 4 ? [load(2 + (t % 2))] : []));
+  const deps = layerDependencies(six);
+  const log: number[] = [];
+  const f = fakeSpread(1, log);
+  const withPieces: LayerStep[] = steps(six, log).map((s, id) => ('calls' in s ? { ...s, pieces: [0, 1, 2].map((k) => [{ kernel: 'lut', args: [1000 * id + k] } satisfies KernelCall]) } : s));
+  new TileScheduler(withPieces, deps, f.spread, 1).run();
+  // where each step ran: whole (its id, or -1 - id divided) or its pieces, in order
+  const at = new Map<number, number[]>();
+  log.forEach((x, pos) => {
+    const id = x >= 1000 ? Math.floor(x / 1000) : x < 0 ? -1 - x : x;
+    at.set(id, [...(at.get(id) ?? []), pos]);
+    if (x >= 1000) assert.equal(x % 1000, at.get(id)!.length - 1, `pieces of step ${id} in order`);
+  });
+  assert.deepEqual([...at.keys()].sort((a, b) => a - b), six.map((_, i) => i), 'every step ran');
+  for (const [id, pos] of at) {
+    assert.ok(pos.length === 1 || pos.length === 3, `step ${id} ran once, whole or in its 3 pieces`);
+    deps[id].forEach((d) => assert.ok(Math.max(...at.get(d)!) < pos[0], `step ${id} started before its dependency ${d} ended`));
+  }
+  const pieced = [...at].filter(([, pos]) => pos.length === 3);
+  assert.ok(pieced.length >= 2, `tiles run here in pieces: ${log.join(' ')}`);
+  assert.ok(pieced.some(([, pos]) => pos[2] - pos[0] > 2), `something ran between a tile's pieces: ${log.join(' ')}`);
+});
+
 test("a worker's failure is thrown once every worker is joined", () => {
   const log: number[] = [];
   const f = fakeSpread(1, log, 3);

@@ -94,7 +94,7 @@ test('whole networks, odd sizes, every call split: 1, 2 and 3 threads equal the 
     // tiles spread over the threads where they can overlap (tile-scheduler.ts), or every call divided
     const chip = createChipEngine(model, ks, { chip: 'nv_small', sramBytes: 16384 });
     const divided = createChipEngine(model, ks, { chip: 'nv_small', sramBytes: 16384, spreadTiles: false });
-    // channel-grouped convs: every group of a tile at its first COMPUTE (group-ahead.ts), or each on its own
+    // channel-grouped convs: the whole layer at its first COMPUTE (group-ahead.ts), or each group on its own
     const perGroup = createChipEngine(model, ks, { chip: 'nv_small', sramBytes: 16384, groupsAhead: false });
     if (threads > 1) assert.ok(chip.machine.spreadLayers >= 10, `${chip.machine.spreadLayers} layers spread`);
     assert.equal(divided.machine.spreadLayers, 0);
