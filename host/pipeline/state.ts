@@ -51,12 +51,13 @@ export class StateMachine extends EventEmitter<{ change: [StateChange] }> {
   }
 
   degrade(reason: DegradedReason): void {
+    if (this.#reasons.has(reason)) return;
     this.#reasons.add(reason);
     this.#update();
   }
 
   recover(reason: DegradedReason): void {
-    this.#reasons.delete(reason);
+    if (!this.#reasons.delete(reason)) return;
     this.#update();
   }
 
@@ -69,6 +70,9 @@ export class StateMachine extends EventEmitter<{ change: [StateChange] }> {
     // a fault during warm-up is reported at once; live waits for the warm-up
     const target: PipelineState = this.#reasons.size > 0 ? 'degraded' : this.#warm ? 'live' : 'warming';
     if (target !== this.#state) this.#go(target);
+    // degraded for another set of reasons: a change too, or a source that ends while the box is
+    // already falling behind would never be reported (the status says why it is degraded)
+    else if (target === 'degraded') this.emit('change', { state: target, previous: target, since: this.#since, reasons: this.reasons });
   }
 
   #go(next: PipelineState): void {

@@ -74,19 +74,24 @@ test('backoff jitter stays within +-20 %', () => {
 test('state machine: warming -> live -> degraded -> live -> stopped, with reasons', () => {
   const sm = new StateMachine(() => 42);
   const seen: string[] = [];
-  sm.on('change', (c) => seen.push(`${c.previous}>${c.state}`));
+  sm.on('change', (c) => seen.push(`${c.previous}>${c.state}${c.state === 'degraded' ? `(${c.reasons.join(',')})` : ''}`));
   sm.degrade('source-lost'); // a fault during warm-up shows at once
   sm.recover('source-lost');
   sm.warmedUp();
   sm.degrade('falling-behind');
-  sm.degrade('source-lost');
+  sm.degrade('falling-behind'); // a reason already held changes nothing
+  sm.degrade('source-lost'); // another reason while degraded: a change of reasons, reported
   sm.recover('falling-behind');
+  sm.recover('engine-fallback'); // a reason not held changes nothing
   assert.equal(sm.state, 'degraded');
   assert.deepEqual(sm.reasons, ['source-lost']);
   sm.recover('source-lost');
   sm.stop();
   sm.degrade('source-lost'); // ignored once stopped
-  assert.deepEqual(seen, ['warming>degraded', 'degraded>warming', 'warming>live', 'live>degraded', 'degraded>live', 'live>stopped']);
+  assert.deepEqual(seen, [
+    'warming>degraded(source-lost)', 'degraded>warming', 'warming>live', 'live>degraded(falling-behind)',
+    'degraded>degraded(falling-behind,source-lost)', 'degraded>degraded(source-lost)', 'degraded>live', 'live>stopped',
+  ]);
   assert.equal(sm.state, 'stopped');
 });
 
