@@ -17,8 +17,8 @@
 // worker runs a piece at a time (its calls cut as a divided call would be), and between pieces
 // this thread retires a finished worker and starts what became ready — that worker's next
 // tile, the copies before it: run whole, a tile here left a worker that finished first idle
-// until this thread's tile ended (seed at 2 threads: the worker idle 20 % of a frame, against
-// 13-15 % with pieces, the same frames alternated).
+// until this thread's tile ended (seed at 2 threads, the worker's idle share of a frame:
+// 18-30 % whole, 13-22 % in pieces, alternated; docs/benchmarks.md).
 //
 // Results are byte-identical to running the stream in order: every instruction reads what
 // the in-order run would have it read. Only host time changes; the timing model keeps

@@ -19,13 +19,20 @@ import { maxAbsDiff, torchFixtures } from '../../models/onnx/torch-fixtures.js';
 const dir = join('test-artifacts', 'importers', `cli-${process.pid}`);
 const aunet = (...args: string[]) => spawnSync(process.execPath, ['bin/aunet.js', 'export', ...args], { encoding: 'utf8', timeout: 60_000 });
 
-/** The command in this process (one real spawn above is enough; each costs seconds here). */
+/**
+ * The command in this process (one real spawn above is enough; each costs seconds here). Its output
+ * is copied, not swallowed: the test runner reports on this process's stdout too, and a report
+ * written meanwhile (the test before's) was lost, that test then missing from the count.
+ */
 async function exportInProcess(...args: string[]): Promise<{ out: string; error?: AunetError }> {
   const program = new Command('aunet').exitOverride();
   register(program);
   let out = '';
   const write = process.stdout.write;
-  process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return write.call(process.stdout, chunk, ...rest);
+  }) as typeof process.stdout.write;
   try {
     await program.parseAsync(['node', 'aunet', 'export', ...args]);
     return { out };
