@@ -127,11 +127,12 @@ export class DeviceClient {
           const gaveUp = new DeviceError('UNKNOWN', 'DATA', `chunk ${base} unacknowledged after ${n} attempts`);
           if (probed.has(base)) return finish(gaveUp);
           // Before giving up on a chunk, once: a box that still answers STATUS is slow (its storage
-          // syncing: seen as an 8 s stall under a loaded test machine's disk), not gone, and gets
-          // another round of attempts; one that does not answer fails as before.
+          // syncing: seen as an 8 s stall under a loaded test machine's disk, and as more than 12 s
+          // once, when STATUS had 2 attempts), not gone, and gets another round of attempts; one
+          // that does not answer STATUS with its usual retries fails as before.
           probed.add(base);
           clearTimeout(stall);
-          this.command(COMMANDS.STATUS, new Uint8Array(0), { attempts: 2 }).then(() => {
+          this.command(COMMANDS.STATUS).then(() => {
             if (done) return;
             tries.set(base, 0);
             next = base;
