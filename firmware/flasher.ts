@@ -124,12 +124,10 @@ export class DeviceClient {
         const n = (tries.get(base) ?? 0) + 1;
         tries.set(base, n);
         if (n >= this.t.writeBlockAttempts) {
-          const gaveUp = new DeviceError('UNKNOWN', 'DATA', `chunk ${base} unacknowledged after ${n} attempts`);
-          if (probed.has(base)) return finish(gaveUp);
+          const gaveUp = (why: string) => finish(new DeviceError('UNKNOWN', 'DATA', `chunk ${base} unacknowledged after ${n} attempts; ${why}`));
+          if (probed.has(base)) return gaveUp('the box answered STATUS after the first round but still takes no data');
           // Before giving up on a chunk, once: a box that still answers STATUS is slow (its storage
-          // syncing: seen as an 8 s stall under a loaded test machine's disk, and as more than 12 s
-          // once, when STATUS had 2 attempts), not gone, and gets another round of attempts; one
-          // that does not answer STATUS with its usual retries fails as before.
+          // syncing: a loaded disk held the agent 8-12 s and more), not gone, and gets another round.
           probed.add(base);
           clearTimeout(stall);
           this.command(COMMANDS.STATUS).then(() => {
@@ -138,7 +136,7 @@ export class DeviceClient {
             next = base;
             armStall();
             pump();
-          }, () => finish(gaveUp));
+          }, () => gaveUp(`the box does not answer STATUS either (${this.t.commandAttempts} attempts): check its power and cable, and that its agent runs`));
           return;
         }
         retransmissions += next - base;

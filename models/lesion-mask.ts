@@ -92,7 +92,7 @@ export function labelRegions(mask: Uint8Array, W: number, H: number): { labels: 
 /** Largest first; equal sizes in raster order of their first pixel (the outline order too). */
 export const bySize = (a: Region, b: Region): number => b.pixels - a.pixels || a.start - b.start;
 
-export function isShaping(s: MaskShaping | undefined): s is MaskShaping {
+function isShaping(s: MaskShaping | undefined): s is MaskShaping {
   return !!s && ((s.keepFraction ?? 0) > 0 || !!s.fillHoles || (s.minRegionFraction ?? 0) > 0 || (s.minMass ?? 0) > 0);
 }
 

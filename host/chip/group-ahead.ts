@@ -19,7 +19,7 @@ import type { Program } from './compiler.js';
 import type { Box, ComputeInstr } from './instructions.js';
 
 export interface AheadStep {
-  /** the layer's call over every output pixel and channel into the staging area (its first COMPUTE only) */
+  /** the layer's call over every output pixel and channel into the staging area (its first COMPUTE only; of the instruction, only `layer` and `call` are read) */
   wide: ComputeInstr | null;
   /** this COMPUTE's box from the staging area to its output, at region offsets */
   copy: Box;

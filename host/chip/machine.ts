@@ -35,8 +35,7 @@ import { chipPlaneTarget } from './chip-weights.js';
 import { kernelCopies } from './kernel-copies.js';
 import { alignedSram, sramCheck } from './sram.js';
 import { layerDependencies, TileScheduler, type LayerStep } from './tile-scheduler.js';
-import { recordCalls, type KernelCall } from '../kernels/kernel-calls.js';
-import { partCount, splitCall } from '../kernels/kernel-split.js';
+import { recordCalls } from '../kernels/kernel-calls.js';
 import type { ThreadedKernelSet } from '../kernels/threaded-kernels.js';
 
 export interface MachineOptions {
@@ -96,7 +95,7 @@ export class Machine {
         const steps: LayerStep[] = instrs.map((ins, k) => {
           if (ins.op !== 'COMPUTE') return { dma: this.prepare(ins, at[k], ops, callOf, threaded.spread.local) };
           const calls = recordCalls((kf) => ops[ins.layer].bind(kf, callOf(ins), this.scratch));
-          return { calls, pieces: pieces(calls, threaded.threads) };
+          return { calls, pieces: threaded.spread.pieces(calls) };
         });
         return new TileScheduler(steps, deps, threaded.spread, threaded.threads - 1);
       }
@@ -168,15 +167,6 @@ function movedBoxes(ins: DmaInstr, program: Program): readonly Box[] {
   if (ins.op !== 'LOAD' || !ins.tensor.endsWith(':params')) return ins.boxes;
   const planes = program.dram.params.ops[ins.layer]?.planes ?? [];
   return ins.boxes.filter((_, j) => !planes[j]?.plane.kernelCopy);
-}
-
-/**
- * A tile's calls cut as a divided call would be (kernel-split.ts), one piece per part, for running
- * them on one thread a piece at a time (tile-scheduler.ts): parts of one call share its scratch,
- * run one after the other.
- */
-function pieces(calls: readonly KernelCall[], threads: number): KernelCall[][] {
-  return calls.flatMap(({ kernel, args }) => splitCall(kernel, [...args], partCount(kernel, [...args], threads)).map((a) => [{ kernel, args: a }]));
 }
 
 /**

@@ -14,7 +14,7 @@
 // ready: a layer's last tile, or one whose successor waits for it (weights reloaded into the
 // buffer it reads) — runs with each call divided over all the threads instead of whole on
 // one (otherwise one thread would idle for a whole tile). A tile this thread runs beside a
-// worker runs a piece at a time (its calls cut as a divided call would be), and between pieces
+// worker runs a piece at a time (its calls cut as a divided call would be: spread.pieces), and between pieces
 // this thread retires a finished worker and starts what became ready — that worker's next
 // tile, the copies before it: run whole, a tile here left a worker that finished first idle
 // until this thread's tile ended (seed at 2 threads, the worker's idle share of a frame:

@@ -43,6 +43,8 @@ export interface ThreadedKernelSet extends KernelSet {
     join(i: number): void;
     /** whether `calls` fit one post */
     fits(calls: readonly KernelCall[]): boolean;
+    /** `calls` cut as this set divides them (one part a piece), for running on one thread a piece at a time */
+    pieces(calls: readonly KernelCall[]): KernelCall[][];
     /** posts (tiles) that join found not started and ran on this thread, since the set started */
     takenBack(): number;
   };
@@ -100,6 +102,8 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
   const local = Object.fromEntries(KERNEL_FUNCTIONS.map((k) => [k, (...args: number[]) => runHere(k, args)])) as unknown as KernelFunctions;
   const fits = (calls: readonly KernelCall[]) => fitsSlot(calls.map((c) => ({ kernel: 0, args: c.args })));
   const workerScratch = (i: number) => [heap.scratch(i), scratchBytes] as const;
+  // how every call of this set divides: a divided call's parts, or a tile's pieces (spread.pieces)
+  const partsOf = (kernel: KernelName, args: number[]) => splitCall(kernel, args, partCount(kernel, args, threads, minSplitWork));
   // a kernel's calls, each divided over this thread and the idle workers when big enough; what
   // depends on the kernel only is found once here, not on every call of every frame
   const fn = (kernel: KernelName) => {
@@ -107,7 +111,7 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
     const scratch = takesScratch(kernel);
     const here = (part: readonly number[]) => runHere(kernel, part);
     return (...args: number[]): void => {
-      const parts = splitCall(kernel, args, partCount(kernel, args, threads, minSplitWork));
+      const parts = partsOf(kernel, args);
       if (parts.length === 1) return runHere(kernel, args);
       const code = pool.divide(index, parts, scratch ? args.length - 2 : -1, workerScratch, here);
       if (code !== 0) throw kernelError(kernel, Math.max(code, 0), 'in a worker thread', heap.userBytes);
@@ -145,6 +149,7 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
         if (failure) throw failure;
       },
       fits,
+      pieces: (calls) => calls.flatMap(({ kernel, args }) => partsOf(kernel, [...args]).map((a) => [{ kernel, args: a }])),
       takenBack: () => takenBack,
     },
     close: () => pool.close(),

@@ -139,7 +139,7 @@ test('the machine moves every DMA byte of the program but the conv weight slices
   let weightBytes = 0;
   for (const ins of program.instrs) {
     if (ins.op === 'COMPUTE' || ins.op === 'SYNC') continue;
-    for (const b of ins.boxes) programBytes += b.n1 * b.n2 * b.len;
+    programBytes += ins.bytes;
     if (ins.op !== 'LOAD' || !ins.tensor.endsWith(':params')) continue;
     // box j of a params LOAD is plane j's slice (compiler.ts); conv weights are the planes with a kernel copy
     const planes = program.dram.params.ops[ins.layer]!.planes;

@@ -70,6 +70,7 @@ function fakeSpread(workers: number, log: number[], failOn = -1) {
       if (onWorker[i]) finish(i);
     },
     fits: () => true,
+    pieces: (calls) => [[...calls]],
     takenBack: () => 0,
   };
   return { spread, busy, overlap: () => overlap };
