@@ -5,7 +5,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { buildFirmware } from '../../../host/box/build-image.ts';
 import { randomQModel } from '../../../models/random-qmodel.ts';
 import { writeModel } from '../../../models/format.ts';
@@ -13,6 +13,7 @@ import { generateKeys, loadPrivateKey } from '../../../firmware/keys.ts';
 import { prng } from '../../../models/random-model.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI } from '../../support/aunet-cli.js';
+import { closeSerial, openSerial } from '../../../firmware/serial.ts';
 
 
 export interface PtyPair {
@@ -32,11 +33,7 @@ export async function ptyPair(dir: string, name: string): Promise<PtyPair> {
 
 /** Forward bytes between two ports, flipping bits and dropping chunks at the given rates. */
 export async function noisyWire(x: string, y: string, opts: { flip: number; drop: number; seed: number }) {
-  const open = (path: string) =>
-    new Promise<SerialPort>((resolve, reject) => {
-      const p = new SerialPort({ path, baudRate: 921600 }, (err) => (err ? reject(err) : resolve(p)));
-    });
-  const [px, py] = await Promise.all([open(x), open(y)]);
+  const [px, py] = await Promise.all([openSerial(x), openSerial(y)]);
   const r = prng(opts.seed);
   const stats = { flipped: 0, dropped: 0, bytes: 0 };
   const forward = (from: SerialPort, to: SerialPort) =>
@@ -57,7 +54,7 @@ export async function noisyWire(x: string, y: string, opts: { flip: number; drop
     });
   forward(px, py);
   forward(py, px);
-  return { stats, close: () => Promise.all([px, py].map((p) => new Promise((res) => p.close(() => res(null))))) };
+  return { stats, close: () => Promise.all([px, py].map(closeSerial)) };
 }
 
 export interface AgentProc {
