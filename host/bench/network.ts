@@ -128,10 +128,11 @@ export function timeEngine(engine: Engine, frames: Uint8Array[], n: number, warm
 export function timeEngines(engines: readonly Engine[], frames: Uint8Array[], n: number, warmup = 2, onFrame?: (i: number) => void): Timing[] {
   // V8 runs new WebAssembly code in its baseline tier and optimises hot functions as they
   // run, and a threaded module's workers start cold: warm up until frame times settle
-  // (within 10% of the best so far), at least `warmup` frames and at most 4x that
+  // (within 10% of the best so far), at least `warmup` frames and at most 4x that; and
+  // past the frames an engine still tunes itself on (the chip's layers choosing their way)
   for (const engine of engines) {
     let best = Infinity;
-    for (let i = 0, last = Infinity; i < warmup || (last > 1.1 * best && i < 4 * warmup); i++) {
+    for (let i = 0, last = Infinity; i < warmup || (last > 1.1 * best && i < 4 * warmup) || (engine.tuningFrames ?? 0) > 0; i++) {
       const t0 = performance.now();
       engine.run(frames[i % frames.length]);
       last = performance.now() - t0;

@@ -36,6 +36,9 @@ export function createChipEngine(model: QModel, kernels: KernelSet, options: Chi
     program,
     timing,
     machine,
+    get tuningFrames() {
+      return machine.tuningFrames;
+    },
     run(input: Uint8Array): InferenceResult {
       const r = machine.run(input);
       r.cycles = timing.frame.cycles;

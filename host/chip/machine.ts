@@ -10,11 +10,11 @@
 // run blind: every instruction becomes a closure over constant arguments when the machine is
 // built, so a frame is a walk over an array of closures. Nothing here knows an op kind.
 //
-// On threaded kernels (host/kernels/threaded-kernels.ts) a layer whose tiles can overlap
-// runs as the chip runs it, tiles spread over the threads with its copies in between, each
-// whole on this thread (tile-scheduler.ts); a layer of one tile, or of tiles that must follow
-// each other, runs in order with each kernel call, its copies' included, divided over the
-// threads instead.
+// On threaded kernels (host/kernels/threaded-kernels.ts) a layer whose tiles can overlap can
+// run as the chip runs it, tiles spread over the threads with its copies in between, each
+// whole on this thread (tile-scheduler.ts), or in order with each kernel call, its copies'
+// included, divided over the threads; it times both in the first frames and keeps the faster
+// (layer-choice.ts). A layer of one tile, or of tiles that must follow each other, runs in order.
 //
 // Region: [ SRAM | DRAM (params, tensors) | staging | kernel scratch ]. The staging area
 // (group-ahead.ts: a channel-grouped conv's whole output at once) and the scratch (the kernels'
@@ -35,14 +35,16 @@ import { chipPlaneTarget } from './chip-weights.js';
 import { kernelCopies } from './kernel-copies.js';
 import { alignedSram, sramCheck } from './sram.js';
 import { layerDependencies, TileScheduler, type LayerStep } from './tile-scheduler.js';
+import { CHOICE_RUNS, LayerChoice } from './layer-choice.js';
 import { recordCalls } from '../kernels/kernel-calls.js';
 import type { ThreadedKernelSet } from '../kernels/threaded-kernels.js';
 
 export interface MachineOptions {
   /**
-   * On threaded kernels, spread the tiles of layers whose tiles can overlap over the threads
-   * (default true); false divides every kernel call instead (the direct executor's way: for
-   * comparing the two).
+   * On threaded kernels, a layer whose tiles can overlap runs with its tiles spread over the
+   * threads, or in order with every kernel call divided (the direct executor's way): by default
+   * each such layer times both in the first frames and keeps the faster (layer-choice.ts); true
+   * always spreads, false always divides (for comparing).
    */
   spreadTiles?: boolean;
   /** compute a channel-grouped conv's whole layer at its first COMPUTE (group-ahead.ts; default true; false: each group on its own from SRAM, for comparing) */
@@ -53,13 +55,15 @@ export class Machine {
   /** first heap byte of the region: SRAM at base, DRAM at base + program.dram.base */
   readonly base: number;
   readonly graph: Graph;
-  /** layers whose tiles run spread over the threads */
+  /** layers whose tiles can run spread over the threads (by choice, or always with spreadTiles true) */
   readonly spreadLayers: number;
   /** channel-grouped convs whose tiles' groups are computed at once (group-ahead.ts) */
   readonly aheadLayers: number;
   private u8: Uint8Array;
-  /** per layer: its instructions in order, or its tile scheduler */
-  private readonly layers: ((() => void)[] | TileScheduler)[];
+  /** per layer: how it runs (its instructions in order, its tiles spread, or the faster of the two) */
+  private readonly layers: (() => void)[];
+  private readonly choices: LayerChoice[] = [];
+  private frames = 0;
   private readonly scratch: Scratch;
   /** COMPUTEs of channel-grouped convs done a layer at a time (group-ahead.ts) */
   private readonly ahead: AheadPlan;
@@ -85,34 +89,51 @@ export class Machine {
     const callOf = kernelCopies(bound, program, model, kernels, this.base);
     this.u8 = new Uint8Array(kernels.heap); // the copies' region may have grown the heap
     const threaded = 'spread' in kernels && (kernels as ThreadedKernelSet).threads > 1 && options.spreadTiles !== false ? (kernels as ThreadedKernelSet) : null;
+    let spread = 0;
     this.layers = program.layers.map((L) => {
       const at = Array.from({ length: L.end - L.first }, (_, k) => L.first + k).filter((i) => program.instrs[i].op !== 'SYNC');
       const instrs = at.map((i) => program.instrs[i]);
       const deps = layerDependencies(instrs);
+      const closures = instrs.map((ins, k) => this.prepare(ins, at[k], ops, callOf, kernels));
+      const inOrder = () => {
+        for (let i = 0; i < closures.length; i++) closures[i]();
+      };
       // a layer done ahead runs in order: its wide call is most of its work, divided over the threads
-      if (threaded && !this.ahead.layers.has(L.index) && tilesOverlap(instrs, deps)) {
-        // its copies run here between posting tiles, so whole: a divided call would wait for the busy workers
-        const steps: LayerStep[] = instrs.map((ins, k) => {
-          if (ins.op !== 'COMPUTE') return { dma: this.prepare(ins, at[k], ops, callOf, threaded.spread.local) };
-          const calls = recordCalls((kf) => ops[ins.layer].bind(kf, callOf(ins), this.scratch));
-          return { calls, pieces: threaded.spread.pieces(calls) };
-        });
-        return new TileScheduler(steps, deps, threaded.spread, threaded.threads - 1);
-      }
-      return instrs.map((ins, k) => this.prepare(ins, at[k], ops, callOf, kernels));
+      if (!threaded || this.ahead.layers.has(L.index) || !tilesOverlap(instrs, deps)) return inOrder;
+      // its copies run here between posting tiles, so whole: a divided call would wait for the busy workers
+      const steps: LayerStep[] = instrs.map((ins, k) => {
+        if (ins.op !== 'COMPUTE') return { dma: this.prepare(ins, at[k], ops, callOf, threaded.spread.local) };
+        const calls = recordCalls((kf) => ops[ins.layer].bind(kf, callOf(ins), this.scratch));
+        return { calls, pieces: threaded.spread.pieces(calls) };
+      });
+      const scheduler = new TileScheduler(steps, deps, threaded.spread, threaded.threads - 1);
+      spread++;
+      if (options.spreadTiles === true) return () => scheduler.run();
+      const choice = new LayerChoice([() => scheduler.run(), inOrder]);
+      this.choices.push(choice);
+      return () => choice.run();
     });
-    this.spreadLayers = this.layers.filter((l) => l instanceof TileScheduler).length;
+    this.spreadLayers = spread;
     this.aheadLayers = this.ahead.layers.size;
   }
 
   /** Run one frame: `input` is the 8-bit preprocessed frame (pixel values; int8 = pixel - 128). */
   run(input: Uint8Array): InferenceResult {
     writeFrame(this.heap(), this.dramAt('input'), input, this.graph.arch);
-    for (const layer of this.layers) {
-      if (layer instanceof TileScheduler) layer.run();
-      else for (let i = 0; i < layer.length; i++) layer[i]();
-    }
+    this.frames++;
+    for (let i = 0; i < this.layers.length; i++) this.layers[i]();
     return readResult(this.heap(), this.graph, (t) => this.dramAt(t));
+  }
+
+  /** Frames until every layer has chosen its way (layer-choice.ts): 0 once they have. */
+  get tuningFrames(): number {
+    return this.choices.some((c) => c.way === null) ? Math.max(0, CHOICE_RUNS - this.frames) : 0;
+  }
+
+  /** Of the layers that time both ways (layer-choice.ts): how many chose each, and how many still time them. */
+  layerWays(): { spread: number; inOrder: number; timing: number } {
+    const n = (way: LayerChoice['way']) => this.choices.filter((c) => c.way === way).length;
+    return { spread: n('spread'), inOrder: n('in order'), timing: n(null) };
   }
 
   heap(): Uint8Array {

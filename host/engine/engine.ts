@@ -37,6 +37,8 @@ export interface Engine {
    * (for fidelity tools and debugging).
    */
   tensor?(name: string): Int8Array;
+  /** Optional: frames the engine still tunes itself on (host/chip/layer-choice.ts): a benchmark runs them untimed. */
+  readonly tuningFrames?: number;
 }
 
 /**

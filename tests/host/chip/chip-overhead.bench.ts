@@ -2,9 +2,10 @@
 // direct executor on the same model, kernels and frames. Run:
 //   node --import tsx tests/host/chip/chip-overhead.bench.ts [seed|mid|lite] [frames] [preset] [threads]
 // Prints both medians and the overhead; docs/benchmarks.md records the figures. With threads
-// > 1 (threaded kernels) it also times the chip with every kernel call divided instead of its
-// tiles spread over the threads (host/chip/tile-scheduler.ts). It also times the chip with each
-// channel group of a grouped conv computed on its own (host/chip/group-ahead.ts off).
+// > 1 (threaded kernels) the chip's layers first choose how they run (host/chip/layer-choice.ts:
+// the warm-up frames below), and it also times the chip with every kernel call divided, and with
+// the tiles of every layer that can spread them spread over the threads (tile-scheduler.ts). It also
+// times the chip with each channel group of a grouped conv computed on its own (group-ahead.ts off).
 import os from 'node:os';
 import { VARIANTS, type Variant } from '../../../host/bench/network.js';
 import { createWasmKernels } from '../../../host/kernels/wasm-kernels.js';
@@ -26,18 +27,21 @@ const t0 = performance.now();
 const chip = createChipEngine(model, kernels, { chip: preset });
 const loadMs = performance.now() - t0;
 const divided = threads > 1 ? createChipEngine(model, kernels, { chip: preset, spreadTiles: false }) : null;
+const allSpread = threads > 1 ? createChipEngine(model, kernels, { chip: preset, spreadTiles: true }) : null;
 const perGroup = chip.machine.aheadLayers ? createChipEngine(model, kernels, { chip: preset, groupsAhead: false }) : null;
 const inputs = syntheticFrames(arch, 2, 3);
 
 const same = (() => {
   const a = direct.run(inputs[0]);
-  return [chip, divided, perGroup].every((e) => {
+  return [chip, divided, allSpread, perGroup].every((e) => {
     if (!e) return true;
     const b = e.run(inputs[0]);
     return Buffer.compare(a.prob.data, b.prob.data) === 0 && a.attention.every((m, i) => Buffer.compare(m.data, b.attention[i].data) === 0);
   });
 })();
-const engines = [['direct', direct], ['chip', chip], ...(divided ? [['chip, calls divided', divided] as const] : []), ...(perGroup ? [['chip, groups one by one', perGroup] as const] : [])] as const;
+const engines = [['direct', direct], ['chip', chip], ...(divided ? [['chip, calls divided', divided] as const, ['chip, tiles spread', allSpread!] as const] : []), ...(perGroup ? [['chip, groups one by one', perGroup] as const] : [])] as const;
+// the warm-up: the chip's layers time their two ways and choose (layer-choice.ts), the code reaches its optimised tier
+for (let i = 0; i < 10; i++) for (const [, e] of engines) e.run(inputs[i % inputs.length]);
 const times: Record<string, number[]> = Object.fromEntries(engines.map(([n]) => [n, []]));
 // CPU time of this process (user + system) discounts the time other jobs hold the cores
 // (with threads, CPU time is every thread's: the cost, not the latency)
@@ -57,9 +61,13 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const d = median(times.direct);
 const c = median(times.chip);
 const tiles = chip.program.layers.reduce((s, l) => s + l.tiling.tiles, 0);
-console.log(`${variant} F=${arch.filters} ${arch.width}x${arch.height}x${arch.channels}, kernels ${kernels.name} x${threads}, preset ${preset} (${chip.program.instrs.length} instructions, ${tiles} tiles, ${chip.machine.spreadLayers} of ${chip.program.layers.length} layers' tiles spread over the threads, ${chip.machine.aheadLayers} channel-grouped convs done a layer at a time), ${frames} frames each`);
+console.log(`${variant} F=${arch.filters} ${arch.width}x${arch.height}x${arch.channels}, kernels ${kernels.name} x${threads}, preset ${preset} (${chip.program.instrs.length} instructions, ${tiles} tiles, ${chip.machine.spreadLayers} of ${chip.program.layers.length} layers can spread their tiles over the threads, ${chip.machine.aheadLayers} channel-grouped convs done a layer at a time), ${frames} frames each`);
 console.log(`machine: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, ${new Date().toISOString()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log(`chip load (compile + timing + params): ${loadMs.toFixed(0)} ms; outputs identical: ${same}`);
+if (threads > 1) {
+  const w = chip.machine.layerWays();
+  console.log(`layers that can spread their tiles, as they chose after the warm-up: ${w.spread} spread, ${w.inOrder} in order with each call divided${w.timing ? `, ${w.timing} still timing` : ''}`);
+}
 const dc = median(cpu.direct);
 const cc = median(cpu.chip);
 console.log(`CPU time: direct median ${dc.toFixed(1)} ms/frame, chip median ${cc.toFixed(1)} ms/frame, overhead ${(100 * (cc / dc - 1)).toFixed(1)}%`);
@@ -67,6 +75,10 @@ console.log(`wall: direct median ${d.toFixed(1)} ms/frame (min ${Math.min(...tim
 if (divided) {
   const v = median(times['chip, calls divided']);
   console.log(`chip with every call divided instead: wall median ${v.toFixed(1)} ms/frame (${(100 * (v / d - 1)).toFixed(1)}% over direct), CPU ${median(cpu['chip, calls divided']).toFixed(1)} ms/frame`);
+}
+if (allSpread) {
+  const v = median(times['chip, tiles spread']);
+  console.log(`chip with every layer's tiles spread that can be (no choice): wall median ${v.toFixed(1)} ms/frame (${(100 * (v / d - 1)).toFixed(1)}% over direct), CPU ${median(cpu['chip, tiles spread']).toFixed(1)} ms/frame`);
 }
 if (perGroup) {
   const v = median(times['chip, groups one by one']);

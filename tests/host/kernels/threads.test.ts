@@ -106,6 +106,13 @@ test('whole networks, odd sizes, every call split: 1, 2 and 3 threads equal the 
         r.attention.forEach((a, k) => assert.deepEqual(a.data, want[i].attention[k].data, `${what} a${k + 1}, ${threads} threads`));
       }
     });
+    // the layers that can spread their tiles time both ways in the first frames (those above ran one
+    // each) and keep one (layer-choice.ts): whichever they keep, the result is the same
+    for (let i = 0; i < 8; i++) chip.run(frames[i % 2]);
+    const ways = chip.machine.layerWays();
+    assert.equal(ways.timing, 0, `${threads} threads: ${JSON.stringify(ways)}`);
+    assert.equal(ways.spread + ways.inOrder, threads > 1 ? chip.machine.spreadLayers : 0);
+    assert.deepEqual(chip.run(frames[1]).prob.data, want[1].prob.data, `chip after its layers chose, ${threads} threads`);
   }
 });
 
