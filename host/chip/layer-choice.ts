@@ -19,7 +19,7 @@ const WARM_UP = 2;
 const SAMPLES = 3;
 
 /** Runs a layer takes to choose. */
-export const CHOICE_RUNS = WARM_UP + 2 * SAMPLES;
+const CHOICE_RUNS = WARM_UP + 2 * SAMPLES;
 
 export class LayerChoice {
   private runs = 0;
@@ -38,6 +38,11 @@ export class LayerChoice {
     const ms = this.now() - t0;
     if (++this.runs > WARM_UP) this.best[way] = Math.min(this.best[way], ms);
     if (this.runs >= CHOICE_RUNS) this.chosen = this.best[1] < this.best[0] ? 1 : 0;
+  }
+
+  /** runs left before the choice (0 once chosen) */
+  get runsLeft(): number {
+    return this.chosen >= 0 ? 0 : CHOICE_RUNS - this.runs;
   }
 
   /** 'spread' or 'in order' once chosen; null while the first frames still time both */

@@ -35,7 +35,7 @@ import { chipPlaneTarget } from './chip-weights.js';
 import { kernelCopies } from './kernel-copies.js';
 import { alignedSram, sramCheck } from './sram.js';
 import { layerDependencies, TileScheduler, type LayerStep } from './tile-scheduler.js';
-import { CHOICE_RUNS, LayerChoice } from './layer-choice.js';
+import { LayerChoice } from './layer-choice.js';
 import { recordCalls } from '../kernels/kernel-calls.js';
 import type { ThreadedKernelSet } from '../kernels/threaded-kernels.js';
 
@@ -63,7 +63,6 @@ export class Machine {
   /** per layer: how it runs (its instructions in order, its tiles spread, or the faster of the two) */
   private readonly layers: (() => void)[];
   private readonly choices: LayerChoice[] = [];
-  private frames = 0;
   private readonly scratch: Scratch;
   /** COMPUTEs of channel-grouped convs done a layer at a time (group-ahead.ts) */
   private readonly ahead: AheadPlan;
@@ -120,14 +119,13 @@ export class Machine {
   /** Run one frame: `input` is the 8-bit preprocessed frame (pixel values; int8 = pixel - 128). */
   run(input: Uint8Array): InferenceResult {
     writeFrame(this.heap(), this.dramAt('input'), input, this.graph.arch);
-    this.frames++;
     for (let i = 0; i < this.layers.length; i++) this.layers[i]();
     return readResult(this.heap(), this.graph, (t) => this.dramAt(t));
   }
 
   /** Frames until every layer has chosen its way (layer-choice.ts): 0 once they have. */
   get tuningFrames(): number {
-    return this.choices.some((c) => c.way === null) ? Math.max(0, CHOICE_RUNS - this.frames) : 0;
+    return Math.max(0, ...this.choices.map((c) => c.runsLeft));
   }
 
   /** Of the layers that time both ways (layer-choice.ts): how many chose each, and how many still time them. */

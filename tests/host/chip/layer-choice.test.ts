@@ -32,8 +32,10 @@ test('the warm-up runs do not count, and a tie keeps the tiles spread', () => {
   const c = new LayerChoice(t.ways, t.now);
   for (let i = 0; i < 7; i++) c.run();
   assert.equal(c.way, null, 'still timing after 7 runs');
+  assert.equal(c.runsLeft, 1);
   c.run();
   assert.equal(c.way, 'spread');
+  assert.equal(c.runsLeft, 0);
   const slow = timedWays([[1, 8], [3, 3]]);
   const d = new LayerChoice(slow.ways, slow.now);
   for (let i = 0; i < 8; i++) d.run();
