@@ -21,9 +21,11 @@ try {
       process.exit(0);
     }
     try {
+      const t0 = performance.now();
       const r = engine.run(m.input);
+      const engineMs = performance.now() - t0;
       const maps = [r.prob.data, r.mask, ...r.attention.map((a) => a.data)];
-      port.postMessage({ type: 'result', id: m.id, result: r, input: m.input } satisfies FromEngineWorker, [m.input.buffer, ...maps.map((d) => d.buffer)] as ArrayBuffer[]);
+      port.postMessage({ type: 'result', id: m.id, result: r, input: m.input, engineMs } satisfies FromEngineWorker, [m.input.buffer, ...maps.map((d) => d.buffer)] as ArrayBuffer[]);
     } catch (e) {
       const err = e as Error & { code?: string };
       port.postMessage({ type: 'error', id: m.id, message: err.message, code: err.code, input: m.input } satisfies FromEngineWorker, [m.input.buffer as ArrayBuffer]);

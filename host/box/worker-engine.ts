@@ -17,11 +17,11 @@ export type ToEngineWorker = { type: 'frame'; id: number; input: Uint8Array } | 
 export type FromEngineWorker =
   | { type: 'ready'; name: string; peakBytes: number; kind: EngineKind; preset: string | null; fallback: string | null; note: string | null; threads: number }
   | { type: 'failed'; message: string; code?: string }
-  | { type: 'result'; id: number; result: InferenceResult; input: Uint8Array }
+  | { type: 'result'; id: number; result: InferenceResult; input: Uint8Array; engineMs: number }
   | { type: 'error'; id: number; message: string; code?: string; input: Uint8Array };
 
-/** A result of the worker: the engine's maps, and the input frame handed back. */
-export type WorkerResult = InferenceResult & { input: Uint8Array };
+/** A result of the worker: the engine's maps, the input frame handed back, and how long the engine ran in its thread (ms). */
+export type WorkerResult = InferenceResult & { input: Uint8Array; engineMs: number };
 
 function toError(m: { message: string; code?: string }): Error {
   return m.code && isErrorCode(m.code) ? new AunetError(m.code, m.message) : new Error(`inference thread: ${m.message}`);
@@ -49,7 +49,7 @@ export class WorkerEngine {
       const p = this.#pending.get(m.id);
       this.#pending.delete(m.id);
       if (this.#pending.size === 0) worker.unref();
-      if (m.type === 'result') p?.resolve({ ...m.result, input: m.input });
+      if (m.type === 'result') p?.resolve({ ...m.result, input: m.input, engineMs: m.engineMs });
       else p?.reject(toError(m));
     });
     worker.on('error', (e) => this.#failAll(e));

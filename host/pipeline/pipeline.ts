@@ -166,9 +166,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         const prepared = this.preprocess(frame);
         const preprocessed = wallNow();
         // an engine in another thread takes the frame's buffer and hands it back with the result
-        const r: InferenceResult & { input?: Uint8Array } = await this.engine.run(prepared.data);
+        const r: InferenceResult & { input?: Uint8Array; engineMs?: number } = await this.engine.run(prepared.data);
         const data = r.input ?? prepared.data;
         const inferred = wallNow();
+        // an engine in this thread ran for all of it; one in another thread says how long it ran there
+        const engineMs = r.engineMs ?? inferred - preprocessed;
         const { width: W, height: H } = this.engine.arch;
         const C = this.engine.arch.channels;
         // engine results and preprocessed frames are fresh per frame (host/engine/engine.ts): no copies needed
@@ -183,7 +185,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           attention,
           cycles: r.cycles ?? 0,
           threshold: this.threshold,
-          times: { capture: frame.captureTime.wallMs, inferenceStart, preprocessed, inferred, cycles: r.cycles },
+          times: { capture: frame.captureTime.wallMs, inferenceStart, preprocessed, inferred, engineMs, cycles: r.cycles },
         };
         if (lossless) while (this.#results.length > 0 && !this.#results.closed) await nextMacrotask();
         if (this.#results.push(item)) this.stats.drop('inference');

@@ -3,7 +3,7 @@
 // fixed window of recent frames (bounded memory over any run length), after
 // skipping the first warm-up frames (JIT compilation makes them unrepresentative).
 
-export const STAGES = ['queue', 'preprocess', 'inference', 'postprocess', 'publish', 'endToEnd'] as const;
+export const STAGES = ['queue', 'preprocess', 'inference', 'engine', 'postprocess', 'publish', 'endToEnd'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface Percentiles {
@@ -56,6 +56,8 @@ export interface FrameTimes {
   inferenceStart: number;
   preprocessed: number;
   inferred: number;
+  /** ms the engine itself ran (in its thread: `inferred - preprocessed` less the hand-off both ways and the wait for this thread) */
+  engineMs: number;
   postprocessed: number;
   published: number;
   cycles?: number;
@@ -113,6 +115,7 @@ export class PipelineStats {
     w.queue.add(t.inferenceStart - t.capture);
     w.preprocess.add(t.preprocessed - t.inferenceStart);
     w.inference.add(t.inferred - t.preprocessed);
+    w.engine.add(t.engineMs);
     w.postprocess.add(t.postprocessed - t.inferred);
     w.publish.add(t.published - t.postprocessed);
     w.endToEnd.add(t.published - t.capture);

@@ -110,7 +110,8 @@ test('stats skip the warm-up frames and compute fps per interval', () => {
   for (let i = 0; i < 5; i++) {
     s.framesIn++;
     const c = now;
-    s.published({ capture: c, inferenceStart: c + 1, preprocessed: c + 2, inferred: c + 12, postprocessed: c + 13, published: c + 14 + i, cycles: 1000 });
+    // the engine ran 7 of the 10 ms the pipeline waited for it (the rest: hand-off to its thread and back)
+    s.published({ capture: c, inferenceStart: c + 1, preprocessed: c + 2, inferred: c + 12, engineMs: 7, postprocessed: c + 13, published: c + 14 + i, cycles: 1000 });
     now += 100;
   }
   s.drop('source');
@@ -120,6 +121,7 @@ test('stats skip the warm-up frames and compute fps per interval', () => {
   assert.equal(snap.latencyMs.endToEnd?.n, 3);
   assert.equal(snap.latencyMs.endToEnd?.p50, 17);
   assert.equal(snap.latencyMs.inference?.max, 10);
+  assert.equal(snap.latencyMs.engine?.max, 7);
   assert.equal(snap.chip.cyclesPerFrame, 1000);
   assert.equal(snap.droppedInInterval, 1);
   now += 1000;
