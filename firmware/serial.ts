@@ -37,7 +37,7 @@ const UV_DISCONNECT = 4;
  * the next acknowledgement). So this port's poller always asks for every event someone waits for.
  * Serialport ports on Windows have no Poller: nothing to do there.
  */
-export function pollEveryWaitedEvent(port: SerialPort): void {
+function pollEveryWaitedEvent(port: SerialPort): void {
   const poller = (port.port as { poller?: Poller } | undefined)?.poller;
   if (!poller || typeof poller.poll !== 'function') return;
   const poll = poller.poll.bind(poller);

@@ -1,5 +1,5 @@
 // The serial port's poller over a real pseudo-terminal pair: a read waiting for data must not
-// cancel a write waiting for room (firmware/serial.ts pollEveryWaitedEvent).
+// cancel a write waiting for room (firmware/serial.ts, openSerial).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
