@@ -125,9 +125,9 @@ export class DeviceClient {
         tries.set(base, n);
         if (n >= this.t.writeBlockAttempts) {
           const gaveUp = (why: string) => finish(new DeviceError('UNKNOWN', 'DATA', `chunk ${base} unacknowledged after ${n} attempts; ${why}`));
-          if (probed.has(base)) return gaveUp('the box answered STATUS after the first round but still takes no data');
+          if (probed.has(base)) return gaveUp('the box answered STATUS after the first round but still takes no data: flash again (it resumes from its journal), and if that stalls too, restart its agent');
           // Before giving up on a chunk, once: a box that still answers STATUS is slow (its storage
-          // syncing: a loaded disk held the agent 8-12 s and more), not gone, and gets another round.
+          // syncing, say: tests/host/box/flash.test.ts holds the agent 10 s there), not gone, and gets another round.
           probed.add(base);
           clearTimeout(stall);
           this.command(COMMANDS.STATUS).then(() => {

@@ -17,7 +17,7 @@ import type { ChipConfig } from './chip-config.js';
 import { dramLayout, type DramLayout } from './dram.js';
 import type { Box, ComputeInstr, DmaInstr, Instr } from './instructions.js';
 import { flatBox, rectBox } from './dma.js';
-import { planResidency, type ResidencyPlan } from './residency.js';
+import { holdingAt, planResidency, type ResidencyPlan } from './residency.js';
 import { alignedSram, TileArea } from './sram.js';
 import { layerGeom, paramBuffers, ranges, tileBuffers, type LayerGeom, type Tiling } from './tiling.js';
 import { CHIP_WEIGHT_BYTES } from './chip-weights.js';
@@ -76,7 +76,6 @@ export function compile(graphOrArch: Graph | Arch, config: ChipConfig, options: 
   const residency = planResidency(g, geoms, sramBytes);
   const dram = dramLayout(g, CHIP_WEIGHT_BYTES, residency, sramBytes, config);
   const resIds = new Map([...residency.lives.keys()].map((t, k) => [t, RES_BUF + k]));
-  const holdingAt = (t: string, i: number) => residency.holdings.find((h) => h.tensor === t && h.first <= i && i <= h.last);
 
   const instrs: Instr[] = [];
   const layers: LayerPlan[] = [];
@@ -87,10 +86,10 @@ export function compile(graphOrArch: Graph | Arch, config: ChipConfig, options: 
     for (const t of residency.fetchBefore[i]) {
       const s = g.tensors.get(t)!;
       const n = s.h * s.w * s.c;
-      instrs.push(dma('FETCH', i, t, [flatBox(dram.tensors.get(t)!, holdingAt(t, i)!.offset, n)], [], [resIds.get(t)!]));
+      instrs.push(dma('FETCH', i, t, [flatBox(dram.tensors.get(t)!, holdingAt(residency, t, i)!.offset, n)], [], [resIds.get(t)!]));
     }
     emitLayer(instrs, L, lp.tiling, lp.residency, lp.areaOffset, lp.areaBytes, {
-      resident: (t) => holdingAt(t, i)!.offset,
+      resident: (t) => holdingAt(residency, t, i)!.offset,
       resId: (t) => resIds.get(t)!,
       dramAt: (t) => dram.tensors.get(t)!,
       params: dram.params.ops[i] && atBase(dram.params.ops[i]!, dram.base),
@@ -99,7 +98,7 @@ export function compile(graphOrArch: Graph | Arch, config: ChipConfig, options: 
     });
     for (const t of residency.spillAfter[i]) {
       const s = g.tensors.get(t)!;
-      instrs.push(dma('SPILL', i, t, [flatBox(holdingAt(t, i)!.offset, dram.tensors.get(t)!, s.h * s.w * s.c)], [resIds.get(t)!], []));
+      instrs.push(dma('SPILL', i, t, [flatBox(holdingAt(residency, t, i)!.offset, dram.tensors.get(t)!, s.h * s.w * s.c)], [resIds.get(t)!], []));
     }
     instrs.push({ op: 'SYNC', layer: i });
     layers.push({

@@ -16,6 +16,7 @@
 // here: the machine built with groupsAhead false reads them (the equivalence tests run both).
 import { bandCall, type OpGeometry } from '../kernels/ops/op-binding.js';
 import type { Program } from './compiler.js';
+import { holdingAt } from './residency.js';
 import type { Box, ComputeInstr } from './instructions.js';
 
 export interface AheadStep {
@@ -73,7 +74,7 @@ export function groupsAhead(program: Program, stagingAt: number, geometry: (laye
 /** Region offset of layer i's input `t` (its j-th) where the layer reads it: its SRAM holding when resident, else its DRAM copy. */
 function inputAt(program: Program, i: number, t: string, j: number): number {
   if (program.layers[i].inputsResident[j]) {
-    const h = program.residency.holdings.find((x) => x.tensor === t && x.first <= i && i <= x.last);
+    const h = holdingAt(program.residency, t, i);
     if (h) return h.offset;
   } else {
     const at = program.dram.tensors.get(t);

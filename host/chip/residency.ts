@@ -58,6 +58,11 @@ export interface ResidencyPlan {
   spillAfter: string[][];
 }
 
+/** The SRAM holding of `tensor` at layer `layer` (a tensor may be held, spilled and fetched again: several holdings), if any. */
+export function holdingAt(plan: ResidencyPlan, tensor: string, layer: number): Holding | undefined {
+  return plan.holdings.find((h) => h.tensor === tensor && h.first <= layer && layer <= h.last);
+}
+
 
 /** Tensors that must end in DRAM: the attention maps (the monitor reads them there). */
 export function planResidency(g: Graph, geoms: LayerGeom[], sramBytes: number): ResidencyPlan {

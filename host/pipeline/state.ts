@@ -53,26 +53,27 @@ export class StateMachine extends EventEmitter<{ change: [StateChange] }> {
   degrade(reason: DegradedReason): void {
     if (this.#reasons.has(reason)) return;
     this.#reasons.add(reason);
-    this.#update();
+    this.#update(true);
   }
 
   recover(reason: DegradedReason): void {
     if (!this.#reasons.delete(reason)) return;
-    this.#update();
+    this.#update(true);
   }
 
   stop(): void {
     this.#go('stopped');
   }
 
-  #update(): void {
+  /** `reasonsChanged`: a reason was added or cleared (not only the warm-up ended) */
+  #update(reasonsChanged = false): void {
     if (this.#state === 'stopped') return;
     // a fault during warm-up is reported at once; live waits for the warm-up
     const target: PipelineState = this.#reasons.size > 0 ? 'degraded' : this.#warm ? 'live' : 'warming';
     if (target !== this.#state) this.#go(target);
     // degraded for another set of reasons: a change too, or a source that ends while the box is
     // already falling behind would never be reported (the status says why it is degraded)
-    else if (target === 'degraded') this.emit('change', { state: target, previous: target, since: this.#since, reasons: this.reasons });
+    else if (target === 'degraded' && reasonsChanged) this.emit('change', { state: target, previous: target, since: this.#since, reasons: this.reasons });
   }
 
   #go(next: PipelineState): void {
