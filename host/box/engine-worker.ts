@@ -7,6 +7,7 @@ import type { QModel } from '../../models/qmodel.js';
 import { loadEngine, type EngineRequest } from '../load/engine-loader.js';
 import type { FromEngineWorker, RuntimeModule, ToEngineWorker } from './worker-engine.js';
 import { runtimeKernels } from './runtime-choice.js';
+import { ownThreadId } from '../../common/thread-priority.js';
 
 const { model, request, runtime } = workerData as { model: QModel; request: Omit<EngineRequest, 'kernels'>; runtime?: RuntimeModule };
 const port = parentPort!;
@@ -14,7 +15,8 @@ try {
   // a firmware image's own kernel module on request.threads threads; otherwise the package's build
   const choice = await loadEngine(model, runtime ? { ...request, threads: undefined, kernels: () => runtimeKernels(runtime, request.threads ?? 1) } : request);
   const { engine } = choice;
-  port.postMessage({ type: 'ready', name: engine.name, peakBytes: engine.peakBytes, kind: choice.kind, preset: choice.preset, fallback: choice.fallback, note: choice.note, threads: choice.threads } satisfies FromEngineWorker);
+  port.postMessage({ type: 'ready', name: engine.name, peakBytes: engine.peakBytes, kind: choice.kind, preset: choice.preset, fallback: choice.fallback, note: choice.note, threads: choice.threads,
+    threadIds: [ownThreadId(), ...choice.threadIds].filter((t): t is number => t !== null) } satisfies FromEngineWorker);
   port.on('message', (m: ToEngineWorker) => {
     if (m.type === 'close') {
       port.close();

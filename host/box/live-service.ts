@@ -18,6 +18,7 @@ import { loadEngine, type LoadedEngine } from '../load/engine-loader.js';
 import type { AsyncEngine, Engine } from '../engine/engine.js';
 import { WorkerEngine, type RuntimeModule } from './worker-engine.js';
 import { defaultThreads } from '../../common/thread-count.js';
+import { lowerOtherThreads, OTHER_THREADS_NICE } from '../../common/thread-priority.js';
 
 /** The engine the service runs: on the main thread (tests) or in its own thread. */
 type LiveEngine = Omit<LoadedEngine, 'engine'> & { engine: Engine | AsyncEngine };
@@ -113,6 +114,12 @@ export class LiveService {
     const source = s.value;
     if (engine.fallback) log.warn(engine.fallback);
     log.info({ engine: engine.kind, preset: engine.preset, thread: o.kernels ? 'main' : 'worker', kernelThreads: engine.threads }, 'engine ready');
+    // inference first (common/thread-priority.ts): the inference thread and its kernel threads keep
+    // their priority; every other thread of this process (this one, capture, V8's and libuv's) is lowered
+    if (!o.kernels && engine.threadIds.length > 0) {
+      const lowered = lowerOtherThreads(engine.threadIds, OTHER_THREADS_NICE);
+      log.info({ lowered, nice: OTHER_THREADS_NICE, kept: engine.threadIds.length }, 'threads other than inference lowered');
+    }
     const size = { width: arch.width, height: arch.height, channels: arch.channels };
     const prep: Preprocessor = (f) => {
       const mi = preprocess({ width: f.width, height: f.height, data: f.pixels }, size, model.model.preprocessing);

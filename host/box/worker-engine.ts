@@ -15,7 +15,7 @@ import type { ModuleBuild } from '../kernels/wasm-kernels.js';
 
 export type ToEngineWorker = { type: 'frame'; id: number; input: Uint8Array } | { type: 'close' };
 export type FromEngineWorker =
-  | { type: 'ready'; name: string; peakBytes: number; kind: EngineKind; preset: string | null; fallback: string | null; note: string | null; threads: number }
+  | { type: 'ready'; name: string; peakBytes: number; kind: EngineKind; preset: string | null; fallback: string | null; note: string | null; threads: number; threadIds: number[] }
   | { type: 'failed'; message: string; code?: string }
   | { type: 'result'; id: number; result: InferenceResult; input: Uint8Array; engineMs: number }
   | { type: 'error'; id: number; message: string; code?: string; input: Uint8Array };
@@ -42,7 +42,8 @@ export class WorkerEngine {
     readonly name: string,
     readonly arch: Arch,
     readonly peakBytes: number,
-    readonly choice: { kind: EngineKind; preset: string | null; fallback: string | null; note: string | null; threads: number },
+    /** threadIds: the OS ids of the inference thread and its kernel threads (Linux; empty where the OS does not say) */
+    readonly choice: { kind: EngineKind; preset: string | null; fallback: string | null; note: string | null; threads: number; threadIds: readonly number[] },
   ) {
     worker.on('message', (m: FromEngineWorker) => {
       if (m.type !== 'result' && m.type !== 'error') return;
@@ -77,7 +78,7 @@ export class WorkerEngine {
       await worker.terminate();
       throw toError(first as { message: string; code?: string });
     }
-    return new WorkerEngine(worker, first.name, model.arch, first.peakBytes, { kind: first.kind, preset: first.preset, fallback: first.fallback, note: first.note, threads: first.threads });
+    return new WorkerEngine(worker, first.name, model.arch, first.peakBytes, { kind: first.kind, preset: first.preset, fallback: first.fallback, note: first.note, threads: first.threads, threadIds: first.threadIds });
   }
 
   /** Infer one preprocessed frame; `input`'s buffer is transferred and comes back as result.input. */

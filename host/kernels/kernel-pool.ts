@@ -75,7 +75,12 @@ export class KernelPool {
   private readonly board: Int32Array;
   private tag = 0;
 
-  private constructor(private readonly workers: Worker[], private readonly control: Int32Array) {
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly control: Int32Array,
+    /** the workers' OS thread ids, where the OS says (Linux) */
+    readonly threadIds: readonly number[],
+  ) {
     this.seq = new Int32Array(workers.length);
     this.board = control.subarray(workers.length * SLOT.size);
   }
@@ -96,12 +101,14 @@ export class KernelPool {
         execArgv: [],
         workerData: { module, memory, control: sab, index, functions: KERNEL_FUNCTIONS, slot: SLOT, job: JOB, jobCall: JOB_CALL, spinMs: SPIN_MS, seqMax: SEQ_MAX, holdBeforeClaim } satisfies WorkerInit,
       }));
+    let tids: (number | null)[];
     try {
-      await Promise.all(workers.map((w) => {
+      // each worker's first message: ready, with its OS thread id
+      tids = await Promise.all(workers.map((w) => {
         let onExit: (code: number) => void = () => {};
-        return new Promise<void>((resolve, reject) => {
+        return new Promise<number | null>((resolve, reject) => {
           onExit = (code) => reject(new Error(`kernel worker exited with code ${code} while starting`));
-          w.once('message', () => resolve()).once('error', reject).once('exit', onExit);
+          w.once('message', (m: { tid: number | null }) => resolve(m.tid)).once('error', reject).once('exit', onExit);
         }).finally(() => w.off('exit', onExit));
       }));
     } catch (e) {
@@ -109,7 +116,7 @@ export class KernelPool {
       throw e;
     }
     for (const w of workers) w.unref(); // an idle pool does not keep the process alive
-    return new KernelPool(workers, new Int32Array(sab));
+    return new KernelPool(workers, new Int32Array(sab), tids.filter((t): t is number => t !== null));
   }
 
   get size(): number { return this.workers.length; }

@@ -12,6 +12,7 @@
 // starts in about a tenth of that, which decides whether threads pay off for a one-image
 // command (aunet infer). Everything it needs (function names, slot layout, spin time) comes
 // in workerData from kernel-pool.ts, so those stay defined once, in TypeScript.
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const { module, memory, control, index, functions, slot, job, jobCall, spinMs, seqMax, holdBeforeClaim } = workerData;
@@ -54,7 +55,11 @@ function shareJob(tag, scratchPtr, scratchBytes) {
   }
 }
 
-parentPort.postMessage('ready');
+// ready, with this thread's OS id (Linux), so that the live service can run kernel threads first
+// (common/thread-priority.ts reads it the same way; this file cannot import TypeScript)
+let tid = null;
+try { tid = Number(readlinkSync('/proc/thread-self').split('/').pop()) || null; } catch { /* not Linux */ }
+parentPort.postMessage({ tid });
 let seen = 0;
 for (;;) {
   // spin, then sleep until the main thread posts a new sequence number

@@ -25,6 +25,8 @@ const MAX_PAGES = 32768;
 export interface ThreadedKernelSet extends KernelSet {
   /** threads that run kernels, this one included */
   readonly threads: number;
+  /** the OS thread ids of the worker threads (Linux; empty where the OS does not say): the threads a live service runs first */
+  readonly threadIds: readonly number[];
   /**
    * For callers that spread their own work over the threads (the chip machine's tiles):
    * this thread's kernels, never divided, and the workers (threads - 1) one by one. A
@@ -122,6 +124,7 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
   return {
     name: 'wasm-simd-threads',
     threads,
+    threadIds: pool.threadIds,
     get heap() { return heap.buffer; },
     ensureHeap: (bytes: number) => heap.ensure(bytes),
     convChannelGroup: packedChannelGroup,

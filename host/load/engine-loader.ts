@@ -56,6 +56,8 @@ export interface LoadedEngine {
   note: string | null;
   /** threads that run kernels (1 unless the threaded build runs, started here or passed in) */
   threads: number;
+  /** the OS thread ids of the kernel threads other than the caller's (Linux; empty where the OS does not say or none run) */
+  threadIds: readonly number[];
   /** stop the kernel threads this loader started (none for kernels the caller passed); the engine must not run afterwards */
   close(): Promise<void>;
 }
@@ -108,8 +110,9 @@ export async function loadEngine(model: QModel, req: EngineRequest = {}): Promis
   const ks = await kernels();
   // a threaded set the caller made (a box image's runtime module) counts its own threads
   if ('threads' in ks && typeof ks.threads === 'number') threads = ks.threads;
+  const threadIds = 'threadIds' in ks && Array.isArray(ks.threadIds) ? (ks.threadIds as number[]) : [];
   const loaded = (engine: Engine, k: EngineKind, preset: string | null, fallback: string | null): LoadedEngine =>
-    ({ engine, kind: k, preset, fallback, note, threads, close: () => close() });
+    ({ engine, kind: k, preset, fallback, note, threads, threadIds, close: () => close() });
   const direct = async (): Promise<Engine> => {
     const { createDirectEngine } = await import('../engine/direct-executor.js');
     return createDirectEngine(model, ks, { keepTensors: req.keepTensors });

@@ -10,6 +10,8 @@ import { LiveService } from '../../../host/box/live-service.js';
 import { assertIncreasingIds, assertMatchesDirect, firstMessage, Recorder } from './helpers.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { memoryOperators } from '../../support/operators.js';
+import { getPriority } from 'node:os';
+import { OTHER_THREADS_NICE } from '../../../common/thread-priority.js';
 
 const MODEL = 'random:F4x64';
 const PHANTOM = { width: 160, height: 120, fps: 30, seed: 3 };
@@ -30,6 +32,12 @@ test('embedded broker: frames, retained status, commands and their authorisation
   const clients: mqtt.MqttClient[] = [];
   try {
     assert.equal(rt.engine.kind, 'chip');
+    // inference first: the inference thread (AUNET_THREADS=1 in the test runs: no kernel worker) keeps
+    // its priority, this main thread and the source's thread are lowered (common/thread-priority.ts)
+    assert.equal(rt.engine.threadIds.length, rt.engine.threads, 'the inference thread and each kernel worker have an OS id');
+    for (const tid of rt.engine.threadIds) assert.ok(getPriority(tid) < OTHER_THREADS_NICE, `inference thread ${tid} not lowered`);
+    assert.equal(getPriority(process.pid), OTHER_THREADS_NICE, 'the main thread (broker, publishing) lowered');
+    assert.ok(logLines.some((l) => l.includes('threads other than inference lowered')));
     const broker = rt.broker!;
     // the monitor's way in: MQTT over WebSocket on the HTTP port
     const ws = await mqtt.connectAsync(broker.wsUrl, { reconnectPeriod: 0 });
