@@ -63,7 +63,7 @@ export interface FrameTimes {
   cycles?: number;
 }
 
-export type DropKind = 'source' | 'inference' | 'publish';
+export type DropKind = 'source' | 'late' | 'inference' | 'publish';
 
 export interface StatsSnapshot {
   ts: number;
@@ -81,7 +81,7 @@ export interface StatsSnapshot {
 export class PipelineStats {
   framesIn = 0;
   framesOut = 0;
-  readonly dropped: Record<DropKind, number> = { source: 0, inference: 0, publish: 0 };
+  readonly dropped: Record<DropKind, number> = { source: 0, late: 0, inference: 0, publish: 0 };
   readonly #windows: Record<Stage, LatencyWindow>;
   readonly #cycles: LatencyWindow;
   #completed = 0;
@@ -133,7 +133,7 @@ export class PipelineStats {
   }
 
   totalDropped(): number {
-    return this.dropped.source + this.dropped.inference + this.dropped.publish;
+    return this.dropped.source + this.dropped.late + this.dropped.inference + this.dropped.publish;
   }
 
   /** Numbers since the previous snapshot (fps, new drops) and the windows. */

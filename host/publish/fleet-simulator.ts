@@ -163,7 +163,7 @@ export class FleetSimulator {
           uptimeS: (now - d.since) / 1000,
           intervalS: secs,
           fps: { in: this.o.fps, out: d.sentInInterval / secs },
-          frames: { in: d.frameId, out: d.frameId, dropped: { source: 0, inference: 0, publish: 0 } },
+          frames: { in: d.frameId, out: d.frameId, dropped: { source: 0, late: 0, inference: 0, publish: 0 } },
           warmupFrames: 0,
           latencyMs: { endToEnd: { p50: this.#transit, p99: this.#transit, max: this.#transit, n: d.frameId } },
           chip: { cyclesPerFrame: null },

@@ -189,7 +189,7 @@ if (report) {
   const rates = report.figures.map((f) => f.received / elapsed);
   console.log(`| fps received per monitor client, min / mean | ${Math.min(...rates).toFixed(1)} / ${(rates.reduce((a, b) => a + b, 0) / rates.length).toFixed(1)} |`);
 }
-console.log(`| frames dropped (source / inference / publish) | ${snap.frames.dropped.source} / ${snap.frames.dropped.inference} / ${snap.frames.dropped.publish} |`);
+console.log(`| frames dropped (source / late / inference / publish) | ${snap.frames.dropped.source} / ${snap.frames.dropped.late} / ${snap.frames.dropped.inference} / ${snap.frames.dropped.publish} |`);
 for (const [k, v] of Object.entries(snap.latencyMs)) console.log(`| ${k} ms p50 / p99 / max | ${fmt(v)} |`);
 const toClient = report ? pct(report.figures.flatMap((f) => f.latencies)) : null;
 console.log(`| capture to monitor client ms p50 / p99 / max (all clients) | ${fmt(toClient)} |`);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BaseSource, type Frame } from '../../../camera/frame.js';
 import type { Engine, InferenceResult } from '../../../host/engine/engine.js';
-import { Pipeline, type Prepared } from '../../../host/pipeline/pipeline.js';
+import { LATE_AFTER_PERIODS, Pipeline, type Prepared } from '../../../host/pipeline/pipeline.js';
 import { ThreadedSource } from '../../../host/pipeline/threaded-source.js';
 import { decodeFrameMessage, type FrameMessage } from '../../../contracts/frame-message.js';
 
@@ -55,13 +55,36 @@ test('a slow engine: newest frame wins, drops are counted, latency does not cree
   const s = p.stats.snapshot();
   assert.equal(s.frames.in, 120, 'frames in counts what the source produced, dropped ones included');
   assert.ok(out.length >= 5 && out.length <= 60, `${out.length} frames published (all 120 would mean a backlog)`);
-  assert.equal(s.frames.dropped.source + s.frames.dropped.inference + out.length, 120, 'every frame is published or counted as dropped');
+  assert.equal(s.frames.dropped.source + s.frames.dropped.late + s.frames.dropped.inference + out.length, 120, 'every frame is published or counted as dropped');
   for (let i = 1; i < out.length; i++) assert.ok(out[i].frameId > out[i - 1].frameId);
   // no backlog: a queue would hold ~80 frames by the end (120 x 35 ms of work in 1.2 s),
   // i.e. seconds of delay; newest-wins keeps it near one inference (bound loose for a busy machine)
   assert.ok(s.latencyMs.queue!.max < 500, `queue max ${s.latencyMs.queue!.max} ms`);
   assert.ok(out.at(-1)!.frameId >= 110, `the last frame published is one of the newest (${out.at(-1)!.frameId})`);
   assert.equal(p.state.state, 'live');
+});
+
+test('late frames: in a slow spell one frame is skipped instead of every frame waiting what the one before overran', { timeout: 30_000 }, async () => {
+  // 30 fps in real time; frames 30-44 take 45 ms (over the 33.3 ms period), the others 5 ms: without
+  // skipping, each frame of the spell waits 11.7 ms more than the one before, up to a period
+  const out: number[] = [];
+  const p = new Pipeline(new CountingSource(90, 30), prep, standInEngine((v) => (v >= 30 && v < 45 ? 45 : 5)), (b) => (out.push(decodeFrameMessage(b).frameId), true), {
+    realtime: true,
+    warmupFrames: 0,
+    threshold: 128,
+    gates: [],
+  });
+  await p.run();
+  const s = p.stats.snapshot();
+  const periodMs = 1000 / 30;
+  assert.ok(s.frames.dropped.late >= 2, `late frames skipped in the spell: ${JSON.stringify(s.frames.dropped)}`);
+  assert.equal(s.frames.dropped.source + s.frames.dropped.late + s.frames.dropped.inference + out.length, 90, 'every frame is published or counted as dropped');
+  // never two in a row: of any two neighbouring frames one was published or dropped for another reason
+  assert.ok(s.frames.dropped.late <= 45, JSON.stringify(s.frames.dropped));
+  // a frame that had waited over half a period was skipped, so none published waited longer
+  // (a small allowance: the wait is measured as the frame is taken, on a loaded test machine)
+  assert.ok(s.latencyMs.queue!.max <= LATE_AFTER_PERIODS * periodMs + 8, `queue max ${s.latencyMs.queue!.max} ms`);
+  for (let i = 1; i < out.length; i++) assert.ok(out[i] > out[i - 1]);
 });
 
 test('lossless replay processes every frame in order; a refusing sink counts publish drops', { timeout: 30_000 }, async () => {
@@ -78,7 +101,7 @@ test('lossless replay processes every frame in order; a refusing sink counts pub
   await p.run();
   const s = p.stats.snapshot();
   assert.equal(n, 40, 'every frame reached the sink');
-  assert.equal(s.frames.dropped.source + s.frames.dropped.inference, 0);
+  assert.equal(s.frames.dropped.source + s.frames.dropped.late + s.frames.dropped.inference, 0, 'a lossless replay skips no frame, late or not');
   assert.equal(s.frames.dropped.publish, 10);
   assert.deepEqual(out, [...Array(40).keys()].filter((i) => i % 4 !== 3));
 });
