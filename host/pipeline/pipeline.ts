@@ -74,8 +74,9 @@ const nextMacrotask = () => new Promise<void>((r) => setImmediate(r));
  * slow spell of a shared machine), each frame waits what the one before overran and none is
  * dropped, since each starts before the next arrives: capture-to-publish stays near a period
  * plus an inference until the spell ends (docs/benchmarks.md). Skipping one such frame lets the
- * engine idle until the next arrives, which then starts fresh. Never two frames in a row, and
- * only while the engine keeps up with the source (its recent time under a period; a slower one
+ * engine idle until the next arrives, which then starts fresh. Never two frames in a row (frames
+ * already late when they reach this thread, a capture thread held up, would otherwise all be
+ * skipped and nothing published), and only while the engine keeps up with the source (its recent time under a period; a slower one
  * is paced by newest-wins alone), where the next frame is likely to be on time. Measured on the
  * 2-core VM (docs/benchmarks.md): 1-2 % of frames skipped, queue p99 11-21 ms instead of 27-30.
  * (camera/pacer.ts's late-frame policy is another matter: a recorded source read behind its schedule.)
