@@ -11,11 +11,13 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
 /**
- * The nice value the live service gives its other threads: about a third of a core's share
- * against a kernel thread's, so that a box whose engine never idles (a model too big for the
- * frame rate) still serves its broker and monitor. Measured on the 2-core VM (busi-lite, chip,
- * 2 kernel threads, 20 clients, 3 s phases alternated in one run; docs/benchmarks.md): 5 took the
- * engine's own p99 from 46-50 to 39-42 ms, near the same engine's alone (37 ms), and 10 did no better.
+ * The nice value the live service gives its other threads: a third of a kernel thread's share of
+ * a contended core (the scheduler's weights for nice 5 and 0: 335 and 1024), so that a box whose
+ * engine never idles (a model too big for the frame rate) still serves its broker and monitor.
+ * Measured on the 2-core VM (busi-lite, chip, 2 kernel threads, 20 clients, 3 s phases alternated
+ * in one run; docs/benchmarks.md): in two runs 5 took the engine's own p99 from 50.3 and 46.1 to
+ * 42.0 and 38.6 ms, about the same engine's alone in those runs (43.9-45.3 and 36.5-37.2), and 10
+ * did no better in three.
  */
 export const OTHER_THREADS_NICE = 5;
 

@@ -14,9 +14,10 @@ const port = parentPort!;
 try {
   // a firmware image's own kernel module on request.threads threads; otherwise the package's build
   const choice = await loadEngine(model, runtime ? { ...request, threads: undefined, kernels: () => runtimeKernels(runtime, request.threads ?? 1) } : request);
-  const { engine } = choice;
-  port.postMessage({ type: 'ready', name: engine.name, peakBytes: engine.peakBytes, kind: choice.kind, preset: choice.preset, fallback: choice.fallback, note: choice.note, threads: choice.threads,
-    threadIds: [ownThreadId(), ...choice.threadIds].filter((t): t is number => t !== null) } satisfies FromEngineWorker);
+  const { engine, close: _close, ...chosen } = choice;
+  // the kernel threads' OS ids and this thread's: the threads the live service runs first
+  const threadIds = [ownThreadId(), ...choice.threadIds].filter((t): t is number => t !== null);
+  port.postMessage({ type: 'ready', name: engine.name, peakBytes: engine.peakBytes, ...chosen, threadIds } satisfies FromEngineWorker);
   port.on('message', (m: ToEngineWorker) => {
     if (m.type === 'close') {
       port.close();

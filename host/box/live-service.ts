@@ -14,11 +14,16 @@ import { topicsFor, type Topics } from '../../contracts/topics.js';
 import { frameMessageBytes, MAX_CONTOUR_POINTS, MAX_POLYGONS } from '../../contracts/frame-message.js';
 import { parseCommand, thresholdByte, type Command } from '../../contracts/command.js';
 import { loadModel, type LoadedModel } from '../load/model-loader.js';
-import { loadEngine, type LoadedEngine } from '../load/engine-loader.js';
+import { loadEngine, type EngineRequest, type LoadedEngine } from '../load/engine-loader.js';
 import type { AsyncEngine, Engine } from '../engine/engine.js';
 import { WorkerEngine, type RuntimeModule } from './worker-engine.js';
 import { defaultThreads } from '../../common/thread-count.js';
 import { lowerOtherThreads, OTHER_THREADS_NICE } from '../../common/thread-priority.js';
+
+/** The engine `aunet run` asks for under `config` (also what pipeline.bench.ts times alone). */
+export function liveEngineRequest(config: RunConfig): Omit<EngineRequest, 'kernels'> {
+  return { engine: config.engine, chip: config.chip.preset, sramBytes: config.chip.sramBytes, fallbackToDirect: config.pipeline.fallbackToDirect, threads: config.threads ?? defaultThreads(), flags: { threads: '--threads (threads)' } };
+}
 
 /** The engine the service runs: on the main thread (tests) or in its own thread. */
 type LiveEngine = Omit<LoadedEngine, 'engine'> & { engine: Engine | AsyncEngine };
@@ -95,8 +100,7 @@ export class LiveService {
     log.info({ model: model.name, sha256: model.sha256, arch, decision: decisionRule(model.model) }, 'model loaded');
     const largest = frameMessageBytes(arch.width, arch.height, [1, 2, 3, 4].map((k) => config.publish.gates.includes(k)), 2 + MAX_POLYGONS * 2 + MAX_CONTOUR_POINTS * 4);
     if (largest > 65536) log.warn({ bytes: largest }, `frame messages can reach ${largest} bytes at ${arch.width}x${arch.height}, over the 64 KiB budget; publish fewer gates`);
-    const threads = config.threads ?? defaultThreads();
-    const request = { engine: config.engine, chip: config.chip.preset, sramBytes: config.chip.sramBytes, fallbackToDirect: config.pipeline.fallbackToDirect, threads, flags: { threads: '--threads (threads)' } };
+    const request = liveEngineRequest(config);
     // inference in its own thread, off the event loop that serves the broker and publishes
     const starting: Promise<LiveEngine> = o.kernels
       ? loadEngine(model.model, { ...request, threads: undefined, kernels: o.kernels })

@@ -8,14 +8,17 @@ import type { Worker } from 'node:worker_threads';
 import type { QModel } from '../../models/qmodel.js';
 import type { Arch } from '../../models/graph.js';
 import type { InferenceResult } from '../engine/engine.js';
-import type { EngineRequest, EngineKind } from '../load/engine-loader.js';
+import type { EngineRequest, LoadedEngine } from '../load/engine-loader.js';
 import { AunetError, isErrorCode } from '../../common/errors.js';
 import { tsWorker } from '../../common/ts-worker.js';
 import type { ModuleBuild } from '../kernels/wasm-kernels.js';
 
+/** What the engine loader chose in the worker (kind, preset, fallback, note, threads and their OS ids: the inference thread's among them) */
+type EngineChoice = Omit<LoadedEngine, 'engine' | 'close'>;
+
 export type ToEngineWorker = { type: 'frame'; id: number; input: Uint8Array } | { type: 'close' };
 export type FromEngineWorker =
-  | { type: 'ready'; name: string; peakBytes: number; kind: EngineKind; preset: string | null; fallback: string | null; note: string | null; threads: number; threadIds: number[] }
+  | ({ type: 'ready'; name: string; peakBytes: number } & EngineChoice)
   | { type: 'failed'; message: string; code?: string }
   | { type: 'result'; id: number; result: InferenceResult; input: Uint8Array; engineMs: number }
   | { type: 'error'; id: number; message: string; code?: string; input: Uint8Array };
@@ -43,7 +46,7 @@ export class WorkerEngine {
     readonly arch: Arch,
     readonly peakBytes: number,
     /** threadIds: the OS ids of the inference thread and its kernel threads (Linux; empty where the OS does not say) */
-    readonly choice: { kind: EngineKind; preset: string | null; fallback: string | null; note: string | null; threads: number; threadIds: readonly number[] },
+    readonly choice: EngineChoice,
   ) {
     worker.on('message', (m: FromEngineWorker) => {
       if (m.type !== 'result' && m.type !== 'error') return;
@@ -78,7 +81,8 @@ export class WorkerEngine {
       await worker.terminate();
       throw toError(first as { message: string; code?: string });
     }
-    return new WorkerEngine(worker, first.name, model.arch, first.peakBytes, { kind: first.kind, preset: first.preset, fallback: first.fallback, note: first.note, threads: first.threads, threadIds: first.threadIds });
+    const { type: _ready, name, peakBytes, ...choice } = first;
+    return new WorkerEngine(worker, name, model.arch, peakBytes, choice);
   }
 
   /** Infer one preprocessed frame; `input`'s buffer is transferred and comes back as result.input. */

@@ -6,6 +6,7 @@
 import type { QModel } from '../../models/qmodel.js';
 import type { Engine } from '../engine/engine.js';
 import type { KernelSet } from '../kernels/kernel-set.js';
+import type { ThreadedKernelSet } from '../kernels/threaded-kernels.js';
 import type { ChipConfig } from '../chip/chip-config.js';
 import { AunetError, UsageError } from '../../common/errors.js';
 import { defaultThreads, MAX_THREADS } from '../../common/thread-count.js';
@@ -81,7 +82,6 @@ export async function loadEngine(model: QModel, req: EngineRequest = {}): Promis
   }
   let note: string | null = null;
   let close = async (): Promise<void> => {};
-  let threads = 1;
   const kernels = async (): Promise<KernelSet> => {
     const k = req.kernels ?? 'wasm';
     if (typeof k === 'function') return k();
@@ -92,7 +92,6 @@ export async function loadEngine(model: QModel, req: EngineRequest = {}): Promis
         if (n > 1) {
           const { createThreadedKernels } = await import('../kernels/threaded-kernels.js');
           const set = await createThreadedKernels({ threads: n });
-          threads = n;
           close = () => set.close();
           return set;
         }
@@ -108,9 +107,10 @@ export async function loadEngine(model: QModel, req: EngineRequest = {}): Promis
   };
   // one kernel set for the engine, and for the direct executor should the chip engine not start
   const ks = await kernels();
-  // a threaded set the caller made (a box image's runtime module) counts its own threads
-  if ('threads' in ks && typeof ks.threads === 'number') threads = ks.threads;
-  const threadIds = 'threadIds' in ks && Array.isArray(ks.threadIds) ? (ks.threadIds as number[]) : [];
+  // a threaded set, made here or by the caller (a box image's runtime module), says its threads and their OS ids
+  const threadedSet = 'spread' in ks ? (ks as ThreadedKernelSet) : null;
+  const threads = threadedSet?.threads ?? 1;
+  const threadIds = threadedSet?.threadIds ?? [];
   const loaded = (engine: Engine, k: EngineKind, preset: string | null, fallback: string | null): LoadedEngine =>
     ({ engine, kind: k, preset, fallback, note, threads, threadIds, close: () => close() });
   const direct = async (): Promise<Engine> => {

@@ -17,13 +17,13 @@ import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { resolveConfig } from '../../contracts/run-config.js';
-import { LiveService } from '../../host/box/live-service.js';
+import { liveEngineRequest, LiveService } from '../../host/box/live-service.js';
+import { LatencyWindow, type Percentiles } from '../../host/pipeline/stats.js';
 import { parseInteger, parseNumber } from '../../common/cli-args.js';
 import { loadModel } from '../../host/load/model-loader.js';
 import { loadEngine } from '../../host/load/engine-loader.js';
 import { hostScaling } from '../../host/bench/host-scaling.js';
 import { WorkerEngine } from '../../host/box/worker-engine.js';
-import { defaultThreads } from '../../common/thread-count.js';
 import { syntheticFrames } from '../../models/random-model.js';
 
 const { values } = parseArgs({
@@ -78,12 +78,12 @@ const config = resolveConfig({
   publish: { statsIntervalMs: 1000 },
 });
 
-const pct = (xs: number[]) => {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
-  return { p50: at(0.5), p99: at(0.99), max: s[s.length - 1] };
-};
+/** p50 / p99 / max of `xs` as the pipeline's stats compute them (nearest rank: host/pipeline/stats.ts) */
+function pct(xs: readonly number[]): Percentiles | null {
+  const w = new LatencyWindow(Math.max(1, xs.length));
+  for (const x of xs) w.add(x);
+  return w.percentiles();
+}
 /**
  * The pipeline's engine alone: the same model, engine and kernel threads in an inference thread of
  * their own, as `aunet run` starts them, given a frame every frame period (the next at once after
@@ -92,7 +92,7 @@ const pct = (xs: number[]) => {
  * twice its median); the pipeline's engine p99 above it is the pipeline's own cost.
  */
 async function engineAlone(timed = Math.round(5 * fps)) {
-  const engine = await WorkerEngine.start(aloneModel, { engine: config.engine, chip: config.chip.preset, sramBytes: config.chip.sramBytes, threads: config.threads ?? defaultThreads() });
+  const engine = await WorkerEngine.start(aloneModel, liveEngineRequest(config));
   try {
     const ms: number[] = [];
     for (let i = 0; i < warmupFrames; i++) await engine.run(aloneFrames[i % 2].slice());
@@ -177,7 +177,7 @@ const ceilingAfter = await hostScaling(2);
 const engineAfter = await engineAlone();
 
 const perFrame = (ms: number) => (ms / Math.max(1, published)).toFixed(1);
-const fmt = (p: { p50: number; p99: number; max: number } | null) => (p ? `${p.p50.toFixed(1)} / ${p.p99.toFixed(1)} / ${p.max.toFixed(1)}` : '-');
+const fmt = (p: Percentiles | null) => (p ? `${p.p50.toFixed(1)} / ${p.p99.toFixed(1)} / ${p.max.toFixed(1)}` : '-');
 const cpu = cpus();
 console.log(`\n## pipeline benchmark ${new Date().toISOString()}`);
 console.log(`machine: ${cpu.length} x ${cpu[0]?.model ?? '?'}, node ${process.version}, load average before ${loadBefore.map((l) => l.toFixed(1)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(1)).join(' ')}`);
