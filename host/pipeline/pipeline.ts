@@ -74,10 +74,13 @@ const nextMacrotask = () => new Promise<void>((r) => setImmediate(r));
  * slow spell of a shared machine), each frame waits what the one before overran and none is
  * dropped, since each starts before the next arrives: capture-to-publish stays near a period
  * plus an inference until the spell ends (docs/benchmarks.md). Skipping one such frame lets the
- * engine idle until the next arrives, which then starts fresh. Never two frames in a row (frames
- * already late when they reach this thread, a capture thread held up, would otherwise all be
- * skipped and nothing published), and only while the engine keeps up with the source (its recent time under a period; a slower one
- * is paced by newest-wins alone), where the next frame is likely to be on time. Measured on the
+ * engine idle until the next arrives, which then starts fresh. Only a frame captured while the
+ * engine was still busy with the one before: a frame late for another reason (a capture or main
+ * thread held up, a loaded box) is not waiting for the engine, and skipping it would cost a frame
+ * for nothing (a box at 10 fps reports falling-behind at two dropped frames in a second); and
+ * once the engine has idled, the next frame is captured after it finished, so skips do not run
+ * on. And only while the engine keeps up with the source (its recent time under a period; a
+ * slower one is paced by newest-wins alone), where the next frame is likely to be on time. Measured on the
  * 2-core VM (docs/benchmarks.md): 1-2 % of frames skipped, queue p99 11-21 ms instead of 27-30.
  * (camera/pacer.ts's late-frame policy is another matter: a recorded source read behind its schedule.)
  */
@@ -180,19 +183,18 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const periodMs = !lossless && fps !== undefined && fps > 0 ? 1000 / fps : null;
     // a frame's preprocessing and inference, recent frames weighted most (ms; null before the first)
     let recentMs: number | null = null;
-    let skippedLast = false;
+    // when the previous frame's inference ended (wall ms)
+    let lastInferred = -Infinity;
     try {
       for await (const { frame } of this.#capture) {
         if (this.paused) continue; // taken before the pause: nothing more goes out
         const inferenceStart = wallNow();
         const late = periodMs !== null && inferenceStart - frame.captureTime.wallMs > LATE_AFTER_PERIODS * periodMs;
         const keepsUp = periodMs !== null && recentMs !== null && recentMs < periodMs;
-        if (late && keepsUp && !skippedLast) {
-          skippedLast = true;
+        if (late && keepsUp && frame.captureTime.wallMs < lastInferred) {
           this.stats.drop('late');
           continue;
         }
-        skippedLast = false;
         const prepared = this.preprocess(frame);
         const preprocessed = wallNow();
         // an engine in another thread takes the frame's buffer and hands it back with the result
@@ -200,6 +202,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         const data = r.input ?? prepared.data;
         const inferred = wallNow();
         recentMs = recentMs === null ? inferred - inferenceStart : 0.9 * recentMs + 0.1 * (inferred - inferenceStart);
+        lastInferred = inferred;
         // an engine in this thread ran for all of it; one in another thread says how long it ran there
         const engineMs = r.engineMs ?? inferred - preprocessed;
         const { width: W, height: H } = this.engine.arch;
