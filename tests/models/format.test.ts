@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeModel, encodeModel, readModel, writeModel, PREFIX_BYTES, DIGEST_BYTES } from '../../models/format.js';
@@ -69,8 +69,9 @@ function rejects(bytes: Uint8Array, pattern: RegExp, code?: string): void {
   });
 }
 
-test('round trip through a file keeps every field and array bit for bit', () => {
+test('round trip through a file keeps every field and array bit for bit', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'aunet-format-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const q = randomQModel({ filters: 2, height: 32, width: 48, channels: 3 }, 11);
   q.preprocessing = { resize: 'letterbox', normalize: 'unit', clahe: { clipLimit: 3, tiles: 8 } };
   const file = join(dir, 'm.aunet');
@@ -150,9 +151,10 @@ test('a weight of -128 (not symmetric int8) is refused by the writer and the rea
   assert.throws(() => encodeModel(q), /enc1\.conv2\.weights: value 3 is -128/);
 });
 
-test('readModel names a missing file', () => {
+test('readModel names a missing file', (t) => {
   assert.throws(() => readModel('/nonexistent/x.aunet'), (e: unknown) => e instanceof FileError && /\/nonexistent\/x\.aunet: model not found/.test(e.message));
   const dir = mkdtempSync(join(tmpdir(), 'aunet-format-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'empty.aunet'), '');
   assert.throws(() => readModel(join(dir, 'empty.aunet')), /empty\.aunet: truncated/);
 });

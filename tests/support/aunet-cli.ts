@@ -2,6 +2,7 @@
 // runAunet for a command that ends, startAunet for one that serves (aunet run,
 // aunet monitor) and is watched through its output.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT, packageFile } from '../../common/package-root.js';
@@ -10,9 +11,12 @@ export const CLI = packageFile('bin/aunet.js');
 
 /**
  * The operator store the CLI uses unless a test names one: a scratch file per
- * test process, so no test writes into the home folder of the machine.
+ * test process, so no test writes into the home folder of the machine; removed
+ * when the test process ends.
  */
-const childEnv = (env: Record<string, string> = {}) => ({ AUNET_USER_STORE: join(tmpdir(), `aunet-test-users-${process.pid}.json`), ...process.env, ...env });
+const userStore = join(tmpdir(), `aunet-test-users-${process.pid}.json`);
+process.once('exit', () => rmSync(userStore, { force: true }));
+const childEnv = (env: Record<string, string> = {}) => ({ AUNET_USER_STORE: userStore, ...process.env, ...env });
 
 export interface CliResult {
   code: number | null;

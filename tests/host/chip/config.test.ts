@@ -1,7 +1,7 @@
 // Chip configuration: presets load; bad configs are refused naming the field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChipConfigError, chipConfigJsonSchema, loadPreset, parseByteSize, parseChipConfig, presetNames, readChipConfig, resolveChipConfig, totalMacsPerCycle } from '../../../host/chip/chip-config.js';
@@ -65,8 +65,9 @@ test('an SRAM smaller than one tile of a layer is refused naming sram.bytes and 
   });
 });
 
-test('config files: bad JSON names the file; --sram overrides the size; sizes parse', () => {
+test('config files: bad JSON names the file; --sram overrides the size; sizes parse', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'chip-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, '{"name": "x",');
   assert.throws(() => readChipConfig(bad), (e: unknown) => e instanceof ChipConfigError && e.message.includes(bad) && /not valid JSON/.test(e.message));
