@@ -80,8 +80,9 @@ const nextMacrotask = () => new Promise<void>((r) => setImmediate(r));
  * for nothing (a box at 10 fps reports falling-behind at two dropped frames in a second); and
  * once the engine has idled, the next frame is captured after it finished, so skips do not run
  * on. And only while the engine keeps up with the source (its recent time under a period; a
- * slower one is paced by newest-wins alone), where the next frame is likely to be on time. Measured on the
- * 2-core VM (docs/benchmarks.md): 1-2 % of frames skipped, queue p99 11-21 ms instead of 27-30.
+ * slower one is paced by newest-wins alone), where the next frame is likely to be on time.
+ * Measured on the 2-core VM before the busy-engine rule (docs/benchmarks.md): 1-2 % of frames
+ * skipped, queue p99 11-21 ms instead of 27-30.
  * (camera/pacer.ts's late-frame policy is another matter: a recorded source read behind its schedule.)
  */
 export const LATE_AFTER_PERIODS = 0.5;

@@ -41,6 +41,13 @@ export class LatencyWindow {
     return { p50: round3(rank(50)), p99: round3(rank(99)), max: round3(s[this.#n - 1]), n: this.#n };
   }
 
+  /** Nearest-rank percentiles of `samples` (benchmarks' peers, computed as the pipeline's own); null when empty. */
+  static of(samples: readonly number[]): Percentiles | null {
+    const w = new LatencyWindow(Math.max(1, samples.length));
+    for (const x of samples) w.add(x);
+    return w.percentiles();
+  }
+
   /** Mean of the window; null when empty. */
   mean(): number | null {
     if (this.#n === 0) return null;
@@ -133,7 +140,7 @@ export class PipelineStats {
   }
 
   totalDropped(): number {
-    return this.dropped.source + this.dropped.late + this.dropped.inference + this.dropped.publish;
+    return Object.values(this.dropped).reduce((a, b) => a + b, 0);
   }
 
   /** Numbers since the previous snapshot (fps, new drops) and the windows. */

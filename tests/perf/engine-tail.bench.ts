@@ -21,6 +21,7 @@ import { loadModel } from '../../host/load/model-loader.js';
 import { loadEngine } from '../../host/load/engine-loader.js';
 import type { DirectEngine } from '../../host/engine/direct-executor.js';
 import { machineLine, median, quantile } from '../../host/bench/network.js';
+import { LatencyWindow } from '../../host/pipeline/stats.js';
 import { syntheticFrames } from '../../models/random-model.js';
 
 const { values } = parseArgs({
@@ -86,7 +87,9 @@ for (const r of runs) {
     } else spread++;
   });
   const f = r.frameMs;
-  console.log(`${r.threads} thread${r.threads > 1 ? 's' : ' '}: p50 ${ms(quantile(f, 0.5))} p90 ${ms(quantile(f, 0.9))} p99 ${ms(quantile(f, 0.99))} max ${ms(Math.max(...f))} ms (layer medians sum ${medianSum.toFixed(1)});`
+  // p50 / p99 / max as the pipeline's stats and pipeline.bench.ts's engine-alone peer take them (nearest rank)
+  const p = LatencyWindow.of(f)!;
+  console.log(`${r.threads} thread${r.threads > 1 ? 's' : ' '}: p50 ${ms(p.p50)} p90 ${ms(quantile(f, 0.9))} p99 ${ms(p.p99)} max ${ms(p.max)} ms (layer medians sum ${medianSum.toFixed(1)});`
     + ` over the period ${stalls + spread} of ${f.length}: ${stalls} a stall in one layer, ${spread} spread over layers`
     + (stalls ? ` (stalled: ${[...stalledLayers].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([n, c]) => `${n} ${c}`).join(', ')})` : ''));
 }

@@ -78,12 +78,6 @@ const config = resolveConfig({
   publish: { statsIntervalMs: 1000 },
 });
 
-/** p50 / p99 / max of `xs` as the pipeline's stats compute them (nearest rank: host/pipeline/stats.ts) */
-function pct(xs: readonly number[]): Percentiles | null {
-  const w = new LatencyWindow(Math.max(1, xs.length));
-  for (const x of xs) w.add(x);
-  return w.percentiles();
-}
 /**
  * The pipeline's engine alone: the same model, engine and kernel threads in an inference thread of
  * their own, as `aunet run` starts them, given a frame every frame period (the next at once after
@@ -102,7 +96,7 @@ async function engineAlone(timed = Math.round(5 * fps)) {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       ms.push((await engine.run(aloneFrames[i % 2].slice())).engineMs);
     }
-    return pct(ms)!;
+    return LatencyWindow.of(ms)!;
   } finally {
     await engine.close();
   }
@@ -191,7 +185,7 @@ if (report) {
 }
 console.log(`| frames dropped (source / late / inference / publish) | ${snap.frames.dropped.source} / ${snap.frames.dropped.late} / ${snap.frames.dropped.inference} / ${snap.frames.dropped.publish} |`);
 for (const [k, v] of Object.entries(snap.latencyMs)) console.log(`| ${k} ms p50 / p99 / max | ${fmt(v)} |`);
-const toClient = report ? pct(report.figures.flatMap((f) => f.latencies)) : null;
+const toClient = report ? LatencyWindow.of(report.figures.flatMap((f) => f.latencies)) : null;
 console.log(`| capture to monitor client ms p50 / p99 / max (all clients) | ${fmt(toClient)} |`);
 console.log(`| chip cycles per frame | ${snap.chip.cyclesPerFrame ?? '-'} |`);
 console.log(`| process CPU ms per published frame (all threads) | ${perFrame((cpuUsed.user + cpuUsed.system) / 1000)} |`);

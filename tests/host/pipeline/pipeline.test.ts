@@ -102,7 +102,7 @@ class LaggingLiveSource extends BaseSource {
 
 test('late frames: a frame late before it arrives, not for the engine, is not skipped', { timeout: 30_000 }, async () => {
   // every frame arrives 25 ms after its capture stamp, over half the 33.3 ms period, while the 2 ms
-  // engine idles: skipping would publish nothing (or, never two in a row, half) and gain nothing
+  // engine idles: skipping would publish nothing and gain nothing
   const { p, out } = await runRealtime(new LaggingLiveSource(40, 25), () => 2);
   const s = p.stats.snapshot();
   assert.equal(s.frames.dropped.late, 0, JSON.stringify(s.frames.dropped));
