@@ -6,7 +6,7 @@
 // line charts.
 import type { RgbImage } from './image-io.js';
 
-type RGB = [number, number, number];
+export type RGB = [number, number, number];
 
 // 3x5 glyphs, each row 3 bits (MSB left), for the characters the plots use.
 const FONT: Record<string, number[]> = {

@@ -60,6 +60,15 @@ def parse_args():
     p.add_argument('--min-dice', type=float, default=-1.0, help='--select decision: val Dice floor (-1 = the --init checkpoint\'s own)')
     p.add_argument('--sensitivity', type=float, default=0.97, help='--select decision: share of val lesion images the box rule keeps called')
     p.add_argument('--resume', action='store_true', help='continue from OUT/last.pt')
+    p.add_argument('--device', default='cpu', help="torch device ('cuda' on a GPU box: models/training/sweep.py)")
+    p.add_argument('--snapshots', type=int, default=1, help='1: keep every epoch\'s EMA weights for calibrate.py; 0: best.pt and last.pt only')
+    p.add_argument('--onnx', type=int, default=1, help='1: export best.onnx at the end; 0: leave it to calibrate.py '
+                   '(a GPU box\'s newer torch exports another graph; the box is built with the recipe\'s torch)')
+    p.add_argument('--teacher-filters', type=int, default=0,
+                   help='online distillation: a network of this F trained beside this one on the same batches; its EMA\'s '
+                   'probabilities are a soft target for this one (0 = off; the teacher is never exported)')
+    p.add_argument('--distill-weight', type=float, default=1.0, help='weight of the soft-target BCE, ramped up over the first --distill-ramp of training')
+    p.add_argument('--distill-ramp', type=float, default=0.2, help='share of training over which the distillation weight rises from 0')
     p.add_argument('--init', default='', help='warm start: weights of a checkpoint (best.pt, a snapshot or last.pt: its EMA) '
                    'for a new cosine cycle with a fresh optimizer (SGDR-style restart); ignored when resuming')
     return p.parse_args()
@@ -136,8 +145,9 @@ def evaluate(model, x, m, batch=25, sensitivity=0.97):
     # the box's k is a fraction of the frame (PRESENCE_FRACTION in models/lesion-decision.ts): 64 at 128x128, 100 at 160x160
     k = box_k(x.shape[2] * x.shape[3])
     for i in range(0, x.shape[0], batch):
-        xb = x[i:i + batch].float() / 255
-        mb = m[i:i + batch].float()
+        dev = next(model.parameters()).device
+        xb = x[i:i + batch].to(dev).float() / 255
+        mb = m[i:i + batch].to(dev).float()
         logits = model.forward_logits(xb)
         tops += topk_logit(logits, k).tolist()
         # the box's statistic: mean of the k highest 8-bit probabilities (models/lesion-decision.ts)
@@ -243,6 +253,9 @@ def main():
     xv, mv = load(a.data, 'val')
     channels, size = xt.shape[1], xt.shape[2]
     a.presence_k = a.presence_k or box_k(size * xt.shape[3])
+    dev = torch.device(a.device)
+    if dev.type == 'cuda':
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest convolutions once
     model = AttentionUNet(a.filters, channels)
     init_weights(model)
     if a.init:
@@ -251,8 +264,18 @@ def main():
             sys.exit(f"--init {a.init}: F={ck0.get('filters')} with {ck0.get('in_channels')} channel(s), this run F={a.filters} with {channels}")
         # the previous cycle's EMA is its best estimate of the weights; a restart from it keeps what it learnt
         model.load_state_dict(ck0['ema'] if 'ema' in ck0 else ck0['model'])
+    model.to(dev)
     ema = copy.deepcopy(model) if a.ema > 0 else model
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
+    # online distillation: the teacher learns the task beside the student; its EMA (steadier than its raw weights)
+    # gives the student per-pixel soft targets, so a network too small to find them alone is shown them
+    teacher = None
+    if a.teacher_filters:
+        teacher = AttentionUNet(a.teacher_filters, channels)
+        init_weights(teacher)
+        teacher.to(dev)
+        teacher_ema = copy.deepcopy(teacher)
+    params = list(model.parameters()) + (list(teacher.parameters()) if teacher else [])
+    opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=a.weight_decay)
     g = torch.Generator().manual_seed(a.seed)
     # the epoch's sample pool: every image once, normal images --normal-repeat times (hard negatives for the decision)
     normal = (mt.flatten(1).amax(1) == 0).nonzero().flatten()
@@ -261,9 +284,12 @@ def main():
     state = {'epoch': 0, 'step': 0, 'history': [], 'best': None, 'since_best': 0, 'seconds': 0.0}
     last = os.path.join(a.out, 'last.pt')
     if a.resume and os.path.exists(last):
-        ck = torch.load(last)
+        ck = torch.load(last, map_location=dev)
         model.load_state_dict(ck['model'])
         ema.load_state_dict(ck['ema'])
+        if teacher:
+            teacher.load_state_dict(ck['teacher'])
+            teacher_ema.load_state_dict(ck['teacher_ema'])
         opt.load_state_dict(ck['opt'])
         g.set_state(ck['gen'])
         torch.set_rng_state(ck['torch_rng'])
@@ -287,28 +313,39 @@ def main():
         ep = state['epoch'] + 1
         t0 = time.time()
         model.train()
+        if teacher:
+            teacher.train()
         perm = pool[torch.randperm(pool.numel(), generator=g)]
         total = 0.0
         for b in range(steps_per_epoch):
             idx = perm[b * a.batch:(b + 1) * a.batch]
             xb, mb = augment(xt[idx].float() / 255, mt[idx].float(), g)
+            xb, mb = xb.to(dev), mb.to(dev)
             for group in opt.param_groups:
                 group['lr'] = lr_at(state['step'], steps_per_epoch, a, time.time() - t_start)
             opt.zero_grad()
             nw = a.normal_weight if ep >= a.normal_weight_from else 1.0
-            loss = loss_fn(model.forward_logits(xb), mb, nw, a.presence_weight, a.presence_k)
+            logits = model.forward_logits(xb)
+            loss = loss_fn(logits, mb, nw, a.presence_weight, a.presence_k)
+            if teacher:
+                loss = loss + loss_fn(teacher.forward_logits(xb), mb, nw, a.presence_weight, a.presence_k)
+                with torch.no_grad():
+                    teacher_ema.eval()
+                    soft = torch.sigmoid(teacher_ema.forward_logits(xb))
+                ramp = min(1.0, max(0.0, progress(state['step'], steps_per_epoch, a, time.time() - t_start)) / a.distill_ramp)
+                loss = loss + a.distill_weight * ramp * F.binary_cross_entropy_with_logits(logits, soft)
             loss.backward()
             opt.step()
             state['step'] += 1
-            if ema is not model:
-                d = min(a.ema, (1 + state['step']) / (10 + state['step']))
-                with torch.no_grad():
-                    for pe, pm in zip(ema.parameters(), model.parameters()):
-                        pe.mul_(d).add_(pm, alpha=1 - d)
-                    for be, bm in zip(ema.buffers(), model.buffers()):
-                        be.copy_(bm)
+            d = min(a.ema, (1 + state['step']) / (10 + state['step']))
+            for e, net in ((ema, model), (teacher_ema, teacher)) if teacher else ((ema, model),):
+                if e is not net:
+                    update_ema(e, net, d)
             total += loss.item() * idx.numel()
         v = evaluate(ema, xv, mv, sensitivity=a.sensitivity)
+        if teacher:
+            vt = evaluate(teacher_ema, xv, mv, sensitivity=a.sensitivity)
+            print(f"  teacher F={a.teacher_filters}: val Dice {vt['dice']:.4f} auc {vt['presenceAuc']:.3f} called {vt['called']} clean {vt['clean']}", flush=True)
         rec = {'epoch': ep, 'lr': opt.param_groups[0]['lr'], 'trainLoss': total / pool.numel(),
                'valDice': v['dice'], 'valEmptyRate': v['emptyRate'], 'valBce': v['bce'], 'valPresenceAuc': v['presenceAuc'],
                'valCalled': v['called'], 'valClean': v['clean'], 'seconds': time.time() - t0}
@@ -323,19 +360,21 @@ def main():
         if best is None or rank(a, state, cand) > rank(a, state, best):
             state['best'] = cand
             state['since_best'] = 0
-            torch.save({'model': ema.state_dict(), 'filters': a.filters, 'in_channels': channels, 'size': size, 'epoch': ep},
+            torch.save({'model': cpu_state(ema), 'filters': a.filters, 'in_channels': channels, 'size': size, 'epoch': ep},
                        os.path.join(a.out, 'best.pt'))
         else:
             state['since_best'] += 1
-        os.makedirs(os.path.join(a.out, 'snapshots'), exist_ok=True)
-        torch.save({'model': ema.state_dict(), 'filters': a.filters, 'in_channels': channels, 'size': size, 'epoch': ep},
-                   os.path.join(a.out, 'snapshots', f'ep{ep:03d}.pt'))
+        if a.snapshots:
+            os.makedirs(os.path.join(a.out, 'snapshots'), exist_ok=True)
+            torch.save({'model': cpu_state(ema), 'filters': a.filters, 'in_channels': channels, 'size': size, 'epoch': ep},
+                       os.path.join(a.out, 'snapshots', f'ep{ep:03d}.pt'))
         print(f"epoch {ep:3d}/{a.epochs} loss {rec['trainLoss']:.4f} lr {rec['lr']:.2e} val Dice {v['dice']:.4f} "
               f"emptyRate {v['emptyRate']:.3f} bce {v['bce']:.4f} auc {v['presenceAuc']:.3f} called {v['called']} clean {v['clean']}"
               f" | best {state['best']['valDice']:.4f} @ {state['best']['epoch']}"
               f" | {rec['seconds']:.0f}s, total {state['seconds'] / 60:.1f} min", flush=True)
         torch.save({'model': model.state_dict(), 'ema': ema.state_dict(), 'opt': opt.state_dict(), 'gen': g.get_state(),
-                    'torch_rng': torch.get_rng_state(), 'state': state, 'args': vars(a)}, last + '.tmp')
+                    'torch_rng': torch.get_rng_state(), 'state': state, 'args': vars(a),
+                    **({'teacher': teacher.state_dict(), 'teacher_ema': teacher_ema.state_dict()} if teacher else {})}, last + '.tmp')
         os.replace(last + '.tmp', last)
         write_summary(a, index, state, macs, size, channels, final=False)
         if state['since_best'] >= a.patience:
@@ -347,13 +386,27 @@ def main():
     finish(a, index, state, macs, size, channels)
 
 
+def update_ema(ema, model, d):
+    with torch.no_grad():
+        for pe, pm in zip(ema.parameters(), model.parameters()):
+            pe.mul_(d).add_(pm, alpha=1 - d)
+        for be, bm in zip(ema.buffers(), model.buffers()):
+            be.copy_(bm)
+
+
+def cpu_state(model):
+    """Weights as CPU tensors: a checkpoint written on a GPU box loads on the CPU machine that quantizes it."""
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
 def finish(a, index, state, macs, size, channels):
-    ck = torch.load(os.path.join(a.out, 'best.pt'))
-    model = AttentionUNet(ck['filters'], ck['in_channels'])
-    model.load_state_dict(ck['model'])
-    export_onnx(model, os.path.join(a.out, 'best.onnx'), channels, size)
+    if a.onnx:
+        ck = torch.load(os.path.join(a.out, 'best.pt'))
+        model = AttentionUNet(ck['filters'], ck['in_channels'])
+        model.load_state_dict(ck['model'])
+        export_onnx(model, os.path.join(a.out, 'best.onnx'), channels, size)
     write_summary(a, index, state, macs, size, channels, final=True)
-    print(f"best val Dice {state['best']['valDice']:.4f} at epoch {state['best']['epoch']}; wrote {a.out}/best.onnx and run.json", flush=True)
+    print(f"best val Dice {state['best']['valDice']:.4f} at epoch {state['best']['epoch']}; wrote {a.out}/{'best.onnx and ' if a.onnx else ''}run.json", flush=True)
 
 
 def write_summary(a, index, state, macs, size, channels, final):
@@ -364,7 +417,8 @@ def write_summary(a, index, state, macs, size, channels, final):
                  'size': size, 'channels': channels},
         'split': {**index['split'], **{s: len(index['splits'][s]['entries']) for s in ('train', 'val', 'test')}},
         'model': {'arch': 'AttentionUNet', 'filters': a.filters, 'inChannels': channels, 'macs': macs},
-        'recipe': {k: v for k, v in vars(a).items() if k not in ('data', 'out', 'resume', 'init')},
+        'recipe': {k: v for k, v in vars(a).items() if k not in ('data', 'out', 'resume', 'init', 'device', 'snapshots', 'onnx')},
+        'device': torch.cuda.get_device_name(0) if a.device.startswith('cuda') else 'cpu',
         'init': state.get('init'),
         'epochs': state['epoch'],
         'best': state['best'],

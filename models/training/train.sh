@@ -12,7 +12,9 @@
 #   -> decision_study.py (lesion-present statistics of the outputs compared on val, leave-one-out over val)
 #   -> aunet quantize (auto) -> aunet decision calibrate (lesion-present threshold on val)
 #   -> aunet eval (int8 and float, on val and on the test split no choice saw) -> JSON summaries.
-# Re-running resumes: steps whose outputs exist are skipped, training continues from last.pt.
+# Re-running resumes: steps whose outputs exist are skipped, training continues from last.pt. A run trained on a
+# GPU box by models/training/sweep.py and unpacked into runs/NAME (best.pt, run.json final) counts as trained:
+#   SIZE=160 STAGE1= models/training/train.sh gpu1-b160-s1 candidate.aunet   (the steps from calibrate on)
 #
 #   models/training/train.sh [NAME] [OUT.aunet]
 # Environment (defaults = the shipped busi-lite recipe):
@@ -86,7 +88,8 @@ train() {
   local size=$1 run=$2; shift 2
   mkdir -p "$run"
   export_data "$size"
-  if [ ! -f "$run/best.onnx" ]; then
+  # done: best.onnx written, or run.json final (a GPU sweep's run, unpacked by sweep.py: best.pt, no ONNX)
+  if [ ! -f "$run/best.onnx" ] && ! grep -q '"final": true' "$run/run.json" 2>/dev/null; then
     echo "== train F=$FILTERS at ${size}x$size in $run, log: $run/log.txt"
     $PY models/training/train.py --data "$(data_at "$size")" --out "$run" --filters "$FILTERS" --batch "$BATCH" \
       --threads "$THREADS" --normal-weight "$NORMAL_WEIGHT" --normal-weight-from "$NORMAL_WEIGHT_FROM" \
