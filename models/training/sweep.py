@@ -9,7 +9,8 @@ exports, quantizes, calibrates and evaluates them with the recipe's own steps (d
 
   on the GPU box:  python3 models/training/sweep.py run --data DIR --out OUT_DIR [--minutes 7.5] [--only a,b]
                    -> OUT_DIR/sweep-N.tar.gz, three runs each
-                   DIR holds data-128/ and data-160/ (`aunet dataset export`'s train and val files and index.json)
+                   DIR holds data-128/ and data-160/ (`aunet dataset export`'s train and val files and index.json),
+                   and init/b160-s1.pt for the c160 runs (the first sweep's b160-s1, unpacked)
   here:            /usr/bin/python3 models/training/sweep.py unpack --archive OUT_DIR/sweep-*.tar.gz --runs models/training/runs
                    writes runs/<name>/best.pt (for this machine's torch), run.json and log.txt per run
 
@@ -29,7 +30,7 @@ import time
 import zipfile
 import zlib
 
-# name, export side, train.py flags beyond the common ones; every run is one cosine cycle from scratch
+# name, export side, train.py flags beyond the common ones; every run is one cosine cycle, from scratch unless --init
 COMMON = ['--filters', '16', '--batch', '8', '--normal-weight', '3', '--normal-weight-from', '1', '--presence-weight', '0.5']
 RUNS_PER_ARCHIVE = 3
 CONFIGS = [
@@ -54,12 +55,15 @@ CONFIGS = [
 
 
 def run(a):
+    only = set(a.only.split(',')) if a.only else None
+    unknown = sorted(only - {c[0] for c in CONFIGS}) if only else []
+    if unknown:
+        sys.exit(f"--only: no run named {', '.join(unknown)} (runs: {', '.join(c[0] for c in CONFIGS)})")
+    configs = [c for c in CONFIGS if not only or c[0] in only]
     here = os.path.dirname(os.path.abspath(__file__))
     work = os.path.join(a.work, 'runs')
     os.makedirs(work, exist_ok=True)
     os.makedirs(a.out, exist_ok=True)
-    only = set(a.only.split(',')) if a.only else None
-    configs = [c for c in CONFIGS if not only or c[0] in only]
     procs = {}
     t0 = time.time()
     for name, size, flags in configs:
@@ -110,7 +114,11 @@ def pack(work, names, archive):
             if not os.path.exists(best):
                 print(f'{name}: no best.pt', flush=True)
                 continue
-            ck = torch.load(best, map_location='cpu')
+            try:
+                ck = torch.load(best, map_location='cpu')
+            except Exception as e:  # one unreadable checkpoint must not cost the other runs their results
+                print(f'{name}: best.pt unreadable ({e}); its history only', flush=True)
+                continue
             buf = io.BytesIO()
             meta = {k: ck[k] for k in ('filters', 'in_channels', 'size', 'epoch')}
             # float16: its rounding (2^-11 relative) is far under int8's step, and it halves what travels; the
@@ -163,7 +171,7 @@ def main():
     sub = p.add_subparsers(dest='cmd', required=True)
     r = sub.add_parser('run')
     r.add_argument('--data', required=True, help='folder holding data-128/ and data-160/')
-    r.add_argument('--out', required=True, help='where sweep.tar.gz goes')
+    r.add_argument('--out', required=True, help='where the sweep-N.tar.gz files go')
     r.add_argument('--work', default=os.path.join(tempfile.gettempdir(), 'aunet-sweep'), help='run folders (checkpoints) while training')
     r.add_argument('--minutes', type=float, default=7.5, help='wall-time budget of every run')
     r.add_argument('--grace', type=float, default=40, help='seconds past the budget before a run is stopped')
@@ -174,7 +182,10 @@ def main():
     u.add_argument('--archive', required=True, nargs='+', help="the run's sweep-N.tar.gz files")
     u.add_argument('--runs', required=True)
     a = p.parse_args()
-    run(a) if a.cmd == 'run' else unpack(a)
+    if a.cmd == 'run':
+        run(a)
+    else:
+        unpack(a)
 
 
 if __name__ == '__main__':

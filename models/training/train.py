@@ -360,8 +360,10 @@ def main():
         if best is None or rank(a, state, cand) > rank(a, state, best):
             state['best'] = cand
             state['since_best'] = 0
+            # written whole, then renamed: a run stopped at a sweep's deadline leaves the previous best.pt, never half of one
             torch.save({'model': cpu_state(ema), 'filters': a.filters, 'in_channels': channels, 'size': size, 'epoch': ep},
-                       os.path.join(a.out, 'best.pt'))
+                       os.path.join(a.out, 'best.pt.tmp'))
+            os.replace(os.path.join(a.out, 'best.pt.tmp'), os.path.join(a.out, 'best.pt'))
         else:
             state['since_best'] += 1
         if a.snapshots:

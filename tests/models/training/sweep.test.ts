@@ -36,6 +36,10 @@ test('sweep.py trains runs side by side in a wall-time budget, packs them and un
       '--only', 'b128-s1,d128-s1'], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /packed 2 runs into .*sweep-1\.tar\.gz/);
+    const typo = spawnSync(PY, ['models/training/sweep.py', 'run', '--data', join(dir, 'data'), '--out', join(dir, 'out'), '--device', 'cpu',
+      '--only', 'b128-s1,b129-s1'], { encoding: 'utf8' });
+    assert.notEqual(typo.status, 0);
+    assert.match(typo.stderr, /--only: no run named b129-s1/);
     const runs = join(dir, 'runs');
     const un = spawnSync(PY, ['models/training/sweep.py', 'unpack', '--archive', join(dir, 'out', 'sweep-1.tar.gz'), '--runs', runs], { encoding: 'utf8' });
     assert.equal(un.status, 0, un.stderr);
