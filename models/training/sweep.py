@@ -14,6 +14,16 @@ exports, quantizes, calibrates and evaluates them with the recipe's own steps (d
   here:            /usr/bin/python3 models/training/sweep.py unpack --archive OUT_DIR/sweep-*.tar.gz --runs models/training/runs
                    writes runs/<name>/best.pt (for this machine's torch), run.json and log.txt per run
 
+K-fold cross-validation (the choice val's 94 images cannot make: docs/models.md, "GPU sweep"): `run --folds 5`
+trains every selected setting once per fold of train + val (twins kept in one fold; train.py --folds), as runs
+<name>-f0 .. -f4, and packs their records only (run.json, log.txt, val-images.json: each validated image's score and
+Dice at the fold's last epoch) into OUT_DIR/sweep-cv.tar.gz; after `unpack`,
+  /usr/bin/python3 models/training/sweep.py cv --runs models/training/runs [--json cv.json]
+pools every setting's out-of-fold images (each image judged by the one network that did not train on it) and
+prints lesion Dice, the box rule's lesion images called and normal images clean (95% Wilson intervals), and the
+folds' epochs (figures at each fold's last epoch: one chosen on the fold's own images would flatter them).
+The chosen setting is then trained as a plain run (no --folds) and goes through the recipe.
+
 Weights travel as .npz (arrays by state_dict key): the GPU box's torch is newer than the recipe's, and a pickle
 written by one is not promised to load in the other.
 """
@@ -60,6 +70,9 @@ def run(a):
     if unknown:
         sys.exit(f"--only: no run named {', '.join(unknown)} (runs: {', '.join(c[0] for c in CONFIGS)})")
     configs = [c for c in CONFIGS if not only or c[0] in only]
+    if a.folds:
+        configs = [(f'{name}-f{k}', size, [*flags, '--folds', str(a.folds), '--fold', str(k)])
+                   for name, size, flags in configs for k in range(a.folds)]
     here = os.path.dirname(os.path.abspath(__file__))
     work = os.path.join(a.work, 'runs')
     os.makedirs(work, exist_ok=True)
@@ -88,6 +101,10 @@ def run(a):
             p.wait()
         log.close()
     names = [c[0] for c in configs]
+    if a.folds:
+        # cross-validation runs are judged by their records; their weights are not a candidate for the box
+        pack(work, names, os.path.join(a.out, 'sweep-cv.tar.gz'), weights=False)
+        return
     # what comes back from the box: at most 8 files of 16 MiB, 64 MiB in all; a run's weights are 4.8 MB as float16
     for i in range(0, len(names), RUNS_PER_ARCHIVE):
         pack(work, names[i:i + RUNS_PER_ARCHIVE], os.path.join(a.out, f'sweep-{i // RUNS_PER_ARCHIVE + 1}.tar.gz'))
@@ -101,15 +118,20 @@ def last_epoch(log):
         return '?'
 
 
-def pack(work, names, archive):
+RECORDS = ('run.json', 'log.txt', 'val-images.json')
+
+
+def pack(work, names, archive, weights=True):
     import numpy as np
     import torch
     with tarfile.open(archive, 'w:gz') as tar:
         for name in names:
             run_dir = os.path.join(work, name)
-            for f in ('run.json', 'log.txt'):
+            for f in RECORDS:
                 if os.path.exists(os.path.join(run_dir, f)):
                     tar.add(os.path.join(run_dir, f), arcname=f'{name}/{f}')
+            if not weights:
+                continue
             best = os.path.join(run_dir, 'best.pt')
             if not os.path.exists(best):
                 print(f'{name}: no best.pt', flush=True)
@@ -146,8 +168,8 @@ def unpack_one(archive, runs):
             # every member checked before anything is written: <run>/<file>, regular files, nothing outside runs/
             for m in members:
                 parts = m.name.split('/')
-                if not m.isfile() or len(parts) != 2 or '' in parts or '..' in parts or parts[1] not in ('run.json', 'log.txt', 'best.npz'):
-                    sys.exit(f'{archive}: unexpected member {m.name!r} (a sweep archive holds <run>/run.json, log.txt, best.npz)')
+                if not m.isfile() or len(parts) != 2 or '' in parts or '..' in parts or parts[1] not in (*RECORDS, 'best.npz'):
+                    sys.exit(f"{archive}: unexpected member {m.name!r} (a sweep archive holds <run>/{', '.join(RECORDS)}, best.npz)")
             for m in members:
                 name, f = m.name.split('/')
                 run_dir = os.path.join(runs, name)
@@ -166,6 +188,55 @@ def unpack_one(archive, runs):
         sys.exit(f'{archive}: not a readable sweep archive ({e})')
 
 
+def cv(a):
+    """Pool each setting's out-of-fold images over its folds and print the figures that choose among settings."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from train import box_rule
+    from decision_study import wilson
+    settings = {}
+    for d in sorted(os.listdir(a.runs)):
+        try:
+            run = json.load(open(os.path.join(a.runs, d, 'run.json')))
+        except (OSError, ValueError):
+            continue
+        if run.get('cv'):
+            settings.setdefault(d.rsplit('-f', 1)[0], []).append((d, run))
+    if not settings:
+        sys.exit(f'{a.runs}: no cross-validation runs (run.json with "cv") in it')
+    report = []
+    for name, runs in settings.items():
+        folds = runs[0][1]['cv']['folds']
+        have = sorted(r['cv']['fold'] for _, r in runs)
+        if have != list(range(folds)):
+            print(f'{name}: folds {have} of {folds}, left out', flush=True)
+            continue
+        images = []
+        for d, _ in runs:
+            try:
+                images += json.load(open(os.path.join(a.runs, d, 'val-images.json')))['images']
+            except (OSError, ValueError, KeyError) as e:
+                sys.exit(f'{os.path.join(a.runs, d, "val-images.json")}: not readable ({e})')
+        pos = [i['score'] for i in images if i['lesion']]
+        neg = [i['score'] for i in images if not i['lesion']]
+        rule = box_rule(pos, neg, a.sensitivity)
+        report.append({'setting': name, 'folds': folds, 'images': len(images),
+                       'lesionDice': float(sum(i['dice'] for i in images if i['lesion']) / max(1, len(pos))),
+                       'called': rule['called'], 'lesions': len(pos), 'calledCi95': wilson(rule['called'], len(pos)),
+                       'clean': rule['clean'], 'normals': len(neg), 'cleanCi95': wilson(rule['clean'], len(neg)),
+                       'threshold': rule['threshold'], 'epochs': [r['epochs'] for _, r in sorted(runs, key=lambda x: x[1]['cv']['fold'])],
+                       'unfinished': sorted(r['cv']['fold'] for _, r in runs if not r.get('final'))})
+    report.sort(key=lambda r: (-(r['called'] + r['clean']), -r['lesionDice']))
+    print('| setting | images | lesion Dice | called | clean | threshold | epochs per fold |')
+    print('|---|---|---|---|---|---|---|')
+    for r in report:
+        print(f"| {r['setting']} | {r['images']} | {r['lesionDice']:.4f} | {r['called']}/{r['lesions']} "
+              f"({r['calledCi95'][0]:.2f}-{r['calledCi95'][1]:.2f}) | {r['clean']}/{r['normals']} "
+              f"({r['cleanCi95'][0]:.2f}-{r['cleanCi95'][1]:.2f}) | {r['threshold']:.3f} | {r['epochs']}"
+              f"{' (folds ' + str(r['unfinished']) + ' stopped at the deadline)' if r['unfinished'] else ''} |", flush=True)
+    if a.json:
+        json.dump({'sensitivity': a.sensitivity, 'settings': report}, open(a.json, 'w'), indent=1)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -178,14 +249,16 @@ def main():
     r.add_argument('--epochs', type=int, default=400, help='upper bound; the wall-time budget usually ends a run first')
     r.add_argument('--device', default='cuda')
     r.add_argument('--only', default='', help='comma-separated run names')
+    r.add_argument('--folds', type=int, default=0, help='k-fold cross-validation: every selected run once per fold (records only)')
     u = sub.add_parser('unpack')
     u.add_argument('--archive', required=True, nargs='+', help="the run's sweep-N.tar.gz files")
     u.add_argument('--runs', required=True)
+    c = sub.add_parser('cv')
+    c.add_argument('--runs', required=True, help='folder of unpacked runs')
+    c.add_argument('--sensitivity', type=float, default=0.97, help="the box rule's share of lesion images kept called")
+    c.add_argument('--json', default='', help='also write the table as JSON')
     a = p.parse_args()
-    if a.cmd == 'run':
-        run(a)
-    else:
-        unpack(a)
+    {'run': run, 'unpack': unpack, 'cv': cv}[a.cmd](a)
 
 
 if __name__ == '__main__':

@@ -69,6 +69,9 @@ def parse_args():
                    'probabilities are a soft target for this one (0 = off; the teacher is never exported)')
     p.add_argument('--distill-weight', type=float, default=1.0, help='weight of the soft-target BCE, ramped up over the first --distill-ramp of training')
     p.add_argument('--distill-ramp', type=float, default=0.2, help='share of training over which the distillation weight rises from 0')
+    p.add_argument('--folds', type=int, default=0,
+                   help='k-fold cross-validation over the export\'s train + val: N folds (0 = the export\'s own train / val)')
+    p.add_argument('--fold', type=int, default=0, help='--folds: the fold validated on (0 .. N-1); the others are trained on')
     p.add_argument('--init', default='', help='warm start: weights of a checkpoint (best.pt, a snapshot or last.pt: its EMA) '
                    'for a new cosine cycle with a fresh optimizer (SGDR-style restart); ignored when resuming')
     return p.parse_args()
@@ -140,7 +143,7 @@ def loss_fn(logits, m, normal_weight=1.0, presence_weight=0.0, presence_k=64):
 @torch.no_grad()
 def evaluate(model, x, m, batch=25, sensitivity=0.97):
     model.eval()
-    dices, empties, tops, ptops, has = [], [], [], [], []
+    dices, empties, tops, ptops, has, per_image = [], [], [], [], [], []
     bce = 0.0
     # the box's k is a fraction of the frame (PRESENCE_FRACTION in models/lesion-decision.ts): 64 at 128x128, 100 at 160x160
     k = box_k(x.shape[2] * x.shape[3])
@@ -160,14 +163,18 @@ def evaluate(model, x, m, batch=25, sensitivity=0.97):
             if gt.sum() > 0:
                 tp = (gt * pr).sum().item()
                 dices.append(2 * tp / (gt.sum().item() + pr.sum().item()))
+                per_image.append({'lesion': True, 'dice': dices[-1]})
             else:
                 empties.append(1.0 if pr.mean().item() < 0.005 else 0.0)
+                per_image.append({'lesion': False, 'area': pr.mean().item()})
     return {
         'dice': float(np.mean(dices)) if dices else 0.0,
         'emptyRate': float(np.mean(empties)) if empties else 1.0,
         'bce': bce / m.numel(),
         'presenceAuc': auc([t for t, h in zip(tops, has) if h], [t for t, h in zip(tops, has) if not h]),
         **box_rule([t for t, h in zip(ptops, has) if h], [t for t, h in zip(ptops, has) if not h], sensitivity),
+        # per image, in x's order: the box's score (top-k mean of 8-bit probabilities) and Dice or predicted area
+        'images': [{**r, 'score': t} for r, t in zip(per_image, ptops)],
     }
 
 
@@ -251,6 +258,10 @@ def main():
     index = json.load(open(os.path.join(a.data, 'index.json')))
     xt, mt = load(a.data, 'train')
     xv, mv = load(a.data, 'val')
+    val_names = [e['name'] for e in index['splits']['val']['entries']]
+    cv = None
+    if a.folds:
+        xt, mt, xv, mv, val_names, cv = fold_split(a, index, xt, mt, xv, mv)
     channels, size = xt.shape[1], xt.shape[2]
     a.presence_k = a.presence_k or box_k(size * xt.shape[3])
     dev = torch.device(a.device)
@@ -366,6 +377,12 @@ def main():
             os.replace(os.path.join(a.out, 'best.pt.tmp'), os.path.join(a.out, 'best.pt'))
         else:
             state['since_best'] += 1
+        if a.folds or state['best']['epoch'] == ep:
+            # the validated images' own figures: at the best epoch, or, in a fold, at the latest (the schedule's end
+            # once it has annealed): an epoch chosen on a fold's images would flatter the figures pooled from them
+            with open(os.path.join(a.out, 'val-images.json.tmp'), 'w') as f:
+                json.dump({'epoch': ep, 'images': [{'name': n, **r} for n, r in zip(val_names, v['images'])]}, f)
+            os.replace(os.path.join(a.out, 'val-images.json.tmp'), os.path.join(a.out, 'val-images.json'))
         if a.snapshots:
             os.makedirs(os.path.join(a.out, 'snapshots'), exist_ok=True)
             torch.save({'model': cpu_state(ema), 'filters': a.filters, 'in_channels': channels, 'size': size, 'epoch': ep},
@@ -378,14 +395,52 @@ def main():
                     'torch_rng': torch.get_rng_state(), 'state': state, 'args': vars(a),
                     **({'teacher': teacher.state_dict(), 'teacher_ema': teacher_ema.state_dict()} if teacher else {})}, last + '.tmp')
         os.replace(last + '.tmp', last)
-        write_summary(a, index, state, macs, size, channels, final=False)
+        write_summary(a, index, state, macs, size, channels, final=False, cv=cv)
         if state['since_best'] >= a.patience:
             print(f"early stop: no better val {a.select} for {a.patience} epochs", flush=True)
             break
         if a.max_minutes and state['seconds'] >= a.max_minutes * 60 - 0.5 * rec['seconds']:
             print(f'stopping: wall-time limit of {a.max_minutes} min reached', flush=True)
             break
-    finish(a, index, state, macs, size, channels)
+    finish(a, index, state, macs, size, channels, cv)
+
+
+def fold_split(a, index, xt, mt, xv, mv):
+    """Train + val of the export in --folds folds, twins together: every group of near-duplicates of the split file
+    (models/datasets/, the 'group' of each image that has a twin) goes whole into one fold; per class, the groups in order of the SHA-256
+    of their first member's name are dealt to the folds in turn (stratified, and the same folds on every machine).
+    Returns the training arrays (the other folds), fold --fold's arrays and names, and what run.json records."""
+    import hashlib
+    if not 0 <= a.fold < a.folds:
+        sys.exit(f'--fold {a.fold}: outside 0 .. {a.folds - 1}')
+    split_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'datasets', index['split']['file'])
+    try:
+        images = json.load(open(split_file))['images']
+    except (OSError, ValueError, KeyError) as e:
+        sys.exit(f"--folds: the export's split file {index['split']['file']} (models/datasets/) is not readable: {e}")
+    names = [e['name'] for s in ('train', 'val') for e in index['splits'][s]['entries']]
+    x = torch.cat([xt, xv])
+    m = torch.cat([mt, mv])
+    missing = [n for n in names if n not in images]
+    if missing:
+        sys.exit(f"--folds: {len(missing)} exported image(s) not in {index['split']['file']}, e.g. {missing[0]}")
+    groups = {}
+    for i, n in enumerate(names):
+        # an image with no twin has no group in the split file: a group of its own
+        groups.setdefault((images[n]['cls'], images[n].get('group', n)), []).append(i)
+    fold_of = {}
+    for cls in sorted({c for c, _ in groups}):
+        ordered = sorted((g for g in groups if g[0] == cls),
+                         key=lambda g: hashlib.sha256(min(names[i] for i in groups[g]).encode()).hexdigest())
+        for k, g in enumerate(ordered):
+            for i in groups[g]:
+                fold_of[i] = k % a.folds
+    val = [i for i in range(len(names)) if fold_of[i] == a.fold]
+    train = [i for i in range(len(names)) if fold_of[i] != a.fold]
+    cv = {'folds': a.folds, 'fold': a.fold, 'train': len(train), 'val': len(val), 'groups': len(groups)}
+    print(f"fold {a.fold} of {a.folds} over train + val ({len(names)} images in {len(groups)} groups, twins together): "
+          f"train {len(train)}, validate {len(val)}", flush=True)
+    return x[train], m[train], x[val], m[val], [names[i] for i in val], cv
 
 
 def update_ema(ema, model, d):
@@ -401,17 +456,17 @@ def cpu_state(model):
     return {k: v.detach().cpu() for k, v in model.state_dict().items()}
 
 
-def finish(a, index, state, macs, size, channels):
+def finish(a, index, state, macs, size, channels, cv=None):
     if a.onnx:
         ck = torch.load(os.path.join(a.out, 'best.pt'))
         model = AttentionUNet(ck['filters'], ck['in_channels'])
         model.load_state_dict(ck['model'])
         export_onnx(model, os.path.join(a.out, 'best.onnx'), channels, size)
-    write_summary(a, index, state, macs, size, channels, final=True)
+    write_summary(a, index, state, macs, size, channels, final=True, cv=cv)
     print(f"best val Dice {state['best']['valDice']:.4f} at epoch {state['best']['epoch']}; wrote {a.out}/{'best.onnx and ' if a.onnx else ''}run.json", flush=True)
 
 
-def write_summary(a, index, state, macs, size, channels, final):
+def write_summary(a, index, state, macs, size, channels, final, cv=None):
     summary = {
         'final': final,
         # provenance names no path of the training machine: the export folder's and dataset's names only
@@ -421,6 +476,7 @@ def write_summary(a, index, state, macs, size, channels, final):
         'model': {'arch': 'AttentionUNet', 'filters': a.filters, 'inChannels': channels, 'macs': macs},
         'recipe': {k: v for k, v in vars(a).items() if k not in ('data', 'out', 'resume', 'init', 'device', 'snapshots', 'onnx')},
         'device': torch.cuda.get_device_name(0) if a.device.startswith('cuda') else 'cpu',
+        'cv': cv,
         'init': state.get('init'),
         'epochs': state['epoch'],
         'best': state['best'],

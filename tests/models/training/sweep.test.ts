@@ -8,23 +8,37 @@ import { join } from 'node:path';
 // Debian's PyTorch, as the recipe runs it (a GPU box runs the same script with --device cuda)
 const PY = '/usr/bin/python3';
 
-// a tiny export in the layout `aunet dataset export` writes (32x32 grey, a square lesion on most images)
+// a tiny export in the layout `aunet dataset export` writes (32x32 grey, a square lesion on the lesion images),
+// named after images of the shipped split file (models/datasets/busi-split.json), twins among them: 10 train images
+// (two twin pairs, then singles) and 4 val images, with their classes
 const EXPORT = `
 import json, os, sys
 import numpy as np
 out = sys.argv[1]
 os.makedirs(out)
+split = json.load(open('models/datasets/busi-split.json'))
+im = split['images']
+pairs = [g for g in split['groups'] if len(g) == 2 and all(im[n]['split'] == 'train' for n in g)][:2]
+twins = [n for g in pairs for n in g]
+singles = [n for n, e in im.items() if e['split'] == 'train' and n not in twins and e['cls'] != 'malignant']
+names = {'train': twins + singles[:3] + [n for n in singles if im[n]['cls'] == 'normal'][:3],
+         'val': [n for n, e in im.items() if e['split'] == 'val'][:3] + [n for n, e in im.items() if e['split'] == 'val' and e['cls'] == 'normal'][:1]}
 rng = np.random.default_rng(7)
-for split, n in (('train', 6), ('val', 4)):
-    x = rng.integers(0, 256, (n, 32, 32, 1), dtype=np.uint8)
-    m = np.zeros((n, 32, 32, 1), np.uint8)
-    for i in range(n - 1):
-        m[i, 8:20, 10:22] = 1
-        x[i, 8:20, 10:22] //= 3
-    np.save(os.path.join(out, f'{split}_images.npy'), x)
-    np.save(os.path.join(out, f'{split}_masks.npy'), m)
-json.dump({'dataset': 'tiny', 'preprocessing': {}, 'split': {'method': 'test'},
-           'splits': {s: {'entries': []} for s in ('train', 'val', 'test')}}, open(os.path.join(out, 'index.json'), 'w'))
+entries = {}
+for s, ns in names.items():
+    x = rng.integers(0, 256, (len(ns), 32, 32, 1), dtype=np.uint8)
+    m = np.zeros((len(ns), 32, 32, 1), np.uint8)
+    for i, n in enumerate(ns):
+        if im[n]['cls'] != 'normal':
+            m[i, 8:20, 10:22] = 1
+            x[i, 8:20, 10:22] //= 3
+    np.save(os.path.join(out, f'{s}_images.npy'), x)
+    np.save(os.path.join(out, f'{s}_masks.npy'), m)
+    entries[s] = [{'name': n, 'cls': im[n]['cls']} for n in ns]
+json.dump({'dataset': 'tiny', 'preprocessing': {}, 'split': {'file': 'busi-split.json', 'method': 'test'},
+           'splits': {**{s: {'entries': e} for s, e in entries.items()}, 'test': {'entries': []}}},
+          open(os.path.join(out, 'index.json'), 'w'))
+print(json.dumps(pairs))
 `;
 
 test('sweep.py trains runs side by side in a wall-time budget, packs them and unpacks weights this torch loads', () => {
@@ -69,6 +83,50 @@ print(a['epoch'] == b['epoch'], sorted(a['model']) == sorted(b['model']), err)
     assert.equal(sameEpoch, 'True');
     assert.equal(sameKeys, 'True');
     assert.ok(Number(err) < 1e-3, `float16 round trip: relative error ${err}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a k-fold sweep trains every fold of train + val with twins together and pools the out-of-fold images', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aunet-sweep-'));
+  try {
+    const pairs = JSON.parse(execFileSync(PY, ['-c', EXPORT, join(dir, 'data', 'data-128')]).toString()) as string[][];
+    assert.equal(pairs.length, 2);
+    const run = spawnSync(PY, ['models/training/sweep.py', 'run', '--data', join(dir, 'data'), '--out', join(dir, 'out'),
+      '--work', join(dir, 'work'), '--device', 'cpu', '--minutes', '0.01', '--grace', '60', '--epochs', '50',
+      '--only', 'b128-s1', '--folds', '3'], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /packed 3 runs into .*sweep-cv\.tar\.gz/);
+    const runs = join(dir, 'runs');
+    const un = spawnSync(PY, ['models/training/sweep.py', 'unpack', '--archive', join(dir, 'out', 'sweep-cv.tar.gz'), '--runs', runs], { encoding: 'utf8' });
+    assert.equal(un.status, 0, un.stderr);
+    const validated: string[][] = [];
+    for (const k of [0, 1, 2]) {
+      const r = JSON.parse(readFileSync(join(runs, `b128-s1-f${k}`, 'run.json'), 'utf8'));
+      assert.deepEqual([r.cv.folds, r.cv.fold, r.cv.train + r.cv.val], [3, k, 14]);
+      assert.ok(!existsSync(join(runs, `b128-s1-f${k}`, 'best.pt')), 'a cross-validation run brings back no weights');
+      const v = JSON.parse(readFileSync(join(runs, `b128-s1-f${k}`, 'val-images.json'), 'utf8'));
+      assert.equal(v.images.length, r.cv.val);
+      validated.push(v.images.map((i: { name: string }) => i.name));
+    }
+    // every image of train + val validated exactly once, and each twin pair in one fold
+    const all = validated.flat();
+    assert.equal(all.length, 14);
+    assert.equal(new Set(all).size, 14);
+    for (const [a, b] of pairs) assert.ok(validated.some((f) => f.includes(a) && f.includes(b)), `${a} and ${b} in one fold`);
+    const json = join(dir, 'cv.json');
+    const cv = spawnSync(PY, ['models/training/sweep.py', 'cv', '--runs', runs, '--json', json], { encoding: 'utf8' });
+    assert.equal(cv.status, 0, cv.stderr);
+    assert.match(cv.stdout, /\| b128-s1 \| 14 \|/);
+    const report = JSON.parse(readFileSync(json, 'utf8')).settings[0];
+    assert.equal(report.lesions + report.normals, 14);
+    assert.deepEqual(report.epochs, [1, 1, 1]);
+    assert.deepEqual(report.unfinished, []);
+    // a missing fold leaves the setting out rather than judging it on part of the images
+    rmSync(join(runs, 'b128-s1-f1'), { recursive: true });
+    const part = spawnSync(PY, ['models/training/sweep.py', 'cv', '--runs', runs], { encoding: 'utf8' });
+    assert.match(part.stdout, /b128-s1: folds \[0, 2\] of 3, left out/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
