@@ -54,14 +54,18 @@ export class Recorder {
   }
 }
 
-/** The first message a new subscriber to `topic` gets (the retained one, if any); the client joins `clients` for cleanup. */
-export async function firstMessage(url: string, topic: string, clients: MqttClient[], what = 'retained status'): Promise<Received> {
+/**
+ * The retained message a new subscriber to `topic` gets; the client joins `clients` for cleanup. MQTT delivers the
+ * retained copy on subscribe, but a live publish made while the subscription is set up may arrive before it (seen
+ * under a loaded full suite: a status published as the late subscriber joined), so it waits for the retained one.
+ */
+export async function retainedMessage(url: string, topic: string, clients: MqttClient[], what = 'retained status'): Promise<Received> {
   const client = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
   clients.push(client);
   const rec = new Recorder(client);
   await client.subscribeAsync(topic);
-  await rec.until(() => rec.messages.length > 0, 5000, what);
-  return rec.messages[0];
+  await rec.until(() => rec.messages.some((m) => m.retain), 5000, what);
+  return rec.messages.find((m) => m.retain)!;
 }
 
 export function assertIncreasingIds(frames: FrameMessage[]): void {

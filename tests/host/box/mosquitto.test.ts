@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { startMosquitto, MOSQUITTO } from '../publish/mosquitto.js';
-import { assertIncreasingIds, assertMatchesDirect, firstMessage, Recorder } from './helpers.js';
+import { assertIncreasingIds, assertMatchesDirect, retainedMessage, Recorder } from './helpers.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startAunet } from '../../support/aunet-cli.js';
 
@@ -36,8 +36,7 @@ test('mosquitto: frames, retained status, ACL, broker restart, Last Will', { tim
     assert.doesNotMatch(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8'), /rt-secret/, 'nor visible in ps');
 
     // retained status for a late subscriber
-    const late = await firstMessage(mosq.url, 'aunet/m1/status', clients);
-    assert.ok(late.retain);
+    const late = await retainedMessage(mosq.url, 'aunet/m1/status', clients);
     const st = JSON.parse(late.payload.toString());
     assert.ok(['warming', 'live', 'degraded'].includes(st.state), st.state);
     assert.equal(st.online, true);
@@ -89,7 +88,7 @@ test('mosquitto: frames, retained status, ACL, broker restart, Last Will', { tim
     const will = rec.json('/status').find((s) => s.state === 'offline')!;
     assert.equal(will.online, false);
     assert.equal(will.device, 'm1');
-    const after = await firstMessage(mosq.url, 'aunet/m1/status', clients, 'retained offline status');
+    const after = await retainedMessage(mosq.url, 'aunet/m1/status', clients, 'retained offline status');
     assert.equal(JSON.parse(after.payload.toString()).state, 'offline');
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');

@@ -121,7 +121,9 @@ test('a k-fold sweep trains every fold of train + val with twins together and po
     assert.match(cv.stdout, /\| b128-s1 \| 14 \|/);
     const report = JSON.parse(readFileSync(json, 'utf8')).settings[0];
     assert.equal(report.lesions + report.normals, 14);
-    assert.deepEqual(report.epochs, [1, 1, 1]);
+    // each fold ended by its wall-time budget (how many epochs fit depends on the machine's speed), none stopped
+    assert.equal(report.epochs.length, 3);
+    assert.ok(report.epochs.every((e: number) => e >= 1 && e < 50), `epochs per fold ${report.epochs}`);
     assert.deepEqual(report.unfinished, []);
     // a missing fold leaves the setting out rather than judging it on part of the images
     rmSync(join(runs, 'b128-s1-f1'), { recursive: true });
