@@ -202,7 +202,8 @@ def cv(a):
         if run.get('cv'):
             settings.setdefault(d.rsplit('-f', 1)[0], []).append((d, run))
     if not settings:
-        sys.exit(f'{a.runs}: no cross-validation runs (run.json with "cv") in it')
+        sys.exit(f'{a.runs}: no cross-validation runs (run.json with "cv") in it; unpack the sweep-cv.tar.gz of a '
+                 f'`sweep.py run --folds N` there first')
     report = []
     for name, runs in settings.items():
         folds = runs[0][1]['cv']['folds']

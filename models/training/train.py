@@ -15,6 +15,7 @@ best model (opset 13, eval mode) and run.json with the per-epoch history.
 """
 import argparse
 import copy
+import hashlib
 import json
 import math
 import os
@@ -143,30 +144,29 @@ def loss_fn(logits, m, normal_weight=1.0, presence_weight=0.0, presence_k=64):
 @torch.no_grad()
 def evaluate(model, x, m, batch=25, sensitivity=0.97):
     model.eval()
-    dices, empties, tops, ptops, has, per_image = [], [], [], [], [], []
+    dev = next(model.parameters()).device
+    tops, ptops, per_image = [], [], []
     bce = 0.0
     # the box's k is a fraction of the frame (PRESENCE_FRACTION in models/lesion-decision.ts): 64 at 128x128, 100 at 160x160
     k = box_k(x.shape[2] * x.shape[3])
     for i in range(0, x.shape[0], batch):
-        dev = next(model.parameters()).device
         xb = x[i:i + batch].to(dev).float() / 255
         mb = m[i:i + batch].to(dev).float()
         logits = model.forward_logits(xb)
         tops += topk_logit(logits, k).tolist()
         # the box's statistic: mean of the k highest 8-bit probabilities (models/lesion-decision.ts)
         ptops += (torch.round(torch.sigmoid(logits) * 255) / 255).flatten(1).topk(k, dim=1).values.mean(1).tolist()
-        has += (mb.sum((1, 2, 3)) > 0).tolist()
         bce += F.binary_cross_entropy_with_logits(logits, mb, reduction='sum').item()
         pred = (logits > 0).float()  # sigmoid > 0.5
         for j in range(xb.shape[0]):
             gt, pr = mb[j], pred[j]
             if gt.sum() > 0:
-                tp = (gt * pr).sum().item()
-                dices.append(2 * tp / (gt.sum().item() + pr.sum().item()))
-                per_image.append({'lesion': True, 'dice': dices[-1]})
+                per_image.append({'lesion': True, 'dice': 2 * (gt * pr).sum().item() / (gt.sum().item() + pr.sum().item())})
             else:
-                empties.append(1.0 if pr.mean().item() < 0.005 else 0.0)
                 per_image.append({'lesion': False, 'area': pr.mean().item()})
+    has = [r['lesion'] for r in per_image]
+    dices = [r['dice'] for r in per_image if r['lesion']]
+    empties = [1.0 if r['area'] < 0.005 else 0.0 for r in per_image if not r['lesion']]
     return {
         'dice': float(np.mean(dices)) if dices else 0.0,
         'emptyRate': float(np.mean(empties)) if empties else 1.0,
@@ -286,6 +286,8 @@ def main():
         teacher.to(dev)
         teacher_ema = copy.deepcopy(teacher)
     params = list(model.parameters()) + (list(teacher.parameters()) if teacher else [])
+    # the weight averages kept up after each step: the student's (unless --ema 0) and the teacher's
+    averaged = ([(ema, model)] if ema is not model else []) + ([(teacher_ema, teacher)] if teacher else [])
     opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=a.weight_decay)
     g = torch.Generator().manual_seed(a.seed)
     # the epoch's sample pool: every image once, normal images --normal-repeat times (hard negatives for the decision)
@@ -349,9 +351,8 @@ def main():
             opt.step()
             state['step'] += 1
             d = min(a.ema, (1 + state['step']) / (10 + state['step']))
-            for e, net in ((ema, model), (teacher_ema, teacher)) if teacher else ((ema, model),):
-                if e is not net:
-                    update_ema(e, net, d)
+            for e, net in averaged:
+                update_ema(e, net, d)
             total += loss.item() * idx.numel()
         v = evaluate(ema, xv, mv, sensitivity=a.sensitivity)
         if teacher:
@@ -410,7 +411,6 @@ def fold_split(a, index, xt, mt, xv, mv):
     (models/datasets/, the 'group' of each image that has a twin) goes whole into one fold; per class, the groups in order of the SHA-256
     of their first member's name are dealt to the folds in turn (stratified, and the same folds on every machine).
     Returns the training arrays (the other folds), fold --fold's arrays and names, and what run.json records."""
-    import hashlib
     if not 0 <= a.fold < a.folds:
         sys.exit(f'--fold {a.fold}: outside 0 .. {a.folds - 1}')
     split_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'datasets', index['split']['file'])

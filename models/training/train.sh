@@ -89,7 +89,7 @@ train() {
   mkdir -p "$run"
   export_data "$size"
   # done: best.onnx written, or run.json final (a GPU sweep's run, unpacked by sweep.py: best.pt, no ONNX)
-  if [ ! -f "$run/best.onnx" ] && ! grep -q '"final": true' "$run/run.json" 2>/dev/null; then
+  if [ ! -f "$run/best.onnx" ] && ! node -e 'process.exit(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).final ? 0 : 1)' "$run/run.json" 2>/dev/null; then
     echo "== train F=$FILTERS at ${size}x$size in $run, log: $run/log.txt"
     $PY models/training/train.py --data "$(data_at "$size")" --out "$run" --filters "$FILTERS" --batch "$BATCH" \
       --threads "$THREADS" --normal-weight "$NORMAL_WEIGHT" --normal-weight-from "$NORMAL_WEIGHT_FROM" \

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 
 // Debian's PyTorch, as the recipe runs it (a GPU box runs the same script with --device cuda)
 const PY = '/usr/bin/python3';
+/** models/training/sweep.py with these arguments, its exit status and output */
+const sweep = (...args: string[]) => spawnSync(PY, ['models/training/sweep.py', ...args], { encoding: 'utf8' });
 
 // a tiny export in the layout `aunet dataset export` writes (32x32 grey, a square lesion on the lesion images),
 // named after images of the shipped split file (models/datasets/busi-split.json), twins among them: 10 train images
@@ -45,17 +47,17 @@ test('sweep.py trains runs side by side in a wall-time budget, packs them and un
   const dir = mkdtempSync(join(tmpdir(), 'aunet-sweep-'));
   try {
     execFileSync(PY, ['-c', EXPORT, join(dir, 'data', 'data-128')]);
-    const run = spawnSync(PY, ['models/training/sweep.py', 'run', '--data', join(dir, 'data'), '--out', join(dir, 'out'),
+    const run = sweep('run', '--data', join(dir, 'data'), '--out', join(dir, 'out'),
       '--work', join(dir, 'work'), '--device', 'cpu', '--minutes', '0.01', '--grace', '60', '--epochs', '50',
-      '--only', 'b128-s1,d128-s1'], { encoding: 'utf8' });
+      '--only', 'b128-s1,d128-s1');
     assert.equal(run.status, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /packed 2 runs into .*sweep-1\.tar\.gz/);
-    const typo = spawnSync(PY, ['models/training/sweep.py', 'run', '--data', join(dir, 'data'), '--out', join(dir, 'out'), '--device', 'cpu',
-      '--only', 'b128-s1,b129-s1'], { encoding: 'utf8' });
+    const typo = sweep('run', '--data', join(dir, 'data'), '--out', join(dir, 'out'), '--device', 'cpu',
+      '--only', 'b128-s1,b129-s1');
     assert.notEqual(typo.status, 0);
     assert.match(typo.stderr, /--only: no run named b129-s1/);
     const runs = join(dir, 'runs');
-    const un = spawnSync(PY, ['models/training/sweep.py', 'unpack', '--archive', join(dir, 'out', 'sweep-1.tar.gz'), '--runs', runs], { encoding: 'utf8' });
+    const un = sweep('unpack', '--archive', join(dir, 'out', 'sweep-1.tar.gz'), '--runs', runs);
     assert.equal(un.status, 0, un.stderr);
     for (const name of ['b128-s1', 'd128-s1']) {
       const summary = JSON.parse(readFileSync(join(runs, name, 'run.json'), 'utf8'));
@@ -93,13 +95,13 @@ test('a k-fold sweep trains every fold of train + val with twins together and po
   try {
     const pairs = JSON.parse(execFileSync(PY, ['-c', EXPORT, join(dir, 'data', 'data-128')]).toString()) as string[][];
     assert.equal(pairs.length, 2);
-    const run = spawnSync(PY, ['models/training/sweep.py', 'run', '--data', join(dir, 'data'), '--out', join(dir, 'out'),
+    const run = sweep('run', '--data', join(dir, 'data'), '--out', join(dir, 'out'),
       '--work', join(dir, 'work'), '--device', 'cpu', '--minutes', '0.01', '--grace', '60', '--epochs', '50',
-      '--only', 'b128-s1', '--folds', '3'], { encoding: 'utf8' });
+      '--only', 'b128-s1', '--folds', '3');
     assert.equal(run.status, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /packed 3 runs into .*sweep-cv\.tar\.gz/);
     const runs = join(dir, 'runs');
-    const un = spawnSync(PY, ['models/training/sweep.py', 'unpack', '--archive', join(dir, 'out', 'sweep-cv.tar.gz'), '--runs', runs], { encoding: 'utf8' });
+    const un = sweep('unpack', '--archive', join(dir, 'out', 'sweep-cv.tar.gz'), '--runs', runs);
     assert.equal(un.status, 0, un.stderr);
     const validated: string[][] = [];
     for (const k of [0, 1, 2]) {
@@ -116,7 +118,7 @@ test('a k-fold sweep trains every fold of train + val with twins together and po
     assert.equal(new Set(all).size, 14);
     for (const [a, b] of pairs) assert.ok(validated.some((f) => f.includes(a) && f.includes(b)), `${a} and ${b} in one fold`);
     const json = join(dir, 'cv.json');
-    const cv = spawnSync(PY, ['models/training/sweep.py', 'cv', '--runs', runs, '--json', json], { encoding: 'utf8' });
+    const cv = sweep('cv', '--runs', runs, '--json', json);
     assert.equal(cv.status, 0, cv.stderr);
     assert.match(cv.stdout, /\| b128-s1 \| 14 \|/);
     const report = JSON.parse(readFileSync(json, 'utf8')).settings[0];
@@ -127,7 +129,7 @@ test('a k-fold sweep trains every fold of train + val with twins together and po
     assert.deepEqual(report.unfinished, []);
     // a missing fold leaves the setting out rather than judging it on part of the images
     rmSync(join(runs, 'b128-s1-f1'), { recursive: true });
-    const part = spawnSync(PY, ['models/training/sweep.py', 'cv', '--runs', runs], { encoding: 'utf8' });
+    const part = sweep('cv', '--runs', runs);
     assert.match(part.stdout, /b128-s1: folds \[0, 2\] of 3, left out/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -144,18 +146,18 @@ with tarfile.open(sys.argv[1], 'w:gz') as t:
     data = b'{}'
     info = tarfile.TarInfo('b128-s1/../../escaped.json'); info.size = len(data); t.addfile(info, io.BytesIO(data))
 `, archive]);
-    const un = spawnSync(PY, ['models/training/sweep.py', 'unpack', '--archive', archive, '--runs', join(dir, 'runs')], { encoding: 'utf8' });
+    const un = sweep('unpack', '--archive', archive, '--runs', join(dir, 'runs'));
     assert.notEqual(un.status, 0);
     assert.match(un.stderr, /bad\.tar\.gz: unexpected member 'b128-s1\/\.\.\/\.\.\/escaped\.json'/);
     assert.ok(!existsSync(join(dir, 'escaped.json')) && !existsSync(join(dir, 'runs')), 'nothing written');
     writeFileSync(join(dir, 'not-gzip.tar.gz'), 'not an archive');
-    const junk = spawnSync(PY, ['models/training/sweep.py', 'unpack', '--archive', join(dir, 'not-gzip.tar.gz'), '--runs', join(dir, 'runs')], { encoding: 'utf8' });
+    const junk = sweep('unpack', '--archive', join(dir, 'not-gzip.tar.gz'), '--runs', join(dir, 'runs'));
     assert.notEqual(junk.status, 0);
     assert.match(junk.stderr, /not-gzip\.tar\.gz/);
     assert.doesNotMatch(junk.stderr, /Traceback/);
     // fuzzed: a valid archive (gzipped and plain tar), bytes flipped or cut; each is unpacked or refused by name
     const fuzz = spawnSync(PY, ['-c', `
-import io, json, os, random, sys, tarfile, tempfile
+import gzip, io, json, os, random, sys, tarfile, tempfile
 import numpy as np
 sys.path.insert(0, 'models/training')
 import sweep
@@ -166,16 +168,12 @@ plain = io.BytesIO()
 with tarfile.open(fileobj=plain, mode='w') as t:
     for name, data in (('r/run.json', b'{"final": true}'), ('r/best.npz', buf.getvalue())):
         info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
-gz = io.BytesIO()
-with tarfile.open(fileobj=gz, mode='w:gz') as t:
-    plain.seek(0)
-    for m in tarfile.open(fileobj=plain).getmembers():
-        plain.seek(0); t.addfile(m, tarfile.open(fileobj=plain).extractfile(m.name))
+gz = gzip.compress(plain.getvalue())
 rng = random.Random(5)
 refused = unpacked = 0
 with tempfile.TemporaryDirectory() as d:
     for i in range(300):
-        b = bytearray((plain if i % 2 else gz).getvalue())
+        b = bytearray(plain.getvalue() if i % 2 else gz)
         if i % 3 == 0:
             b = b[:rng.randrange(len(b))]
         else:
