@@ -2,8 +2,9 @@
 // from the output size), per-channel requantization, fused clamp.
 // Reference: host/kernels/reference/conv3x3.ts.
 // Stride 1 with cin a multiple of 8 (every conv of the network but the first layer and the
-// stride-2 gate convs) runs as Winograd F(2x2, 3x3): conv3x3-winograd.ts, with its own packed
-// weights. What follows is the direct kernel for the rest.
+// stride-2 gate convs) runs as Winograd (conv3x3-winograd.ts): F(4x4, 3x3) up to
+// WINOGRAD4_MAX_CIN channels, F(2x2, 3x3) above, each with its own packed weights. What follows
+// is the direct kernel for the rest.
 //
 // Method. For each output row, the three input rows under it are widened into
 // scratch as i16 (x - inZp) in patch order: per input column, its 3 rows' cin
@@ -25,11 +26,11 @@
 // (weights stay in L1) -> row -> pixel pair. A last 1-2 channels run one at a time
 // over 8 pixels (lanes = pixels; about half the 4-channel rate, measured), a last 3
 // as a group of 4.
-import { roundConst, unbiasConst, accBound, mulByQuantizedMultiplier2x2, mulByQuantizedMultiplier4, pair, finish8 } from './quant';
+import { roundConst, unbiasConst, accBound, mulByQuantizedMultiplier2x2, mulByQuantizedMultiplier4, pair, finish8, requantParams, outputPair, PARAM_BYTES } from './quant';
 import { fail, checkZp, checkAct, checkRequant, ERR_STRIDE, ERR_PADDING, ERR_SHAPE, ERR_SCRATCH, ERR_CHANNELS } from './errors';
 import { WEIGHT_RUN_LANES } from '../../host/kernels/kernel-constants';
 import { widenPixel } from './widen';
-import { winogradConv3x3, conv3x3Winograd, requantParams, outputPair, PARAM_BYTES } from './conv3x3-winograd';
+import { winogradTile, conv3x3Winograd } from './conv3x3-winograd';
 
 /** i16 values of one output channel's packed run, the 3x3xcin window (host/kernels/weight-packing.ts) */
 // @ts-ignore: decorator
@@ -186,8 +187,9 @@ export function conv3x3(
   checkAct(outZp, actMin, actMax);
   for (let o = 0; o < cout; o++) checkRequant(load<i32>(multPtr + usize(o << 2)), load<i32>(shiftPtr + usize(o << 2)));
   if (outH == 0 || outW == 0) return;
-  if (winogradConv3x3(stride, cin)) {
-    conv3x3Winograd(inPtr, inH, inW, cin, inZp, outPtr, outH, outW, outPixelStride, cout, padTop, padLeft,
+  const tile = winogradTile(stride, cin);
+  if (tile != 0) {
+    conv3x3Winograd(tile, inPtr, inH, inW, cin, inZp, outPtr, outH, outW, outPixelStride, cout, padTop, padLeft,
       wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax, scratchPtr, scratchBytes);
     return;
   }

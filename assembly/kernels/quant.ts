@@ -99,3 +99,68 @@
 @inline export function pair(x: i32, y: i32): v128 {
   return v128.shuffle<i32>(i32x4.splat(x), i32x4.splat(y), 0, 1, 4, 5);
 }
+
+/** bytes of one group's requantization constants (requantParams) */
+export const PARAM_BYTES = 208;
+
+/**
+ * The requantization constants of output channels o..o+3 (the last ones repeated past cout) at dst:
+ * 12 v128 (bias, multiplier, round, unbias, bound pairs laid as the lanes [x c, x+1 c, x c', x+1 c'])
+ * and the 4 shift totals.
+ */
+export function requantParams(dst: usize, o: i32, cout: i32, biasPtr: usize, multPtr: usize, shiftPtr: usize): void {
+  const o1 = min(o + 1, cout - 1), o2 = min(o + 2, cout - 1), o3 = min(o + 3, cout - 1);
+  const s0 = load<i32>(shiftPtr + usize(o << 2)), s1 = load<i32>(shiftPtr + usize(o1 << 2));
+  const s2 = load<i32>(shiftPtr + usize(o2 << 2)), s3 = load<i32>(shiftPtr + usize(o3 << 2));
+  v128.store(dst, pair(load<i32>(biasPtr + usize(o << 2)), load<i32>(biasPtr + usize(o1 << 2))));
+  v128.store(dst, pair(load<i32>(biasPtr + usize(o2 << 2)), load<i32>(biasPtr + usize(o3 << 2))), 16);
+  v128.store(dst, pair(load<i32>(multPtr + usize(o << 2)), load<i32>(multPtr + usize(o1 << 2))), 32);
+  v128.store(dst, pair(load<i32>(multPtr + usize(o2 << 2)), load<i32>(multPtr + usize(o3 << 2))), 48);
+  v128.store(dst, i64x2.splat(roundConst(s0)), 64);
+  v128.store(dst, i64x2.splat(roundConst(s1)), 80);
+  v128.store(dst, i64x2.splat(roundConst(s2)), 96);
+  v128.store(dst, i64x2.splat(roundConst(s3)), 112);
+  v128.store(dst, pair(unbiasConst(s0), unbiasConst(s1)), 128);
+  v128.store(dst, pair(unbiasConst(s2), unbiasConst(s3)), 144);
+  v128.store(dst, pair(accBound(s0), accBound(s1)), 160);
+  v128.store(dst, pair(accBound(s2), accBound(s3)), 176);
+  store<i32>(dst, 31 - s0, 192);
+  store<i32>(dst, 31 - s1, 196);
+  store<i32>(dst, 31 - s2, 200);
+  store<i32>(dst, 31 - s3, 204);
+}
+
+/**
+ * Two neighbouring pixels' sums (y0: pixel x, y1: pixel x+1; lanes = 4 output channels):
+ * + bias, requantized with the constants at rq (requantParams), clamped and stored at d
+ * (nOut channels; pixel x+1 at d + ps if `right`).
+ */
+// @ts-ignore: decorator
+@inline export function outputPair(y0: v128, y1: v128, rq: usize, d: usize, ps: usize, nOut: i32, right: bool, zpv: v128, mnv: v128, mxv: v128): void {
+  const loA = i32x4.neg(v128.load(rq, 160)), loB = i32x4.neg(v128.load(rq, 176));
+  // lanes [x o, x+1 o, x o1, x+1 o1] and [.. o2, .. o3]: one shift per 64-bit half
+  const rA = mulByQuantizedMultiplier2x2(i32x4.add(v128.shuffle<i32>(y0, y1, 0, 4, 1, 5), v128.load(rq)), v128.load(rq, 32),
+    v128.load(rq, 64), load<i32>(rq, 192), v128.load(rq, 80), load<i32>(rq, 196), v128.load(rq, 128), loA, v128.load(rq, 160));
+  const rB = mulByQuantizedMultiplier2x2(i32x4.add(v128.shuffle<i32>(y0, y1, 2, 6, 3, 7), v128.load(rq, 16)), v128.load(rq, 48),
+    v128.load(rq, 96), load<i32>(rq, 200), v128.load(rq, 112), load<i32>(rq, 204), v128.load(rq, 144), loB, v128.load(rq, 176));
+  // int8 lanes [x o..o3, x+1 o..o3]
+  storePixels(d, ps, i8x16.shuffle(finish8(rA, rB, zpv, mnv, mxv), zpv, 0, 2, 4, 6, 1, 3, 5, 7, 0, 0, 0, 0, 0, 0, 0, 0), nOut, right);
+}
+
+/** Store the int8 lanes [pixel x: 4 channels, pixel x+1: 4 channels] (nOut channels, the second pixel if `right`). */
+// @ts-ignore: decorator
+@inline function storePixels(d: usize, ps: usize, q: v128, nOut: i32, right: bool): void {
+  if (nOut == 4) {
+    v128.store32_lane(d, q, 0);
+    if (right) v128.store32_lane(d + ps, q, 1);
+  } else {
+    v128.store8_lane(d, q, 0);
+    if (nOut > 1) v128.store8_lane(d + 1, q, 1);
+    if (nOut > 2) v128.store8_lane(d + 2, q, 2);
+    if (right) {
+      v128.store8_lane(d + ps, q, 4);
+      if (nOut > 1) v128.store8_lane(d + ps + 1, q, 5);
+      if (nOut > 2) v128.store8_lane(d + ps + 2, q, 6);
+    }
+  }
+}

@@ -25,6 +25,15 @@ export const CONV3X3_GROUP = 4;
  */
 export const WINOGRAD_MAX_CIN = 1024;
 
+/**
+ * Largest cin for which a stride-1 3x3 conv (cin a multiple of 8) runs as Winograd F(4x4, 3x3)
+ * instead (assembly/kernels/winograd-f4x4.ts; its own packed weights): its integer form
+ * recovers the sum modulo 2^26, exact while 9 * cin * 255 * 127 < 2^25 (cin <= 115). Summing more
+ * channels in chunks of this many, each recovered exactly, was slower on busi-lite's deep layers
+ * (8x8 outputs: F(4x4, 3x3) weights take 2.25x F(2x2, 3x3)'s bytes, each used for fewer tiles).
+ */
+export const WINOGRAD4_MAX_CIN = 112;
+
 /** Scratch bytes affine uses per group of 4 channels for its per-lane requantization table. */
 export const AFFINE_SCRATCH_PER_GROUP = 144;
 

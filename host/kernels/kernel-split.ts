@@ -11,7 +11,7 @@
 // each part's own region there (withScratch).
 import type { KernelFunctions } from './kernel-set.js';
 import { CONV3X3_GROUP } from './kernel-constants.js';
-import { packedConvWeightBytes } from './weight-packing.js';
+import { packedConvWeightBytes, winogradTile } from './weight-packing.js';
 
 export type KernelName = keyof KernelFunctions;
 
@@ -126,9 +126,9 @@ export function splitCall(kernel: KernelName, a: Args, n: number): Args[] {
           [inPtr, inH, inW, cin, inZp, outPtr + o0, outH, outW, ops, o1 - o0, stride, padTop, padLeft, w + o0 * perChannel, bias + 4 * o0, mult + 4 * o0, shift + 4 * o0, ...rest]);
         if (parts.length > 1) return parts;
       }
-      // stride 1 splits at even rows: the Winograd path computes 2-row tiles, so an odd part wastes half a tile row
+      // parts split at whole tile rows of the Winograd paths (2 or 4 rows): another part would compute rows it throws away;
       // each part reads (and widens) its halo rows again: keep parts of MIN_PART_ROWS or more
-      const parts = ranges(outH, Math.min(n, Math.max(2, Math.floor(outH / MIN_PART_ROWS))), stride === 1 ? 2 : 1).map(([y0, y1]) => {
+      const parts = ranges(outH, Math.min(n, Math.max(2, Math.floor(outH / MIN_PART_ROWS))), Math.max(1, winogradTile(stride, cin))).map(([y0, y1]) => {
         const top = y0 * stride - padTop; // first input row under output row y0 (negative: padding)
         const r0 = Math.max(0, top);
         const r1 = Math.min(inH, (y1 - 1) * stride - padTop + 3);

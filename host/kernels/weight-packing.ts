@@ -6,13 +6,17 @@
 //        CONV3X3_GROUP whose runs are cut into slices of WEIGHT_RUN_LANES values laid side by
 //        side ([group][slice][channel][lanes]), a missing last channel zero, so conv3x3
 //        loads a group's weights at fixed offsets from one pointer;
-//   3x3 stride 1, cin a multiple of 8 up to WINOGRAD_MAX_CIN (winogradConv3x3): the Winograd
+//   3x3 stride 1, cin a multiple of 8 up to WINOGRAD4_MAX_CIN (winogradTile 4): the Winograd
+//        F(4x4, 3x3) weights U'' = G'' g G''^T (G'' = diag(4, 6, 6, 24, 24, 1) G, integer; 36
+//        values per input channel, each within +-6223) laid [group of CONV3X3_GROUP][p = 6*i + j]
+//        [channel pair][channel][2], the layout assembly/kernels/winograd-f4x4.ts reads;
+//   3x3 stride 1, cin a multiple of 8 above that, up to WINOGRAD_MAX_CIN (winogradTile 2): the Winograd
 //        F(2x2, 3x3) weights U = G' g G'^T (G' = 2G, integer; 16 values per input channel, each
 //        within +-1143) laid [group of CONV3X3_GROUP][p = 4*i + j][channel pair][channel][2],
-//        the layout assembly/kernels/conv3x3-winograd.ts reads;
+//        the layout assembly/kernels/winograd-f2x2.ts reads;
 //   1x1: per output channel, cin values zero-padded the same way.
 // The padding is zero, so whatever a kernel multiplies it with contributes nothing.
-import { CONV3X3_GROUP, WEIGHT_RUN_LANES, WINOGRAD_MAX_CIN } from './kernel-constants.js';
+import { CONV3X3_GROUP, WEIGHT_RUN_LANES, WINOGRAD4_MAX_CIN, WINOGRAD_MAX_CIN } from './kernel-constants.js';
 
 const roundUp = (n: number) => Math.ceil(n / WEIGHT_RUN_LANES) * WEIGHT_RUN_LANES;
 
@@ -21,14 +25,19 @@ export function packedRun(k: 1 | 3, cin: number): number {
   return roundUp(k * k * cin);
 }
 
-/** Whether conv3x3 runs this conv as Winograd F(2x2, 3x3) (the rule of assembly/kernels/conv3x3-winograd.ts). */
-export function winogradConv3x3(stride: number, cin: number): boolean {
-  return stride === 1 && cin % 8 === 0 && cin > 0 && cin <= WINOGRAD_MAX_CIN;
+/**
+ * Output rows (and columns) of a tile of conv3x3's Winograd path for this conv, the rule of
+ * assembly/kernels/conv3x3-winograd.ts: 4 (F(4x4, 3x3)), 2 (F(2x2, 3x3)) or 0 (the direct kernel).
+ */
+export function winogradTile(stride: number, cin: number): 0 | 2 | 4 {
+  if (stride !== 1 || cin % 8 !== 0 || cin <= 0 || cin > WINOGRAD_MAX_CIN) return 0;
+  return cin <= WINOGRAD4_MAX_CIN ? 4 : 2;
 }
 
 /** Bytes one output channel's packed weights take. */
 export function packedConvWeightBytes(k: 1 | 3, cin: number, stride: number): number {
-  return k === 3 && winogradConv3x3(stride, cin) ? 16 * cin * 2 : packedRun(k, cin) * 2;
+  const tile = k === 3 ? winogradTile(stride, cin) : 0;
+  return tile ? (tile + 2) ** 2 * cin * 2 : packedRun(k, cin) * 2;
 }
 
 /**
@@ -53,6 +62,28 @@ function packWinogradKernel(ohwi: Int8Array, at: number, cin: number, out: Int16
     out[row + 3 * pStep] = 2 * h2;
   }
 }
+/**
+ * Write U'' = G'' g G''^T (G'' = [[1,0,0],[-1,-1,-1],[-1,1,-1],[1,2,4],[1,-2,4],[0,0,1]]: the F(4x4, 3x3)
+ * G with each row times its denominator) of the 3x3 kernel g[ky][kx] = ohwi[at + (ky*3 + kx)*cin]
+ * to out[dst + p*pStep], p = 6*i + j.
+ */
+const h6 = new Int32Array(18); // H = G'' g, row-major 6x3
+const G4 = [[1, 0, 0], [-1, -1, -1], [-1, 1, -1], [1, 2, 4], [1, -2, 4], [0, 0, 1]] as const;
+
+function packWinograd4Kernel(ohwi: Int8Array, at: number, cin: number, out: Int16Array, dst: number, pStep: number): void {
+  for (let i = 0; i < 6; i++) {
+    const [a, b, c] = G4[i];
+    for (let kx = 0; kx < 3; kx++) h6[3 * i + kx] = a * ohwi[at + kx * cin] + b * ohwi[at + (3 + kx) * cin] + c * ohwi[at + (6 + kx) * cin];
+  }
+  for (let i = 0; i < 6; i++) {
+    const h0 = h6[3 * i], h1 = h6[3 * i + 1], h2 = h6[3 * i + 2];
+    for (let j = 0; j < 6; j++) {
+      const [a, b, c] = G4[j];
+      out[dst + (6 * i + j) * pStep] = a * h0 + b * h1 + c * h2;
+    }
+  }
+}
+
 /** Output channels packed together: a channel range starts at a multiple of this. */
 export function packedChannelGroup(k: 1 | 3): number {
   return k === 3 ? CONV3X3_GROUP : 1;
@@ -75,11 +106,13 @@ export function packConvWeights(heap: ArrayBufferLike, usable: number, k: 1 | 3,
     for (let o = 0; o < cout; o++) for (let c = 0; c < cin; c++) out[o * run + c] = ohwi[o * cin + c];
     return;
   }
-  if (winogradConv3x3(stride, cin)) {
+  const tile = winogradTile(stride, cin);
+  const winograd = tile === 4 ? { points: 36, pack: packWinograd4Kernel } : tile === 2 ? { points: 16, pack: packWinogradKernel } : null;
+  if (winograd) {
     for (let o = 0; o < cout; o++) {
-      const base = Math.floor(o / group) * group * 16 * cin + (o % group) * 2;
+      const base = Math.floor(o / group) * group * winograd.points * cin + (o % group) * 2;
       // [p][channel pair][channel in group][2]
-      for (let c = 0; c < cin; c++) packWinogradKernel(ohwi, o * 9 * cin + c, cin, out, base + (c >> 1) * group * 2 + (c & 1), (cin >> 1) * group * 2);
+      for (let c = 0; c < cin; c++) winograd.pack(ohwi, o * 9 * cin + c, cin, out, base + (c >> 1) * group * 2 + (c & 1), (cin >> 1) * group * 2);
     }
     return;
   }

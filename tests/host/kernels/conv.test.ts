@@ -124,13 +124,15 @@ test('conv3x3: extreme multipliers, biases and zero points saturate identically'
   check({ ...base, scale: [mid + 4, mid + 6], pow2: true, inputRange: [-4, 4], actMin: -128, biasMax: 5 }, 9, true);
 });
 
-test('conv3x3 stride 1 (Winograd F(2x2, 3x3) for cin a multiple of 8): exact at the largest sums it takes', () => {
+test('conv3x3 stride 1 (Winograd F(4x4, 3x3) and F(2x2, 3x3) for cin a multiple of 8): exact at the largest sums they take', () => {
   // every input -128 with zero point 127 (x - zp = -255) against all-+127 or all--127 weights: the
-  // largest |sum| (9 * 1024 * 255 * 127; the kernel computes 4x it in i32) at WINOGRAD_MAX_CIN = 1024,
-  // and just past it (1032: the direct kernel); border pixels have fewer taps, so outputs differ
+  // largest |sum| of each path, 9 * cin * 255 * 127: at WINOGRAD4_MAX_CIN = 112 (F(4x4, 3x3) recovers
+  // it from 576x it modulo 2^32, exact below 2^25), at 120 (F(2x2, 3x3) from here), at
+  // WINOGRAD_MAX_CIN = 1024 (F(2x2, 3x3) computes 4x it in i32), and just past it (1032: the direct
+  // kernel); border pixels have fewer taps, so outputs differ
   const rng = new Rng(19);
   let seed = 400;
-  for (const cin of [8, 1024, 1032]) {
+  for (const cin of [8, 112, 120, 1024, 1032]) {
     for (const w of [127, -127]) {
       const base = randomCase(rng, 3, 5, 6, cin, 5, 1);
       check({ ...base, pads: [1, 1, 1, 1], inZp: 127, outZp: 0, actMin: -128, inputRange: [-128, -128], weightRange: [w, w], scale: [-22 + Math.log2(1024 / cin), -21 + Math.log2(1024 / cin)], biasMax: 1000 }, seed++, 4);
@@ -161,14 +163,16 @@ test('conv1x1: random shapes (1 to 512 channels)', () => {
 
 test('conv3x3: many row bands and column tiles (small scratch) give the same bytes', () => {
   // 4 KiB of scratch: a band holds a few widened rows, wide rows are split into column tiles;
-  // the Winograd path (stride 1, cin a multiple of 8) needs one block of 8 tiles' transformed
-  // input (256 * cin bytes) besides, so it gets 24 KiB: a few bands and column chunks there
-  const small = 4096, smallWinograd = 24576;
+  // the Winograd paths (stride 1, cin a multiple of 8) need one block of 4 tiles' transformed
+  // input (288 * cin bytes for F(4x4, 3x3), 128 * cin for F(2x2, 3x3)) and their widened rows
+  // besides, so they get 48 and 40 KiB: a few bands and column chunks there
+  const small = 4096;
+  const scratchFor = (stride: number, cin: number) => (stride === 1 && cin % 8 === 0 ? (cin <= 112 ? 49152 : 40960) : small);
   const rng = new Rng(13);
-  const shapes: [number, number, number, number][] = [[17, 9, 8, 4], [12, 40, 16, 5], [9, 33, 3, 8], [7, 70, 24, 3], [20, 6, 64, 2]];
+  const shapes: [number, number, number, number][] = [[17, 9, 8, 4], [12, 40, 16, 5], [9, 33, 3, 8], [7, 70, 24, 3], [20, 6, 64, 2], [9, 21, 128, 3]];
   let seed = 300;
   for (const [h, w, cin, cout] of shapes) {
-    for (const stride of [1, 2] as const) check(randomCase(rng, 3, h, w, cin, cout, stride), seed++, false, stride === 1 && cin % 8 === 0 ? smallWinograd : small);
+    for (const stride of [1, 2] as const) check(randomCase(rng, 3, h, w, cin, cout, stride), seed++, false, scratchFor(stride, cin));
   }
   assert.throws(() => check(randomCase(rng, 3, 4, 4, 1024, 1, 1), seed++, false, small), /scratch region too small/);
 });

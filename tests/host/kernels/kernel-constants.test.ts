@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as shared from '../../../host/kernels/kernel-constants.js';
 import { kernelErrorCodes, kernelErrorText } from '../../../host/kernels/kernel-errors.js';
-import { packConvWeights, packedConvWeightBytes, packedRun, winogradConv3x3 } from '../../../host/kernels/weight-packing.js';
+import { packConvWeights, packedConvWeightBytes, packedRun, winogradTile } from '../../../host/kernels/weight-packing.js';
 import { createWasmKernels, WasmKernelError } from '../../../host/kernels/wasm-kernels.js';
 
 const kernelDir = new URL('../../../assembly/kernels/', import.meta.url);
@@ -25,7 +25,7 @@ test('kernel error codes: one table, compiled into the kernels, every code with 
   assert.equal(kernelErrorText(shared.ERR_NONE), undefined);
   for (const [file, src] of kernelSources) {
     // no kernel defines a code or the layout constant itself: they import the shared file
-    assert.doesNotMatch(src, /\b(ERR_[A-Z_]+|WEIGHT_RUN_LANES|AFFINE_SCRATCH_PER_GROUP|WINOGRAD_MAX_CIN)\s*(:\s*\w+\s*)?=\s*\d/, `${file} defines a shared constant`);
+    assert.doesNotMatch(src, /\b(ERR_[A-Z_]+|WEIGHT_RUN_LANES|AFFINE_SCRATCH_PER_GROUP|WINOGRAD_MAX_CIN|WINOGRAD4_MAX_CIN)\s*(:\s*\w+\s*)?=\s*\d/, `${file} defines a shared constant`);
     for (const [, used] of src.matchAll(/fail\((ERR_[A-Z_]+)\)/g)) assert.ok(used in shared, `${file} fails with ${used}, which kernel-constants.ts lacks`);
   }
   const imports = kernelSources.filter(([, src]) => src.includes("from '../../host/kernels/kernel-constants'")).map(([f]) => f).sort();
@@ -79,26 +79,35 @@ test('weight packing: runs of whole i16 vectors, the layout conv3x3/conv1x1 read
   assert.throws(() => packConvWeights(heap, 1024, 3, cin, cout, ohwi.subarray(1), 32, 1), /expected 135 OHWI weights/);
 });
 
-test('weight packing: stride-1 3x3 convs with cin a multiple of 8 get the Winograd F(2x2, 3x3) layout conv3x3-winograd.ts reads', () => {
-  assert.deepEqual([[1, 8], [1, 16], [1, 1024], [1, 1032], [1, 12], [2, 8], [1, 3]].map(([s, c]) => winogradConv3x3(s, c)), [true, true, true, false, false, false, false]);
-  // 4 * 9 * cin * 255 * 127 (the kernel's 4x sum) must fit in i32 at the largest cin
+test('weight packing: stride-1 3x3 convs with cin a multiple of 8 get the Winograd layouts winograd-f4x4.ts and winograd-f2x2.ts read', () => {
+  const cases = [[1, 8], [1, 16], [1, 112], [1, 120], [1, 1024], [1, 1032], [1, 12], [2, 8], [1, 3]];
+  assert.deepEqual(cases.map(([s, c]) => winogradTile(s, c)), [4, 4, 4, 2, 2, 0, 0, 0, 0]);
+  // F(4x4, 3x3) recovers the sum modulo 2^26: 9 * cin * 255 * 127 must stay under 2^25 at the largest cin;
+  // F(2x2, 3x3) computes 4 * 9 * cin * 255 * 127 in i32
+  assert.ok(9 * shared.WINOGRAD4_MAX_CIN * 255 * 127 < 2 ** 25 && 9 * (shared.WINOGRAD4_MAX_CIN + 8) * 255 * 127 >= 2 ** 25);
   assert.ok(4 * 9 * shared.WINOGRAD_MAX_CIN * 255 * 127 < 2 ** 31);
-  assert.equal(packedConvWeightBytes(3, 8, 1), 16 * 8 * 2);
+  assert.equal(packedConvWeightBytes(3, 8, 1), 36 * 8 * 2);
+  assert.equal(packedConvWeightBytes(3, 120, 1), 16 * 120 * 2);
   assert.equal(packedConvWeightBytes(3, 8, 2), 72 * 2);
-  const cin = 8, cout = 5;
-  const heap = new ArrayBuffer(8192);
-  const ohwi = Int8Array.from({ length: cout * 9 * cin }, (_, i) => ((i * 37 + 11) % 255) - 127);
-  packConvWeights(heap, 8192, 3, cin, cout, ohwi, 64, 1);
-  const w = new Int16Array(heap, 64, (8 * packedConvWeightBytes(3, cin, 1)) >> 1);
-  const G = [[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]]; // 2G: integer, U is 4x the textbook one
-  for (let o = 0; o < 8; o++) {
-    for (let c = 0; c < cin; c++) {
-      for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) {
-        let want = 0;
-        if (o < cout) for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) want += G[i][ky] * ohwi[((o * 3 + ky) * 3 + kx) * cin + c] * G[j][kx];
-        // [group][p][channel pair][channel in group][2]
-        const at = Math.floor(o / 4) * 4 * 16 * cin + (((i * 4 + j) * (cin / 2) + (c >> 1)) * 4 + (o % 4)) * 2 + (c & 1);
-        assert.equal(w[at], want, `channel ${o} input ${c} p ${i * 4 + j}`);
+  // G (scaled to integers): F(4x4, 3x3)'s rows times their denominators (4, 6, 6, 24, 24, 1), F(2x2, 3x3)'s times 2
+  const G4 = [[1, 0, 0], [-1, -1, -1], [-1, 1, -1], [1, 2, 4], [1, -2, 4], [0, 0, 1]];
+  const G2 = [[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]];
+  for (const [cin, G] of [[8, G4], [120, G2]] as const) {
+    const n = G.length, cout = 5;
+    const bytes = 8 * packedConvWeightBytes(3, cin, 1) + 128;
+    const heap = new ArrayBuffer(bytes);
+    const ohwi = Int8Array.from({ length: cout * 9 * cin }, (_, i) => ((i * 37 + 11) % 255) - 127);
+    packConvWeights(heap, bytes, 3, cin, cout, ohwi, 64, 1);
+    const w = new Int16Array(heap, 64, (8 * packedConvWeightBytes(3, cin, 1)) >> 1);
+    for (let o = 0; o < 8; o++) {
+      for (let c = 0; c < cin; c++) {
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+          let want = 0;
+          if (o < cout) for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) want += G[i][ky] * ohwi[((o * 3 + ky) * 3 + kx) * cin + c] * G[j][kx];
+          // [group][p][channel pair][channel in group][2]
+          const at = Math.floor(o / 4) * 4 * n * n * cin + (((i * n + j) * (cin / 2) + (c >> 1)) * 4 + (o % 4)) * 2 + (c & 1);
+          assert.equal(w[at], want, `cin ${cin} channel ${o} input ${c} p ${i * n + j}`);
+        }
       }
     }
   }
