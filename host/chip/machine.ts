@@ -5,7 +5,8 @@
 // stream at load) — except conv weights: the chip's memory holds them as int8, and the
 // kernels read their own packed copy of the tile's channels (kernel-copies.ts; so a params LOAD
 // moves every plane but those, which the program still counts: movedBoxes), and a conv split
-// into output-channel groups computes the whole layer at its first COMPUTE (group-ahead.ts:
+// into output-channel groups, or into row tiles that cut the host kernel's Winograd tiles,
+// computes the whole layer at its first COMPUTE (group-ahead.ts:
 // the ops' binding decides the calls, group-ahead only which rows, channels and where). Prepare once,
 // run blind: every instruction becomes a closure over constant arguments when the machine is
 // built, so a frame is a walk over an array of closures. Nothing here knows an op kind.
@@ -17,7 +18,7 @@
 // (layer-choice.ts). A layer of one tile, or of tiles that must follow each other, runs in order.
 //
 // Region: [ SRAM | DRAM (params, tensors) | staging | kernel scratch ]. The staging area
-// (group-ahead.ts: a channel-grouped conv's whole output at once) and the scratch (the kernels'
+// (group-ahead.ts: a conv's whole output at once) and the scratch (the kernels'
 // own working memory: conv3x3's widened rows) are not modelled buffers.
 import type { Graph } from '../../models/graph.js';
 import type { QModel } from '../../models/qmodel.js';
@@ -47,7 +48,7 @@ export interface MachineOptions {
    * always spreads, false always divides (for comparing).
    */
   spreadTiles?: boolean;
-  /** compute a channel-grouped conv's whole layer at its first COMPUTE (group-ahead.ts; default true; false: each group on its own from SRAM, for comparing) */
+  /** compute a channel-grouped (or Winograd-tile-cutting) conv's whole layer at its first COMPUTE (group-ahead.ts; default true; false: each COMPUTE on its own from SRAM, for comparing) */
   groupsAhead?: boolean;
 }
 
@@ -57,14 +58,14 @@ export class Machine {
   readonly graph: Graph;
   /** layers whose tiles can run spread over the threads (by choice, or always with spreadTiles true) */
   readonly spreadLayers: number;
-  /** channel-grouped convs whose tiles' groups are computed at once (group-ahead.ts) */
+  /** convs computed a layer at a time (group-ahead.ts: channel-grouped, or tiled by rows that cut the kernels' Winograd tiles) */
   readonly aheadLayers: number;
   private u8: Uint8Array;
   /** per layer: how it runs (its instructions in order, its tiles spread, or the faster of the two) */
   private readonly layers: (() => void)[];
   private readonly choices: LayerChoice[] = [];
   private readonly scratch: Scratch;
-  /** COMPUTEs of channel-grouped convs done a layer at a time (group-ahead.ts) */
+  /** COMPUTEs of convs done a layer at a time (group-ahead.ts) */
   private readonly ahead: AheadPlan;
 
   /** `ops`: the model's ops prepared by their bindings (host/engine/prepared-model.ts), in graph order */

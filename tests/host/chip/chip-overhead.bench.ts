@@ -61,7 +61,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const d = median(times.direct);
 const c = median(times.chip);
 const tiles = chip.program.layers.reduce((s, l) => s + l.tiling.tiles, 0);
-console.log(`${variant} F=${arch.filters} ${arch.width}x${arch.height}x${arch.channels}, kernels ${kernels.name} x${threads}, preset ${preset} (${chip.program.instrs.length} instructions, ${tiles} tiles, ${chip.machine.spreadLayers} of ${chip.program.layers.length} layers can spread their tiles over the threads, ${chip.machine.aheadLayers} channel-grouped convs done a layer at a time), ${frames} frames each`);
+console.log(`${variant} F=${arch.filters} ${arch.width}x${arch.height}x${arch.channels}, kernels ${kernels.name} x${threads}, preset ${preset} (${chip.program.instrs.length} instructions, ${tiles} tiles, ${chip.machine.spreadLayers} of ${chip.program.layers.length} layers can spread their tiles over the threads, ${chip.machine.aheadLayers} convs done a layer at a time: channel-grouped, or row tiles cutting the Winograd tiles), ${frames} frames each`);
 console.log(`machine: ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version}, ${new Date().toISOString()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log(`chip load (compile + timing + params): ${loadMs.toFixed(0)} ms; outputs identical: ${same}`);
 if (threads > 1) {

@@ -25,11 +25,14 @@ function assertSame(a: InferenceResult, b: InferenceResult, what: string): void 
   });
 }
 
-/** Of the channel-grouped convs (done ahead), how many read their input from SRAM (resident) and how many from DRAM. */
-type AheadInputs = { resident: number; dram: number };
+/**
+ * Of the channel-grouped convs (done ahead), how many read their input from SRAM (resident) and how many from DRAM;
+ * and how many convs were done ahead for their row tiles cutting the kernels' Winograd tiles (group-ahead.ts cutsTiles).
+ */
+type AheadInputs = { resident: number; dram: number; cut: number };
 
 function check(kernels: KernelSet, arch: Arch, seed: number, configs: { chip: string; sramBytes?: number; minTiles?: number }[]): AheadInputs {
-  const ahead: AheadInputs = { resident: 0, dram: 0 };
+  const ahead: AheadInputs = { resident: 0, dram: 0, cut: 0 };
   const model = randomQModel(arch, { seed, torchPads: 0.5 });
   const frames = syntheticFrames(arch, 2, seed);
   const direct = createDirectEngine(model, kernels);
@@ -45,9 +48,14 @@ function check(kernels: KernelSet, arch: Arch, seed: number, configs: { chip: st
       if (c.minTiles) assert.ok(tiles >= c.minTiles, `${what}: expected >= ${c.minTiles} tiles`);
       if (c.minTiles && groupsAhead) assert.ok(chip.machine.aheadLayers >= 2, `${what}: expected channel-grouped convs`);
       if (groupsAhead) {
+        let grouped = 0;
         for (const L of chip.program.layers) {
-          if (L.tiling.group < chip.program.graph.tensors.get(L.op.output)!.c) ahead[L.inputsResident[0] ? 'resident' : 'dram']++;
+          if (L.tiling.group < chip.program.graph.tensors.get(L.op.output)!.c) {
+            ahead[L.inputsResident[0] ? 'resident' : 'dram']++;
+            grouped++;
+          }
         }
+        ahead.cut += chip.machine.aheadLayers - grouped;
       }
       frames.forEach((f, i) => {
         const r = chip.run(f);
@@ -74,6 +82,7 @@ test('WASM kernels: chip == direct for every preset, forced small SRAMs, spills 
   const ahead = check(k, arch, 21, [...presets, { chip: 'default', sramBytes: 8192, minTiles: 200 }, { chip: 'nv_small', sramBytes: 4096, minTiles: 600 }]);
   // a conv done ahead computes the whole layer from where its LOADs read (group-ahead.ts): both places covered
   assert.ok(ahead.resident > 0 && ahead.dram > 0, `convs done ahead with a resident input ${ahead.resident}, with a DRAM input ${ahead.dram}`);
+  assert.ok(ahead.cut > 0, 'no conv was done ahead for its row tiles cutting the Winograd tiles');
   // so the modelled chip is the same whatever kernels run it: the program and its timing equal the reference kernels' (and aunet chip's)
   const m = randomQModel(arch, { seed: 23 });
   for (const c of [...presets, { chip: 'nv_small', sramBytes: 4096 }]) {
