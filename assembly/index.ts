@@ -15,6 +15,12 @@ export { gateMul } from './kernels/gate';
 export { affine } from './kernels/affine';
 export { copyBox } from './kernels/dma';
 export { lastError, clearError } from './kernels/errors';
+import { WEIGHT_LAYOUT } from '../host/kernels/kernel-constants';
+
+/** The packed weight layouts this module reads (host/kernels/kernel-constants.ts WEIGHT_LAYOUT) */
+export function weightLayout(): i32 {
+  return WEIGHT_LAYOUT;
+}
 
 /** 1: plain SIMD build, 2: SIMD + relaxed SIMD build */
 export function variant(): i32 {

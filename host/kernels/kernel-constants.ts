@@ -34,6 +34,14 @@ export const WINOGRAD_MAX_CIN = 1024;
  */
 export const WINOGRAD4_MAX_CIN = 112;
 
+/**
+ * Version of the packed weight layouts the kernels read (host/kernels/weight-packing.ts), which a
+ * kernel module reports (weightLayout()): a module built from sources with another layout would
+ * read other bytes than the host packs and answer wrong without an error, so the host refuses it
+ * (BAD_VERSION). 2: F(4x4, 3x3) weights for stride-1 3x3 convs up to WINOGRAD4_MAX_CIN channels.
+ */
+export const WEIGHT_LAYOUT = 2;
+
 /** Scratch bytes affine uses per group of 4 channels for its per-lane requantization table. */
 export const AFFINE_SCRATCH_PER_GROUP = 144;
 

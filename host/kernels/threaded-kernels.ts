@@ -16,7 +16,7 @@ import { KernelHeap } from './kernel-heap.js';
 import { fitsSlot, KernelPool } from './kernel-pool.js';
 import type { KernelCall } from './kernel-calls.js';
 import { MIN_SPLIT_WORK, partCount, splitCall, takesScratch, withScratch, type KernelName } from './kernel-split.js';
-import { kernelError, kernelModule, type KernelExports } from './wasm-kernels.js';
+import { checkLayout, kernelError, kernelModule, type KernelExports } from './wasm-kernels.js';
 import { packConvWeights, packedChannelGroup, packedConvWeightBytes } from './weight-packing.js';
 
 /** Pages of the shared memory's maximum (2 GiB: every argument fits an int32); asconfig.json "threads" declares the same. */
@@ -73,7 +73,7 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
   const minSplitWork = options.minSplitWork ?? MIN_SPLIT_WORK;
   const module = options.module ?? kernelModule('threads');
   const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports & Record<KernelName, (...a: number[]) => void>;
+  const ex = checkLayout(new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports & Record<KernelName, (...a: number[]) => void>);
   const heap = new KernelHeap(memory, scratchBytes, threads - 1);
   const pool = await KernelPool.start(module, memory, threads - 1, options.holdBeforeClaim);
 

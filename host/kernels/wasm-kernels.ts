@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { KERNEL_FUNCTIONS, type KernelFunctions, type KernelSet } from './kernel-set.js';
 import { kernelErrorText } from './kernel-errors.js';
+import { WEIGHT_LAYOUT } from './kernel-constants.js';
 import { packConvWeights, packedChannelGroup, packedConvWeightBytes } from './weight-packing.js';
 import { pathToFileURL } from 'node:url';
 import { packageFile } from '../../common/package-root.js';
@@ -26,6 +27,8 @@ export interface KernelExports extends KernelFunctions {
   clearError(): void;
   /** 1: plain SIMD, 2: relaxed SIMD */
   variant(): number;
+  /** the packed weight layouts it reads (WEIGHT_LAYOUT) */
+  weightLayout(): number;
 }
 
 export class WasmKernelError extends Error {
@@ -76,6 +79,7 @@ export function compileKernels(bytes: Uint8Array): WebAssembly.Module {
   setFlagsFromString('--no-liftoff');
   const module = new WebAssembly.Module(new Uint8Array(bytes));
   const missing = missingKernels(module);
+  if (!WebAssembly.Module.exports(module).some((e) => e.name === 'weightLayout')) missing.push('weightLayout');
   if (missing.length) throw new AunetError('BAD_VERSION', `the kernel module lacks ${missing.join(', ')}: it was built from older sources than this software (rebuild it, or the firmware image that carries it)`);
   return module;
 }
@@ -107,7 +111,16 @@ export function kernelModule(build: ModuleBuild): WebAssembly.Module {
 
 /** Instantiate the raw module (no imports) for a build. */
 export function instantiateKernels(build: WasmBuild): KernelExports {
-  return new WebAssembly.Instance(kernelModule(build), {}).exports as unknown as KernelExports;
+  return checkLayout(new WebAssembly.Instance(kernelModule(build), {}).exports as unknown as KernelExports);
+}
+
+/** `ex`, a kernel module's exports, if it reads the weight layouts this software packs; else BAD_VERSION. */
+export function checkLayout<T extends Pick<KernelExports, 'weightLayout'>>(ex: T): T {
+  const layout = ex.weightLayout();
+  if (layout !== WEIGHT_LAYOUT) {
+    throw new AunetError('BAD_VERSION', `the kernel module reads packed weights in layout ${layout}, this software packs layout ${WEIGHT_LAYOUT}: it was built from other sources (rebuild it, or the firmware image that carries it)`);
+  }
+  return ex;
 }
 
 /**
@@ -118,7 +131,7 @@ export function createWasmKernels(options: { build?: WasmBuild; bytes?: Uint8Arr
   const build = options.build ?? defaultBuild();
   // `bytes`: a module shipped elsewhere (a firmware image's runtime section) instead of build/.
   const ex = options.bytes
-    ? (new WebAssembly.Instance(compileKernels(options.bytes), {}).exports as unknown as KernelExports)
+    ? checkLayout(new WebAssembly.Instance(compileKernels(options.bytes), {}).exports as unknown as KernelExports)
     : instantiateKernels(build);
   const memory = ex.memory;
   let userBytes = 0;

@@ -9,6 +9,7 @@ import * as shared from '../../../host/kernels/kernel-constants.js';
 import { kernelErrorCodes, kernelErrorText } from '../../../host/kernels/kernel-errors.js';
 import { packConvWeights, packedConvWeightBytes, packedRun, winogradTile } from '../../../host/kernels/weight-packing.js';
 import { createWasmKernels, WasmKernelError } from '../../../host/kernels/wasm-kernels.js';
+import { createThreadedKernels } from '../../../host/kernels/threaded-kernels.js';
 
 const kernelDir = new URL('../../../assembly/kernels/', import.meta.url);
 const kernelSources = readdirSync(kernelDir).filter((f) => f.endsWith('.ts')).map((f) => [f, readFileSync(new URL(f, kernelDir), 'utf8')] as const);
@@ -111,4 +112,24 @@ test('weight packing: stride-1 3x3 convs with cin a multiple of 8 get the Winogr
       }
     }
   }
+});
+
+test('a kernel module that reads another weight layout, or does not say which, is refused (BAD_VERSION), threaded or not', async () => {
+  // the built module with its weightLayout export replaced (binaryen, as scripts/build-wasm.js reads modules)
+  const { default: binaryen } = await import('binaryen');
+  const rebuilt = (file: string, layout: number | null): Uint8Array => {
+    const mod = binaryen.readBinary(readFileSync(new URL(`../../../build/${file}`, import.meta.url)));
+    mod.removeExport('weightLayout');
+    if (layout !== null) {
+      mod.addFunction('otherLayout', binaryen.none, binaryen.i32, [], mod.i32.const(layout));
+      mod.addFunctionExport('otherLayout', 'weightLayout');
+    }
+    return mod.emitBinary();
+  };
+  assert.equal(createWasmKernels({ bytes: rebuilt('kernels.simd.wasm', shared.WEIGHT_LAYOUT) }).exports.weightLayout(), shared.WEIGHT_LAYOUT);
+  assert.throws(() => createWasmKernels({ bytes: rebuilt('kernels.simd.wasm', shared.WEIGHT_LAYOUT - 1) }), (e: Error & { code?: string }) =>
+    e.code === 'BAD_VERSION' && e.message.includes(`layout ${shared.WEIGHT_LAYOUT - 1}, this software packs layout ${shared.WEIGHT_LAYOUT}`));
+  assert.throws(() => createWasmKernels({ bytes: rebuilt('kernels.simd.wasm', null) }), (e: Error & { code?: string }) => e.code === 'BAD_VERSION' && /lacks weightLayout/.test(e.message));
+  const threads = new WebAssembly.Module(rebuilt('kernels.threads.wasm', shared.WEIGHT_LAYOUT + 1));
+  await assert.rejects(createThreadedKernels({ threads: 2, module: threads }), (e: Error & { code?: string }) => e.code === 'BAD_VERSION' && e.message.includes(`layout ${shared.WEIGHT_LAYOUT + 1}`));
 });
