@@ -116,6 +116,8 @@ export function instantiateKernels(build: WasmBuild): KernelExports {
 
 /** `ex`, a kernel module's exports, if it reads the weight layouts this software packs; else BAD_VERSION. */
 export function checkLayout<T extends Pick<KernelExports, 'weightLayout'>>(ex: T): T {
+  // a module compiled elsewhere than compileKernels may lack the export altogether
+  if (typeof ex.weightLayout !== 'function') throw new AunetError('BAD_VERSION', 'the kernel module lacks weightLayout: it was built from older sources than this software (rebuild it, or the firmware image that carries it)');
   const layout = ex.weightLayout();
   if (layout !== WEIGHT_LAYOUT) {
     throw new AunetError('BAD_VERSION', `the kernel module reads packed weights in layout ${layout}, this software packs layout ${WEIGHT_LAYOUT}: it was built from other sources (rebuild it, or the firmware image that carries it)`);

@@ -132,4 +132,7 @@ test('a kernel module that reads another weight layout, or does not say which, i
   assert.throws(() => createWasmKernels({ bytes: rebuilt('kernels.simd.wasm', null) }), (e: Error & { code?: string }) => e.code === 'BAD_VERSION' && /lacks weightLayout/.test(e.message));
   const threads = new WebAssembly.Module(rebuilt('kernels.threads.wasm', shared.WEIGHT_LAYOUT + 1));
   await assert.rejects(createThreadedKernels({ threads: 2, module: threads }), (e: Error & { code?: string }) => e.code === 'BAD_VERSION' && e.message.includes(`layout ${shared.WEIGHT_LAYOUT + 1}`));
+  // compiled without compileKernels' export check: still refused by name, not a TypeError
+  const unnamed = new WebAssembly.Module(rebuilt('kernels.threads.wasm', null));
+  await assert.rejects(createThreadedKernels({ threads: 2, module: unnamed }), (e: Error & { code?: string }) => e.code === 'BAD_VERSION' && /lacks weightLayout/.test(e.message));
 });
