@@ -29,9 +29,8 @@ export const TB = 4;
 }
 
 /**
- * The Winograd inner loop:
- * for each of the P points p of one block of 4 tiles (V at vb + p*pStride, [pair][tile][2]), the
- * sums over channel pairs against two groups of 4 output channels' weights (wA, wB: [p][pair][channel][2])
+ * The Winograd inner loop: for each of the P points p of one block of 4 tiles (V at vb + p*pStride,
+ * [pair][tile][2]), the sums over channel pairs against two groups of 4 output channels' weights (wA, wB: [p][pair][channel][2])
  * into m[group][tile][p] at mBuf (tile stride P*16 bytes, group stride 4*P*16). Each of the 4 tiles'
  * channel pair is splatted (v128.load32_splat: vbroadcastss, a pure load on x64) against both
  * groups' 4 channels' pair (lanes = output channels): 8 accumulators, 6 loads per 8 dot products,

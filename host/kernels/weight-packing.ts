@@ -62,6 +62,7 @@ function packWinogradKernel(ohwi: Int8Array, at: number, cin: number, out: Int16
     out[row + 3 * pStep] = 2 * h2;
   }
 }
+
 /**
  * Write U'' = G'' g G''^T (G'' = [[1,0,0],[-1,-1,-1],[-1,1,-1],[1,2,4],[1,-2,4],[0,0,1]]: the F(4x4, 3x3)
  * G with each row times its denominator) of the 3x3 kernel g[ky][kx] = ohwi[at + (ky*3 + kx)*cin]
