@@ -1,6 +1,7 @@
 // One input of a channel concat: requantize to the output's scale and zero point
 // and write into the output's channel slice. Reference: host/kernels/reference/concat.ts.
 // A plain copy when the requantization is the identity (M = 2^30, shift 1, equal zero points).
+// Else 32-bit arithmetic where the shift allows it (docs/quantization.md), 64-bit products otherwise.
 import { requantize, roundConst, unbiasConst, accBound, mulByQuantizedMultiplier4, finish16 } from './quant';
 import { fail, checkZp, checkRequant, ERR_SHAPE, ERR_CHANNELS } from './errors';
 
@@ -36,10 +37,30 @@ export function requantCopy(
   const lo = i32x4.neg(hi);
   const zpv = i16x8.splat(i16(outZp));
   const mn = i16x8.splat(-128), mx = i16x8.splat(127);
+  // |x - inZp| <= 255 (9 bits): for 17 <= t <= 46 (every rescale between concat inputs in
+  // practice) the product splits exactly into 32-bit parts, M = mh*2^16 + ml:
+  //   floor((acc*M + 2^(t-1)) / 2^t) = (acc*mh + 2^(t-17) + ((acc*ml) >> 16)) >> (t-16),
+  // each term within 2^30; about half the vector work of the 64-bit products.
+  const small = t >= 17 && t <= 46;
+  const mh = i32x4.splat(mult >> 16), ml = i32x4.splat(mult & 0xffff);
+  const half = i32x4.splat(small ? 1 << (t - 17) : 0);
+  const t16 = t - 16;
   for (let r = 0; r < rows; r++) {
     const s = inPtr + usize(r) * inStep;
     const d = outPtr + usize(r) * outStep;
     let i: usize = 0;
+    if (small) {
+      for (; i + 16 <= n; i += 16) {
+        const v = v128.load(s + i);
+        const l = i16x8.sub(i16x8.extend_low_i8x16_s(v), zpIn);
+        const h = i16x8.sub(i16x8.extend_high_i8x16_s(v), zpIn);
+        const r0 = mul9(i32x4.extend_low_i16x8_s(l), mh, ml, half, t16);
+        const r1 = mul9(i32x4.extend_high_i16x8_s(l), mh, ml, half, t16);
+        const r2 = mul9(i32x4.extend_low_i16x8_s(h), mh, ml, half, t16);
+        const r3 = mul9(i32x4.extend_high_i16x8_s(h), mh, ml, half, t16);
+        v128.store(d + i, finish16(r0, r1, r2, r3, zpv, mn, mx));
+      }
+    }
     for (; i + 16 <= n; i += 16) {
       const v = v128.load(s + i);
       const l = i16x8.sub(i16x8.extend_low_i8x16_s(v), zpIn);
@@ -52,4 +73,10 @@ export function requantCopy(
     }
     for (; i < n; i++) store<i8>(d + i, requantize(i32(load<i8>(s + i)) - inZp, mult, shift, outZp, -128, 127));
   }
+}
+
+/** floor((acc*M + 2^(t-1)) / 2^t) for |acc| <= 255 and 17 <= t <= 46, in 32-bit lanes (see requantCopy) */
+// @ts-ignore: decorator
+@inline function mul9(acc: v128, mh: v128, ml: v128, half: v128, t16: i32): v128 {
+  return i32x4.shr_s(i32x4.add(i32x4.add(i32x4.mul(acc, mh), half), i32x4.shr_s(i32x4.mul(acc, ml), 16)), t16);
 }

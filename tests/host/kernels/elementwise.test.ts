@@ -46,7 +46,9 @@ test('requantCopy: identity copy, rescaling, strided output slices', () => {
   const rng = new Rng(22);
   for (const [pixels, c, extra] of [[1, 1, 0], [37, 8, 8], [50, 32, 16], [13, 17, 0], [9, 64, 3], [100, 3, 5]]) {
     const input = rng.int8(pixels * c);
-    for (const [real, inZp, outZp] of [[1, 5, 5], [1, 5, -7], [0.37, -128, 127], [3.9, 100, -100], [1e-9, 0, 0], [0.5, 3, 3], [200, 0, 0]]) {
+    // the 32-bit path's edges: shift 14 and -15 (t = 17 and 46) take it, 15 and -16 do not
+    for (const [real, inZp, outZp] of [[1, 5, 5], [1, 5, -7], [0.37, -128, 127], [3.9, 100, -100], [1e-9, 0, 0], [0.5, 3, 3], [200, 0, 0],
+      [0.75 * 2 ** 14, 1, -3], [0.75 * 2 ** 15, -2, 0], [0.99 * 2 ** -15, -128, 1], [0.75 * 2 ** -16, 127, 0], [0.9999, -128, -128]]) {
       const q = rq(real);
       const stride = c + extra;
       same(`requantCopy ${pixels}x${c}/${stride} x${real} zp ${inZp}->${outZp}`, (ks) => {
