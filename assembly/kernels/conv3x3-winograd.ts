@@ -78,6 +78,7 @@ export function conv3x3Winograd(
   const pStride = usize(pairs * TB * 4); // bytes between a block's p slots
   const groupBytes = usize(4 * P * cin * 2);
   const ps = usize(outPixelStride);
+  const rowBytes = usize(outW) * ps;
   const zpv = i16x8.splat(i16(outZp)), mnv = i16x8.splat(i16(actMin)), mxv = i16x8.splat(i16(actMax));
   for (let tx0 = 0; tx0 < tilesX; tx0 += tcw) {
     const tx1 = min(tx0 + tcw, tilesX);
@@ -122,16 +123,14 @@ export function conv3x3Winograd(
             if (tx >= tx1) continue;
             const y = M * (ty0 + t / tw), x = M * tx;
             const d = outPtr + usize(y * outW + x) * ps;
-            const rowBytes = usize(outW) * ps;
+            const rows = min(M, outH - y), cols = min(M, outW - x);
             const mA = mBuf + usize(k * P * 16), mB = mBuf + usize((TB + k) * P * 16);
             if (M == 4) {
-              const rows = min(4, outH - y), cols = min(4, outW - x);
               outputTileF4(mA, work, pA, d + usize(o), ps, rowBytes, nA, rows, cols, zpv, mnv, mxv);
               if (oB != o) outputTileF4(mB, work, pB, d + usize(oB), ps, rowBytes, nB, rows, cols, zpv, mnv, mxv);
             } else {
-              const right = x + 1 < outW, below = y + 1 < outH;
-              outputTileF2(mA, pA, d + usize(o), ps, rowBytes, nA, right, below, zpv, mnv, mxv);
-              if (oB != o) outputTileF2(mB, pB, d + usize(oB), ps, rowBytes, nB, right, below, zpv, mnv, mxv);
+              outputTileF2(mA, work, pA, d + usize(o), ps, rowBytes, nA, rows, cols, zpv, mnv, mxv);
+              if (oB != o) outputTileF2(mB, work, pB, d + usize(oB), ps, rowBytes, nB, rows, cols, zpv, mnv, mxv);
             }
           }
         }

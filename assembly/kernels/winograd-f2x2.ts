@@ -78,14 +78,16 @@ export function inputBlockF2(src: usize, rs: usize, cs: usize, dst: usize, pStri
 
 /**
  * One tile of one group of 4 output channels: Y = A^T m A / 4 (exact) from m[p] at m + p*16,
- * stored through outputPair at d (row y) and d + rowBytes (row y+1, if `below`).
+ * rows y..y+1 (those below outH: `rows`) and columns x..x+1 (`cols` of them) stored through
+ * outputPair at d (pixel (y, x)), rows rowBytes apart. tmp: unused (outputTileF4's signature).
  */
 // @ts-ignore: decorator
-@inline export function outputTileF2(m: usize, rq: usize, d: usize, ps: usize, rowBytes: usize, nOut: i32, right: bool, below: bool, zpv: v128, mnv: v128, mxv: v128): void {
+@inline export function outputTileF2(m: usize, tmp: usize, rq: usize, d: usize, ps: usize, rowBytes: usize, nOut: i32, rows: i32, cols: i32, zpv: v128, mnv: v128, mxv: v128): void {
+  const right = cols > 1;
   // rows of A^T m (j = 0..3), then the columns: y[a][0] = r0+r1+r2, y[a][1] = r1-r2-r3
   const u0 = rowA0(m, 0), u1 = rowA0(m, 1), u2 = rowA0(m, 2), u3 = rowA0(m, 3);
   outputPair(i32x4.shr_s(i32x4.add(i32x4.add(u0, u1), u2), 2), i32x4.shr_s(i32x4.sub(i32x4.sub(u1, u2), u3), 2), rq, d, ps, nOut, right, zpv, mnv, mxv);
-  if (below) {
+  if (rows > 1) {
     const v0 = rowA1(m, 0), v1 = rowA1(m, 1), v2 = rowA1(m, 2), v3 = rowA1(m, 3);
     outputPair(i32x4.shr_s(i32x4.add(i32x4.add(v0, v1), v2), 2), i32x4.shr_s(i32x4.sub(i32x4.sub(v1, v2), v3), 2), rq, d + rowBytes, ps, nOut, right, zpv, mnv, mxv);
   }

@@ -80,9 +80,12 @@ export function compileKernels(bytes: Uint8Array): WebAssembly.Module {
   const module = new WebAssembly.Module(new Uint8Array(bytes));
   const missing = missingKernels(module);
   if (!WebAssembly.Module.exports(module).some((e) => e.name === 'weightLayout')) missing.push('weightLayout');
-  if (missing.length) throw new AunetError('BAD_VERSION', `the kernel module lacks ${missing.join(', ')}: it was built from older sources than this software (rebuild it, or the firmware image that carries it)`);
+  if (missing.length) throw new AunetError('BAD_VERSION', `the kernel module lacks ${missing.join(', ')}: it was built from older sources than this software ${REBUILD}`);
   return module;
 }
+
+/** What to do about a kernel module of other sources */
+const REBUILD = '(rebuild it, or the firmware image that carries it)';
 
 /** The kernel functions (KERNEL_FUNCTIONS) a module does not export. */
 export function missingKernels(module: WebAssembly.Module): string[] {
@@ -117,10 +120,10 @@ export function instantiateKernels(build: WasmBuild): KernelExports {
 /** `ex`, a kernel module's exports, if it reads the weight layouts this software packs; else BAD_VERSION. */
 export function checkLayout<T extends Pick<KernelExports, 'weightLayout'>>(ex: T): T {
   // a module compiled elsewhere than compileKernels may lack the export altogether
-  if (typeof ex.weightLayout !== 'function') throw new AunetError('BAD_VERSION', 'the kernel module lacks weightLayout: it was built from older sources than this software (rebuild it, or the firmware image that carries it)');
+  if (typeof ex.weightLayout !== 'function') throw new AunetError('BAD_VERSION', `the kernel module lacks weightLayout: it was built from older sources than this software ${REBUILD}`);
   const layout = ex.weightLayout();
   if (layout !== WEIGHT_LAYOUT) {
-    throw new AunetError('BAD_VERSION', `the kernel module reads packed weights in layout ${layout}, this software packs layout ${WEIGHT_LAYOUT}: it was built from other sources (rebuild it, or the firmware image that carries it)`);
+    throw new AunetError('BAD_VERSION', `the kernel module reads packed weights in layout ${layout}, this software packs layout ${WEIGHT_LAYOUT}: it was built from other sources ${REBUILD}`);
   }
   return ex;
 }

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CONV3X3_SCRATCH_BYTES, type KernelSet } from '../../../host/kernels/kernel-set.js';
 import { quantizeMultiplier } from '../../../models/quant-math.js';
+import { WINOGRAD4_MAX_CIN } from '../../../host/kernels/kernel-constants.js';
 import { Rng } from './rng.js';
 import { Layout, load, read, kernelSets, firstDiff, packedWeightBytes } from './harness.js';
 
@@ -167,7 +168,7 @@ test('conv3x3: many row bands and column tiles (small scratch) give the same byt
   // input (288 * cin bytes for F(4x4, 3x3), 128 * cin for F(2x2, 3x3)) and their widened rows
   // besides, so they get 48 and 40 KiB: a few bands and column chunks there
   const small = 4096;
-  const scratchFor = (stride: number, cin: number) => (stride === 1 && cin % 8 === 0 ? (cin <= 112 ? 49152 : 40960) : small);
+  const scratchFor = (stride: number, cin: number) => (stride === 1 && cin % 8 === 0 ? (cin <= WINOGRAD4_MAX_CIN ? 49152 : 40960) : small);
   const rng = new Rng(13);
   const shapes: [number, number, number, number][] = [[17, 9, 8, 4], [12, 40, 16, 5], [9, 33, 3, 8], [7, 70, 24, 3], [20, 6, 64, 2], [9, 21, 128, 3]];
   let seed = 300;

@@ -117,14 +117,14 @@ test('weight packing: stride-1 3x3 convs with cin a multiple of 8 get the Winogr
 test('a kernel module that reads another weight layout, or does not say which, is refused (BAD_VERSION), threaded or not', async () => {
   // the built module with its weightLayout export replaced (binaryen, as scripts/build-wasm.js reads modules)
   const { default: binaryen } = await import('binaryen');
-  const rebuilt = (file: string, layout: number | null): Uint8Array => {
+  const rebuilt = (file: string, layout: number | null): Uint8Array<ArrayBuffer> => {
     const mod = binaryen.readBinary(readFileSync(new URL(`../../../build/${file}`, import.meta.url)));
     mod.removeExport('weightLayout');
     if (layout !== null) {
       mod.addFunction('otherLayout', binaryen.none, binaryen.i32, [], mod.i32.const(layout));
       mod.addFunctionExport('otherLayout', 'weightLayout');
     }
-    return mod.emitBinary();
+    return new Uint8Array(mod.emitBinary()); // over a plain ArrayBuffer, the type WebAssembly.Module takes
   };
   assert.equal(createWasmKernels({ bytes: rebuilt('kernels.simd.wasm', shared.WEIGHT_LAYOUT) }).exports.weightLayout(), shared.WEIGHT_LAYOUT);
   assert.throws(() => createWasmKernels({ bytes: rebuilt('kernels.simd.wasm', shared.WEIGHT_LAYOUT - 1) }), (e: Error & { code?: string }) =>
