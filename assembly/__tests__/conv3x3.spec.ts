@@ -34,7 +34,7 @@ describe('conv3x3', () => {
     for (let i = 0; i < 9; i++) store<i8>(inp + i, i8(i + 1));
     packOnes3x3(w, 1, 1);
     store<i32>(b, 0); store<i32>(m, 1 << 30); store<i32>(s, 1);
-    conv3x3(inp, 3, 3, 1, 1, out, 3, 3, 1, 1, 1, 1, 1, w, b, m, s, 0, -128, 127, scratch, SCRATCH_BYTES);
+    conv3x3(inp, 3, 3, 1, 1, out, 3, 3, 1, 1, 1, 1, 1, w, b, m, s, 0, -128, 127, 0, scratch, SCRATCH_BYTES);
     // centre: 0+1+...+8 = 36; corner (0,0): 0+1+3+4 = 8; edge (0,1): 0+1+2+3+4+5 = 15
     expect<i8>(load<i8>(out + 4)).toBe(36);
     expect<i8>(load<i8>(out + 0)).toBe(8);
@@ -46,7 +46,7 @@ describe('conv3x3', () => {
     for (let i = 0; i < 16; i++) store<i8>(inp + i, i8(i)); // 4x4, zp 0
     packOnes3x3(w, 1, 1);
     store<i32>(b, 0); store<i32>(m, 1 << 30); store<i32>(s, 0); // x0.5
-    conv3x3(inp, 4, 4, 1, 0, out, 2, 2, 1, 1, 2, 0, 0, w, b, m, s, 0, -128, 127, scratch, SCRATCH_BYTES);
+    conv3x3(inp, 4, 4, 1, 0, out, 2, 2, 1, 1, 2, 0, 0, w, b, m, s, 0, -128, 127, 0, scratch, SCRATCH_BYTES);
     // (0,0): rows 0-2, cols 0-2 = 0+1+2+4+5+6+8+9+10 = 45 -> 22.5 -> 23
     expect<i8>(load<i8>(out + 0)).toBe(23);
     // (1,1): rows 2-3 (+pad), cols 2-3 (+pad) = 10+11+14+15 = 50 -> 25
@@ -57,7 +57,7 @@ describe('conv3x3', () => {
     store<i8>(inp, 10);
     packOnes3x3(w, 1, -2);
     store<i32>(b, 5); store<i32>(m, 1 << 30); store<i32>(s, 1);
-    conv3x3(inp, 1, 1, 1, 0, out, 1, 1, 1, 1, 1, 1, 1, w, b, m, s, -20, -20, 127, scratch, SCRATCH_BYTES);
+    conv3x3(inp, 1, 1, 1, 0, out, 1, 1, 1, 1, 1, 1, 1, w, b, m, s, -20, -20, 127, 0, scratch, SCRATCH_BYTES);
     expect<i8>(load<i8>(out)).toBe(-20); // 5 - 20 = -15 - 20 -> clamped to -20
   });
 });

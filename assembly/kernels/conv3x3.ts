@@ -2,9 +2,9 @@
 // from the output size), per-channel requantization, fused clamp.
 // Reference: host/kernels/reference/conv3x3.ts.
 // Stride 1 with cin a multiple of 8 (every conv of the network but the first layer and the
-// stride-2 gate convs) runs as Winograd (conv3x3-winograd.ts): F(4x4, 3x3) up to
-// WINOGRAD4_MAX_CIN channels, F(2x2, 3x3) above, each with its own packed weights. What follows
-// is the direct kernel for the rest.
+// stride-2 gate convs) runs as Winograd F(4x4, 3x3) (conv3x3-winograd.ts: its own packed
+// weights; channels summed in chunks of chunkCin, the caller's proof of exactness for these
+// weights). What follows is the direct kernel for the rest.
 //
 // Method. For each output row, the three input rows under it are widened into
 // scratch as i16 (x - inZp) in patch order: per input column, its 3 rows' cin
@@ -30,7 +30,7 @@ import { roundConst, unbiasConst, accBound, mulByQuantizedMultiplier2x2, mulByQu
 import { fail, checkZp, checkAct, checkRequant, ERR_STRIDE, ERR_PADDING, ERR_SHAPE, ERR_SCRATCH, ERR_CHANNELS } from './errors';
 import { WEIGHT_RUN_LANES } from '../../host/kernels/kernel-constants';
 import { widenPixel } from './widen';
-import { winogradTile, conv3x3Winograd } from './conv3x3-winograd';
+import { winogradConv, conv3x3Winograd } from './conv3x3-winograd';
 
 /** i16 values of one output channel's packed run, the 3x3xcin window (host/kernels/weight-packing.ts) */
 // @ts-ignore: decorator
@@ -177,9 +177,11 @@ export function conv3x3(
   stride: i32, padTop: i32, padLeft: i32,
   wPtr: usize, biasPtr: usize, multPtr: usize, shiftPtr: usize,
   outZp: i32, actMin: i32, actMax: i32,
+  chunkCin: i32,
   scratchPtr: usize, scratchBytes: i32,
 ): void {
   if (stride != 1 && stride != 2) fail(ERR_STRIDE);
+  if (chunkCin < 0 || (chunkCin & 7) != 0) fail(ERR_CHANNELS);
   if (padTop < 0 || padTop > 2 || padLeft < 0 || padLeft > 2) fail(ERR_PADDING);
   if (cin < 1 || cout < 1 || outPixelStride < cout) fail(ERR_CHANNELS);
   if (inH < 1 || inW < 1 || outH < 0 || outW < 0) fail(ERR_SHAPE);
@@ -187,10 +189,9 @@ export function conv3x3(
   checkAct(outZp, actMin, actMax);
   for (let o = 0; o < cout; o++) checkRequant(load<i32>(multPtr + usize(o << 2)), load<i32>(shiftPtr + usize(o << 2)));
   if (outH == 0 || outW == 0) return;
-  const tile = winogradTile(stride, cin);
-  if (tile != 0) {
-    conv3x3Winograd(tile, inPtr, inH, inW, cin, inZp, outPtr, outH, outW, outPixelStride, cout, padTop, padLeft,
-      wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax, scratchPtr, scratchBytes);
+  if (winogradConv(stride, cin)) {
+    conv3x3Winograd(inPtr, inH, inW, cin, inZp, outPtr, outH, outW, outPixelStride, cout, padTop, padLeft,
+      wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax, chunkCin, scratchPtr, scratchBytes);
     return;
   }
   if (cin < NARROW_CIN) {

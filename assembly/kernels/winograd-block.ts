@@ -1,6 +1,5 @@
-// The block both Winograd transforms of conv3x3 (winograd-f2x2.ts, winograd-f4x4.ts) write their
-// input transform V into and the inner loop (dotBlock) reads: TB neighbouring tiles of one tile
-// row, laid [p][channel pair][tile][2] (i16), so that each tile's channel pair is one 32-bit
+// The block the Winograd input transform of conv3x3 (winograd-f4x4.ts) writes V into and the
+// inner loop (dotBlock) reads: TB neighbouring tiles of one tile row, laid [p][channel pair][tile][2] (i16), so that each tile's channel pair is one 32-bit
 // splat against a vector of 4 output channels' weights for that pair.
 // Measured (A/B in one process, seed layers, Xeon @ 2.8 GHz): a block of 4 tiles x 8 output
 // channels ran 1.2-1.3x faster than 8 tiles x 4 channels (TurboFan spilled an accumulator and a
@@ -30,23 +29,25 @@ export const TB = 4;
 
 /**
  * The Winograd inner loop: for each of the P points p of one block of 4 tiles (V at vb + p*pStride,
- * [pair][tile][2]), the sums over channel pairs against two groups of 4 output channels' weights (wA, wB: [p][pair][channel][2])
- * into m[group][tile][p] at mBuf (tile stride P*16 bytes, group stride 4*P*16). Each of the 4 tiles'
- * channel pair is splatted (v128.load32_splat: vbroadcastss, a pure load on x64) against both
- * groups' 4 channels' pair (lanes = output channels): 8 accumulators, 6 loads per 8 dot products,
- * no horizontal sums.
+ * [pair][tile][2]), the sums over `n` channel pairs against two groups of 4 output channels' weights
+ * (wA, wB: [p][pair][channel][2], p slots pStride apart as V's) into m[group][tile][p] at mBuf (tile
+ * stride P*16 bytes, group stride 4*P*16). Each of the 4 tiles' channel pair is splatted
+ * (v128.load32_splat: vbroadcastss, a pure load on x64) against both groups' 4 channels' pair
+ * (lanes = output channels): 8 accumulators, 6 loads per 8 dot products, no horizontal sums.
+ * vb, wA and wB may point at a later pair than the first (a chunk of the channels: conv3x3-winograd.ts).
  */
 // @ts-ignore: decorator
-@inline export function dotBlock(vb: usize, pStride: usize, wA: usize, wB: usize, pairs: i32, mBuf: usize, P: i32): void {
+@inline export function dotBlock(vb: usize, pStride: usize, wA: usize, wB: usize, n: i32, mBuf: usize, P: i32): void {
   const pairStride = usize(TB * 4);
+  const run = usize(n) * pairStride;
   const ts = usize(P << 4);
   for (let p = 0; p < P; p++) {
     let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
     let b0 = i32x4.splat(0), b1 = i32x4.splat(0), b2 = i32x4.splat(0), b3 = i32x4.splat(0);
-    let q = vb + usize(p) * pStride;
-    const wOff = usize(p * pairs * 16);
-    let w = wA + wOff, w2 = wB + wOff;
-    const qe = q + pStride;
+    const off = usize(p) * pStride;
+    let q = vb + off;
+    let w = wA + off, w2 = wB + off;
+    const qe = q + run;
     for (; q < qe; q += pairStride, w += 16, w2 += 16) {
       const x0 = v128.load32_splat(q), x1 = v128.load32_splat(q, 4), x2 = v128.load32_splat(q, 8), x3 = v128.load32_splat(q, 12);
       const wv = v128.load(w);

@@ -1,6 +1,5 @@
 // Winograd F(4x4, 3x3) in exact integer arithmetic: the transforms of conv3x3's Winograd path
-// (conv3x3-winograd.ts) for cin a multiple of 8 up to WINOGRAD4_MAX_CIN (the high-resolution,
-// few-channel layers, where F(2x2, 3x3)'s transforms cost as much as its products).
+// (conv3x3-winograd.ts) for cin a multiple of 8 up to WINOGRAD_MAX_CIN.
 //
 // Method (Lavin & Gray 2015, points 0, +-1, +-2). A 4x4 output tile is Y = A^T [U . V] A with
 // V = B^T d B (d: the tile's 6x6 input window, x - inZp) and U = G g G^T. G's rows have the
@@ -8,12 +7,13 @@
 // (host/kernels/weight-packing.ts), so U = D^-1 U'' D^-1 and
 //   576 Y = A'^T [U'' . V] A',  A' = diag(e) A,  e = 24 D^-1 = (6, 4, 4, 1, 1, 24),
 // every step integer. Per tile and input channel the 144 products of the direct 3x3 conv become
-// 36: 4x fewer (F(2x2, 3x3): 2.25x).
+// 36: 4x fewer.
 // Exactness: |V| <= 100*255 and |U''| <= 49*127 fit i16, so each i32x4.dot_i16x8_s is exact;
 // the sums over channels and the output transform wrap modulo 2^32 (ring operations only), which
 // gives 576 Y mod 2^32; times 9^-1 mod 2^32 that is 64 Y mod 2^32, which is 64 Y itself while
 // |Y| < 2^25, and an arithmetic shift by 6 leaves Y. |Y| <= 9 * cin * 255 * 127 < 2^25 for
-// cin <= 115: WINOGRAD4_MAX_CIN is 112. (tests/host/kernels/conv.test.ts runs that extreme.)
+// cin <= 115 whatever the weights: WINOGRAD4_CHUNK_CIN is 112, and conv3x3-winograd.ts sums more
+// channels in chunks, each recovered exactly (tests/host/kernels/conv.test.ts runs the extremes).
 //
 // The input transform goes through a working tile (columns, then rows in place) before each
 // point's 4 tiles go into the block; the output transform likewise (columns, then rows).
@@ -94,9 +94,12 @@ export function inputBlockF4(src: usize, rs: usize, cs: usize, dst: usize, pStri
  * One tile of one group of 4 output channels: Y = A'^T m A' / 576 from m[p] at m + p*16 (p = 6i + j),
  * rows y..y+3 (those below outH: `rows`) and columns x..x+3 (`cols` of them) stored through outputPair
  * at d (pixel (y, x)), rows rowBytes apart. tmp: 24 v128 of working space.
+ * m may hold the sums over one chunk of the input channels only (WINOGRAD4_CHUNK_CIN, for more channels
+ * than one exact recovery allows): the chunks' Y add up in `acc` (16 v128: [row][column]), the first
+ * chunk's stored there, the last one's added and stored through outputPair; a call of one chunk is both.
  */
 // @ts-ignore: decorator
-@inline export function outputTileF4(m: usize, tmp: usize, rq: usize, d: usize, ps: usize, rowBytes: usize, nOut: i32, rows: i32, cols: i32, zpv: v128, mnv: v128, mxv: v128): void {
+@inline export function outputTileF4(m: usize, tmp: usize, rq: usize, d: usize, ps: usize, rowBytes: usize, nOut: i32, rows: i32, cols: i32, zpv: v128, mnv: v128, mxv: v128, acc: usize, first: bool, last: bool): void {
   // columns: w[a][j] = (A'^T m)[a][j] at tmp + (a*6 + j)*16
   for (let j = 0; j < 6; j++) {
     const c = m + usize(j << 4);
@@ -106,8 +109,18 @@ export function inputBlockF4(src: usize, rs: usize, cs: usize, dst: usize, pStri
   for (let a = 0; a < rows; a++) {
     const r = tmp + usize(a * 96);
     at6(v128.load(r), v128.load(r, 16), v128.load(r, 32), v128.load(r, 48), v128.load(r, 64), v128.load(r, 80), r, 16);
+    let y0 = exact(v128.load(r)), y1 = exact(v128.load(r, 16)), y2 = exact(v128.load(r, 32)), y3 = exact(v128.load(r, 48));
+    const s = acc + usize(a << 6);
+    if (!first) {
+      y0 = i32x4.add(y0, v128.load(s)); y1 = i32x4.add(y1, v128.load(s, 16));
+      y2 = i32x4.add(y2, v128.load(s, 32)); y3 = i32x4.add(y3, v128.load(s, 48));
+    }
+    if (!last) {
+      v128.store(s, y0); v128.store(s, y1, 16); v128.store(s, y2, 32); v128.store(s, y3, 48);
+      continue;
+    }
     const dr = d + usize(a) * rowBytes;
-    outputPair(exact(v128.load(r)), exact(v128.load(r, 16)), rq, dr, ps, nOut, cols > 1, zpv, mnv, mxv);
-    if (cols > 2) outputPair(exact(v128.load(r, 32)), exact(v128.load(r, 48)), rq, dr + 2 * ps, ps, nOut, cols > 3, zpv, mnv, mxv);
+    outputPair(y0, y1, rq, dr, ps, nOut, cols > 1, zpv, mnv, mxv);
+    if (cols > 2) outputPair(y2, y3, rq, dr + 2 * ps, ps, nOut, cols > 3, zpv, mnv, mxv);
   }
 }

@@ -19,28 +19,30 @@ export const WEIGHT_RUN_LANES = 8;
 export const CONV3X3_GROUP = 4;
 
 /**
- * Largest cin for which a stride-1 3x3 conv (cin a multiple of 8) runs as Winograd F(2x2, 3x3)
- * (assembly/kernels/conv3x3-winograd.ts; the host packs its weights transformed): its integer
- * form computes 4x the sum, exact while 4 * 9 * cin * 255 * 127 < 2^31 (cin <= 1828).
+ * Largest cin for which a stride-1 3x3 conv (cin a multiple of 8) runs as Winograd F(4x4, 3x3)
+ * (assembly/kernels/conv3x3-winograd.ts; the host packs its weights transformed): one block of 4
+ * tiles' transformed input (288 * cin bytes) and the widened rows under it (216 * cin) fit the
+ * engines' 1 MiB of scratch with room to spare, and its chunks' sums add up exactly in i32 while
+ * 9 * cin * 255 * 127 < 2^31 (cin <= 7280).
  */
 export const WINOGRAD_MAX_CIN = 1024;
 
 /**
- * Largest cin for which a stride-1 3x3 conv (cin a multiple of 8) runs as Winograd F(4x4, 3x3)
- * instead (assembly/kernels/winograd-f4x4.ts; its own packed weights): its integer form
- * recovers the sum modulo 2^26, exact while 9 * cin * 255 * 127 < 2^25 (cin <= 115). Summing more
- * channels in chunks of this many, each recovered exactly, was slower on busi-lite's deep layers
- * (8x8 outputs: F(4x4, 3x3) weights take 2.25x F(2x2, 3x3)'s bytes, each used for fewer tiles).
+ * Most input channels whose sum Winograd F(4x4, 3x3) (assembly/kernels/winograd-f4x4.ts) recovers
+ * at once whatever the weights: its integer form gives the sum modulo 2^26, exact while
+ * 9 * cin * 255 * 127 < 2^25 (cin <= 115). Over more channels the kernel sums them in chunks of
+ * this many, or of as many as the caller shows the weights allow (conv3x3's chunkCin).
  */
-export const WINOGRAD4_MAX_CIN = 112;
+export const WINOGRAD4_CHUNK_CIN = 112;
 
 /**
  * Version of the packed weight layouts the kernels read (host/kernels/weight-packing.ts), which a
  * kernel module reports (weightLayout()): a module built from sources with another layout would
  * read other bytes than the host packs and answer wrong without an error, so the host refuses it
- * (BAD_VERSION). 2: F(4x4, 3x3) weights for stride-1 3x3 convs up to WINOGRAD4_MAX_CIN channels.
+ * (BAD_VERSION). 2: F(4x4, 3x3) weights for stride-1 3x3 convs up to 112 channels, F(2x2, 3x3)'s
+ * above; 3: F(4x4, 3x3) up to WINOGRAD_MAX_CIN (and conv3x3 takes chunkCin).
  */
-export const WEIGHT_LAYOUT = 2;
+export const WEIGHT_LAYOUT = 3;
 
 /** Scratch bytes affine uses per group of 4 channels for its per-lane requantization table. */
 export const AFFINE_SCRATCH_PER_GROUP = 144;

@@ -26,7 +26,7 @@ export interface KernelSet extends KernelFunctions {
   /**
    * bytes one output channel's packed weights take; channel o's weights start o times this
    * into the packed block when o is a multiple of convChannelGroup(k). The layout may depend
-   * on the stride (the WebAssembly kernels pack stride-1 3x3 convs for Winograd F(2x2, 3x3))
+   * on the stride (the WebAssembly kernels pack stride-1 3x3 convs for Winograd F(4x4, 3x3))
    */
   convWeightBytes(k: 1 | 3, cin: number, stride: number): number;
   /**
@@ -47,6 +47,10 @@ export interface KernelFunctions {
    * out pixel (y, x) is written at outPtr + (y*outW + x)*outPixelStride.
    * Scratch: bands of input rows are widened into it; more scratch, fewer bands
    * (3 widened rows of 3 pixels must fit, else the WebAssembly kernel refuses the call).
+   * chunkCin (0 or a multiple of 8): input channels whose sums the WebAssembly kernel's Winograd
+   * F(4x4, 3x3) may recover at once for these weights, as winogradChunk (weight-packing.ts)
+   * computes it from them; 0: what holds for any weights. A larger value than the weights allow
+   * gives wrong sums; the reference ignores it.
    */
   conv3x3(
     inPtr: number, inH: number, inW: number, cin: number, inZp: number,
@@ -54,6 +58,7 @@ export interface KernelFunctions {
     stride: number, padTop: number, padLeft: number,
     wPtr: number, biasPtr: number, multPtr: number, shiftPtr: number,
     outZp: number, actMin: number, actMax: number,
+    chunkCin: number,
     scratchPtr: number, scratchBytes: number,
   ): void;
 

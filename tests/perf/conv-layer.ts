@@ -3,6 +3,7 @@
 import type { ConvOp, Graph } from '../../models/graph.js';
 import { quantizeMultiplier } from '../../models/quant-math.js';
 import { CONV3X3_SCRATCH_BYTES, type KernelSet } from '../../host/kernels/kernel-set.js';
+import { winogradChunk } from '../../host/kernels/weight-packing.js';
 import { Rng } from '../host/kernels/rng.js';
 
 const align = (n: number) => Math.ceil(n / 64) * 64;
@@ -18,13 +19,16 @@ export function convLayer(ks: KernelSet, g: Graph, op: ConvOp, seed = 1, scratch
   const multPtr = biasPtr + 4 * op.cout, shiftPtr = multPtr + 4 * op.cout, scratch = align(shiftPtr + 4 * op.cout);
   ks.ensureHeap(scratch + scratchBytes);
   new Int8Array(ks.heap, inPtr, inBytes).set(rng.int8(inBytes));
-  ks.packConvWeights(op.k, op.cin, op.cout, rng.int8(op.k * op.k * op.cin * op.cout, -127, 127), wPtr, op.stride);
+  const weights = rng.int8(op.k * op.k * op.cin * op.cout, -127, 127);
+  ks.packConvWeights(op.k, op.cin, op.cout, weights, wPtr, op.stride);
+  // the engines' chunking for these weights (host/kernels/ops/conv.ts)
+  const chunkCin = op.k === 3 ? winogradChunk(op.stride, op.cin, weights) : 0;
   const i32 = new Int32Array(ks.heap);
   for (let c = 0; c < op.cout; c++) {
     const q = quantizeMultiplier(2 ** (-14 + rng.float()));
     i32[(biasPtr >> 2) + c] = rng.int(-1000, 1000); i32[(multPtr >> 2) + c] = q.multiplier; i32[(shiftPtr >> 2) + c] = q.shift;
   }
   return () => op.k === 3
-    ? ks.conv3x3(inPtr, i.h, i.w, i.c, -3, outPtr, o.h, o.w, o.c, op.cout, op.stride, op.pads[0], op.pads[1], wPtr, biasPtr, multPtr, shiftPtr, -128, -128, 127, scratch, scratchBytes)
+    ? ks.conv3x3(inPtr, i.h, i.w, i.c, -3, outPtr, o.h, o.w, o.c, op.cout, op.stride, op.pads[0], op.pads[1], wPtr, biasPtr, multPtr, shiftPtr, -128, -128, 127, chunkCin, scratch, scratchBytes)
     : ks.conv1x1(inPtr, i.h * i.w, i.c, -3, outPtr, o.c, op.cout, wPtr, biasPtr, multPtr, shiftPtr, 0, -128, 127);
 }

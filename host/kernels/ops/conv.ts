@@ -6,6 +6,7 @@
 import type { ConvOp, Graph } from '../../../models/graph.js';
 import type { QConv } from '../../../models/qmodel.js';
 import { CONV3X3_SCRATCH_BYTES } from '../kernel-set.js';
+import { winogradChunk } from '../weight-packing.js';
 import { callPixels, type OpBinding, type WeightBytes, type Window } from './op-binding.js';
 import { requantPlanes } from './planes.js';
 
@@ -20,6 +21,8 @@ export interface ConvData {
   outZp: number;
   actMin: number;
   actMax: number;
+  /** conv3x3's chunkCin: what these weights let its Winograd F(4x4, 3x3) sum at once */
+  chunkCin: number;
 }
 
 export const conv: OpBinding<ConvOp, ConvData> = {
@@ -56,7 +59,10 @@ export const conv: OpBinding<ConvOp, ConvData> = {
   },
 
   prepare(op, p, zp) {
-    return { k: op.k, stride: op.stride, cin: op.cin, padTop: p.pads[0], padLeft: p.pads[1], inZp: zp(op.input), outZp: zp(op.output), actMin: p.actMin, actMax: p.actMax };
+    return {
+      k: op.k, stride: op.stride, cin: op.cin, padTop: p.pads[0], padLeft: p.pads[1], inZp: zp(op.input), outZp: zp(op.output), actMin: p.actMin, actMax: p.actMax,
+      chunkCin: op.k === 3 ? winogradChunk(op.stride, op.cin, p.weights) : 0,
+    };
   },
 
   scratchBytes: (d) => (d.k === 3 ? CONV3X3_SCRATCH_BYTES : 0),
@@ -65,7 +71,7 @@ export const conv: OpBinding<ConvOp, ConvData> = {
     const v = c.inputs[0];
     const [w, bias, mult, shift] = c.params;
     const cout = c.o1 - c.o0;
-    const { cin, inZp, outZp, actMin, actMax } = d;
+    const { cin, inZp, outZp, actMin, actMax, chunkCin } = d;
     const out = c.out;
     const stride = c.outPixelStride;
     if (d.k === 1) {
@@ -79,7 +85,7 @@ export const conv: OpBinding<ConvOp, ConvData> = {
     const padLeft = v.c0 - (c.x0 * d.stride - d.padLeft);
     const s = d.stride;
     const { ptr: sp, bytes: sb } = scratch;
-    return () => kn.conv3x3(v.ptr, v.h, v.w, cin, inZp, out, outH, outW, stride, cout, s, padTop, padLeft, w, bias, mult, shift, outZp, actMin, actMax, sp, sb);
+    return () => kn.conv3x3(v.ptr, v.h, v.w, cin, inZp, out, outH, outW, stride, cout, s, padTop, padLeft, w, bias, mult, shift, outZp, actMin, actMax, chunkCin, sp, sb);
   },
 
   work(op, _g: Graph, c) {

@@ -5,9 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CONV3X3_SCRATCH_BYTES, type KernelSet } from '../../../host/kernels/kernel-set.js';
 import { quantizeMultiplier } from '../../../models/quant-math.js';
-import { WINOGRAD4_MAX_CIN } from '../../../host/kernels/kernel-constants.js';
+import { WINOGRAD4_CHUNK_CIN, WINOGRAD_MAX_CIN } from '../../../host/kernels/kernel-constants.js';
 import { Rng } from './rng.js';
 import { Layout, load, read, kernelSets, firstDiff, packedWeightBytes } from './harness.js';
+import { winogradChunk } from '../../../host/kernels/weight-packing.js';
 
 const { reference, wasm } = kernelSets();
 
@@ -19,6 +20,8 @@ interface ConvCase {
   scale: [number, number]; biasMax: number; inputRange?: [number, number]; weightRange?: [number, number];
   /** multipliers exact powers of two: many results end in exactly .5, testing the tie rule */
   pow2?: boolean;
+  /** conv3x3's chunkCin (default: winogradChunk of the case's weights) */
+  chunkCin?: number;
 }
 
 function outSize(c: ConvCase): [number, number] {
@@ -50,7 +53,7 @@ function runConv(ks: KernelSet, c: ConvCase, seed: number, scratchBytes: number)
   ks.packConvWeights(c.k, c.cin, c.cout, weights, wPtr, c.stride);
   if (c.k === 3) {
     ks.conv3x3(inPtr, c.inH, c.inW, c.cin, c.inZp, outPtr, outH, outW, c.outPixelStride, c.cout, c.stride, c.pads[0], c.pads[1],
-      wPtr, biasPtr, multPtr, shiftPtr, c.outZp, c.actMin, c.actMax, scratch, scratchBytes);
+      wPtr, biasPtr, multPtr, shiftPtr, c.outZp, c.actMin, c.actMax, c.chunkCin ?? winogradChunk(c.stride, c.cin, weights), scratch, scratchBytes);
   } else {
     ks.conv1x1(inPtr, c.inH * c.inW, c.cin, c.inZp, outPtr, c.outPixelStride, c.cout, wPtr, biasPtr, multPtr, shiftPtr, c.outZp, c.actMin, c.actMax);
   }
@@ -125,15 +128,14 @@ test('conv3x3: extreme multipliers, biases and zero points saturate identically'
   check({ ...base, scale: [mid + 4, mid + 6], pow2: true, inputRange: [-4, 4], actMin: -128, biasMax: 5 }, 9, true);
 });
 
-test('conv3x3 stride 1 (Winograd F(4x4, 3x3) and F(2x2, 3x3) for cin a multiple of 8): exact at the largest sums they take', () => {
+test('conv3x3 stride 1 (Winograd F(4x4, 3x3) for cin a multiple of 8): exact at the largest sums it takes', () => {
   // every input -128 with zero point 127 (x - zp = -255) against all-+127 or all--127 weights: the
-  // largest |sum| of each path, 9 * cin * 255 * 127: at WINOGRAD4_MAX_CIN = 112 (F(4x4, 3x3) recovers
-  // it from 576x it modulo 2^32, exact below 2^25), at 120 (F(2x2, 3x3) from here), at
-  // WINOGRAD_MAX_CIN = 1024 (F(2x2, 3x3) computes 4x it in i32), and just past it (1032: the direct
-  // kernel); border pixels have fewer taps, so outputs differ
+  // largest |sum|, 9 * cin * 255 * 127: at WINOGRAD4_CHUNK_CIN = 112 (F(4x4, 3x3) recovers it from 576x
+  // it modulo 2^32, exact below 2^25), at 120 (two chunks), at WINOGRAD_MAX_CIN = 1024 (ten), and just
+  // past it (1032: the direct kernel); border pixels have fewer taps, so outputs differ
   const rng = new Rng(19);
   let seed = 400;
-  for (const cin of [8, 112, 120, 1024, 1032]) {
+  for (const cin of [8, WINOGRAD4_CHUNK_CIN, WINOGRAD4_CHUNK_CIN + 8, 384, WINOGRAD_MAX_CIN, WINOGRAD_MAX_CIN + 8]) {
     for (const w of [127, -127]) {
       const base = randomCase(rng, 3, 5, 6, cin, 5, 1);
       check({ ...base, pads: [1, 1, 1, 1], inZp: 127, outZp: 0, actMin: -128, inputRange: [-128, -128], weightRange: [w, w], scale: [-22 + Math.log2(1024 / cin), -21 + Math.log2(1024 / cin)], biasMax: 1000 }, seed++, 4);
@@ -141,6 +143,29 @@ test('conv3x3 stride 1 (Winograd F(4x4, 3x3) and F(2x2, 3x3) for cin a multiple 
   }
   // mixed signs at full range, odd output sizes (partial tiles), every padding
   for (const [h, w] of [[1, 1], [2, 3], [5, 9], [8, 17]]) check(randomCase(rng, 3, h, w, 24, 9, 1), seed++);
+});
+
+test('conv3x3 F(4x4, 3x3) over more than WINOGRAD4_CHUNK_CIN channels: chunks as the weights allow, and only as they allow', () => {
+  // inputs at their extreme (x - zp = -255) against constant weights: the largest sums those weights give
+  const cin = 384;
+  const extreme = (w: number, seed: number, chunkCin?: number) => check({
+    ...randomCase(new Rng(seed), 3, 5, 6, cin, 5, 1), pads: [1, 1, 1, 1], inZp: 127, outZp: 0, actMin: -128, inputRange: [-128, -128],
+    weightRange: [w, w], scale: [-22 + Math.log2((1024 * 127) / (cin * Math.abs(w))), -21 + Math.log2((1024 * 127) / (cin * Math.abs(w)))], biasMax: 1000, chunkCin,
+  }, seed, 4);
+  const weights = (w: number) => new Int8Array(5 * 9 * cin).fill(w);
+  // all +-127: no chunk past WINOGRAD4_CHUNK_CIN is exact, so 0 (the kernel's own chunks)
+  assert.equal(winogradChunk(1, cin, weights(127)), 0);
+  extreme(127, 500);
+  // all 100: 144 channels (100 * 9 * 144 * 255 < 2^25 <= 100 * 9 * 152 * 255): two chunks
+  const c100 = winogradChunk(1, cin, weights(-100));
+  assert.equal(c100, 144);
+  extreme(-100, 501);
+  // the kernel does what it is told: one chunk of all of them wraps, and differs from the reference
+  assert.throws(() => extreme(-100, 501, cin), /expected/);
+  // trained weights are far smaller (busi-lite's largest channel: 52 % of the bound over 384 channels): random
+  // ones within +-40 are one chunk
+  assert.equal(winogradChunk(1, cin, new Rng(7).int8(5 * 9 * cin, -40, 40)), cin);
+  check({ ...randomCase(new Rng(502), 3, 7, 9, cin, 6, 1), weightRange: [-40, 40] }, 502);
 });
 
 test('conv3x3: a row wider than the scratch is tiled', () => {
@@ -165,12 +190,13 @@ test('conv1x1: random shapes (1 to 512 channels)', () => {
 test('conv3x3: many row bands and column tiles (small scratch) give the same bytes', () => {
   // 4 KiB of scratch: a band holds a few widened rows, wide rows are split into column tiles;
   // the Winograd paths (stride 1, cin a multiple of 8) need one block of 4 tiles' transformed
-  // input (288 * cin bytes for F(4x4, 3x3), 128 * cin for F(2x2, 3x3)) and their widened rows
-  // besides, so they get 48 and 40 KiB: a few bands and column chunks there
+  // input (288 * cin bytes), their widened rows (216 * cin) and fixed buffers besides, so they get
+  // a little more than that: a few bands and column chunks there (and the direct kernel, for its 3
+  // rows of 3 pixels, 24 * cin)
   const small = 4096;
-  const scratchFor = (stride: number, cin: number) => (stride === 1 && cin % 8 === 0 ? (cin <= WINOGRAD4_MAX_CIN ? 49152 : 40960) : small);
+  const scratchFor = (stride: number, cin: number) => (stride === 1 && cin % 8 === 0 ? 12288 + 560 * cin : Math.max(small, 24 * cin));
   const rng = new Rng(13);
-  const shapes: [number, number, number, number][] = [[17, 9, 8, 4], [12, 40, 16, 5], [9, 33, 3, 8], [7, 70, 24, 3], [20, 6, 64, 2], [9, 21, 128, 3]];
+  const shapes: [number, number, number, number][] = [[17, 9, 8, 4], [12, 40, 16, 5], [9, 33, 3, 8], [7, 70, 24, 3], [20, 6, 64, 2], [9, 21, 128, 3], [6, 11, 240, 5]];
   let seed = 300;
   for (const [h, w, cin, cout] of shapes) {
     for (const stride of [1, 2] as const) check(randomCase(rng, 3, h, w, cin, cout, stride), seed++, false, scratchFor(stride, cin));
@@ -197,7 +223,7 @@ test('conv3x3 writes only its output and the scratch it is given', () => {
     ks.packConvWeights(3, c.cin, c.cout, rng.int8(c.cout * 9 * c.cin, -127, 127), wPtr, c.stride);
     const before = read(ks, 0, after + 256);
     ks.conv3x3(inPtr, c.inH, c.inW, c.cin, c.inZp, outPtr, outH, outW, c.outPixelStride, c.cout, c.stride, c.pads[0], c.pads[1],
-      wPtr, biasPtr, multPtr, shiftPtr, c.outZp, c.actMin, c.actMax, scratch, scratchBytes);
+      wPtr, biasPtr, multPtr, shiftPtr, c.outZp, c.actMin, c.actMax, 0, scratch, scratchBytes);
     const now = read(ks, 0, after + 256);
     const inside = (i: number) => (i >= outPtr && i < outPtr + outBytes) || (i >= scratch && i < scratch + scratchBytes);
     const changed = [...now.keys()].filter((i) => now[i] !== before[i] && !inside(i));

@@ -39,7 +39,7 @@ test('float 3x3 conv quantized by hand: int8 result is the float result of the q
     const b = L.put(i32([0])), m = L.put(i32([multiplier])), s = L.put(i32([shift])), out = L.space(9), scratch = L.space(SCRATCH);
     load(ks, L);
     ks.packConvWeights(3, 1, 1, i8(qW), wPtr, 1);
-    ks.conv3x3(inPtr, 3, 3, 1, inZp, out, 3, 3, 1, 1, 1, 1, 1, wPtr, b, m, s, outZp, -128, 127, scratch, SCRATCH);
+    ks.conv3x3(inPtr, 3, 3, 1, inZp, out, 3, 3, 1, 1, 1, 1, 1, wPtr, b, m, s, outZp, -128, 127, 0, scratch, SCRATCH);
     const got = new Int8Array(read(ks, out, 9).buffer);
     for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) {
       let f = 0;

@@ -26,7 +26,7 @@ test('kernel error codes: one table, compiled into the kernels, every code with 
   assert.equal(kernelErrorText(shared.ERR_NONE), undefined);
   for (const [file, src] of kernelSources) {
     // no kernel defines a code or the layout constant itself: they import the shared file
-    assert.doesNotMatch(src, /\b(ERR_[A-Z_]+|WEIGHT_RUN_LANES|AFFINE_SCRATCH_PER_GROUP|WINOGRAD_MAX_CIN|WINOGRAD4_MAX_CIN)\s*(:\s*\w+\s*)?=\s*\d/, `${file} defines a shared constant`);
+    assert.doesNotMatch(src, /\b(ERR_[A-Z_]+|WEIGHT_RUN_LANES|AFFINE_SCRATCH_PER_GROUP|WINOGRAD_MAX_CIN|WINOGRAD4_CHUNK_CIN)\s*(:\s*\w+\s*)?=\s*\d/, `${file} defines a shared constant`);
     for (const [, used] of src.matchAll(/fail\((ERR_[A-Z_]+)\)/g)) assert.ok(used in shared, `${file} fails with ${used}, which kernel-constants.ts lacks`);
   }
   const imports = kernelSources.filter(([, src]) => src.includes("from '../../host/kernels/kernel-constants'")).map(([f]) => f).sort();
@@ -37,7 +37,7 @@ test('a kernel trap reports the shared code and its text', () => {
   const ks = createWasmKernels({ build: 'simd' });
   ks.ensureHeap(1 << 16);
   const conv = (stride: number, scratchBytes: number) => () =>
-    ks.conv3x3(0, 4, 4, 1, 0, 1024, 4, 4, 1, 1, stride, 1, 1, 2048, 2100, 2200, 2300, 0, -128, 127, 4096, scratchBytes);
+    ks.conv3x3(0, 4, 4, 1, 0, 1024, 4, 4, 1, 1, stride, 1, 1, 2048, 2100, 2200, 2300, 0, -128, 127, 0, 4096, scratchBytes);
   const code = (f: () => void) => {
     try {
       f();
@@ -80,20 +80,19 @@ test('weight packing: runs of whole i16 vectors, the layout conv3x3/conv1x1 read
   assert.throws(() => packConvWeights(heap, 1024, 3, cin, cout, ohwi.subarray(1), 32, 1), /expected 135 OHWI weights/);
 });
 
-test('weight packing: stride-1 3x3 convs with cin a multiple of 8 get the Winograd layouts winograd-f4x4.ts and winograd-f2x2.ts read', () => {
+test('weight packing: stride-1 3x3 convs with cin a multiple of 8 get the Winograd layout winograd-f4x4.ts reads', () => {
   const cases = [[1, 8], [1, 16], [1, 112], [1, 120], [1, 1024], [1, 1032], [1, 12], [2, 8], [1, 3]];
-  assert.deepEqual(cases.map(([s, c]) => winogradTile(s, c)), [4, 4, 4, 2, 2, 0, 0, 0, 0]);
-  // F(4x4, 3x3) recovers the sum modulo 2^26: 9 * cin * 255 * 127 must stay under 2^25 at the largest cin;
-  // F(2x2, 3x3) computes 4 * 9 * cin * 255 * 127 in i32
-  assert.ok(9 * shared.WINOGRAD4_MAX_CIN * 255 * 127 < 2 ** 25 && 9 * (shared.WINOGRAD4_MAX_CIN + 8) * 255 * 127 >= 2 ** 25);
-  assert.ok(4 * 9 * shared.WINOGRAD_MAX_CIN * 255 * 127 < 2 ** 31);
+  assert.deepEqual(cases.map(([s, c]) => winogradTile(s, c)), [4, 4, 4, 4, 4, 0, 0, 0, 0]);
+  // F(4x4, 3x3) recovers a sum modulo 2^26: 9 * cin * 255 * 127 must stay under 2^25 over a chunk of
+  // channels whatever the weights; the chunks' sums add up in i32
+  assert.ok(9 * shared.WINOGRAD4_CHUNK_CIN * 255 * 127 < 2 ** 25 && 9 * (shared.WINOGRAD4_CHUNK_CIN + 8) * 255 * 127 >= 2 ** 25);
+  assert.ok(9 * shared.WINOGRAD_MAX_CIN * 255 * 127 < 2 ** 31);
   assert.equal(packedConvWeightBytes(3, 8, 1), 36 * 8 * 2);
-  assert.equal(packedConvWeightBytes(3, 120, 1), 16 * 120 * 2);
+  assert.equal(packedConvWeightBytes(3, 120, 1), 36 * 120 * 2);
   assert.equal(packedConvWeightBytes(3, 8, 2), 72 * 2);
-  // G (scaled to integers): F(4x4, 3x3)'s rows times their denominators (4, 6, 6, 24, 24, 1), F(2x2, 3x3)'s times 2
-  const G4 = [[1, 0, 0], [-1, -1, -1], [-1, 1, -1], [1, 2, 4], [1, -2, 4], [0, 0, 1]];
-  const G2 = [[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]];
-  for (const [cin, G] of [[8, G4], [120, G2]] as const) {
+  // G (scaled to integers): F(4x4, 3x3)'s rows times their denominators (4, 6, 6, 24, 24, 1)
+  const G = [[1, 0, 0], [-1, -1, -1], [-1, 1, -1], [1, 2, 4], [1, -2, 4], [0, 0, 1]];
+  for (const cin of [8, 120]) {
     const n = G.length, cout = 5;
     const bytes = 8 * packedConvWeightBytes(3, cin, 1) + 128;
     const heap = new ArrayBuffer(bytes);

@@ -30,7 +30,7 @@ test('the default build follows relaxed-SIMD support', () => {
 test('bad kernel arguments throw WasmKernelError naming the kernel and the problem', () => {
   const ks = createWasmKernels({ build: 'simd' });
   ks.ensureHeap(4096);
-  assert.throws(() => ks.conv3x3(0, 4, 4, 1, 0, 1024, 4, 4, 1, 1, 3, 1, 1, 2048, 2100, 2200, 2300, 0, -128, 127, 3072, 1024),
+  assert.throws(() => ks.conv3x3(0, 4, 4, 1, 0, 1024, 4, 4, 1, 1, 3, 1, 1, 2048, 2100, 2200, 2300, 0, -128, 127, 0, 3072, 1024),
     (e: unknown) => e instanceof WasmKernelError && /conv3x3: stride must be 1 or 2/.test(e.message));
   assert.throws(() => ks.conv1x1(0, 4, 1, 300, 1024, 1, 1, 2048, 2100, 2200, 2300, 0, -128, 127),
     /conv1x1: zero point outside \[-128, 127\]/);

@@ -35,19 +35,19 @@ test('ranges: balanced, aligned, covering', () => {
   // work in conv-MAC equivalents: the gate's add of 64x64x16 values is divided, a 16x16x16 max-pool is not
   assert.equal(partCount('add', [0, 0, 64 * 64 * 16, 0, 0, 20, 1 << 30, 1, 1 << 30, 1, 1 << 30, 1, 0, -128, 127, 0], 2), 8);
   assert.equal(partCount('maxpool2x2', [0, 16, 16, 16, 0], 2), 1);
-  // 11 output rows of a 3x3 conv on 2 threads: stride 1 splits at whole tile rows of its Winograd path
-  // (4 rows for F(4x4, 3x3) up to 112 channels, 2 for F(2x2, 3x3) above), stride 2 evenly
-  const conv = (stride: number, inH: number, cin = 8) => [0, inH, 64, cin, 0, 40960, 11, 64, 8, 8, stride, 1, 1, 0, 0, 0, 0, 0, -128, 127, 0, 0];
+  // 11 output rows of a 3x3 conv on 2 threads: stride 1 with cin a multiple of 8 splits at whole tile
+  // rows of its Winograd path (4 rows of F(4x4, 3x3)), the direct kernel (stride 2, or cin 12) evenly
+  const conv = (stride: number, inH: number, cin = 8) => [0, inH, 64, cin, 0, 40960, 11, 64, 8, 8, stride, 1, 1, 0, 0, 0, 0, 0, -128, 127, 0, 0, 0];
   assert.deepEqual(splitCall('conv3x3', conv(1, 11), 2).map((p) => p[6]), [4, 7]);
-  assert.deepEqual(splitCall('conv3x3', conv(1, 11, 128), 2).map((p) => p[6]), [6, 5]);
+  assert.deepEqual(splitCall('conv3x3', conv(1, 11, 12), 2).map((p) => p[6]), [6, 5]);
   assert.deepEqual(splitCall('conv3x3', conv(2, 22), 2).map((p) => p[6]), [6, 5]);
   // a deep layer (packed weights outweigh the 4x4x64 input): output channels in groups of 4, each part its own weights and params, 32 channels or more each
   const perChannel = 36 * 64 * 2; // F(4x4, 3x3) weights of one output channel
-  const deep = (cout: number) => splitCall('conv3x3', [0, 4, 4, 64, 0, 1024, 4, 4, cout, cout, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0], 3);
+  const deep = (cout: number) => splitCall('conv3x3', [0, 4, 4, 64, 0, 1024, 4, 4, cout, cout, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0, 0], 3);
   assert.deepEqual(deep(128).map((p) => [p[5], p[9], p[13], p[14]]), [[1024, 44, 10000, 20000], [1068, 40, 10000 + 44 * perChannel, 20176], [1108, 44, 10000 + 84 * perChannel, 20336]]);
   assert.deepEqual(deep(64).map((p) => p[9]), [32, 32]);
   // weights under CHANNEL_SPLIT_RATIO times the input (32x32x64, 64 channels: 3.6x): rows, each part all 64 channels
-  const medium = splitCall('conv3x3', [0, 32, 32, 64, 0, 1024, 32, 32, 64, 64, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0], 2);
+  const medium = splitCall('conv3x3', [0, 32, 32, 64, 0, 1024, 32, 32, 64, 64, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0, 0], 2);
   assert.deepEqual(medium.map((p) => [p[6], p[9]]), [[16, 64], [16, 64]]);
   // DMA boxes: over the outer runs, else the inner runs, else bytes of the one run (64-byte aligned)
   assert.deepEqual(splitCall('copyBox', [0, 5000, 3, 100, 40, 4, 10, 10, 8], 2), [[0, 5000, 2, 100, 40, 4, 10, 10, 8], [200, 5080, 1, 100, 40, 4, 10, 10, 8]]);

@@ -26,7 +26,7 @@ export function runGolden(ks: KernelSet, g: GoldenCase): Int8Array {
       load(ks, L);
       ks.packConvWeights(3, g.cin, g.cout, i8(g.weights), wPtr, g.stride);
       ks.conv3x3(inPtr, g.inH, g.inW, g.cin, g.inZp, out, g.outH, g.outW, g.cout, g.cout, g.stride, g.pads[0], g.pads[1],
-        wPtr, b, m, s, g.outZp, g.actMin, g.actMax, scratch, SCRATCH);
+        wPtr, b, m, s, g.outZp, g.actMin, g.actMax, 0, scratch, SCRATCH);
       return new Int8Array(read(ks, out, g.expected.length).buffer);
     }
     case 'add': {
