@@ -6,7 +6,8 @@
 //
 // Loop order: band of tiles (as many as the scratch holds; tile rows x a column chunk) ->
 // input transform of the band into V, blocks of 4 tiles (winograd-block.ts; a tile row is
-// padded to whole blocks) -> 8 output channels (two packed groups of 4) -> block of 4 tiles
+// padded to whole blocks, but rows of 2 or 3 tiles, 8-12 outputs wide, run on into the next row
+// instead: padded, an 8x8 layer computed twice its tiles) -> 8 output channels (two packed groups of 4) -> block of 4 tiles
 // -> chunk of input channels -> p -> channel pairs (dotBlock); each block's accumulators then
 // go through the output transform, requantization and stores per pixel. The transform recovers
 // a sum exactly while it stays under 2^25 (winograd-f4x4.ts): true of any weights over
@@ -43,6 +44,12 @@ const FIXED_BYTES = 2 * TB * P * 16 + 2 * PARAM_BYTES + F4_WORK_BYTES + 2 * TB *
   return FIXED_BYTES + N * (M * padTiles(tw) + 2) * cin * 2 + padTiles(tw) * P * cin * 2;
 }
 
+/** Scratch a band of `rows` tile rows of `tw` (< TB) tiles needs when its blocks run across rows: the fixed buffers, all its widened input rows, its blocks of V. */
+// @ts-ignore: decorator
+@inline function narrowBandBytes(rows: i32, tw: i32, cin: i32): i32 {
+  return FIXED_BYTES + rows * N * (M * tw + 2) * cin * 2 + ((rows * tw + TB - 1) / TB) * TB * P * cin * 2;
+}
+
 /** Widen input rows iy0..iy0+rows-1, columns ix0..ix0+cols-1 to i16 (x - zp), 0 outside: dst[(r*cols + col)*cin + c]. */
 function widenRows(dst: usize, inPtr: usize, iy0: i32, inH: i32, inW: i32, cin: i32, zp: i32, ix0: i32, cols: i32, rows: i32): void {
   const zpv = i16x8.splat(i16(zp));
@@ -67,11 +74,18 @@ export function conv3x3Winograd(
 ): void {
   const tilesY = (outH + M - 1) / M, tilesX = (outW + M - 1) / M;
   const blockBytes = TB * P * cin * 2; // one block's V
-  // column chunk: the widened rows of a chunk + one block + the fixed buffers must fit
+  // rows of 2 or 3 tiles: blocks run across tile rows, a band's tile rows all widened at once
+  // (as many rows as fit, at least a block's worth); else a row is padded to whole blocks
+  let narrowRows = tilesX >= 2 && tilesX < TB ? tilesY : 0;
+  while (narrowRows * tilesX > TB && narrowBandBytes(narrowRows, tilesX, cin) > scratchBytes) narrowRows = (narrowRows + 1) >> 1;
+  if (narrowRows > 0 && narrowBandBytes(narrowRows, tilesX, cin) > scratchBytes) narrowRows = 0;
+  // column chunk: the widened rows of a chunk + one block + the fixed buffers must fit (narrow: the whole row)
   let tcw = tilesX;
-  while (tcw > 1 && chunkBytes(tcw, cin) > scratchBytes) tcw = (tcw + 1) >> 1;
-  if (chunkBytes(tcw, cin) > scratchBytes) fail(ERR_SCRATCH);
-  const rowsBytesMax = N * (M * padTiles(tcw) + 2) * cin * 2;
+  if (narrowRows == 0) {
+    while (tcw > 1 && chunkBytes(tcw, cin) > scratchBytes) tcw = (tcw + 1) >> 1;
+    if (chunkBytes(tcw, cin) > scratchBytes) fail(ERR_SCRATCH);
+  }
+  const rowsBytesMax = narrowRows > 0 ? narrowRows * N * (M * tilesX + 2) * cin * 2 : N * (M * padTiles(tcw) + 2) * cin * 2;
   const mBuf = scratchPtr;
   const params = scratchPtr + usize(2 * TB * P * 16);
   const work = params + usize(2 * PARAM_BYTES);
@@ -90,25 +104,39 @@ export function conv3x3Winograd(
   const zpv = i16x8.splat(i16(outZp)), mnv = i16x8.splat(i16(actMin)), mxv = i16x8.splat(i16(actMax));
   for (let tx0 = 0; tx0 < tilesX; tx0 += tcw) {
     const tx1 = min(tx0 + tcw, tilesX);
-    const tw = padTiles(tx1 - tx0); // tiles from tx1 on (whole blocks) are computed, not stored
+    // tiles from tx1 on (whole blocks) are computed, not stored
+    const tw = narrowRows > 0 ? tilesX : padTiles(tx1 - tx0);
     const cols = M * tw + 2;
     const rowStride = usize(cols * cin * 2);
+    const tileRowBytes = usize(N) * rowStride; // the widened input rows of one tile row
+    const cs = usize(cin << 1);
     // tile rows per band: as many blocks of V as the scratch holds
-    let band = (blocksFit * TB) / tw;
+    let band = narrowRows > 0 ? narrowRows : (blocksFit * TB) / tw;
     if (band < 1) band = 1;
     for (let ty0 = 0; ty0 < tilesY; ty0 += band) {
       const ty1 = min(ty0 + band, tilesY);
       const nt = (ty1 - ty0) * tw;
+      const blocks = (nt + TB - 1) / TB;
       // input transform of the band
-      for (let ty = ty0; ty < ty1; ty++) {
-        widenRows(rowsBuf, inPtr, M * ty - padTop, inH, inW, cin, inZp, M * tx0 - padLeft, cols, N);
-        for (let k = 0; k < tw; k += TB) {
-          const vb = vBuf + usize(((ty - ty0) * tw + k) / TB) * usize(blockBytes);
-          const src = rowsBuf + usize(M * k * cin * 2);
-          for (let c = 0; c < cin; c += 8) inputBlockF4(src + usize(c << 1), rowStride, usize(cin << 1), vb + usize(c >> 1) * usize(TB * 4), pStride, work);
+      if (narrowRows > 0) {
+        for (let ty = ty0; ty < ty1; ty++) widenRows(rowsBuf + usize(ty - ty0) * tileRowBytes, inPtr, M * ty - padTop, inH, inW, cin, inZp, M * tx0 - padLeft, cols, N);
+        for (let b = 0; b < blocks; b++) {
+          // the block's first tile, in row r at column x; the rest of the row, then the next row from its start
+          const r = (b * TB) / tw, x = (b * TB) % tw;
+          const src = rowsBuf + usize(r) * tileRowBytes + usize(M * x) * cs, next = rowsBuf + usize(r + 1) * tileRowBytes;
+          const vb = vBuf + usize(b) * usize(blockBytes);
+          for (let c = 0; c < cin; c += 8) inputBlockF4(src + usize(c << 1), next + usize(c << 1), tw - x, rowStride, cs, vb + usize(c >> 1) * usize(TB * 4), pStride, work);
+        }
+      } else {
+        for (let ty = ty0; ty < ty1; ty++) {
+          widenRows(rowsBuf, inPtr, M * ty - padTop, inH, inW, cin, inZp, M * tx0 - padLeft, cols, N);
+          for (let k = 0; k < tw; k += TB) {
+            const vb = vBuf + usize(((ty - ty0) * tw + k) / TB) * usize(blockBytes);
+            const src = rowsBuf + usize(M * k) * cs;
+            for (let c = 0; c < cin; c += 8) inputBlockF4(src + usize(c << 1), 0, TB, rowStride, cs, vb + usize(c >> 1) * usize(TB * 4), pStride, work);
+          }
         }
       }
-      const blocks = (nt + TB - 1) / TB;
       // output channels 8 at a time (two packed groups of 4; a last lone group runs twice, once discarded)
       for (let o = 0; o < cout; o += 8) {
         const oB = o + 4 < cout ? o + 4 : o;

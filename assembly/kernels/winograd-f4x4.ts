@@ -45,15 +45,16 @@ const INV9: i32 = 954437177;
 }
 
 /**
- * V = B^T d B of 4 neighbouring tiles (tile k's d[r][c] at src + k*4*cs + r*rs + c*cs) for 8
- * channels into one block: V[p] of channel pair q, tile k at dst + p*pStride + q*16 + k*4.
- * Each tile's 36 V go through the working tile tmp ([k][i][j], columns first, then rows in place),
- * then each p's 4 tiles go into the block (storeTiles4).
+ * V = B^T d B of 4 tiles for 8 channels into one block: V[p] of channel pair q, tile k at
+ * dst + p*pStride + q*16 + k*4. Tiles 0..split-1 are neighbours from src on (tile k's d[r][c] at
+ * src + k*4*cs + r*rs + c*cs), the rest neighbours from `next` on (a block that runs on into the
+ * next tile row). Each tile's 36 V go through the working tile tmp ([k][i][j], columns first, then
+ * rows in place), then each p's 4 tiles go into the block (storeTiles4).
  */
-export function inputBlockF4(src: usize, rs: usize, cs: usize, dst: usize, pStride: usize, tmp: usize): void {
+export function inputBlockF4(src: usize, next: usize, split: i32, rs: usize, cs: usize, dst: usize, pStride: usize, tmp: usize): void {
   for (let k = 0; k < TB; k++) {
     const t = tmp + usize(k * P * 16);
-    const s = src + usize(k * 4) * cs;
+    const s = k < split ? src + usize(k * 4) * cs : next + usize((k - split) * 4) * cs;
     for (let c = 0; c < 6; c++) {
       const col = s + usize(c) * cs;
       bt6(v128.load(col), v128.load(col + rs), v128.load(col + 2 * rs), v128.load(col + 3 * rs), v128.load(col + 4 * rs), v128.load(col + 5 * rs), t + usize(c << 4), 96);

@@ -192,11 +192,12 @@ test('conv3x3: many row bands and column tiles (small scratch) give the same byt
   // the Winograd paths (stride 1, cin a multiple of 8) need one block of 4 tiles' transformed
   // input (288 * cin bytes), their widened rows (216 * cin) and fixed buffers besides, so they get
   // a little more than that: a few bands and column chunks there (and the direct kernel, for its 3
-  // rows of 3 pixels, 24 * cin)
+  // rows of 3 pixels, 24 * cin); outputs 8-12 wide (rows of 2-3 tiles: blocks run across tile rows)
+  // in bands of a few tile rows
   const small = 4096;
   const scratchFor = (stride: number, cin: number) => (stride === 1 && cin % 8 === 0 ? 12288 + 560 * cin : Math.max(small, 24 * cin));
   const rng = new Rng(13);
-  const shapes: [number, number, number, number][] = [[17, 9, 8, 4], [12, 40, 16, 5], [9, 33, 3, 8], [7, 70, 24, 3], [20, 6, 64, 2], [9, 21, 128, 3], [6, 11, 240, 5]];
+  const shapes: [number, number, number, number][] = [[17, 9, 8, 4], [12, 40, 16, 5], [9, 33, 3, 8], [7, 70, 24, 3], [20, 6, 64, 2], [9, 21, 128, 3], [6, 11, 240, 5], [13, 8, 16, 3], [30, 12, 8, 2]];
   let seed = 300;
   for (const [h, w, cin, cout] of shapes) {
     for (const stride of [1, 2] as const) check(randomCase(rng, 3, h, w, cin, cout, stride), seed++, false, scratchFor(stride, cin));
