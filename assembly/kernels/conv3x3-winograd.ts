@@ -6,10 +6,11 @@
 //
 // Loop order: band of tiles (as many as the scratch holds; tile rows x a column chunk) ->
 // input transform of the band into V, blocks of 4 tiles (winograd-block.ts; a tile row is
-// padded to whole blocks, but rows of 2 or 3 tiles, 8-12 outputs wide, run on into the next row
-// instead: padded, an 8x8 layer computed twice its tiles) -> 8 output channels (two packed groups of 4) -> block of 4 tiles
-// -> chunk of input channels -> p -> channel pairs (dotBlock); each block's accumulators then
-// go through the output transform, requantization and stores per pixel. The transform recovers
+// padded to whole blocks, but rows of 2 or 3 tiles, 8-12 outputs wide, run on into the next
+// row instead: padded, an 8x8 layer computed twice its tiles) -> 8 output channels (two packed
+// groups of 4) -> block of 4 tiles -> chunk of input channels -> p -> channel pairs (dotBlock);
+// each block's accumulators then go through the output transform, requantization and stores
+// per pixel. The transform recovers
 // a sum exactly while it stays under 2^25 (winograd-f4x4.ts): true of any weights over
 // WINOGRAD4_CHUNK_CIN channels, and of these weights over `chunkCin` channels where the caller
 // says so (host/kernels/weight-packing.ts winogradChunk bounds them); over more, each chunk's

@@ -14,7 +14,7 @@ const TEXT: Record<ErrorName, string> = {
   ERR_SCRATCH: 'scratch region too small for one row of this convolution',
   ERR_SHIFT: 'shift outside its range (requant shift [-31, 30]; add: input shifts <= 0, leftShift [0, 23])',
   ERR_MULTIPLIER: 'multiplier must be in [0, 2^31)',
-  ERR_CHANNELS: 'invalid channel count or output pixel stride smaller than the channel count',
+  ERR_CHANNELS: 'invalid channel count (conv3x3: or chunkCin not a multiple of 8) or output pixel stride smaller than the channel count',
 };
 
 const byCode = new Map<number, string>(Object.entries(TEXT).map(([name, text]) => [codes[name as ErrorName], text]));

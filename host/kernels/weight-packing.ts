@@ -30,43 +30,40 @@ export function winogradTile(stride: number, cin: number): 0 | 4 {
 }
 
 /**
- * Largest |sum of |w| over one output channel's taps of a chunk of input channels| for which
- * F(4x4, 3x3) recovers the conv's sum exactly: |x - zp| <= 255, and 255 * 131584 < 2^25.
+ * Most |w| an output channel's taps over a chunk of input channels may sum to for F(4x4, 3x3) to
+ * recover the conv's sum exactly: |x - zp| <= 255, and 255 * 131584 < 2^25.
  */
 const F4_EXACT_ABS_WEIGHTS = 131584;
 
 /**
  * The chunkCin argument of conv3x3 for these OHWI weights (cin input channels, 3x3, any number
- * of output channels): the most input channels, a multiple of 8, whose F(4x4, 3x3) sums it may
- * recover at once — every output channel's |w| summed over the taps of each of the chunks the
- * kernel sums (channels [k * chunk, (k + 1) * chunk)) stays within what is exact
- * (F4_EXACT_ABS_WEIGHTS) — or 0 where that is WINOGRAD4_CHUNK_CIN,
- * what any int8 weights allow, or the conv does not run F(4x4, 3x3). Trained weights are far
- * from all +-127: busi-lite's largest channel sum is 52 % of the bound over all 384 channels, so
- * each of its convs is one chunk, where the worst case would take up to 4 (an extra output
- * transform per tile each).
+ * of output channels): the most input channels, a multiple of 8, whose F(4x4, 3x3) sums the
+ * kernel may recover at once, i.e. for every output channel the |w| of its taps over each chunk
+ * the kernel sums (channels [k * chunk, (k + 1) * chunk)) stay within F4_EXACT_ABS_WEIGHTS; or 0
+ * where that is WINOGRAD4_CHUNK_CIN, what any int8 weights allow, or the conv does not run
+ * F(4x4, 3x3). Trained weights are far from all +-127: busi-lite's largest channel sum is 52 % of
+ * the bound over all 384 channels, so each of its convs is one chunk, where the worst case would
+ * take up to 4 (an extra output transform per tile each). Chunks start at multiples of their
+ * length, so one that holds need not hold shortened: every length is checked, longest first.
  */
 export function winogradChunk(stride: number, cin: number, ohwi: Int8Array): number {
   if (winogradTile(stride, cin) === 0 || cin <= WINOGRAD4_CHUNK_CIN) return 0;
   const cout = ohwi.length / (9 * cin);
-  // per output channel, |w| summed over the 9 taps of each input channel
-  const perInput = new Int32Array(cin);
-  let chunk = cin;
-  for (let o = 0; o < cout && chunk > WINOGRAD4_CHUNK_CIN; o++) {
-    perInput.fill(0);
-    for (let t = 0; t < 9; t++) for (let c = 0, at = (o * 9 + t) * cin; c < cin; c++) perInput[c] += Math.abs(ohwi[at + c]);
-    // shrink the chunk (8 channels at a time) until every run of that many channels is within the bound
-    for (; chunk > WINOGRAD4_CHUNK_CIN; chunk -= 8) {
-      let worst = 0;
-      for (let c0 = 0; c0 < cin; c0 += chunk) {
-        let s = 0;
-        for (let c = c0; c < Math.min(cin, c0 + chunk); c++) s += perInput[c];
-        worst = Math.max(worst, s);
-      }
-      if (worst <= F4_EXACT_ABS_WEIGHTS) break;
-    }
+  // per output channel, running sums of |w| over the 9 taps of input channels 0..c-1
+  const run = cin + 1;
+  const prefix = new Int32Array(cout * run);
+  for (let o = 0; o < cout; o++) {
+    for (let t = 0; t < 9; t++) for (let c = 0, at = (o * 9 + t) * cin; c < cin; c++) prefix[o * run + c + 1] += Math.abs(ohwi[at + c]);
+    for (let c = 0; c < cin; c++) prefix[o * run + c + 1] += prefix[o * run + c];
   }
-  return chunk > WINOGRAD4_CHUNK_CIN ? chunk : 0;
+  for (let chunk = cin; chunk > WINOGRAD4_CHUNK_CIN; chunk -= 8) {
+    let holds = true;
+    for (let o = 0; o < cout && holds; o++) {
+      for (let c0 = 0; c0 < cin && holds; c0 += chunk) holds = prefix[o * run + Math.min(cin, c0 + chunk)] - prefix[o * run + c0] <= F4_EXACT_ABS_WEIGHTS;
+    }
+    if (holds) return chunk;
+  }
+  return 0;
 }
 
 /** Bytes one output channel's packed weights take. */

@@ -166,6 +166,14 @@ test('conv3x3 F(4x4, 3x3) over more than WINOGRAD4_CHUNK_CIN channels: chunks as
   // ones within +-40 are one chunk
   assert.equal(winogradChunk(1, cin, new Rng(7).int8(5 * 9 * cin, -40, 40)), cin);
   check({ ...randomCase(new Rng(502), 3, 7, 9, cin, 6, 1), weightRange: [-40, 40] }, 502);
+  // a chunk must hold for every output channel at once, and chunks start at multiples of it: output
+  // channel 0 alone allows 312 channels, but not 160 (its channels 160-319 sum over the bound); channel 1
+  // allows 160 and nothing from 168 to 312 (its channels 0-167 sum over it); both allow 152
+  const two = new Int8Array(2 * 9 * cin);
+  const fill = (o: number, c0: number, c1: number, v: number) => { for (let t = 0; t < 9; t++) two.fill(v, (o * 9 + t) * cin + c0, (o * 9 + t) * cin + c1); };
+  fill(0, 160, 240, 127); fill(0, 240, 320, -60);
+  fill(1, 0, 115, 127); fill(1, 160, 168, -127);
+  assert.equal(winogradChunk(1, cin, two), 152);
 });
 
 test('conv3x3: a row wider than the scratch is tiled', () => {
