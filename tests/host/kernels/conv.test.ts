@@ -176,6 +176,14 @@ test('conv3x3 F(4x4, 3x3) over more than WINOGRAD4_CHUNK_CIN channels: chunks as
   assert.equal(winogradChunk(1, cin, two), 152);
 });
 
+test('conv3x3 refuses a chunkCin that is not a multiple of 8, or negative', () => {
+  const c = randomCase(new Rng(29), 3, 4, 4, 16, 4, 1);
+  for (const chunkCin of [12, -8]) {
+    assert.throws(() => runConv(reference, { ...c, chunkCin }, 1, CONV3X3_SCRATCH_BYTES), /chunkCin must be 0 or a positive multiple of 8/);
+    for (const ks of wasm) assert.throws(() => runConv(ks, { ...c, chunkCin }, 1, CONV3X3_SCRATCH_BYTES), /chunkCin not a multiple of 8/);
+  }
+});
+
 test('conv3x3: a row wider than the scratch is tiled', () => {
   // 1 MiB scratch, 3 rows of 700 pixels x 256 channels x 2 bytes needs ~1.07 MiB
   check(randomCase(new Rng(5), 3, 3, 700, 256, 2, 1), 1);

@@ -43,17 +43,18 @@ test('ranges: balanced, aligned, covering', () => {
   assert.deepEqual(splitCall('conv3x3', conv(2, 22), 2).map((p) => p[6]), [6, 5]);
   // a deep layer (packed weights outweigh the 4x4x64 input): output channels in groups of 4, each part its own weights and params, 32 channels or more each
   const perChannel = 36 * 64 * 2; // F(4x4, 3x3) weights of one output channel
-  const deep = (cout: number) => splitCall('conv3x3', [0, 4, 4, 64, 0, 1024, 4, 4, cout, cout, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0, 0], 3);
+  const deepArgs = (cout: number) => [0, 4, 4, 64, 0, 1024, 4, 4, cout, cout, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0, 0];
+  const deep = (cout: number) => splitCall('conv3x3', deepArgs(cout), 3);
   assert.deepEqual(deep(128).map((p) => [p[5], p[9], p[13], p[14]]), [[1024, 44, 10000, 20000], [1068, 40, 10000 + 44 * perChannel, 20176], [1108, 44, 10000 + 84 * perChannel, 20336]]);
   assert.deepEqual(deep(64).map((p) => p[9]), [32, 32]);
   // ... into one part per thread (each transforms the whole input again), where rows get PARTS_PER_THREAD each
-  const deepArgs = [0, 4, 4, 64, 0, 1024, 4, 4, 128, 128, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0, 0];
-  assert.equal(partCount('conv3x3', deepArgs, 2), 2);
-  assert.equal(partCount('conv3x3', deepArgs, 3), 3);
+  assert.equal(partCount('conv3x3', deepArgs(128), 2), 2);
+  assert.equal(partCount('conv3x3', deepArgs(128), 3), 3);
   // weights under CHANNEL_SPLIT_RATIO times the input (32x32x64, 64 channels: 3.6x): rows, each part all 64 channels
-  const medium = splitCall('conv3x3', [0, 32, 32, 64, 0, 1024, 32, 32, 64, 64, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0, 0], 2);
+  const mediumArgs = [0, 32, 32, 64, 0, 1024, 32, 32, 64, 64, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0, 0];
+  const medium = splitCall('conv3x3', mediumArgs, 2);
   assert.deepEqual(medium.map((p) => [p[6], p[9]]), [[16, 64], [16, 64]]);
-  assert.equal(partCount('conv3x3', [0, 32, 32, 64, 0, 1024, 32, 32, 64, 64, 1, 1, 1, 10000, 20000, 30000, 40000, 0, -128, 127, 0, 0, 0], 2), 8);
+  assert.equal(partCount('conv3x3', mediumArgs, 2), 8);
   // DMA boxes: over the outer runs, else the inner runs, else bytes of the one run (64-byte aligned)
   assert.deepEqual(splitCall('copyBox', [0, 5000, 3, 100, 40, 4, 10, 10, 8], 2), [[0, 5000, 2, 100, 40, 4, 10, 10, 8], [200, 5080, 1, 100, 40, 4, 10, 10, 8]]);
   assert.deepEqual(splitCall('copyBox', [0, 5000, 1, 0, 0, 4, 10, 8, 8], 2), [[0, 5000, 1, 0, 0, 2, 10, 8, 8], [20, 5016, 1, 0, 0, 2, 10, 8, 8]]);
