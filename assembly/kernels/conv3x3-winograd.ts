@@ -39,16 +39,16 @@ const FIXED_BYTES = 2 * TB * P * 16 + 2 * PARAM_BYTES + F4_WORK_BYTES + 2 * TB *
   return stride == 1 && (cin & 7) == 0 && cin > 0 && cin <= WINOGRAD_MAX_CIN;
 }
 
-/** Scratch one tile row of a column chunk of `tw` tiles needs: the fixed buffers, its N widened input rows, its blocks of V. */
+/** Bytes of the widened input rows (N each) of `tileRows` tile rows of `tw` tiles. */
 // @ts-ignore: decorator
-@inline function chunkBytes(tw: i32, cin: i32): i32 {
-  return FIXED_BYTES + N * (M * padTiles(tw) + 2) * cin * 2 + padTiles(tw) * P * cin * 2;
+@inline function rowsBytes(tileRows: i32, tw: i32, cin: i32): i32 {
+  return tileRows * N * (M * tw + 2) * cin * 2;
 }
 
-/** Scratch a band of `rows` tile rows of `tw` (< TB) tiles needs when its blocks run across rows: the fixed buffers, all its widened input rows, its blocks of V. */
+/** Scratch `tileRows` tile rows of `tw` tiles need widened at once, with their blocks of V and the fixed buffers. */
 // @ts-ignore: decorator
-@inline function narrowBandBytes(rows: i32, tw: i32, cin: i32): i32 {
-  return FIXED_BYTES + rows * N * (M * tw + 2) * cin * 2 + ((rows * tw + TB - 1) / TB) * TB * P * cin * 2;
+@inline function bandBytes(tileRows: i32, tw: i32, cin: i32): i32 {
+  return FIXED_BYTES + rowsBytes(tileRows, tw, cin) + padTiles(tileRows * tw) * P * cin * 2;
 }
 
 /** Widen input rows iy0..iy0+rows-1, columns ix0..ix0+cols-1 to i16 (x - zp), 0 outside: dst[(r*cols + col)*cin + c]. */
@@ -78,15 +78,15 @@ export function conv3x3Winograd(
   // rows of 2 or 3 tiles: blocks run across tile rows, a band's tile rows all widened at once
   // (as many rows as fit, at least a block's worth); else a row is padded to whole blocks
   let narrowRows = tilesX >= 2 && tilesX < TB ? tilesY : 0;
-  while (narrowRows * tilesX > TB && narrowBandBytes(narrowRows, tilesX, cin) > scratchBytes) narrowRows = (narrowRows + 1) >> 1;
-  if (narrowRows > 0 && narrowBandBytes(narrowRows, tilesX, cin) > scratchBytes) narrowRows = 0;
-  // column chunk: the widened rows of a chunk + one block + the fixed buffers must fit (narrow: the whole row)
+  while (narrowRows * tilesX > TB && bandBytes(narrowRows, tilesX, cin) > scratchBytes) narrowRows = (narrowRows + 1) >> 1;
+  if (narrowRows > 0 && bandBytes(narrowRows, tilesX, cin) > scratchBytes) narrowRows = 0;
+  // column chunk: one tile row of it widened, its blocks and the fixed buffers must fit (narrow: the whole row)
   let tcw = tilesX;
   if (narrowRows == 0) {
-    while (tcw > 1 && chunkBytes(tcw, cin) > scratchBytes) tcw = (tcw + 1) >> 1;
-    if (chunkBytes(tcw, cin) > scratchBytes) fail(ERR_SCRATCH);
+    while (tcw > 1 && bandBytes(1, padTiles(tcw), cin) > scratchBytes) tcw = (tcw + 1) >> 1;
+    if (bandBytes(1, padTiles(tcw), cin) > scratchBytes) fail(ERR_SCRATCH);
   }
-  const rowsBytesMax = narrowRows > 0 ? narrowRows * N * (M * tilesX + 2) * cin * 2 : N * (M * padTiles(tcw) + 2) * cin * 2;
+  const rowsBytesMax = narrowRows > 0 ? rowsBytes(narrowRows, tilesX, cin) : rowsBytes(1, padTiles(tcw), cin);
   const mBuf = scratchPtr;
   const params = scratchPtr + usize(2 * TB * P * 16);
   const work = params + usize(2 * PARAM_BYTES);
@@ -95,6 +95,7 @@ export function conv3x3Winograd(
   const vBuf = rowsBuf + usize(rowsBytesMax);
   const blocksFit = (scratchBytes - FIXED_BYTES - rowsBytesMax) / blockBytes;
 
+  const cs = usize(cin << 1); // bytes of one widened pixel
   const pairs = cin >> 1;
   const pStride = usize(pairs * TB * 4); // bytes between a block's p slots, and between a group's weights' (4 channels x 2 x i16 per pair)
   // channel pairs whose sums one output transform recovers exactly (0: what holds for any weights)
@@ -110,7 +111,6 @@ export function conv3x3Winograd(
     const cols = M * tw + 2;
     const rowStride = usize(cols * cin * 2);
     const tileRowBytes = usize(N) * rowStride; // the widened input rows of one tile row
-    const cs = usize(cin << 1);
     // tile rows per band: as many blocks of V as the scratch holds
     let band = narrowRows > 0 ? narrowRows : (blocksFit * TB) / tw;
     if (band < 1) band = 1;

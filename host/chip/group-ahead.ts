@@ -9,7 +9,7 @@
 // layer starts, and no COMPUTE of a layer writes its own inputs), and copies its own box to its
 // output; the layer's later COMPUTEs only copy theirs. One call over the whole layer divides
 // over the threads as the direct engine's does: per tile, a tile of odd rows (the Winograd path
-// computes tiles of 2 or 4 rows) and a few coarse parts per tile left a thread idle (seed
+// computes tiles of 4 rows; of 2 then) and a few coarse parts per tile left a thread idle (seed
 // dec1.conv1, tiles of 21 and 11 rows: 15-18 ms at 2 threads against the direct engine's 12.6).
 // Every COMPUTE still writes exactly the bytes it wrote before, when it did, so the result is
 // byte-identical and the chip's program and timing are untouched, as with the kernels' own weight
@@ -76,14 +76,14 @@ export function groupsAhead(program: Program, stagingAt: number, geometry: (laye
 
 /**
  * Whether layer i is a 3x3 conv whose tiles start at rows inside the host kernel's Winograd tiles
- * (winogradTile: 4 or 2 output rows): called per tile it would compute the rows around each cut
+ * (winogradTile: 4 output rows): called per tile it would compute the rows around each cut
  * twice and discard them (the seed at the default SRAM: tiles of 21 rows, 14 % of the work again).
  */
 function cutsTiles(program: Program, i: number): boolean {
   const L = program.layers[i];
   if (L.op.kind !== 'conv' || L.op.k !== 3) return false;
   const t = winogradTile(L.op.stride, L.op.cin);
-  if (t < 2) return false;
+  if (t === 0) return false;
   for (let k = L.first; k < L.end; k++) {
     const ins = program.instrs[k];
     if (ins.op === 'COMPUTE' && ins.call.y0 % t !== 0) return true;

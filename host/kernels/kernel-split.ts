@@ -132,14 +132,14 @@ export function splitCall(kernel: KernelName, a: Args, n: number): Args[] {
       const [inPtr, inH, inW, cin, inZp, outPtr, outH, outW, ops, cout, stride, padTop, padLeft, w, bias, mult, shift, ...rest] = a;
       // weights far larger than the input (the deep layers): split output channels, so that each part
       // streams its own slice of the weights once instead of every part all of them
-      const perChannel = packedConvWeightBytes(3, cin, stride);
       if (byChannels(a)) {
+        const perChannel = packedConvWeightBytes(3, cin, stride);
         // each part transforms (widens) the whole input again: keep parts of MIN_PART_CHANNELS or more
         const parts = ranges(cout, Math.min(n, Math.max(2, Math.floor(cout / MIN_PART_CHANNELS))), CONV3X3_GROUP).map(([o0, o1]) =>
           [inPtr, inH, inW, cin, inZp, outPtr + o0, outH, outW, ops, o1 - o0, stride, padTop, padLeft, w + o0 * perChannel, bias + 4 * o0, mult + 4 * o0, shift + 4 * o0, ...rest]);
         if (parts.length > 1) return parts;
       }
-      // parts split at whole tile rows of the Winograd paths (2 or 4 rows): another part would compute rows it throws away;
+      // parts split at whole tile rows of the Winograd path (4 rows): another part would compute rows it throws away;
       // each part reads (and widens) its halo rows again: keep parts of MIN_PART_ROWS or more
       const parts = ranges(outH, Math.min(n, Math.max(2, Math.floor(outH / MIN_PART_ROWS))), Math.max(1, winogradTile(stride, cin))).map(([y0, y1]) => {
         const top = y0 * stride - padTop; // first input row under output row y0 (negative: padding)
