@@ -231,6 +231,17 @@ function formatReport(r: BenchReport): string {
     lines.push(`${o.runtime}: ${o.frames} frames, median ${o.msPerFrame.toFixed(1)} ms, p90 ${o.p90Ms.toFixed(1)} ms, ${o.gmacPerSec.toFixed(1)} GMAC/s, CPU time ${o.cpuMsPerFrame.toFixed(1)} ms/frame (ONNX ${(o.onnxBytes / 1e6).toFixed(1)} MB)` +
       `; ours at ${o.threads} thread${o.threads === 1 ? '' : 's'} is ${o.ratio.toFixed(2)}x faster (${o.cpuRatio.toFixed(2)}x in CPU time)`);
   }
+  // each runtime's own gain from threads, measured in this run: how well ours scales reads against
+  // its peers' on the same host at the same time, not against a figure from another day
+  for (const b of runs) {
+    if (!one || b.threads === 1) continue;
+    const peerScaling = (r.peers ?? []).flatMap((o) => {
+      if (o.threads !== b.threads) return [];
+      const single = r.peers!.find((x) => x.peer === o.peer && x.precision === o.precision && x.threads === 1);
+      return single ? [`${o.peer} ${o.precision} ${(single.msPerFrame / o.msPerFrame).toFixed(2)}x`] : [];
+    });
+    if (peerScaling.length) lines.push(`${b.threads} threads over 1, median ms: ours ${(one.msPerFrame / b.msPerFrame).toFixed(2)}x; ${peerScaling.join(', ')}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -67,6 +67,21 @@ test('bench --threads 1,2: the threaded kernels beside one thread, with the scal
   assert.match(out, /direct\/wasm-simd-threads, 2 threads: 1 frames/);
 });
 
+test('bench --threads 1,2 --vs: each runtime\'s own gain from threads, from the same run', () => {
+  const out = run('--model', 'lite', '--frames', '1', '--build', 'simd', '--threads', '1,2', '--vs', 'onnxruntime-node', '--no-progress');
+  const line = /^2 threads over 1, median ms: ours ([\d.]+)x; onnxruntime-node float32 ([\d.]+)x, onnxruntime-node int8 ([\d.]+)x$/m.exec(out);
+  assert.ok(line, out);
+  // ours is the scaling line's median ratio; each peer's is its own 2-thread run over its 1-thread run
+  assert.equal(line[1], /^2 threads: ([\d.]+)x one thread \(median ms\)/m.exec(out)![1]);
+  const peerMs = (threads: number, precision: string) => Number(new RegExp(`^onnxruntime-node \\S+ \\(native cpu, ${threads} threads?, ${precision}\\): \\d+ frames, median ([\\d.]+) ms`, 'm').exec(out)![1]);
+  // the printed medians are rounded to 0.1 ms: the ratio must lie within what they allow
+  for (const [printed, precision] of [[line[2], 'float32'], [line[3], 'int8 QDQ']]) {
+    const one = peerMs(1, precision), two = peerMs(2, precision);
+    const x = Number(printed);
+    assert.ok(x >= (one - 0.05) / (two + 0.05) - 0.005 && x <= (one + 0.05) / (two - 0.05) + 0.005, `${line[0]}: ${precision} ${one} / ${two} ms`);
+  }
+});
+
 test('bench prints a per-layer table and the whole-frame line', () => {
   const out = run('--model', 'lite', '--frames', '1', '--threads', '1', '--no-progress');
   assert.match(out, /aunet bench lite: F=8, 128x128x1, 0\.247 GMAC\/frame/);
