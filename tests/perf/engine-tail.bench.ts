@@ -9,8 +9,11 @@
 //     work decides;
 //   - spread: the excess is over many layers — the machine itself ran slower for a while
 //     (caches and memory shared with other tenants, the clock).
-// A plain integer loop timed after each frame (no memory traffic) says whether the core itself
-// was slow. Printed with the CPU model, the date and the load average before and after.
+// Whether or not frames overran, the slowest fifth of frames is set against the fastest fifth
+// layer by layer: every layer slower by about the frame's own factor means the host ran the whole
+// frame slower (at 1 thread too: nothing the division over threads decides); a few layers
+// carrying the difference mean stalls. A plain integer loop timed after each frame (no memory
+// traffic) says whether the core itself was slow. Printed with the CPU model, the date and the load average before and after.
 //   node --import tsx tests/perf/engine-tail.bench.ts [--frames 300] [--threads N] [--fps 30] [--model FILE]
 import { loadavg } from 'node:os';
 import { existsSync } from 'node:fs';
@@ -92,6 +95,20 @@ for (const r of runs) {
   console.log(`${r.threads} thread${r.threads > 1 ? 's' : ' '}: p50 ${ms(p.p50)} p90 ${ms(quantile(f, 0.9))} p99 ${ms(p.p99)} max ${ms(p.max)} ms (layer medians sum ${medianSum.toFixed(1)});`
     + ` over the period ${stalls + spread} of ${f.length}: ${stalls} a stall in one layer, ${spread} spread over layers`
     + (stalls ? ` (stalled: ${[...stalledLayers].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([n, c]) => `${n} ${c}`).join(', ')})` : ''));
+  // slowest fifth against fastest fifth, layer by layer (medians of each fifth)
+  const order = f.map((_, i) => i).sort((a, b) => f[a] - f[b]);
+  const fifth = Math.max(1, Math.floor(f.length / 5));
+  const fast = order.slice(0, fifth), slow = order.slice(-fifth);
+  const fastLayer = steps.map((_, k) => median(fast.map((i) => r.layerMs[i][k])));
+  const slowLayer = steps.map((_, k) => median(slow.map((i) => r.layerMs[i][k])));
+  const frameFactor = median(slow.map((i) => f[i])) / median(fast.map((i) => f[i]));
+  // the layers that carry most of the difference, and how evenly: the layers' own factors, weighted by time
+  const excess = steps.map((s, k) => ({ name: s.name, add: slowLayer[k] - fastLayer[k], factor: slowLayer[k] / Math.max(1e-6, fastLayer[k]), ms: fastLayer[k] }));
+  const total = excess.reduce((a, x) => a + Math.max(0, x.add), 0);
+  const big = excess.filter((x) => x.ms >= 0.005 * medianSum).map((x) => x.factor).sort((a, b) => a - b);
+  const top = [...excess].sort((a, b) => b.add - a.add)[0];
+  console.log(`  slowest fifth / fastest fifth: frame ${frameFactor.toFixed(2)}x; layers (those over 0.5 % of the frame) ${quantile(big, 0.1).toFixed(2)}-${quantile(big, 0.9).toFixed(2)}x (10th-90th percentile); the largest share of the difference ${top.name} ${total > 0 ? ((100 * top.add) / total).toFixed(0) : 0} %`
+    + ` (${(100 * top.ms / medianSum).toFixed(0)} % of the frame's time)`);
 }
 console.log(`plain integer loop after each frame: p50 ${quantile(coreMs, 0.5).toFixed(2)} p99 ${quantile(coreMs, 0.99).toFixed(2)} ms (${sink & 1 ? 'odd' : 'even'})`);
 console.log(`load ${load()}, ${new Date().toISOString()}`);
