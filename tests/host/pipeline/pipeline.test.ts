@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { BaseSource, type Frame } from '../../../camera/frame.js';
 import type { Engine, InferenceResult } from '../../../host/engine/engine.js';
 import { LATE_AFTER_PERIODS, Pipeline, type Prepared } from '../../../host/pipeline/pipeline.js';
+import type { FrameTimes } from '../../../host/pipeline/stats.js';
 import { ThreadedSource } from '../../../host/pipeline/threaded-source.js';
 import { decodeFrameMessage, type FrameMessage } from '../../../contracts/frame-message.js';
 import { wallNow } from '../../../common/clock.js';
@@ -65,25 +66,34 @@ test('a slow engine: newest frame wins, drops are counted, latency does not cree
   assert.equal(p.state.state, 'live');
 });
 
-/** Run `source` to its end in real time through a stand-in engine of `ms(frame value)`; the ids published. */
-async function runRealtime(source: BaseSource, ms: (value: number) => number): Promise<{ p: Pipeline; out: number[] }> {
+/** Run `source` to its end in real time through a stand-in engine of `ms(frame value)`; the ids published, and each one's stage times. */
+async function runRealtime(source: BaseSource, ms: (value: number) => number): Promise<{ p: Pipeline; out: number[]; times: FrameTimes[] }> {
   const out: number[] = [];
+  const times: FrameTimes[] = [];
   const p = new Pipeline(source, prep, standInEngine(ms), (b) => (out.push(decodeFrameMessage(b).frameId), true), { realtime: true, warmupFrames: 0, threshold: 128, gates: [] });
+  const published = p.stats.published.bind(p.stats);
+  p.stats.published = (t) => (times.push(t), published(t));
   await p.run();
-  return { p, out };
+  return { p, out, times };
 }
 
 test('late frames: in a slow spell one frame is skipped instead of every frame waiting what the one before overran', { timeout: 30_000 }, async () => {
   // 30 fps in real time; frames 30-44 take 45 ms (over the 33.3 ms period), the others 5 ms: without
-  // skipping, each frame of the spell waits 11.7 ms more than the one before, up to a period
-  const { p, out } = await runRealtime(new CountingSource(90, 30), (v) => (v >= 30 && v < 45 ? 45 : 5));
+  // skipping, each frame of the spell waits 11.7 ms more than the one before, until a newer one replaces it
+  const { p, out, times } = await runRealtime(new CountingSource(90, 30), (v) => (v >= 30 && v < 45 ? 45 : 5));
   const s = p.stats.snapshot();
   const periodMs = 1000 / 30;
   assert.ok(s.frames.dropped.late >= 2, `late frames skipped in the spell: ${JSON.stringify(s.frames.dropped)}`);
   assert.equal(s.frames.dropped.source + s.frames.dropped.late + s.frames.dropped.inference + out.length, 90, 'every frame is published or counted as dropped');
-  // a frame that had waited over half a period was skipped, so none published waited longer
-  // (a small allowance: the wait is measured as the frame is taken, on a loaded test machine)
-  assert.ok(s.latencyMs.queue!.max <= LATE_AFTER_PERIODS * periodMs + 8, `queue max ${s.latencyMs.queue!.max} ms`);
+  // a frame that had waited over half a period was skipped, so no published frame waited longer,
+  // and waits do not pile up over the spell. A small allowance, and one frame over it: the wait is
+  // measured as the frame is taken, and another suite on the test machine can hold this thread up
+  // once (25.5 ms was seen beside the full suite); with the skipping switched off, four frames of
+  // the spell went over (24.7-26.3 ms, two runs)
+  const waits = times.map((t) => t.inferenceStart - t.capture);
+  const over = waits.filter((w) => w > LATE_AFTER_PERIODS * periodMs + 8);
+  assert.ok(over.length <= 1, `published frames that waited over ${(LATE_AFTER_PERIODS * periodMs + 8).toFixed(1)} ms: ${over.map((w) => w.toFixed(1)).join(', ')}`);
+  assert.ok(Math.max(...waits) < periodMs, `queue max ${Math.max(...waits).toFixed(1)} ms`);
   for (let i = 1; i < out.length; i++) assert.ok(out[i] > out[i - 1]);
 });
 
