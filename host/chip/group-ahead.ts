@@ -9,8 +9,9 @@
 // layer starts, and no COMPUTE of a layer writes its own inputs), and copies its own box to its
 // output; the layer's later COMPUTEs only copy theirs. One call over the whole layer divides
 // over the threads as the direct engine's does: per tile, a tile of odd rows (the Winograd path
-// computes tiles of 4 rows; of 2 then) and a few coarse parts per tile left a thread idle (seed
-// dec1.conv1, tiles of 21 and 11 rows: 15-18 ms at 2 threads against the direct engine's 12.6).
+// computes whole tiles of 4 rows; of 2 or 4 when this was measured) and a few coarse parts per
+// tile left a thread idle (seed dec1.conv1, tiles of 21 and 11 rows: 15-18 ms at 2 threads
+// against the direct engine's 12.6).
 // Every COMPUTE still writes exactly the bytes it wrote before, when it did, so the result is
 // byte-identical and the chip's program and timing are untouched, as with the kernels' own weight
 // copies (kernel-copies.ts). The layer's input LOADs still run, though nothing reads their tiles

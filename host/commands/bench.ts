@@ -220,10 +220,12 @@ function formatReport(r: BenchReport): string {
       (b.cycles === undefined ? '' : `; chip model: ${b.cycles.toLocaleString('en-US')} cycles/frame`));
   }
   const one = runs.find((b) => b.threads === 1);
+  // ours at b's threads over one thread, median ms: printed twice below, one figure
+  const oursOverOne = (b: BuildRun) => (one!.msPerFrame / b.msPerFrame).toFixed(2);
   for (const b of runs) {
     // the fastest frames too: on a shared host (a VM whose cores a neighbour takes for seconds) the
     // medians of a few frames swing with it, and the runs alternate, so both saw the same minutes
-    if (one && b.threads > 1) lines.push(`${b.threads} threads: ${(one.msPerFrame / b.msPerFrame).toFixed(2)}x one thread (median ms), ${(one.minMs / b.minMs).toFixed(2)}x (fastest frame of each), ${(one.cpuMsPerFrame / b.cpuMsPerFrame).toFixed(2)}x in CPU time per frame`);
+    if (one && b.threads > 1) lines.push(`${b.threads} threads: ${oursOverOne(b)}x one thread (median ms), ${(one.minMs / b.minMs).toFixed(2)}x (fastest frame of each), ${(one.cpuMsPerFrame / b.cpuMsPerFrame).toFixed(2)}x in CPU time per frame`);
   }
   const h = r.hostScaling;
   if (h) lines.push(`this machine's ceiling: ${h.threads} independent single-thread engines at once did ${h.before.toFixed(2)}x (before the runs) and ${h.after.toFixed(2)}x (after) the work of one alone`);
@@ -240,7 +242,7 @@ function formatReport(r: BenchReport): string {
       const single = r.peers!.find((x) => x.peer === o.peer && x.precision === o.precision && x.threads === 1);
       return single ? [`${o.peer} ${o.precision} ${(single.msPerFrame / o.msPerFrame).toFixed(2)}x`] : [];
     });
-    if (peerScaling.length) lines.push(`${b.threads} threads over 1, median ms: ours ${(one.msPerFrame / b.msPerFrame).toFixed(2)}x; ${peerScaling.join(', ')}`);
+    if (peerScaling.length) lines.push(`${b.threads} threads over 1, median ms: ours ${oursOverOne(b)}x; ${peerScaling.join(', ')}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -66,9 +66,12 @@ export function winogradChunk(stride: number, cin: number, ohwi: Int8Array): num
   return 0;
 }
 
+/** Points of an F(4x4, 3x3) tile's transform (its 6x6 input window): transformed weights per input channel. */
+const F4_POINTS = 36;
+
 /** Bytes one output channel's packed weights take. */
 export function packedConvWeightBytes(k: 1 | 3, cin: number, stride: number): number {
-  return k === 3 && winogradTile(stride, cin) ? 36 * cin * 2 : packedRun(k, cin) * 2;
+  return k === 3 && winogradTile(stride, cin) ? F4_POINTS * cin * 2 : packedRun(k, cin) * 2;
 }
 
 /**
@@ -117,7 +120,7 @@ export function packConvWeights(heap: ArrayBufferLike, usable: number, k: 1 | 3,
   }
   if (winogradTile(stride, cin)) {
     for (let o = 0; o < cout; o++) {
-      const base = Math.floor(o / group) * group * 36 * cin + (o % group) * 2;
+      const base = Math.floor(o / group) * group * F4_POINTS * cin + (o % group) * 2;
       // [p][channel pair][channel in group][2]
       for (let c = 0; c < cin; c++) packWinograd4Kernel(ohwi, o * 9 * cin + c, cin, out, base + (c >> 1) * group * 2 + (c & 1), (cin >> 1) * group * 2);
     }

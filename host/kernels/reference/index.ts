@@ -59,7 +59,7 @@ export function createReferenceKernels(initialBytes = 0): KernelSet {
     conv3x3(inPtr, inH, inW, cin, inZp, outPtr, outH, outW, outPixelStride, cout, stride, padTop, padLeft,
       wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax, chunkCin, scratchPtr, scratchBytes) {
       span('conv3x3 scratch', scratchPtr, scratchBytes);
-      if (!Number.isInteger(chunkCin) || chunkCin < 0 || chunkCin % 8 !== 0) throw new RangeError(`conv3x3: chunkCin must be 0 or a positive multiple of 8, got ${chunkCin}`);
+      if (!Number.isInteger(chunkCin) || chunkCin < 0 || chunkCin % 8 !== 0) throw new RangeError(`conv3x3: chunkCin must be 0 or a positive multiple of 8, got ${chunkCin} (winogradChunk in weight-packing.ts computes it from the weights)`);
       span('conv3x3 input', inPtr, inH * inW * cin);
       span('conv3x3 output', outPtr, outSpan(outH * outW, outPixelStride, cout));
       span('conv3x3 weights', wPtr, 9 * cin * cout);
