@@ -1,13 +1,16 @@
 // Benchmark (not a test): wall time per frame of the chip engine against the
 // direct executor on the same model, kernels and frames. Run:
-//   node --import tsx tests/host/chip/chip-overhead.bench.ts [seed|mid|lite] [frames] [preset] [threads]
+//   node --import tsx tests/host/chip/chip-overhead.bench.ts [seed|mid|lite|FILE.aunet] [frames] [preset] [threads]
+// (a bench variant is a random model of that shape; a .aunet file is that model, e.g. the shipped
+// models/busi-lite.aunet, which `aunet run` runs)
 // Prints both medians and the overhead; docs/benchmarks.md records the figures. With threads
 // > 1 (threaded kernels) the chip's layers first choose how they run (host/chip/layer-choice.ts:
 // the warm-up frames below), and it also times the chip with every kernel call divided, and with
 // the tiles of every layer that can spread them spread over the threads (tile-scheduler.ts). It also
 // times the chip with each channel group of a grouped conv computed on its own (group-ahead.ts off).
 import os from 'node:os';
-import { VARIANTS, type Variant } from '../../../host/bench/network.js';
+import { VARIANTS, VARIANT_NAMES, type Variant } from '../../../host/bench/network.js';
+import { loadModel } from '../../../host/load/model-loader.js';
 import { createWasmKernels } from '../../../host/kernels/wasm-kernels.js';
 import { createThreadedKernels } from '../../../host/kernels/threaded-kernels.js';
 import { createDirectEngine } from '../../../host/engine/direct-executor.js';
@@ -15,12 +18,16 @@ import { createChipEngine } from '../../../host/chip/chip-engine.js';
 import { randomQModel } from '../../../models/random-qmodel.js';
 import { syntheticFrames } from '../../../models/random-model.js';
 
-const variant = (process.argv[2] ?? 'seed') as Variant;
+const variant = process.argv[2] ?? 'seed';
 const frames = Number(process.argv[3] ?? 6);
 const preset = process.argv[4] ?? 'default';
 const threads = Number(process.argv[5] ?? 1);
-const arch = { ...VARIANTS[variant] };
-const model = randomQModel(arch, { seed: 7 });
+if (!variant.endsWith('.aunet') && !VARIANT_NAMES.includes(variant as Variant)) {
+  console.error(`chip-overhead.bench: the model must be a bench variant (${VARIANT_NAMES.join(', ')}) or a .aunet file, got ${variant}`);
+  process.exit(2);
+}
+const model = variant.endsWith('.aunet') ? (await loadModel(variant)).model : randomQModel({ ...VARIANTS[variant as Variant] }, { seed: 7 });
+const arch = model.arch;
 const kernels = threads > 1 ? await createThreadedKernels({ threads }) : createWasmKernels();
 const direct = createDirectEngine(model, kernels);
 const t0 = performance.now();
