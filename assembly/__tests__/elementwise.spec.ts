@@ -72,7 +72,7 @@ describe('add / affine', () => {
       store<i8>(inp + c, i8(c + 1)); store<i8>(w + c, i8(c - 2));
       store<i32>(bias + (c << 2), 10 * c); store<i32>(m + (c << 2), 1 << 30); store<i32>(s + (c << 2), c == 2 ? 3 : 1);
     }
-    affine(inp, 1, 5, 0, w, bias, m, s, 0, -128, 127, out, heap.alloc(4096), 4096);
+    affine(inp, 1, 5, 0, w, bias, m, s, 0, -128, 127, out);
     expect<i8>(load<i8>(out)).toBe(-2); // -2 * 1 + 0
     expect<i8>(load<i8>(out + 1)).toBe(8); // -1 * 2 + 10
     expect<i8>(load<i8>(out + 2)).toBe(80); // (0 * 3 + 20) * 4

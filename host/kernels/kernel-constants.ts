@@ -44,9 +44,6 @@ export const WINOGRAD4_CHUNK_CIN = 112;
  */
 export const WEIGHT_LAYOUT = 3;
 
-/** Scratch bytes affine uses per group of 4 channels for its per-lane requantization table. */
-export const AFFINE_SCRATCH_PER_GROUP = 144;
-
 // Kernel argument errors: a kernel records a code with fail() and traps; the
 // host reads it with lastError() and names it (host/kernels/kernel-errors.ts).
 export const ERR_NONE = 0;

@@ -11,9 +11,8 @@
 //   then + output zero point, then clamp to [actMin, actMax];
 // - per-channel arrays (bias, multiplier, shift) are int32, 4-byte aligned;
 // - kernels own no memory: a kernel that needs working space (conv3x3's widened
-//   rows, affine's lane table) takes a scratch pointer and size from its caller.
+//   rows) takes a scratch pointer and size from its caller.
 
-import { AFFINE_SCRATCH_PER_GROUP } from './kernel-constants.js';
 
 export interface KernelSet extends KernelFunctions {
   /** 'reference', 'wasm-simd' or 'wasm-relaxed-simd' */
@@ -110,13 +109,11 @@ export interface KernelFunctions {
 
   /**
    * per-channel affine: out[p][ch] = requant_ch(w[ch] * (in[p][ch] - inZp) + bias[ch]) + outZp.
-   * Scratch: a table of affineScratchBytes(c) (less: the slower scalar path, same bytes out).
    */
   affine(
     inPtr: number, pixels: number, c: number, inZp: number,
     wPtr: number, biasPtr: number, multPtr: number, shiftPtr: number,
     outZp: number, actMin: number, actMax: number, outPtr: number,
-    scratchPtr: number, scratchBytes: number,
   ): void;
 
   /**
@@ -135,8 +132,3 @@ export const KERNEL_FUNCTIONS = [
 
 /** Scratch conv3x3 is given by the engines: bands of up to this many bytes of widened rows. */
 export const CONV3X3_SCRATCH_BYTES = 1 << 20;
-
-/** Scratch affine needs for its vector path over `c` channels. */
-export function affineScratchBytes(c: number): number {
-  return (c >> 2) * AFFINE_SCRATCH_PER_GROUP;
-}

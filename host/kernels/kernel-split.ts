@@ -7,8 +7,8 @@
 // parts cannot touch each other's bytes (copyBox: splitBox). Every part
 // computes exactly what the whole call computes for those outputs (the kernels'
 // arithmetic is per output), so any split is bit-exact with the unsplit call. The
-// scratch arguments (conv3x3's and affine's last two) stay as given: the caller puts
-// each part's own region there (withScratch).
+// scratch arguments (conv3x3's last two) stay as given: the caller puts each part's own
+// region there (withScratch).
 import type { KernelFunctions } from './kernel-set.js';
 import { CONV3X3_GROUP } from './kernel-constants.js';
 import { packedConvWeightBytes, winogradTile } from './weight-packing.js';
@@ -115,7 +115,7 @@ const MIN_PART_CHANNELS = 32;
 
 /** Kernels whose last two arguments are a scratch pointer and size. */
 export function takesScratch(kernel: KernelName): boolean {
-  return kernel === 'conv3x3' || kernel === 'affine';
+  return kernel === 'conv3x3';
 }
 
 /** `a` with its scratch region replaced (for a part that runs beside others). */
@@ -183,8 +183,8 @@ export function splitCall(kernel: KernelName, a: Args, n: number): Args[] {
     }
     case 'affine': {
       const [inPtr, pixels, c, ...rest] = a;
-      const [outPtr, scratchPtr, scratchBytes] = rest.splice(-3);
-      return ranges(pixels, n).map(([p0, p1]) => [inPtr + p0 * c, p1 - p0, c, ...rest, outPtr + p0 * c, scratchPtr, scratchBytes]);
+      const outPtr = rest.pop()!;
+      return ranges(pixels, n).map(([p0, p1]) => [inPtr + p0 * c, p1 - p0, c, ...rest, outPtr + p0 * c]);
     }
     case 'copyBox': return splitBox(a, n);
   }

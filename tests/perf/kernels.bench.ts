@@ -95,8 +95,7 @@ function elementwise(ks: ReturnType<typeof createWasmKernels>): void {
   const rng = new Rng(2);
   const perKind = new Map<string, { ms: number; cpu: number; values: number }>();
   const big = 4 * Math.max(...[...g.tensors.values()].map((t) => t.h * t.w * t.c));
-  ks.ensureHeap(4 * big + 4096 + 65536);
-  const SCRATCH = 4 * big + 4096; // affine's lane table
+  ks.ensureHeap(4 * big + 4096);
   new Int8Array(ks.heap, 0, 3 * big).set(rng.int8(3 * big));
   const A = 0, B = big, OUT = 2 * big, P = 3 * big; // P: per-channel params
   const i32 = new Int32Array(ks.heap, P, 1024 * 3);
@@ -118,7 +117,7 @@ function elementwise(ks: ReturnType<typeof createWasmKernels>): void {
       case 'add': run = () => ks.add(A, B, n, 3, -7, 20, 1 << 30, 0, 1 << 30, -1, q.multiplier, q.shift - 20, 0, -128, 127, OUT); break;
       case 'sigmoid': run = () => ks.lut(A, n, B, OUT); break;
       case 'gatemul': run = () => ks.gateMul(A, B, o.h, o.w, o.c, 3, q.multiplier, q.shift - 8, 0, -128, 127, OUT); break;
-      case 'affine': run = () => ks.affine(A, o.h * o.w, o.c, 3, B, P, P + 4096, P + 8192, 0, -128, 127, OUT, SCRATCH, 65536); break;
+      case 'affine': run = () => ks.affine(A, o.h * o.w, o.c, 3, B, P, P + 4096, P + 8192, 0, -128, 127, OUT); break;
     }
     const { best, bestCpu } = bestOf(run);
     const k = perKind.get(op.kind) ?? { ms: 0, cpu: 0, values: 0 };

@@ -1,8 +1,6 @@
-// affine (per-channel scale and bias: the attention gate's folded BatchNorm) ->
-// kernel affine, with a scratch table for its vector path.
+// affine (per-channel scale and bias: the attention gate's folded BatchNorm) -> kernel affine.
 import type { AffineOp } from '../../../models/graph.js';
 import type { QAffine } from '../../../models/qmodel.js';
-import { affineScratchBytes } from '../kernel-set.js';
 import { callPixels, requirePointwise, sameWindow, elementwiseWork, type OpBinding } from './op-binding.js';
 import { int8Plane, requantPlanes } from './planes.js';
 
@@ -19,16 +17,15 @@ export const affine: OpBinding<AffineOp, AffineData> = {
   planes: (op) => [int8Plane<QAffine>('weights', 'weights', op.channels, 1, (p) => p.weights), ...requantPlanes<QAffine>(op.channels)],
   geometry: (op) => ({ inputs: [sameWindow(op.input)], rowAlign: 1, colAlign: 1, groupable: false }),
   prepare: (op, p, zp) => ({ channels: op.channels, inZp: zp(op.input), outZp: zp(op.output), actMin: p.actMin, actMax: p.actMax }),
-  scratchBytes: (d) => affineScratchBytes(d.channels),
-  bind(kn, d, c, scratch) {
+  scratchBytes: () => 0,
+  bind(kn, d, c) {
     const v = c.inputs[0];
     requirePointwise('affine', c, v.c);
     const pixels = callPixels(c);
     const [w, bias, mult, shift] = c.params;
     const { inZp, outZp, actMin, actMax } = d;
     const out = c.out;
-    const { ptr: sp, bytes: sb } = scratch;
-    return () => kn.affine(v.ptr, pixels, v.c, inZp, w, bias, mult, shift, outZp, actMin, actMax, out, sp, sb);
+    return () => kn.affine(v.ptr, pixels, v.c, inZp, w, bias, mult, shift, outZp, actMin, actMax, out);
   },
   work: elementwiseWork,
 };

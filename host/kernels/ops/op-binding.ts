@@ -106,7 +106,7 @@ export interface OpCall {
   params: number[];
 }
 
-/** Working memory a call may use (conv3x3's widened rows, affine's lane table). */
+/** Working memory a call may use (conv3x3's widened rows). */
 export interface Scratch {
   ptr: number;
   bytes: number;

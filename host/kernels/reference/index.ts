@@ -110,8 +110,7 @@ export function createReferenceKernels(initialBytes = 0): KernelSet {
       span('gateMul skip', skipPtr, h * w * c); span('gateMul output', outPtr, h * w * c);
       gateMul(views, aPtr, skipPtr, h, w, c, skipZp, mult, shift, outZp, actMin, actMax, outPtr);
     },
-    affine(inPtr, pixels, c, inZp, wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax, outPtr, scratchPtr, scratchBytes) {
-      span('affine scratch', scratchPtr, scratchBytes);
+    affine(inPtr, pixels, c, inZp, wPtr, biasPtr, multPtr, shiftPtr, outZp, actMin, actMax, outPtr) {
       span('affine input', inPtr, pixels * c); span('affine weights', wPtr, c); span('affine output', outPtr, pixels * c);
       perChannel('affine', biasPtr, multPtr, shiftPtr, c);
       act('affine', outZp, actMin, actMax);

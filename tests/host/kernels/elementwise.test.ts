@@ -3,7 +3,7 @@
 // byte for byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { affineScratchBytes, type KernelSet } from '../../../host/kernels/kernel-set.js';
+import type { KernelSet } from '../../../host/kernels/kernel-set.js';
 import { quantizeMultiplier, quantizeAddParams, sigmoidLut } from '../../../models/quant-math.js';
 import { Rng } from './rng.js';
 import { Layout, load, read, kernelSets, firstDiff, randomBox } from './harness.js';
@@ -117,15 +117,12 @@ test('affine: per-channel weights, bias and requantization', () => {
     const mult = new Int32Array(c), shift = new Int32Array(c);
     for (let ch = 0; ch < c; ch++) { const q = rq(2 ** (lo + (hi - lo) * rng.float())); mult[ch] = q.multiplier; shift[ch] = q.shift; }
     const inZp = rng.int(-128, 127), outZp = rng.int(-128, 127);
-    // the scratch table the vector path needs, and none (the scalar path): the same bytes
-    for (const scratchBytes of [affineScratchBytes(c), 0]) {
-      same(`affine ${pixels}x${c} scratch ${scratchBytes}`, (ks) => {
-        const L = new Layout(); const i = L.put(input), wp = L.put(w), bp = L.put(bias), mp = L.put(mult), sp = L.put(shift);
-        const o = L.space(pixels * c); const scratch = L.space(scratchBytes); load(ks, L);
-        ks.affine(i, pixels, c, inZp, wp, bp, mp, sp, outZp, -128, 127, o, scratch, scratchBytes);
-        return [o, pixels * c, c];
-      });
-    }
+    same(`affine ${pixels}x${c}`, (ks) => {
+      const L = new Layout(); const i = L.put(input), wp = L.put(w), bp = L.put(bias), mp = L.put(mult), sp = L.put(shift);
+      const o = L.space(pixels * c); load(ks, L);
+      ks.affine(i, pixels, c, inZp, wp, bp, mp, sp, outZp, -128, 127, o);
+      return [o, pixels * c, c];
+    });
   }
 });
 
