@@ -13,7 +13,6 @@
 // - kernels own no memory: a kernel that needs working space (conv3x3's widened
 //   rows) takes a scratch pointer and size from its caller.
 
-
 export interface KernelSet extends KernelFunctions {
   /** 'reference', 'wasm-simd' or 'wasm-relaxed-simd' */
   readonly name: string;
