@@ -7,7 +7,7 @@
 // registers and held there while the pixels pass (read from a table for every pixel and
 // group instead, as this kernel did before, the call took 1.15-1.32x the time); channels
 // past the last multiple of 4 use the scalar rule.
-import { requantize, roundConst, unbiasConst, accBound } from './quant';
+import { requantize, roundConst, unbiasConst, accBound, finish8, finish16 } from './quant';
 import { fail, checkZp, checkAct, checkRequant, ERR_SHAPE, ERR_CHANNELS } from './errors';
 
 export function affine(
@@ -47,9 +47,7 @@ export function affine(
       const r1 = affine4(v128.load32_zero(a + cs), zin, w, bias, lo, hi, mult, rl, rh, ub, t0, t1, t2, t3);
       const r2 = affine4(v128.load32_zero(a + 2 * cs), zin, w, bias, lo, hi, mult, rl, rh, ub, t0, t1, t2, t3);
       const r3 = affine4(v128.load32_zero(a + 3 * cs), zin, w, bias, lo, hi, mult, rl, rh, ub, t0, t1, t2, t3);
-      const q01 = i16x8.min_s(i16x8.max_s(i16x8.add_sat_s(i16x8.narrow_i32x4_s(r0, r1), zpv), mn), mx);
-      const q23 = i16x8.min_s(i16x8.max_s(i16x8.add_sat_s(i16x8.narrow_i32x4_s(r2, r3), zpv), mn), mx);
-      const q = i8x16.narrow_i16x8_s(q01, q23);
+      const q = finish16(r0, r1, r2, r3, zpv, mn, mx);
       const o = d + usize(p) * cs;
       v128.store32_lane(o, q, 0);
       v128.store32_lane(o + cs, q, 1);
@@ -58,11 +56,11 @@ export function affine(
     }
     for (; p < pixels; p++) {
       const r = affine4(v128.load32_zero(s + usize(p) * cs), zin, w, bias, lo, hi, mult, rl, rh, ub, t0, t1, t2, t3);
-      const q = i16x8.min_s(i16x8.max_s(i16x8.add_sat_s(i16x8.narrow_i32x4_s(r, r), zpv), mn), mx);
-      v128.store32_lane(d + usize(p) * cs, i8x16.narrow_i16x8_s(q, q), 0);
+      v128.store32_lane(d + usize(p) * cs, finish8(r, r, zpv, mn, mx), 0);
     }
   }
-  for (let p = 0; p < pixels && vecCh < cs; p++) {
+  if (vecCh == cs) return;
+  for (let p = 0; p < pixels; p++) {
     const s = inPtr + usize(p) * cs;
     const d = outPtr + usize(p) * cs;
     for (let ch = vecCh; ch < cs; ch++) {

@@ -22,11 +22,12 @@ const variant = process.argv[2] ?? 'seed';
 const frames = Number(process.argv[3] ?? 6);
 const preset = process.argv[4] ?? 'default';
 const threads = Number(process.argv[5] ?? 1);
-if (!variant.endsWith('.aunet') && !VARIANT_NAMES.includes(variant as Variant)) {
+const isFile = variant.endsWith('.aunet');
+if (!isFile && !VARIANT_NAMES.includes(variant as Variant)) {
   console.error(`chip-overhead.bench: the model must be a bench variant (${VARIANT_NAMES.join(', ')}) or a .aunet file, got ${variant}`);
   process.exit(2);
 }
-const model = variant.endsWith('.aunet') ? (await loadModel(variant)).model : randomQModel({ ...VARIANTS[variant as Variant] }, { seed: 7 });
+const model = isFile ? (await loadModel(variant)).model : randomQModel({ ...VARIANTS[variant as Variant] }, { seed: 7 });
 const arch = model.arch;
 const kernels = threads > 1 ? await createThreadedKernels({ threads }) : createWasmKernels();
 const direct = createDirectEngine(model, kernels);
