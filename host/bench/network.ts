@@ -95,6 +95,8 @@ export interface LayerRow {
 
 export interface Timing {
   frames: number;
+  /** untimed frames run before them, and how long they took (ms) */
+  warmup: { frames: number; ms: number };
   /** median whole-frame milliseconds (input in, all ops, outputs out) */
   msPerFrame: number;
   p90Ms: number;
@@ -121,24 +123,39 @@ export function timeEngine(engine: Engine, frames: Uint8Array[], n: number, warm
 }
 
 /**
+ * Least time each engine runs untimed before its frames count. V8 compiles the engine's hot
+ * JavaScript (the per-layer loop, the thread pool's divide and claim) with its optimising
+ * compiler on a background thread, for up to 25-31 ms a function, over the first 25-30 frames
+ * of the seed at 2 threads (`node --trace-opt`): on a 2-core box that thread takes a core from
+ * a kernel thread mid-layer, and the frame waits. Seed, 2 threads over 1, three alternations
+ * on the 2-vCPU EPYC (2026-12-01): 1.56x / 1.72x / 1.94x after the settle rule alone, 1.87x /
+ * 1.96x / 1.92x after 3 s.
+ */
+export const WARMUP_MS = 3000;
+
+/**
  * Time several engines with their frames interleaved (frame i of every engine, then frame i + 1),
  * so that each sees the same minutes of a shared machine whose speed drifts: their ratios compare
  * like with like, where timing one engine after the other compared two different minutes.
  */
-export function timeEngines(engines: readonly Engine[], frames: Uint8Array[], n: number, warmup = 2, onFrame?: (i: number) => void): Timing[] {
+export function timeEngines(engines: readonly Engine[], frames: Uint8Array[], n: number, warmup = 2, onFrame?: (i: number) => void, warmupMs = WARMUP_MS): Timing[] {
   // V8 runs new WebAssembly code in its baseline tier and optimises hot functions as they
   // run, and a threaded module's workers start cold: warm up until frame times settle
-  // (within 10% of the best so far), at least `warmup` frames and at most 4x that; and
-  // past the frames an engine still tunes itself on (the chip's layers choosing their way)
-  for (const engine of engines) {
+  // (within 10% of the best so far), at least `warmup` frames and at most 4x that, for at
+  // least `warmupMs`; and past the frames an engine still tunes itself on (the chip's layers
+  // choosing their way)
+  const warmed = engines.map((engine) => {
     let best = Infinity;
-    for (let i = 0, last = Infinity; i < warmup || (last > 1.1 * best && i < 4 * warmup) || (engine.tuningFrames ?? 0) > 0; i++) {
+    const start = performance.now();
+    let i = 0;
+    for (let last = Infinity; i < warmup || (last > 1.1 * best && i < 4 * warmup) || performance.now() < start + warmupMs || (engine.tuningFrames ?? 0) > 0; i++) {
       const t0 = performance.now();
       engine.run(frames[i % frames.length]);
       last = performance.now() - t0;
       best = Math.min(best, last);
     }
-  }
+    return { frames: i, ms: performance.now() - start };
+  });
   const runs = engines.map((engine) => {
     const direct = 'runProfiled' in engine ? (engine as DirectEngine) : null;
     const steps = direct?.steps ?? [];
@@ -174,12 +191,13 @@ export function timeEngines(engines: readonly Engine[], frames: Uint8Array[], n:
     }
     onFrame?.(i + 1);
   }
-  return runs.map((r) => {
+  return runs.map((r, k) => {
     const cpuMsPerFrame = r.cpuMicros / 1000 / n;
     const macs = graphMacs(buildGraph(r.engine.arch));
     const med = median(r.frameMs);
     return {
       frames: n,
+      warmup: warmed[k],
       msPerFrame: med,
       p90Ms: quantile(r.frameMs, 0.9),
       minMs: Math.min(...r.frameMs),

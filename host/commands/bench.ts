@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import cliProgress from 'cli-progress';
 import { AunetError, UsageError } from '../../common/errors.js';
 import {
-  DEFAULT_FRAMES, VARIANTS, VARIANT_NAMES, benchModels, machineInfo, machineLine, timeEngines, variantMacs,
+  DEFAULT_FRAMES, VARIANTS, VARIANT_NAMES, WARMUP_MS, benchModels, machineInfo, machineLine, timeEngines, variantMacs,
   type MachineInfo, type Timing, type Variant,
 } from '../bench/network.js';
 import { hostScaling } from '../bench/host-scaling.js';
@@ -24,7 +24,7 @@ import { createThreadedKernels, type ThreadedKernelSet } from '../kernels/thread
 import { defaultThreads, MAX_THREADS } from '../../common/thread-count.js';
 import { loadEngine } from '../load/engine-loader.js';
 import { engineOption } from './support/engine-options.js';
-import { parseInteger } from '../../common/cli-args.js';
+import { parseInteger, parseNumber } from '../../common/cli-args.js';
 import { packageFile } from '../../common/package-root.js';
 
 /** auto = relaxed SIMD when this Node has it, else plain SIMD */
@@ -37,6 +37,7 @@ const CACHE_DIR = packageFile('.tmp/bench-models');
 interface Options {
   model: string;
   frames?: string;
+  warmup?: string;
   threads?: string;
   json?: boolean;
   build: string;
@@ -75,6 +76,7 @@ export function register(program: Command): void {
     .description('benchmark the int8 engines and kernel builds on a bench variant (per-layer and whole-frame figures)')
     .option('--model <variant>', `bench variant: ${VARIANT_NAMES.join(' | ')}`, 'seed')
     .option('--frames <n>', `timed frames (default ${Object.entries(DEFAULT_FRAMES).map(([k, v]) => `${k} ${v}`).join(', ')})`)
+    .option('--warmup <seconds>', `least untimed time per engine before its frames count (default ${WARMUP_MS / 1000}: V8 optimises the engine's JavaScript over its first frames)`)
     .option('--threads <list>', 'threads that run the kernels, comma-separated, each timed (e.g. 1,2; default: AUNET_THREADS, else one per core)')
     .option('--json', 'print one JSON object instead of tables')
     .option('--build <build>', `kernel build: ${BUILDS.join(' | ')} (both = plain SIMD and relaxed SIMD)`, 'auto')
@@ -92,6 +94,7 @@ async function bench(o: Options): Promise<BenchReport> {
   if (!(VARIANT_NAMES as string[]).includes(o.model)) throw new UsageError(`--model must be one of ${VARIANT_NAMES.join(', ')}, got '${o.model}'`);
   const variant = o.model as Variant;
   const frames = parseInteger(o.frames, '--frames', { min: 1 }) ?? DEFAULT_FRAMES[variant];
+  const warmupMs = 1000 * (parseNumber(o.warmup, '--warmup', { min: 0 }) ?? WARMUP_MS / 1000);
   const threads = o.threads === undefined ? [defaultThreads()] : o.threads.split(',').map((t) => parseInteger(t, '--threads', { min: 1, max: MAX_THREADS }));
   if (o.build === 'relaxed' && threads.some((t) => t > 1)) throw new UsageError('--threads above 1 runs the plain-SIMD threaded module; the relaxed build is single-threaded (--build simd or auto)');
   if (!(BUILDS as string[]).includes(o.build)) throw new UsageError(`--build must be one of ${BUILDS.join(', ')}, got '${o.build}'`);
@@ -129,7 +132,7 @@ async function bench(o: Options): Promise<BenchReport> {
     }
     const timingBar = progress && here.length ? new cliProgress.SingleBar({ format: `timing ${here.map((h) => h.engine.name).join(', ')} {bar} {value}/{total} frames`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
     timingBar?.start(frames, 0);
-    const timings = timeEngines(here.map((h) => h.engine), models.frames, frames, 2, (i) => timingBar?.update(i));
+    const timings = timeEngines(here.map((h) => h.engine), models.frames, frames, 2, (i) => timingBar?.update(i), warmupMs);
     timingBar?.stop();
     here.forEach(({ p, kernels, engine }, k) => {
       const direct = 'memory' in engine ? (engine as DirectEngine).memory.summary() : undefined;
@@ -173,7 +176,7 @@ async function childRun(variant: Variant, frames: number, o: Options): Promise<B
   const cli = packageFile('host/cli.ts');
   const args = [
     '--experimental-wasm-relaxed-simd', '--import', 'tsx', cli, 'bench',
-    '--model', variant, '--frames', String(frames), '--build', 'relaxed', '--threads', '1', '--engine', o.engine, '--json',
+    '--model', variant, '--frames', String(frames), ...(o.warmup === undefined ? [] : ['--warmup', o.warmup]), '--build', 'relaxed', '--threads', '1', '--engine', o.engine, '--json',
     ...(o.cache ? [] : ['--no-cache']), ...(o.progress ? [] : ['--no-progress']),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [CHILD_ENV]: '1' }, cwd: packageFile('.') });
@@ -215,7 +218,7 @@ function formatReport(r: BenchReport): string {
   }
   lines.push('');
   for (const b of runs) {
-    lines.push(`${b.engine}, ${b.threads} thread${b.threads === 1 ? '' : 's'}: ${b.frames} frames, median ${b.msPerFrame.toFixed(1)} ms, p90 ${b.p90Ms.toFixed(1)} ms, min ${b.minMs.toFixed(1)} ms, ${b.gmacPerSec.toFixed(1)} GMAC/s` +
+    lines.push(`${b.engine}, ${b.threads} thread${b.threads === 1 ? '' : 's'}: ${b.frames} frames after ${b.warmup.frames} warm-up (${(b.warmup.ms / 1000).toFixed(1)} s), median ${b.msPerFrame.toFixed(1)} ms, p90 ${b.p90Ms.toFixed(1)} ms, min ${b.minMs.toFixed(1)} ms, ${b.gmacPerSec.toFixed(1)} GMAC/s` +
       ` (CPU time ${b.cpuMsPerFrame.toFixed(1)} ms/frame, ${b.gmacPerCpuSec.toFixed(1)} GMAC/CPU-s)` +
       (b.cycles === undefined ? '' : `; chip model: ${b.cycles.toLocaleString('en-US')} cycles/frame`));
   }

@@ -11,11 +11,11 @@ const cli = packageFile('host/cli.ts');
 const run = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', cli, 'bench', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
 
 interface Row { name: string; kind: string; macs: number; ms: number; cpuMs: number; gmacPerSec: number | null }
-interface Run { build: string; threads: number; engine: string; frames: number; msPerFrame: number; gmacPerSec: number; cpuMsPerFrame: number; layers: Row[] }
+interface Run { build: string; threads: number; engine: string; frames: number; warmup: { frames: number; ms: number }; msPerFrame: number; gmacPerSec: number; cpuMsPerFrame: number; layers: Row[] }
 interface Report extends Run { variant: string; arch: Arch; macs: number; machine: { cpu: string; cores: number; node: string; kernelBuild: string }; builds: Run[] }
 
 test('bench --model lite --json --build both: figures for both builds, per layer, with the machine', () => {
-  const r = JSON.parse(run('--model', 'lite', '--frames', '2', '--build', 'both', '--threads', '1', '--json', '--no-progress')) as Report;
+  const r = JSON.parse(run('--model', 'lite', '--frames', '2', '--warmup', '0', '--build', 'both', '--threads', '1', '--json', '--no-progress')) as Report;
   const g = buildGraph({ filters: 8, height: 128, width: 128, channels: 1 });
   assert.equal(r.variant, 'lite');
   assert.equal(r.macs, graphMacs(g));
@@ -25,6 +25,8 @@ test('bench --model lite --json --build both: figures for both builds, per layer
   assert.ok(r.machine.cores >= 1 && r.machine.cpu.length > 0);
   for (const b of r.builds) {
     assert.equal(b.frames, 2);
+    // --warmup 0 reaches the relaxed build's child Node too: the settle rule's few frames only
+    assert.ok(b.warmup.frames >= 2 && b.warmup.ms < 3000, `${b.build}: ${JSON.stringify(b.warmup)}`);
     assert.ok(b.msPerFrame > 0 && b.cpuMsPerFrame > 0);
     assert.ok(Math.abs(b.gmacPerSec - r.macs / (b.msPerFrame * 1e6)) < 1e-9);
     assert.deepEqual(b.layers.map((l) => l.name), g.ops.map((o) => o.name));
@@ -33,7 +35,7 @@ test('bench --model lite --json --build both: figures for both builds, per layer
 });
 
 test('bench --vs onnxruntime-web,onnxruntime-node runs our network in both, float32 and int8 QDQ, with the ratios', () => {
-  const r = JSON.parse(run('--model', 'lite', '--frames', '3', '--threads', '1', '--vs', 'onnxruntime-web,onnxruntime-node', '--json', '--no-progress')) as Report & {
+  const r = JSON.parse(run('--model', 'lite', '--frames', '3', '--warmup', '0', '--threads', '1', '--vs', 'onnxruntime-web,onnxruntime-node', '--json', '--no-progress')) as Report & {
     peers: { peer: string; precision: string; threads: number; runtime: string; frames: number; msPerFrame: number; cpuMsPerFrame: number; ratio: number; cpuRatio: number; onnxBytes: number }[];
   };
   assert.deepEqual(r.peers.map((p) => `${p.peer} ${p.precision}`), ['onnxruntime-web float32', 'onnxruntime-node float32', 'onnxruntime-web int8', 'onnxruntime-node int8']);
@@ -53,10 +55,10 @@ test('bench --vs onnxruntime-web,onnxruntime-node runs our network in both, floa
 });
 
 test('bench --threads 1,2: the threaded kernels beside one thread, with the scaling line', () => {
-  const r = JSON.parse(run('--model', 'lite', '--frames', '2', '--build', 'simd', '--threads', '1,2', '--json', '--no-progress')) as Report & { builds: (Run & { threads: number })[] };
+  const r = JSON.parse(run('--model', 'lite', '--frames', '2', '--warmup', '0', '--build', 'simd', '--threads', '1,2', '--json', '--no-progress')) as Report & { builds: (Run & { threads: number })[] };
   assert.deepEqual(r.builds.map((b) => [b.build, b.threads]), [['wasm-simd', 1], ['wasm-simd-threads', 2]]);
   for (const b of r.builds) assert.ok(b.msPerFrame > 0 && b.layers.length === buildGraph(r.arch).ops.length);
-  const out = run('--model', 'lite', '--frames', '1', '--build', 'simd', '--threads', '1,2', '--no-progress');
+  const out = run('--model', 'lite', '--frames', '1', '--warmup', '0', '--build', 'simd', '--threads', '1,2', '--no-progress');
   assert.match(out, /^2 threads: [\d.]+x one thread \(median ms\), [\d.]+x \(fastest frame of each\)/m);
   // the machine's own ceiling for this kind of work, measured in the same run (on a loaded machine
   // anything from well under 1 to over 2: 0.48 and 2.62 were seen beside other suites)
@@ -68,7 +70,7 @@ test('bench --threads 1,2: the threaded kernels beside one thread, with the scal
 });
 
 test('bench --threads 1,2 --vs: each runtime\'s own gain from threads, from the same run', () => {
-  const out = run('--model', 'lite', '--frames', '1', '--build', 'simd', '--threads', '1,2', '--vs', 'onnxruntime-node', '--no-progress');
+  const out = run('--model', 'lite', '--frames', '1', '--warmup', '0', '--build', 'simd', '--threads', '1,2', '--vs', 'onnxruntime-node', '--no-progress');
   const line = /^2 threads over 1, median ms: ours ([\d.]+)x; onnxruntime-node float32 ([\d.]+)x, onnxruntime-node int8 ([\d.]+)x$/m.exec(out);
   assert.ok(line, out);
   // ours is the scaling line's median ratio; each peer's is its own 2-thread run over its 1-thread run
@@ -86,7 +88,10 @@ test('bench prints a per-layer table and the whole-frame line', () => {
   const out = run('--model', 'lite', '--frames', '1', '--threads', '1', '--no-progress');
   assert.match(out, /aunet bench lite: F=8, 128x128x1, 0\.247 GMAC\/frame/);
   assert.match(out, /^dec4\.conv1 +conv +28\.3 /m);
-  assert.match(out, /direct\/wasm-\S+, 1 thread: 1 frames, median [\d.]+ ms, p90 [\d.]+ ms/);
+  // the default warm-up: 3 s at least before the frame counts
+  const warm = /direct\/wasm-\S+, 1 thread: 1 frames after (\d+) warm-up \(([\d.]+) s\), median [\d.]+ ms, p90 [\d.]+ ms/.exec(out);
+  assert.ok(warm, out);
+  assert.ok(Number(warm[2]) >= 3 && Number(warm[1]) >= 2, `warm-up ${warm[1]} frames in ${warm[2]} s`);
 });
 
 test('bad bench flags are usage errors naming the flag', () => {
@@ -95,6 +100,7 @@ test('bad bench flags are usage errors naming the flag', () => {
     [['--threads', '1,0'], /must be an integer 1\.\.64, not 0 \(--threads\)/],
     [['--threads', '2', '--build', 'relaxed'], /the relaxed build is single-threaded/],
     [['--frames', '0'], /must be an integer >= 1, not 0 \(--frames\)/],
+    [['--warmup', 'soon'], /must be a number >= 0, not soon \(--warmup\)/],
     [['--build', 'fast'], /--build must be one of simd, relaxed, auto, both/],
     [['--vs', 'onnxruntime-web,tflite'], /--vs: runtimes are onnxruntime-web, onnxruntime-node \(comma-separated\), got 'tflite'/],
   ] as const) {
