@@ -19,6 +19,22 @@ import { MIN_SPLIT_WORK, partCount, splitCall, takesScratch, withScratch, type K
 import { checkLayout, kernelError, kernelModule, type KernelExports } from './wasm-kernels.js';
 import { packConvWeights, packedChannelGroup, packedConvWeightBytes } from './weight-packing.js';
 
+/** Distinct divided calls whose parts a set remembers */
+const MAX_DIVISIONS = 1 << 14;
+
+/** A hash of a call's arguments (int32s): the key of its bucket of remembered divisions. */
+function hashNumbers(a: readonly number[]): number {
+  let h = a.length;
+  for (let i = 0; i < a.length; i++) h = (Math.imul(h, 0x9e3779b1) + a[i]) | 0;
+  return h;
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Pages of the shared memory's maximum (2 GiB: every argument fits an int32); asconfig.json "threads" declares the same. */
 const MAX_PAGES = 32768;
 
@@ -104,8 +120,31 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
   const local = Object.fromEntries(KERNEL_FUNCTIONS.map((k) => [k, (...args: number[]) => runHere(k, args)])) as unknown as KernelFunctions;
   const fits = (calls: readonly KernelCall[]) => fitsSlot(calls.map((c) => ({ kernel: 0, args: c.args })));
   const workerScratch = (i: number) => [heap.scratch(i), scratchBytes] as const;
-  // how every call of this set divides: a divided call's parts, or a tile's pieces (spread.pieces)
-  const partsOf = (kernel: KernelName, args: number[]) => splitCall(kernel, args, partCount(kernel, args, threads, minSplitWork));
+  // how every call of this set divides: a divided call's parts, or a tile's pieces (spread.pieces).
+  // The parts depend on the arguments alone, and an engine makes the same calls every frame (its
+  // buffers are planned once), so each distinct divided call is cut once and found again by its
+  // arguments (a hash, then the numbers compared). Cut on every call, splitCall and its helpers
+  // stayed hot for hundreds of frames and V8 recompiled them on a background thread (splitCall
+  // three times, 50-65 ms each, after deopts on its arguments' number representations:
+  // busi-lite's chip engine, `node --trace-opt`), which on a 2-core box takes a core from a
+  // kernel thread mid-layer. A string key instead (the arguments formatted) cost the seed's chip
+  // engine 3 % more CPU a frame.
+  const divisions = new Map<number, { kernel: KernelName; args: readonly number[]; parts: number[][] }[]>();
+  let remembered = 0;
+  const partsOf = (kernel: KernelName, args: number[]): number[][] => {
+    const n = partCount(kernel, args, threads, minSplitWork);
+    if (n === 1) return [args];
+    const key = hashNumbers(args);
+    const bucket = divisions.get(key) ?? [];
+    const known = bucket.find((d) => d.kernel === kernel && sameNumbers(d.args, args));
+    if (known) return known.parts;
+    if (remembered >= MAX_DIVISIONS) { divisions.clear(); remembered = 0; } // a caller whose calls never repeat
+    const parts = splitCall(kernel, args, n);
+    if (bucket.length === 0) divisions.set(key, bucket);
+    bucket.push({ kernel, args: [...args], parts });
+    remembered++;
+    return parts;
+  };
   // a kernel's calls, each divided over this thread and the idle workers when big enough; what
   // depends on the kernel only is found once here, not on every call of every frame
   const fn = (kernel: KernelName) => {
