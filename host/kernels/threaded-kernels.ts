@@ -135,12 +135,12 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
     const n = partCount(kernel, args, threads, minSplitWork);
     if (n === 1) return [args];
     const key = hashNumbers(args);
-    const bucket = divisions.get(key) ?? [];
-    const known = bucket.find((d) => d.kernel === kernel && sameNumbers(d.args, args));
+    const known = divisions.get(key)?.find((d) => d.kernel === kernel && sameNumbers(d.args, args));
     if (known) return known.parts;
     if (remembered >= MAX_DIVISIONS) { divisions.clear(); remembered = 0; } // a caller whose calls never repeat
     const parts = splitCall(kernel, args, n);
-    if (bucket.length === 0) divisions.set(key, bucket);
+    let bucket = divisions.get(key);
+    if (!bucket) divisions.set(key, (bucket = []));
     bucket.push({ kernel, args: [...args], parts });
     remembered++;
     return parts;
