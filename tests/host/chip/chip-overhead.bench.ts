@@ -9,7 +9,7 @@
 // the tiles of every layer that can spread them spread over the threads (tile-scheduler.ts). It also
 // times the chip with each channel group of a grouped conv computed on its own (group-ahead.ts off).
 import os from 'node:os';
-import { VARIANTS, VARIANT_NAMES, type Variant } from '../../../host/bench/network.js';
+import { VARIANTS, VARIANT_NAMES, WARMUP_MS, type Variant } from '../../../host/bench/network.js';
 import { loadModel } from '../../../host/load/model-loader.js';
 import { createWasmKernels } from '../../../host/kernels/wasm-kernels.js';
 import { createThreadedKernels } from '../../../host/kernels/threaded-kernels.js';
@@ -48,8 +48,10 @@ const same = (() => {
   });
 })();
 const engines = [['direct', direct], ['chip', chip], ...(divided ? [['chip, calls divided', divided] as const, ['chip, tiles spread', allSpread!] as const] : []), ...(perGroup ? [['chip, groups one by one', perGroup] as const] : [])] as const;
-// the warm-up: the code reaches its optimised tier, and the chip's layers time their two ways and choose (layer-choice.ts)
-for (let i = 0; i < 10 || engines.some(([, e]) => (e.tuningFrames ?? 0) > 0); i++) for (const [, e] of engines) e.run(inputs[i % inputs.length]);
+// the warm-up: the code reaches its optimised tier (as long per engine as `aunet bench` gives one:
+// WARMUP_MS), and the chip's layers time their two ways and choose (layer-choice.ts)
+const warmUntil = performance.now() + WARMUP_MS * engines.length;
+for (let i = 0; i < 10 || performance.now() < warmUntil || engines.some(([, e]) => (e.tuningFrames ?? 0) > 0); i++) for (const [, e] of engines) e.run(inputs[i % inputs.length]);
 const times: Record<string, number[]> = Object.fromEntries(engines.map(([n]) => [n, []]));
 // CPU time of this process (user + system) discounts the time other jobs hold the cores
 // (with threads, CPU time is every thread's: the cost, not the latency)
