@@ -76,7 +76,7 @@ export function register(program: Command): void {
     .description('benchmark the int8 engines and kernel builds on a bench variant (per-layer and whole-frame figures)')
     .option('--model <variant>', `bench variant: ${VARIANT_NAMES.join(' | ')}`, 'seed')
     .option('--frames <n>', `timed frames (default ${Object.entries(DEFAULT_FRAMES).map(([k, v]) => `${k} ${v}`).join(', ')})`)
-    .option('--warmup <seconds>', `least untimed time per engine before its frames count (default ${WARMUP_MS / 1000}: V8 optimises the engine's JavaScript over its first frames)`)
+    .option('--warmup <seconds>', `seconds each engine runs untimed first, at least (default ${WARMUP_MS / 1000}: V8 is still optimising the engine's JavaScript over its first frames)`)
     .option('--threads <list>', 'threads that run the kernels, comma-separated, each timed (e.g. 1,2; default: AUNET_THREADS, else one per core)')
     .option('--json', 'print one JSON object instead of tables')
     .option('--build <build>', `kernel build: ${BUILDS.join(' | ')} (both = plain SIMD and relaxed SIMD)`, 'auto')
