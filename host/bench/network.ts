@@ -124,8 +124,8 @@ export function timeEngine(engine: Engine, frames: Uint8Array[], n: number, warm
 
 /**
  * Least time each engine runs untimed before its frames count. V8 compiles the engine's hot
- * JavaScript (the per-layer loop, the thread pool's divide and claim) with its optimising
- * compiler on a background thread, for up to 25-31 ms a function, over the first 25-30 frames
+ * JavaScript (the thread pool's divide and claim, the split rule's helpers) with its optimising
+ * compiler on a background thread, for up to 23-31 ms a function, over the first 25-30 frames
  * of the seed at 2 threads (`node --trace-opt`): on a 2-core box that thread takes a core from
  * a kernel thread mid-layer, and the frame waits. Seed, 2 threads over 1, three alternations
  * on the 2-vCPU EPYC (2026-12-01): 1.56x / 1.72x / 1.94x after the settle rule alone, 1.87x /

@@ -94,7 +94,7 @@ async function bench(o: Options): Promise<BenchReport> {
   if (!(VARIANT_NAMES as string[]).includes(o.model)) throw new UsageError(`--model must be one of ${VARIANT_NAMES.join(', ')}, got '${o.model}'`);
   const variant = o.model as Variant;
   const frames = parseInteger(o.frames, '--frames', { min: 1 }) ?? DEFAULT_FRAMES[variant];
-  const warmupMs = 1000 * (parseNumber(o.warmup, '--warmup', { min: 0 }) ?? WARMUP_MS / 1000);
+  const warmupMs = o.warmup === undefined ? WARMUP_MS : 1000 * parseNumber(o.warmup, '--warmup', { min: 0 });
   const threads = o.threads === undefined ? [defaultThreads()] : o.threads.split(',').map((t) => parseInteger(t, '--threads', { min: 1, max: MAX_THREADS }));
   if (o.build === 'relaxed' && threads.some((t) => t > 1)) throw new UsageError('--threads above 1 runs the plain-SIMD threaded module; the relaxed build is single-threaded (--build simd or auto)');
   if (!(BUILDS as string[]).includes(o.build)) throw new UsageError(`--build must be one of ${BUILDS.join(', ')}, got '${o.build}'`);

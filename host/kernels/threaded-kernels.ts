@@ -125,21 +125,21 @@ export async function createThreadedKernels(options: ThreadedKernelOptions): Pro
   // buffers are planned once), so each distinct divided call is cut once and found again by its
   // arguments (a hash, then the numbers compared). Cut on every call, splitCall and its helpers
   // stayed hot for hundreds of frames and V8 recompiled them on a background thread (splitCall
-  // three times, 50-65 ms each, after deopts on its arguments' number representations:
-  // busi-lite's chip engine, `node --trace-opt`), which on a 2-core box takes a core from a
-  // kernel thread mid-layer. A string key instead (the arguments formatted) cost the seed's chip
-  // engine 3 % more CPU a frame.
+  // three times, 50-65 ms each, after "wrong map" deopts on its argument arrays: busi-lite's
+  // chip engine, `node --trace-opt`), which on a 2-core box takes a core from a kernel thread
+  // mid-layer. A string key instead (the arguments formatted) cost the seed's chip engine about
+  // 3 % more CPU a frame (two runs of each).
   const divisions = new Map<number, { kernel: KernelName; args: readonly number[]; parts: number[][] }[]>();
   let remembered = 0;
   const partsOf = (kernel: KernelName, args: number[]): number[][] => {
     const n = partCount(kernel, args, threads, minSplitWork);
     if (n === 1) return [args];
     const key = hashNumbers(args);
-    const known = divisions.get(key)?.find((d) => d.kernel === kernel && sameNumbers(d.args, args));
-    if (known) return known.parts;
-    if (remembered >= MAX_DIVISIONS) { divisions.clear(); remembered = 0; } // a caller whose calls never repeat
-    const parts = splitCall(kernel, args, n);
     let bucket = divisions.get(key);
+    // a plain loop: a find() callback would be a closure allocated on every divided call
+    for (let i = 0; bucket && i < bucket.length; i++) if (bucket[i].kernel === kernel && sameNumbers(bucket[i].args, args)) return bucket[i].parts;
+    if (remembered >= MAX_DIVISIONS) { divisions.clear(); remembered = 0; bucket = undefined; } // a caller whose calls never repeat
+    const parts = splitCall(kernel, args, n);
     if (!bucket) divisions.set(key, (bucket = []));
     bucket.push({ kernel, args: [...args], parts });
     remembered++;
