@@ -14,8 +14,11 @@
 // against the direct engine's 12.6).
 // Every COMPUTE still writes exactly the bytes it wrote before, when it did, so the result is
 // byte-identical and the chip's program and timing are untouched, as with the kernels' own weight
-// copies (kernel-copies.ts). The layer's input LOADs still run, though nothing reads their tiles
-// here: the machine built with groupsAhead false reads them (the equivalence tests run both).
+// copies (kernel-copies.ts). The layer's LOADs (input tiles, params slices) that only its COMPUTEs
+// read are left to the program (`unread`): the wide call reads the input and every channel's
+// params where the chip's LOADs read them, so the host skips copies nobody reads (on the seed
+// 17.7 MB a frame), as it skips the conv weight slices; the machine built with groupsAhead false
+// runs and reads them (the equivalence tests run both).
 import { bandCall, type OpGeometry } from '../kernels/ops/op-binding.js';
 import { winogradTile } from '../kernels/weight-packing.js';
 import type { Program } from './compiler.js';
@@ -36,7 +39,12 @@ export interface AheadPlan {
   layers: Set<number>;
   /** bytes of the staging area (the largest such layer's output) */
   bytes: number;
+  /** indices into program.instrs of LOADs that only COMPUTEs done ahead read: the host does not copy them */
+  unread: Set<number>;
 }
+
+/** The plan of a machine that computes every COMPUTE on its own. */
+export const NO_AHEAD: AheadPlan = { steps: new Map(), layers: new Set(), bytes: 0, unread: new Set() };
 
 /**
  * The plan for a program whose staging area starts at region offset `stagingAt`; `geometry(i)`:
@@ -72,7 +80,29 @@ export function groupsAhead(program: Program, stagingAt: number, geometry: (laye
     }
     bytes = Math.max(bytes, out.h * out.w * C);
   }
-  return { steps, layers, bytes };
+  return { steps, layers, bytes, unread: unreadLoads(program, layers, steps) };
+}
+
+/**
+ * The LOADs of the layers done ahead whose SRAM buffers no instruction but a COMPUTE done ahead
+ * reads (buffer ids are local to a layer, so only the layer's later instructions can read them).
+ */
+function unreadLoads(program: Program, layers: ReadonlySet<number>, steps: ReadonlyMap<number, AheadStep>): Set<number> {
+  const unread = new Set<number>();
+  for (const index of layers) {
+    const L = program.layers[index];
+    for (let i = L.first; i < L.end; i++) {
+      const ins = program.instrs[i];
+      if (ins.op !== 'LOAD') continue;
+      let read = false;
+      for (let j = i + 1; j < L.end && !read; j++) {
+        const r = program.instrs[j];
+        read = r.op !== 'SYNC' && !steps.has(j) && r.reads.some((b) => ins.writes.includes(b));
+      }
+      if (!read) unread.add(i);
+    }
+  }
+  return unread;
 }
 
 /**

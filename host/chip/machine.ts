@@ -7,7 +7,8 @@
 // moves every plane but those, which the program still counts: movedBoxes), and a conv split
 // into output-channel groups, or into row tiles that cut the host kernel's Winograd tiles,
 // computes the whole layer at its first COMPUTE (group-ahead.ts:
-// the ops' binding decides the calls, group-ahead only which rows, channels and where). Prepare once,
+// the ops' binding decides the calls, group-ahead only which rows, channels and where), and such a
+// layer's LOADs, which only its COMPUTEs read, are not copied (the program still counts them). Prepare once,
 // run blind: every instruction becomes a closure over constant arguments when the machine is
 // built, so a frame is a walk over an array of closures. Nothing here knows an op kind.
 //
@@ -31,7 +32,7 @@ import { readResult, type InferenceResult } from '../engine/engine.js';
 import { writeFrame } from '../engine/engine-input.js';
 import type { Program } from './compiler.js';
 import type { Box, ComputeInstr, DmaInstr, Instr } from './instructions.js';
-import { groupsAhead, type AheadPlan } from './group-ahead.js';
+import { groupsAhead, NO_AHEAD, type AheadPlan } from './group-ahead.js';
 import { chipPlaneTarget } from './chip-weights.js';
 import { kernelCopies } from './kernel-copies.js';
 import { alignedSram, sramCheck } from './sram.js';
@@ -73,7 +74,7 @@ export class Machine {
     sramCheck(program.instrs, alignedSram(program.config));
     this.graph = program.graph;
     const stagingAt = Math.ceil(program.regionBytes / 16) * 16;
-    this.ahead = options.groupsAhead === false ? { steps: new Map(), layers: new Set(), bytes: 0 } : groupsAhead(program, stagingAt, (i) => ops[i].geometry(program.graph));
+    this.ahead = options.groupsAhead === false ? NO_AHEAD : groupsAhead(program, stagingAt, (i) => ops[i].geometry(program.graph));
     // the COMPUTEs bound to kernels: the program's, a layer's wide call in place of the groups done ahead
     const bound = program.instrs.flatMap((ins, i): ComputeInstr[] => {
       if (ins.op !== 'COMPUTE') return [];
@@ -160,7 +161,7 @@ export class Machine {
       };
     }
     if (ins.op === 'COMPUTE') return ops[ins.layer].bind(this.kernels, callOf(ins), this.scratch);
-    if (ins.op === 'SYNC') return () => {};
+    if (ins.op === 'SYNC' || this.ahead.unread.has(index)) return () => {};
     return this.copies(movedBoxes(ins, this.program), dma);
   }
 

@@ -130,11 +130,12 @@ test('kernels touch only SRAM: the machine refuses a stream whose operand reache
   assert.throws(() => sramCheck(p.instrs, 8192), /conv output .* lies outside the SRAM/);
 });
 
-test('the machine moves every DMA byte of the program but the conv weight slices no kernel reads in SRAM', () => {
+test('the machine moves every DMA byte of the program but those no kernel reads in SRAM: conv weight slices, and the LOADs of convs done ahead', () => {
   const arch: Arch = { filters: 2, height: 32, width: 32, channels: 1 };
   const model = randomQModel(arch, { seed: 21 });
   const frame = syntheticFrames(arch, 1, 21)[0];
   const k = createWasmKernels();
+  const want = createDirectEngine(model, k).run(frame);
   let moved = 0;
   const counting: KernelSet = Object.assign(Object.create(k) as KernelSet, {
     copyBox(...a: Parameters<KernelSet['copyBox']>) {
@@ -142,22 +143,35 @@ test('the machine moves every DMA byte of the program but the conv weight slices
       k.copyBox(...a);
     },
   });
-  const chip = createChipEngine(model, counting, { chip: 'nv_small', sramBytes: 4096, groupsAhead: false });
-  const { program } = chip;
-  let programBytes = 0;
-  let weightBytes = 0;
-  for (const ins of program.instrs) {
-    if (ins.op === 'COMPUTE' || ins.op === 'SYNC') continue;
-    programBytes += ins.bytes;
-    if (ins.op !== 'LOAD' || !ins.tensor.endsWith(':params')) continue;
-    // box j of a params LOAD is plane j's slice (compiler.ts); conv weights are the planes with a kernel copy
-    const planes = program.dram.params.ops[ins.layer]!.planes;
-    ins.boxes.forEach((b, j) => {
-      if (planes[j].plane.kernelCopy) weightBytes += b.n1 * b.n2 * b.len;
-    });
+  for (const groupsAhead of [false, true]) {
+    const chip = createChipEngine(model, counting, { chip: 'nv_small', sramBytes: 4096, groupsAhead });
+    const { program } = chip;
+    // the convs done ahead here are the channel-grouped ones (none is tiled by rows that cut the kernels' Winograd tiles)
+    const ahead = new Set(program.layers.filter((L) => L.tiling.group < program.graph.tensors.get(L.op.output)!.c).map((L) => L.index));
+    if (groupsAhead) assert.ok(ahead.size >= 2 && chip.machine.aheadLayers === ahead.size, `${ahead.size} channel-grouped convs, ${chip.machine.aheadLayers} done ahead`);
+    let programBytes = 0;
+    let weightBytes = 0;
+    let aheadLoadBytes = 0;
+    // a conv done ahead copies each COMPUTE's box from its staging area to the COMPUTE's output
+    let stagingBytes = 0;
+    for (const ins of program.instrs) {
+      if (ins.op === 'COMPUTE' && ahead.has(ins.layer) && groupsAhead) stagingBytes += (ins.call.y1 - ins.call.y0) * (ins.call.x1 - ins.call.x0) * (ins.call.o1 - ins.call.o0);
+      if (ins.op === 'COMPUTE' || ins.op === 'SYNC') continue;
+      programBytes += ins.bytes;
+      if (ins.op !== 'LOAD') continue;
+      // box j of a params LOAD is plane j's slice (compiler.ts); conv weights are the planes with a kernel copy
+      const planes = ins.tensor.endsWith(':params') ? program.dram.params.ops[ins.layer]!.planes : [];
+      ins.boxes.forEach((b, j) => {
+        const bytes = b.n1 * b.n2 * b.len;
+        if (planes[j]?.plane.kernelCopy) weightBytes += bytes;
+        else if (groupsAhead && ahead.has(ins.layer)) aheadLoadBytes += bytes;
+      });
+    }
+    const what = `groupsAhead ${groupsAhead}`;
+    assert.ok(weightBytes > 0 && weightBytes < programBytes, `${what}: weights ${weightBytes} of ${programBytes} bytes`);
+    if (groupsAhead) assert.ok(aheadLoadBytes > 0, `${what}: the convs done ahead load tiles`);
+    moved = 0;
+    assertSame(chip.run(frame), want, `chip without the copies nobody reads, ${what}`);
+    assert.equal(moved, programBytes - weightBytes - aheadLoadBytes + stagingBytes, what);
   }
-  assert.ok(weightBytes > 0 && weightBytes < programBytes, `weights ${weightBytes} of ${programBytes} bytes`);
-  moved = 0;
-  assertSame(chip.run(frame), createDirectEngine(model, k).run(frame), 'chip without the weight copies');
-  assert.equal(moved, programBytes - weightBytes);
 });
