@@ -3,9 +3,11 @@
 // format, models/onnx/qdq.ts: per-channel int8 weights and per-tensor uint8 activations from
 // our quantizer's calibration, which onnxruntime fuses into QLinearConv and friends).
 // onnxruntime-web: its WebAssembly backend (SIMD; numThreads threads, proxy off), in a child
-// process because it fixes its thread count once per process;
-// onnxruntime-node: its native CPU provider (intraOpNumThreads threads). Frames go in as
-// pixel / 255, NCHW, like the study's preprocessing.
+// process per thread count because it fixes its thread count once per process;
+// onnxruntime-node: its native CPU provider (intraOpNumThreads threads), one session per thread
+// count in this process, their frames alternated, so that its gain from threads compares the same
+// minutes of a shared host, as ours does. Frames go in as pixel / 255, NCHW, like the study's
+// preprocessing.
 import type { Arch } from '../../models/graph.js';
 import type { FloatModel } from '../../models/float-model.js';
 import type { QModel } from '../../models/qmodel.js';
@@ -24,11 +26,15 @@ export interface PeerTiming {
   frames: number;
   msPerFrame: number;
   p90Ms: number;
+  /** the fastest frame */
+  minMs: number;
   gmacPerSec: number;
   /** CPU time of this process per frame (all of onnxruntime's threads) */
   cpuMsPerFrame: number;
   /** bytes of the ONNX model */
   onnxBytes: number;
+  /** the thread counts whose frames were alternated with these (onnxruntime-node), this one included */
+  timedWith?: number[];
 }
 
 interface Session {
@@ -36,6 +42,10 @@ interface Session {
   release(): Promise<void>;
   version: string;
 }
+
+/** ms between two alternated sessions' runs: onnxruntime's intra-op threads spin on after a run (with 10, the 1-thread session's CPU time read twice its wall time) */
+const SETTLE_MS = 50;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** onnxruntime-web fixes its thread count when its WebAssembly starts: once per process. */
 let webThreads: number | null = null;
@@ -81,20 +91,25 @@ export async function peerModel(precision: PeerPrecision, float: FloatModel, qua
 }
 
 /**
- * Median time per frame of `model` in `peer`. onnxruntime-web runs in a child process (a
- * fresh one per call, so any thread count can follow any other); onnxruntime-node here.
+ * Time per frame of `model` in `peer` at each of `threads`. onnxruntime-web runs in a child
+ * process per thread count (a fresh one per call, so any thread count can follow any other);
+ * onnxruntime-node here, all thread counts at once with their frames alternated.
  */
 export async function timePeer(
-  peer: Peer, precision: PeerPrecision, threads: number, model: Uint8Array, arch: Arch,
+  peer: Peer, precision: PeerPrecision, threads: readonly number[], model: Uint8Array, arch: Arch,
   frames: Uint8Array[], n: number, macs: number, warmup = 3, onFrame?: (i: number) => void,
-): Promise<PeerTiming> {
-  if (peer === 'onnxruntime-web' && !process.env[CHILD_ENV]) return inChild({ peer, precision, threads, arch, n, macs, warmup }, model, frames);
+): Promise<PeerTiming[]> {
+  if (peer === 'onnxruntime-web' && !process.env[CHILD_ENV]) {
+    const out: PeerTiming[] = [];
+    for (const t of threads) out.push((await inChild({ peer, precision, threads: [t], arch, n, macs, warmup }, model, frames))[0]);
+    return out;
+  }
   return timeHere(peer, precision, threads, model, arch, frames, n, macs, warmup, onFrame);
 }
 
-interface ChildJob { peer: Peer; precision: PeerPrecision; threads: number; arch: Arch; n: number; macs: number; warmup: number }
+interface ChildJob { peer: Peer; precision: PeerPrecision; threads: number[]; arch: Arch; n: number; macs: number; warmup: number }
 
-async function inChild(job: ChildJob, model: Uint8Array, frames: Uint8Array[]): Promise<PeerTiming> {
+async function inChild(job: ChildJob, model: Uint8Array, frames: Uint8Array[]): Promise<PeerTiming[]> {
   const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -107,14 +122,14 @@ async function inChild(job: ChildJob, model: Uint8Array, frames: Uint8Array[]): 
     writeFileSync(join(dir, 'job.json'), JSON.stringify({ ...job, frames: frames.length }));
     const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./peer-child.ts', import.meta.url)), dir],
       { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [CHILD_ENV]: '1' } });
-    return JSON.parse(out) as PeerTiming;
+    return JSON.parse(out) as PeerTiming[];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** The child's side: the job in `dir` (written by inChild), timed in this process. */
-export async function runChildJob(dir: string): Promise<PeerTiming> {
+export async function runChildJob(dir: string): Promise<PeerTiming[]> {
   const { readFileSync } = await import('node:fs');
   const { join } = await import('node:path');
   const job = JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8')) as ChildJob & { frames: number };
@@ -125,33 +140,44 @@ export async function runChildJob(dir: string): Promise<PeerTiming> {
 }
 
 async function timeHere(
-  peer: Peer, precision: PeerPrecision, threads: number, model: Uint8Array, arch: Arch,
+  peer: Peer, precision: PeerPrecision, threads: readonly number[], model: Uint8Array, arch: Arch,
   frames: Uint8Array[], n: number, macs: number, warmup: number, onFrame?: (i: number) => void,
-): Promise<PeerTiming> {
-  const session = await open(peer, model, threads);
+): Promise<PeerTiming[]> {
+  const sessions: Session[] = [];
   try {
+    for (const t of threads) sessions.push(await open(peer, model, t));
     const { height: H, width: W, channels: C } = arch;
     const dims = [1, C, H, W];
     const inputs = frames.map((f) => toFloat(f, arch));
-    for (let i = 0; i < warmup; i++) await session.run(inputs[i % inputs.length], dims);
-    const ms: number[] = [];
-    const cpu0 = process.cpuUsage();
+    for (const session of sessions) for (let i = 0; i < warmup; i++) await session.run(inputs[i % inputs.length], dims);
+    const ms = sessions.map((): number[] => []);
+    const cpuMs = sessions.map(() => 0);
     for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      await session.run(inputs[i % inputs.length], dims);
-      ms.push(performance.now() - t0);
+      for (let k = 0; k < sessions.length; k++) {
+        // the session before spins its threads for a while after its run: let them stop, or their
+        // CPU would count as this one's (and take a core from it)
+        if (sessions.length > 1) await sleep(SETTLE_MS);
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        await sessions[k].run(inputs[i % inputs.length], dims);
+        ms[k].push(performance.now() - t0);
+        const cpu = process.cpuUsage(cpu0);
+        cpuMs[k] += (cpu.user + cpu.system) / 1000;
+      }
       onFrame?.(i + 1);
     }
-    const cpu = process.cpuUsage(cpu0);
-    const med = median(ms);
     const how = peer === 'onnxruntime-web' ? 'wasm' : 'native cpu';
-    return {
-      peer, precision, threads,
-      runtime: `${peer} ${session.version} (${how}, ${threads} thread${threads === 1 ? '' : 's'}, ${precision === 'int8' ? 'int8 QDQ' : 'float32'}${peer === 'onnxruntime-web' ? ', simd' : ''})`,
-      frames: n, msPerFrame: med, p90Ms: quantile(ms, 0.9), gmacPerSec: macs / (med * 1e6), cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / n, onnxBytes: model.length,
-    };
+    return threads.map((t, k) => {
+      const med = median(ms[k]);
+      return {
+        peer, precision, threads: t,
+        runtime: `${peer} ${sessions[k].version} (${how}, ${t} thread${t === 1 ? '' : 's'}, ${precision === 'int8' ? 'int8 QDQ' : 'float32'}${peer === 'onnxruntime-web' ? ', simd' : ''})`,
+        frames: n, msPerFrame: med, p90Ms: quantile(ms[k], 0.9), minMs: Math.min(...ms[k]), gmacPerSec: macs / (med * 1e6), cpuMsPerFrame: cpuMs[k] / n, onnxBytes: model.length,
+        ...(threads.length > 1 ? { timedWith: [...threads] } : {}),
+      };
+    });
   } finally {
-    await session.release();
+    for (const s of sessions) await s.release();
   }
 }
 

@@ -156,17 +156,22 @@ async function bench(o: Options): Promise<BenchReport> {
     const n = Math.max(3, Math.min(frames, Math.ceil(frames / 2)));
     for (const precision of ['float32', 'int8'] as PeerPrecision[]) {
       const model = await peerModel(precision, models.float, models.quantized);
-      for (const t of threads) {
-        const ours = runs.find((r) => r.threads === t)!;
-        for (const peer of peers as Peer[]) {
-          const vsBar = progress ? new cliProgress.SingleBar({ format: `${peer} ${precision} ${t} thread(s) {bar} {value}/{total} frames`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
-          vsBar?.start(n, 0);
-          const p = await timePeer(peer, precision, t, model, models.arch, models.frames, n, macs, 3, (i) => vsBar?.update(i));
-          vsBar?.stop();
+      for (const peer of peers as Peer[]) {
+        const vsBar = progress ? new cliProgress.SingleBar({ format: `${peer} ${precision} ${threads.join(',')} thread(s) {bar} {value}/{total} frames`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+        vsBar?.start(n, 0);
+        for (const p of await timePeer(peer, precision, threads, model, models.arch, models.frames, n, macs, 3, (i) => vsBar?.update(i))) {
+          const ours = runs.find((r) => r.threads === p.threads)!;
           report.peers.push({ ...p, ratio: p.msPerFrame / ours.msPerFrame, cpuRatio: p.cpuMsPerFrame / ours.cpuMsPerFrame });
         }
+        vsBar?.stop();
       }
     }
+    // printed by precision, then thread count, then peer
+    const order = (p: PeerTiming) => [p.precision === 'float32' ? 0 : 1, threads.indexOf(p.threads), PEERS.indexOf(p.peer)];
+    report.peers.sort((a, b) => {
+      const x = order(a), y = order(b);
+      return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+    });
   }
   return report;
 }
@@ -233,19 +238,21 @@ function formatReport(r: BenchReport): string {
   const h = r.hostScaling;
   if (h) lines.push(`this machine's ceiling: ${h.threads} independent single-thread engines at once did ${h.before.toFixed(2)}x (before the runs) and ${h.after.toFixed(2)}x (after) the work of one alone`);
   for (const o of r.peers ?? []) {
-    lines.push(`${o.runtime}: ${o.frames} frames, median ${o.msPerFrame.toFixed(1)} ms, p90 ${o.p90Ms.toFixed(1)} ms, ${o.gmacPerSec.toFixed(1)} GMAC/s, CPU time ${o.cpuMsPerFrame.toFixed(1)} ms/frame (ONNX ${(o.onnxBytes / 1e6).toFixed(1)} MB)` +
+    lines.push(`${o.runtime}: ${o.frames} frames${o.timedWith ? ` alternated with its ${o.timedWith.filter((t) => t !== o.threads).join(', ')}-thread session${o.timedWith.length > 2 ? 's' : ''}` : ''}, median ${o.msPerFrame.toFixed(1)} ms, p90 ${o.p90Ms.toFixed(1)} ms, min ${o.minMs.toFixed(1)} ms, ${o.gmacPerSec.toFixed(1)} GMAC/s, CPU time ${o.cpuMsPerFrame.toFixed(1)} ms/frame (ONNX ${(o.onnxBytes / 1e6).toFixed(1)} MB)` +
       `; ours at ${o.threads} thread${o.threads === 1 ? '' : 's'} is ${o.ratio.toFixed(2)}x faster (${o.cpuRatio.toFixed(2)}x in CPU time)`);
   }
   // each runtime's own gain from threads, measured in this run: how well ours scales reads against
   // its peers' on the same host at the same time, not against a figure from another day
   for (const b of runs) {
     if (!one || b.threads === 1) continue;
-    const peerScaling = (r.peers ?? []).flatMap((o) => {
+    const peerScaling = (of: (p: PeerTiming) => number) => (r.peers ?? []).flatMap((o) => {
       if (o.threads !== b.threads) return [];
       const single = r.peers!.find((x) => x.peer === o.peer && x.precision === o.precision && x.threads === 1);
-      return single ? [`${o.peer} ${o.precision} ${(single.msPerFrame / o.msPerFrame).toFixed(2)}x`] : [];
+      return single ? [`${o.peer} ${o.precision} ${(of(single) / of(o)).toFixed(2)}x`] : [];
     });
-    if (peerScaling.length) lines.push(`${b.threads} threads over 1, median ms: ours ${oursOverOne(b)}x; ${peerScaling.join(', ')}`);
+    if (!r.peers?.some((o) => o.threads === b.threads)) continue;
+    lines.push(`${b.threads} threads over 1, median ms: ours ${oursOverOne(b)}x; ${peerScaling((p) => p.msPerFrame).join(', ')}`);
+    lines.push(`${b.threads} threads over 1, fastest frames: ours ${(one.minMs / b.minMs).toFixed(2)}x; ${peerScaling((p) => p.minMs).join(', ')}`);
   }
   return `${lines.join('\n')}\n`;
 }

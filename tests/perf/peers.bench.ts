@@ -36,7 +36,7 @@ for (const n of threads) {
   for (const precision of PRECISIONS) {
     const model = await peerModel(precision, models.float, models.quantized);
     for (const p of PEERS) {
-      const t = await timePeer(p, precision, n, model, models.arch, models.frames, frames, macs, 3);
+      const [t] = await timePeer(p, precision, [n], model, models.arch, models.frames, frames, macs, 3);
       rows.push({ what: t.runtime, ms: t.msPerFrame, cpu: t.cpuMsPerFrame });
     }
   }

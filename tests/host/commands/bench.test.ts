@@ -75,13 +75,23 @@ test('bench --threads 1,2 --vs: each runtime\'s own gain from threads, from the 
   assert.ok(line, out);
   // ours is the scaling line's median ratio; each peer's is its own 2-thread run over its 1-thread run
   assert.equal(line[1], /^2 threads: ([\d.]+)x one thread \(median ms\)/m.exec(out)![1]);
-  const peerMs = (threads: number, precision: string) => Number(new RegExp(`^onnxruntime-node \\S+ \\(native cpu, ${threads} threads?, ${precision}\\): \\d+ frames, median ([\\d.]+) ms`, 'm').exec(out)![1]);
+  const peerMs = (threads: number, precision: string) => Number(new RegExp(`^onnxruntime-node \\S+ \\(native cpu, ${threads} threads?, ${precision}\\): \\d+ frames[^,]*, median ([\\d.]+) ms`, 'm').exec(out)![1]);
   // the printed medians are rounded to 0.1 ms: the ratio must lie within what they allow
   for (const [printed, precision] of [[line[2], 'float32'], [line[3], 'int8 QDQ']]) {
     const one = peerMs(1, precision), two = peerMs(2, precision);
     const x = Number(printed);
     assert.ok(x >= (one - 0.05) / (two + 0.05) - 0.005 && x <= (one + 0.05) / (two - 0.05) + 0.005, `${line[0]}: ${precision} ${one} / ${two} ms`);
   }
+  // onnxruntime-node's two thread counts are timed together, frames alternated, as ours are
+  for (const [threads, other] of [['1 thread', 2], ['2 threads', 1]] as const) {
+    for (const precision of ['float32', 'int8 QDQ']) {
+      assert.match(out, new RegExp(`^onnxruntime-node \\S+ \\(native cpu, ${threads}, ${precision}\\): 3 frames alternated with its ${other}-thread session, median [\\d.]+ ms, p90 [\\d.]+ ms, min [\\d.]+ ms`, 'm'));
+    }
+  }
+  // and the same gains from the fastest frames: ours is the scaling line's
+  const fastest = /^2 threads over 1, fastest frames: ours ([\d.]+)x; onnxruntime-node float32 [\d.]+x, onnxruntime-node int8 [\d.]+x$/m.exec(out);
+  assert.ok(fastest, out);
+  assert.equal(fastest[1], /^2 threads: [\d.]+x one thread \(median ms\), ([\d.]+)x \(fastest frame of each\)/m.exec(out)![1]);
 });
 
 test('bench prints a per-layer table and the whole-frame line', () => {
