@@ -101,15 +101,15 @@ export async function timePeer(
 ): Promise<PeerTiming[]> {
   if (peer === 'onnxruntime-web' && !process.env[CHILD_ENV]) {
     const out: PeerTiming[] = [];
-    for (const t of threads) out.push((await inChild({ peer, precision, threads: [t], arch, n, macs, warmup }, model, frames))[0]);
+    for (const t of threads) out.push(await inChild({ peer, precision, threads: t, arch, n, macs, warmup }, model, frames));
     return out;
   }
   return timeHere(peer, precision, threads, model, arch, frames, n, macs, warmup, onFrame);
 }
 
-interface ChildJob { peer: Peer; precision: PeerPrecision; threads: number[]; arch: Arch; n: number; macs: number; warmup: number }
+interface ChildJob { peer: Peer; precision: PeerPrecision; threads: number; arch: Arch; n: number; macs: number; warmup: number }
 
-async function inChild(job: ChildJob, model: Uint8Array, frames: Uint8Array[]): Promise<PeerTiming[]> {
+async function inChild(job: ChildJob, model: Uint8Array, frames: Uint8Array[]): Promise<PeerTiming> {
   const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -122,21 +122,22 @@ async function inChild(job: ChildJob, model: Uint8Array, frames: Uint8Array[]): 
     writeFileSync(join(dir, 'job.json'), JSON.stringify({ ...job, frames: frames.length }));
     const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./peer-child.ts', import.meta.url)), dir],
       { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [CHILD_ENV]: '1' } });
-    return JSON.parse(out) as PeerTiming[];
+    return JSON.parse(out) as PeerTiming;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** The child's side: the job in `dir` (written by inChild), timed in this process. */
-export async function runChildJob(dir: string): Promise<PeerTiming[]> {
+export async function runChildJob(dir: string): Promise<PeerTiming> {
   const { readFileSync } = await import('node:fs');
   const { join } = await import('node:path');
   const job = JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8')) as ChildJob & { frames: number };
   const all = readFileSync(join(dir, 'frames.bin'));
   const size = all.length / job.frames;
   const frames = Array.from({ length: job.frames }, (_, i) => new Uint8Array(all.subarray(i * size, (i + 1) * size)));
-  return timeHere(job.peer, job.precision, job.threads, new Uint8Array(readFileSync(join(dir, 'model.onnx'))), job.arch, frames, job.n, job.macs, job.warmup);
+  const [timing] = await timeHere(job.peer, job.precision, [job.threads], new Uint8Array(readFileSync(join(dir, 'model.onnx'))), job.arch, frames, job.n, job.macs, job.warmup);
+  return timing;
 }
 
 async function timeHere(

@@ -43,8 +43,10 @@ export interface AheadPlan {
   unread: Set<number>;
 }
 
-/** The plan of a machine that computes every COMPUTE on its own. */
-export const NO_AHEAD: AheadPlan = { steps: new Map(), layers: new Set(), bytes: 0, unread: new Set() };
+/** The plan of a machine that computes every COMPUTE on its own (a fresh one: a plan holds mutable collections). */
+export function noAhead(): AheadPlan {
+  return { steps: new Map(), layers: new Set(), bytes: 0, unread: new Set() };
+}
 
 /**
  * The plan for a program whose staging area starts at region offset `stagingAt`; `geometry(i)`:

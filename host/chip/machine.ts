@@ -32,7 +32,7 @@ import { readResult, type InferenceResult } from '../engine/engine.js';
 import { writeFrame } from '../engine/engine-input.js';
 import type { Program } from './compiler.js';
 import type { Box, ComputeInstr, DmaInstr, Instr } from './instructions.js';
-import { groupsAhead, NO_AHEAD, type AheadPlan } from './group-ahead.js';
+import { groupsAhead, noAhead, type AheadPlan } from './group-ahead.js';
 import { chipPlaneTarget } from './chip-weights.js';
 import { kernelCopies } from './kernel-copies.js';
 import { alignedSram, sramCheck } from './sram.js';
@@ -74,7 +74,7 @@ export class Machine {
     sramCheck(program.instrs, alignedSram(program.config));
     this.graph = program.graph;
     const stagingAt = Math.ceil(program.regionBytes / 16) * 16;
-    this.ahead = options.groupsAhead === false ? NO_AHEAD : groupsAhead(program, stagingAt, (i) => ops[i].geometry(program.graph));
+    this.ahead = options.groupsAhead === false ? noAhead() : groupsAhead(program, stagingAt, (i) => ops[i].geometry(program.graph));
     // the COMPUTEs bound to kernels: the program's, a layer's wide call in place of the groups done ahead
     const bound = program.instrs.flatMap((ins, i): ComputeInstr[] => {
       if (ins.op !== 'COMPUTE') return [];

@@ -156,22 +156,22 @@ async function bench(o: Options): Promise<BenchReport> {
     const n = Math.max(3, Math.min(frames, Math.ceil(frames / 2)));
     for (const precision of ['float32', 'int8'] as PeerPrecision[]) {
       const model = await peerModel(precision, models.float, models.quantized);
+      // each peer's timings at every thread count (in the order of `threads`), printed by thread count, then peer
+      const byPeer: PeerTiming[][] = [];
       for (const peer of peers as Peer[]) {
         const vsBar = progress ? new cliProgress.SingleBar({ format: `${peer} ${precision} ${threads.join(',')} thread(s) {bar} {value}/{total} frames`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
         vsBar?.start(n, 0);
-        for (const p of await timePeer(peer, precision, threads, model, models.arch, models.frames, n, macs, 3, (i) => vsBar?.update(i))) {
-          const ours = runs.find((r) => r.threads === p.threads)!;
-          report.peers.push({ ...p, ratio: p.msPerFrame / ours.msPerFrame, cpuRatio: p.cpuMsPerFrame / ours.cpuMsPerFrame });
-        }
+        byPeer.push(await timePeer(peer, precision, threads, model, models.arch, models.frames, n, macs, 3, (i) => vsBar?.update(i)));
         vsBar?.stop();
       }
+      threads.forEach((t, k) => {
+        const ours = runs.find((r) => r.threads === t)!;
+        for (const timings of byPeer) {
+          const p = timings[k];
+          report.peers!.push({ ...p, ratio: p.msPerFrame / ours.msPerFrame, cpuRatio: p.cpuMsPerFrame / ours.cpuMsPerFrame });
+        }
+      });
     }
-    // printed by precision, then thread count, then peer
-    const order = (p: PeerTiming) => [p.precision === 'float32' ? 0 : 1, threads.indexOf(p.threads), PEERS.indexOf(p.peer)];
-    report.peers.sort((a, b) => {
-      const x = order(a), y = order(b);
-      return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
-    });
   }
   return report;
 }
