@@ -19,6 +19,7 @@ import type { AsyncEngine, Engine } from '../engine/engine.js';
 import { WorkerEngine, type RuntimeModule } from './worker-engine.js';
 import { defaultThreads } from '../../common/thread-count.js';
 import { lowerOtherThreads, OTHER_THREADS_NICE } from '../../common/thread-priority.js';
+import { FRAMES_HEAP_GROWING_PERCENT, setHeapGrowth } from '../../common/heap-growth.js';
 
 /** The engine `aunet run` asks for under `config` (also what pipeline.bench.ts times alone). */
 export function liveEngineRequest(config: RunConfig): Omit<EngineRequest, 'kernels'> {
@@ -93,6 +94,9 @@ export class LiveService {
 
   static async start(o: LiveServiceOptions): Promise<LiveService> {
     const { config, log } = o;
+    // fewer full collections of this thread's heap, which take in a few hundred KB of buffers a frame (common/heap-growth.ts)
+    setHeapGrowth(FRAMES_HEAP_GROWING_PERCENT);
+    log.info({ percent: FRAMES_HEAP_GROWING_PERCENT }, 'heap growth between full collections set');
     const ca = config.broker.tls.ca ? readInputFile(config.broker.tls.ca, 'the broker CA certificate (broker.tls.ca)') : undefined;
     const servicePassword = config.broker.passwordFile ? readPasswordFile(config.broker.passwordFile, 'the broker password file (broker.passwordFile)') : config.broker.password;
     const model = o.model ?? (await loadModel(config.model));

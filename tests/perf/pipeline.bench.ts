@@ -10,10 +10,12 @@
 // source's frame rate, whose p99 says whether this host can meet the latency bar at all.
 //   node --import tsx tests/perf/pipeline.bench.ts [--seconds 20] [--clients 20] [--threads N]
 //     [--engine chip|direct] [--model FILE|random:F8x128] [--fps 30] [--size 320x240] [--source SPEC]
+//     [--heap-growth PERCENT] (the main heap's growth between full collections, in place of the
+//     service's own, common/heap-growth.ts; 0 = V8's choice: for A/B runs)
 import { cpus, loadavg, setPriority } from 'node:os';
 import { fork } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { constants as perfConstants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { resolveConfig } from '../../contracts/run-config.js';
@@ -25,6 +27,7 @@ import { loadEngine } from '../../host/load/engine-loader.js';
 import { hostScaling } from '../../host/bench/host-scaling.js';
 import { WorkerEngine } from '../../host/box/worker-engine.js';
 import { syntheticFrames } from '../../models/random-model.js';
+import { FRAMES_HEAP_GROWING_PERCENT, setHeapGrowth } from '../../common/heap-growth.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +39,7 @@ const { values } = parseArgs({
     fps: { type: 'string', default: '30' },
     size: { type: 'string', default: '320x240' },
     source: { type: 'string' },
+    'heap-growth': { type: 'string' },
   },
 });
 const model = values.model ?? (existsSync('models/busi-lite.aunet') ? 'models/busi-lite.aunet' : 'random:F8x128');
@@ -103,6 +107,8 @@ async function engineAlone(timed = Math.round(5 * fps)) {
 }
 const engineBefore = await engineAlone();
 const rt = await LiveService.start({ config, log: pino({ level: 'warn' }, pino.destination(2)), version: 'bench' });
+const heapGrowth = values['heap-growth'] === undefined ? FRAMES_HEAP_GROWING_PERCENT : parseInteger(values['heap-growth'], '--heap-growth', { min: 0, max: 1000 });
+setHeapGrowth(heapGrowth);
 
 // the monitor clients: a process of their own, connected before the measurement starts
 const clients = clientCount > 0
@@ -142,9 +148,14 @@ function threadCpu(): Map<number, { name: string; ms: number }> {
 }
 
 while (rt.pipeline.stats.completed < warmupFrames) await new Promise((r) => setTimeout(r, 50));
-let gcCount = 0, gcMs = 0, gcMax = 0;
+let gcCount = 0, gcMs = 0, gcMax = 0, gcFull = 0;
 const gc = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) { gcCount++; gcMs += e.duration; gcMax = Math.max(gcMax, e.duration); }
+  for (const e of list.getEntries()) {
+    gcCount++;
+    gcMs += e.duration;
+    gcMax = Math.max(gcMax, e.duration);
+    if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gcFull++;
+  }
 });
 gc.observe({ entryTypes: ['gc'] });
 const t0 = performance.now();
@@ -161,6 +172,7 @@ const cpuUsed = process.cpuUsage(cpu0);
 const threads1 = threadCpu();
 const elu = performance.eventLoopUtilization(elu0);
 gc.disconnect();
+const memory = process.memoryUsage();
 const snap = rt.pipeline.stats.snapshot();
 stopping = true;
 clients?.send('stop');
@@ -194,7 +206,9 @@ const main = deltas.find((t) => t.tid === process.pid);
 console.log(`| main thread CPU ms per frame (broker, HTTP, pre- and post-processing, publishing) | ${main ? perFrame(main.ms) : '-'} |`);
 console.log(`| other threads CPU ms per frame (capture, inference, kernel workers, libuv, V8) | ${deltas.filter((t) => t !== main).sort((a, b) => b.ms - a.ms).map((t) => `${t.name} ${perFrame(t.ms)}`).join(', ')} |`);
 console.log(`| main thread busy (event-loop utilisation) | ${(elu.utilization * 100).toFixed(0)} % |`);
-console.log(`| main thread GC: pauses, total ms per second, longest ms | ${gcCount}, ${(gcMs / elapsed).toFixed(1)}, ${gcMax.toFixed(1)} |`);
+console.log(`| main thread GC: pauses (full collections), total ms per second, longest ms | ${gcCount} (${gcFull}), ${(gcMs / elapsed).toFixed(1)}, ${gcMax.toFixed(1)} |`);
+const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+console.log(`| main heap growth between full collections; at the end: main heap used / committed, process RSS (MiB) | ${heapGrowth ? `${heapGrowth} %` : "V8's own"}; ${mib(memory.heapUsed)} / ${mib(memory.heapTotal)}, ${mib(memory.rss)} |`);
 console.log(`| the host's speed: this model alone (direct engine, 1 thread, no pipeline), median ms per frame before / after | ${aloneBefore.toFixed(1)} / ${aloneAfter.toFixed(1)} |`);
 console.log(`| the host's 2-core ceiling: work of 2 independent 1-thread engines at once, in units of one alone, before / after | ${ceilingBefore.toFixed(2)} / ${ceilingAfter.toFixed(2)} |`);
 console.log(`| the same engine alone (its threads, ${fps} frames a second, nothing else of ours running): engine ms p50 / p99 / max, before; after | ${fmt(engineBefore)}; ${fmt(engineAfter)} |`);

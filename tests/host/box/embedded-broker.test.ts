@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { memoryOperators } from '../../support/operators.js';
 import { getPriority } from 'node:os';
 import { OTHER_THREADS_NICE } from '../../../common/thread-priority.js';
+import { FRAMES_HEAP_GROWING_PERCENT } from '../../../common/heap-growth.js';
 
 const MODEL = 'random:F4x64';
 const PHANTOM = { width: 160, height: 120, fps: 30, seed: 3 };
@@ -38,6 +39,8 @@ test('embedded broker: frames, retained status, commands and their authorisation
     for (const tid of rt.engine.threadIds) assert.ok(getPriority(tid) < OTHER_THREADS_NICE, `inference thread ${tid} not lowered`);
     assert.equal(getPriority(process.pid), OTHER_THREADS_NICE, 'the main thread (broker, publishing) lowered');
     assert.ok(logLines.some((l) => l.includes('threads other than inference lowered')));
+    // and its heap may grow further between full collections (common/heap-growth.ts)
+    assert.ok(logLines.some((l) => l.includes('heap growth between full collections set') && l.includes(`"percent":${FRAMES_HEAP_GROWING_PERCENT}`)));
     const broker = rt.broker!;
     // the monitor's way in: MQTT over WebSocket on the HTTP port
     const ws = await mqtt.connectAsync(broker.wsUrl, { reconnectPeriod: 0 });
