@@ -9,7 +9,7 @@ import { HEAP_GROWING_FLAG, setHeapGrowth } from '../../common/heap-growth.js';
 
 const MODULE = new URL('../../common/heap-growth.ts', import.meta.url).href;
 
-/** Full collections while ~330 MB of promoted garbage passes, with the growth set to `percent` at run time. */
+/** Full collections while 8 million objects are promoted and die, with the growth set to `percent` at run time. */
 function fullCollections(percent: number): number {
   const script = `
     import v8 from 'node:v8';
