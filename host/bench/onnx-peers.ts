@@ -8,6 +8,7 @@
 // count in this process, their frames alternated, so that its gain from threads compares the same
 // minutes of a shared host, as ours does. Frames go in as pixel / 255, NCHW, like the study's
 // preprocessing.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Arch } from '../../models/graph.js';
 import type { FloatModel } from '../../models/float-model.js';
 import type { QModel } from '../../models/qmodel.js';
@@ -45,7 +46,6 @@ interface Session {
 
 /** ms between two alternated sessions' runs: onnxruntime's intra-op threads spin on after a run (with 10, the 1-thread session's CPU time read twice its wall time) */
 const SETTLE_MS = 50;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** onnxruntime-web fixes its thread count when its WebAssembly starts: once per process. */
 let webThreads: number | null = null;

@@ -107,8 +107,9 @@ async function engineAlone(timed = Math.round(5 * fps)) {
 }
 const engineBefore = await engineAlone();
 const rt = await LiveService.start({ config, log: pino({ level: 'warn' }, pino.destination(2)), version: 'bench' });
+// the service set its own growth; --heap-growth replaces it (A/B runs)
 const heapGrowth = values['heap-growth'] === undefined ? FRAMES_HEAP_GROWING_PERCENT : parseInteger(values['heap-growth'], '--heap-growth', { min: 0, max: 1000 });
-setHeapGrowth(heapGrowth);
+if (values['heap-growth'] !== undefined) setHeapGrowth(heapGrowth);
 
 // the monitor clients: a process of their own, connected before the measurement starts
 const clients = clientCount > 0
