@@ -2,6 +2,7 @@
 // uses: phantom, image folders, video files, capture cards, DICOM cine and the
 // project's recordings all look the same to the pipeline, recorder and replayer.
 import { EventEmitter } from 'node:events';
+import type { ModelInput } from './preprocess.js';
 
 /** When a frame was captured. */
 export interface CaptureTime {
@@ -35,6 +36,12 @@ export interface Frame {
    * their positions (so golden checks compare the same frames).
    */
   index?: number;
+  /**
+   * The model's input, already made from these pixels where the frame was captured (a capture
+   * thread told the model's size and preprocessing: host/pipeline/threaded-source.ts), and the ms
+   * that took there.
+   */
+  prepared?: { input: ModelInput; ms: number };
 }
 
 /**

@@ -188,7 +188,8 @@ function nearestIndex(n: number, m: number): Int32Array {
   return idx;
 }
 
-function checkSize(size: ModelSize): void {
+/** A model input size preprocess can make: positive integer sides, 1 or 3 channels. */
+export function checkSize(size: ModelSize): void {
   if (!Number.isInteger(size.width) || !Number.isInteger(size.height) || size.width < 1 || size.height < 1) {
     throw new RangeError(`preprocess: model size must be positive integers, got ${size.width}x${size.height}`);
   }

@@ -29,8 +29,8 @@ export function liveEngineRequest(config: RunConfig): Omit<EngineRequest, 'kerne
 /** The engine the service runs: on the main thread (tests) or in its own thread. */
 type LiveEngine = Omit<LoadedEngine, 'engine'> & { engine: Engine | AsyncEngine };
 import { decisionRule } from '../../models/lesion-decision.js';
-import { Pipeline, type Preprocessor } from '../pipeline/pipeline.js';
-import { ThreadedSource } from '../pipeline/threaded-source.js';
+import { fromModelInput, Pipeline, type Preprocessor } from '../pipeline/pipeline.js';
+import { ThreadedSource, type FramePreparation } from '../pipeline/threaded-source.js';
 import { readInputFile, readPasswordFile } from '../../common/input-file.js';
 import { FileError } from '../../common/errors.js';
 import { UserStore, defaultUserStorePath } from '../publish/user-store.js';
@@ -109,9 +109,11 @@ export class LiveService {
     const starting: Promise<LiveEngine> = o.kernels
       ? loadEngine(model.model, { ...request, threads: undefined, kernels: o.kernels })
       : WorkerEngine.start(model.model, request, o.runtime).then((w) => ({ ...w.choice, engine: w, close: () => w.close() }));
-    // capture runs in its own thread (decoding, the phantom's speckle), beside inference; both
-    // threads load their modules at once, which shortens a start (and a box's restart) by one load
-    const opening: Promise<FrameSource> = o.source ? Promise.resolve(o.source) : ThreadedSource.open(config.source, { realtime: config.pipeline.realtime });
+    // capture runs in its own thread (decoding, the phantom's speckle) beside inference, and makes
+    // each frame's model input there, so that the main thread only moves frames, publishes and
+    // serves; both threads load their modules at once, which shortens a start (and a box's restart) by one load
+    const preparation: FramePreparation = { size: { width: arch.width, height: arch.height, channels: arch.channels }, preprocessing: model.model.preprocessing };
+    const opening: Promise<FrameSource> = o.source ? Promise.resolve(o.source) : ThreadedSource.open(config.source, { realtime: config.pipeline.realtime, prepare: preparation });
     const [e, s] = await Promise.allSettled([starting, opening]);
     if (e.status === 'rejected' || s.status === 'rejected') {
       if (e.status === 'fulfilled') await e.value.close?.();
@@ -128,12 +130,8 @@ export class LiveService {
       const lowered = lowerOtherThreads(engine.threadIds, OTHER_THREADS_NICE);
       log.info({ lowered, nice: OTHER_THREADS_NICE, kept: engine.threadIds.length }, 'threads other than inference lowered');
     }
-    const size = { width: arch.width, height: arch.height, channels: arch.channels };
-    const prep: Preprocessor = (f) => {
-      const mi = preprocess({ width: f.width, height: f.height, data: f.pixels }, size, model.model.preprocessing);
-      const p = mi.placement;
-      return { data: mi.data, content: { x: p.x, y: p.y, width: p.width, height: p.height } };
-    };
+    // frames from the capture thread come preprocessed; this is for a source opened by the caller
+    const prep: Preprocessor = (f) => fromModelInput(preprocess({ width: f.width, height: f.height, data: f.pixels }, preparation.size, preparation.preprocessing));
 
     let broker: EmbeddedBroker | null = null;
     let url = o.broker?.url ?? config.broker.url;

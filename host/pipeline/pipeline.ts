@@ -6,6 +6,7 @@
 // the next slot to empty instead, so every frame is processed.
 import { EventEmitter } from 'node:events';
 import type { Frame, FrameSource, StateChange as SourceStateChange } from '../../camera/frame.js';
+import type { ModelInput } from '../../camera/preprocess.js';
 import { NewestWinsQueue } from '../../camera/queue.js';
 import type { AsyncEngine, Engine, InferenceResult } from '../engine/engine.js';
 import { encodeFrameMessage, type ContentRect, type FrameState, type GateMaps } from '../../contracts/frame-message.js';
@@ -24,7 +25,14 @@ export interface Prepared {
   content: ContentRect;
 }
 
+/** Makes a frame's model input on this thread, for frames that do not bring their own (`Frame.prepared`). */
 export type Preprocessor = (frame: Frame) => Prepared;
+
+/** camera/preprocess.ts's output as the pipeline carries it. */
+export function fromModelInput(mi: ModelInput): Prepared {
+  const p = mi.placement;
+  return { data: mi.data, content: { x: p.x, y: p.y, width: p.width, height: p.height } };
+}
 
 /** Sends one encoded frame message; false = dropped (offline, backed up). */
 export type FrameSink = (bytes: Uint8Array, meta: { frameId: number }) => boolean;
@@ -190,13 +198,16 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       for await (const { frame } of this.#capture) {
         if (this.paused) continue; // taken before the pause: nothing more goes out
         const inferenceStart = wallNow();
-        const late = periodMs !== null && inferenceStart - frame.captureTime.wallMs > LATE_AFTER_PERIODS * periodMs;
+        // preprocessing done where the frame was captured counts as preprocessing, not as waiting
+        const preparedMs = frame.prepared?.ms ?? 0;
+        const waited = inferenceStart - frame.captureTime.wallMs - preparedMs;
+        const late = periodMs !== null && waited > LATE_AFTER_PERIODS * periodMs;
         const keepsUp = periodMs !== null && recentMs !== null && recentMs < periodMs;
         if (late && keepsUp && frame.captureTime.wallMs < lastInferred) {
           this.stats.drop('late');
           continue;
         }
-        const prepared = this.preprocess(frame);
+        const prepared = frame.prepared ? fromModelInput(frame.prepared.input) : this.preprocess(frame);
         const preprocessed = wallNow();
         // an engine in another thread takes the frame's buffer and hands it back with the result
         const r: InferenceResult & { input?: Uint8Array; engineMs?: number } = await this.engine.run(prepared.data);
@@ -220,7 +231,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           attention,
           cycles: r.cycles ?? 0,
           threshold: this.threshold,
-          times: { capture: frame.captureTime.wallMs, inferenceStart, preprocessed, inferred, engineMs, cycles: r.cycles },
+          times: { capture: frame.captureTime.wallMs, preparedMs, inferenceStart, preprocessed, inferred, engineMs, cycles: r.cycles },
         };
         if (lossless) while (this.#results.length > 0 && !this.#results.closed) await nextMacrotask();
         if (this.#results.push(item)) this.stats.drop('inference');

@@ -1,9 +1,12 @@
 // Worker thread side of ThreadedSource: opens the source, paces it and posts
 // frames to the main thread. Capture (decoding, generating the phantom) then
-// runs beside inference instead of between frames, as a capture card would.
+// runs beside inference instead of between frames, as a capture card would;
+// so does preprocessing when the pipeline says what the model takes.
 import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
 import { openSource } from '../../camera/source.js';
 import type { Frame } from '../../camera/frame.js';
+import { preprocess } from '../../camera/preprocess.js';
 import { pacedFrames } from '../../camera/pacer.js';
 import type { FromWorker, ToWorker, WorkerInit } from './threaded-source.js';
 
@@ -53,7 +56,14 @@ async function main(): Promise<void> {
     // copy: a source may hand out views into buffers it reuses
     const pixels = f.pixels.slice();
     const frame: Frame = { ...f, pixels, groundTruth: undefined };
-    post({ type: 'frame', frame, dropped }, [pixels.buffer]);
+    const transfer = [pixels.buffer];
+    if (init.prepare) {
+      const t0 = performance.now();
+      const input = preprocess({ width: f.width, height: f.height, data: f.pixels }, init.prepare.size, init.prepare.preprocessing);
+      frame.prepared = { input, ms: performance.now() - t0 };
+      transfer.push(input.data.buffer as ArrayBuffer);
+    }
+    post({ type: 'frame', frame, dropped }, transfer);
     dropped = 0;
   }
   post({ type: 'end', dropped });

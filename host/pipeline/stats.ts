@@ -60,6 +60,8 @@ export class LatencyWindow {
 export interface FrameTimes {
   /** wall ms (Date.now() scale, fractional) of each step of one frame */
   capture: number;
+  /** ms of preprocessing done before the frame reached the pipeline (its capture thread's), between capture and inferenceStart */
+  preparedMs: number;
   inferenceStart: number;
   preprocessed: number;
   inferred: number;
@@ -119,8 +121,8 @@ export class PipelineStats {
     this.#completed++;
     if (this.#completed <= this.warmupFrames) return;
     const w = this.#windows;
-    w.queue.add(t.inferenceStart - t.capture);
-    w.preprocess.add(t.preprocessed - t.inferenceStart);
+    w.queue.add(t.inferenceStart - t.capture - t.preparedMs);
+    w.preprocess.add(t.preparedMs + t.preprocessed - t.inferenceStart);
     w.inference.add(t.inferred - t.preprocessed);
     w.engine.add(t.engineMs);
     w.postprocess.add(t.postprocessed - t.inferred);

@@ -2,10 +2,14 @@
 // there. Realtime: the worker never waits for the pipeline; at most
 // `maxInflight` frames travel between the threads, more are dropped in the
 // worker and reported. Lossless (replay as fast as possible): the worker sends
-// a frame only against a credit, so every frame is processed.
+// a frame only against a credit, so every frame is processed. Told the model's
+// input, the worker also preprocesses each frame, so that the main thread only
+// moves frames, publishes and serves.
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import type { Frame, FrameSource, SourceInfo, SourceState, StateChange } from '../../camera/frame.js';
+import { checkSize, type ModelSize } from '../../camera/preprocess.js';
+import type { Preprocessing } from '../../models/float-model.js';
 import { AunetError, isErrorCode } from '../../common/errors.js';
 import { tsWorker } from '../../common/ts-worker.js';
 
@@ -15,6 +19,13 @@ export interface WorkerInit {
   lossless: boolean;
   maxInflight: number;
   prefetch: number;
+  prepare?: FramePreparation;
+}
+
+/** What the capture thread needs to make the model's input from each frame (camera/preprocess.ts). */
+export interface FramePreparation {
+  size: ModelSize;
+  preprocessing: Preprocessing;
 }
 
 export type ToWorker = { type: 'ack' } | { type: 'credit' } | { type: 'close' };
@@ -30,6 +41,8 @@ export interface ThreadedSourceOptions {
   /** pace recorded sources in real time (else as fast as possible) */
   realtime: boolean;
   maxInflight?: number;
+  /** make each frame's model input in the capture thread (`Frame.prepared`) */
+  prepare?: FramePreparation;
 }
 
 interface Events {
@@ -70,7 +83,9 @@ export class ThreadedSource extends EventEmitter<Events> implements FrameSource 
   }
 
   static async open(spec: string, o: ThreadedSourceOptions): Promise<ThreadedSource> {
-    const init: WorkerInit = { spec, realtime: o.realtime, lossless: !o.realtime, maxInflight: o.maxInflight ?? 3, prefetch: 2 };
+    // a bad size fails here, naming it, not as the first frame's error in the other thread
+    if (o.prepare) checkSize(o.prepare.size);
+    const init: WorkerInit = { spec, realtime: o.realtime, lossless: !o.realtime, maxInflight: o.maxInflight ?? 3, prefetch: 2, prepare: o.prepare };
     const worker = tsWorker(new URL('./source-worker.ts', import.meta.url), { workerData: init });
     const first = await new Promise<FromWorker>((resolve, reject) => {
       worker.once('message', resolve);

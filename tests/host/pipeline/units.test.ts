@@ -111,7 +111,7 @@ test('stats skip the warm-up frames and compute fps per interval', () => {
     s.framesIn++;
     const c = now;
     // the engine ran 7 of the 10 ms the pipeline waited for it (the rest: hand-off to its thread and back)
-    s.published({ capture: c, inferenceStart: c + 1, preprocessed: c + 2, inferred: c + 12, engineMs: 7, postprocessed: c + 13, published: c + 14 + i, cycles: 1000 });
+    s.published({ capture: c, preparedMs: 0, inferenceStart: c + 1, preprocessed: c + 2, inferred: c + 12, engineMs: 7, postprocessed: c + 13, published: c + 14 + i, cycles: 1000 });
     now += 100;
   }
   s.drop('source');
@@ -126,6 +126,16 @@ test('stats skip the warm-up frames and compute fps per interval', () => {
   assert.equal(snap.droppedInInterval, 1);
   now += 1000;
   assert.equal(s.snapshot().fps.out, 0);
+});
+
+test('stats: preprocessing done in the capture thread counts as preprocessing, not as waiting', () => {
+  const s = new PipelineStats(0, 16, () => 0);
+  // captured at 0, preprocessed there in 1.5 ms, taken by the pipeline at 2: it waited 0.5 ms
+  s.published({ capture: 0, preparedMs: 1.5, inferenceStart: 2, preprocessed: 2.25, inferred: 12, engineMs: 9, postprocessed: 13, published: 14 });
+  const l = s.snapshot().latencyMs;
+  assert.equal(l.queue?.max, 0.5);
+  assert.equal(l.preprocess?.max, 1.75);
+  assert.equal(l.endToEnd?.max, 14, 'capture to publish is unchanged');
 });
 
 /** Pixels of a region that touch the outside (4-neighbourhood, or the image border). */
