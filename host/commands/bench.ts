@@ -164,13 +164,13 @@ async function bench(o: Options): Promise<BenchReport> {
         byPeer.push(await timePeer(peer, precision, threads, model, models.arch, models.frames, n, macs, 3, (i) => vsBar?.update(i)));
         vsBar?.stop();
       }
-      threads.forEach((t, k) => {
+      for (const [k, t] of threads.entries()) {
         const ours = runs.find((r) => r.threads === t)!;
         for (const timings of byPeer) {
           const p = timings[k];
-          report.peers!.push({ ...p, ratio: p.msPerFrame / ours.msPerFrame, cpuRatio: p.cpuMsPerFrame / ours.cpuMsPerFrame });
+          report.peers.push({ ...p, ratio: p.msPerFrame / ours.msPerFrame, cpuRatio: p.cpuMsPerFrame / ours.cpuMsPerFrame });
         }
-      });
+      }
     }
   }
   return report;
